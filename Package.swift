@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// LLVM 19 from Debian (`llvm-19-dev`): headers and the shared library.
+let llvmInclude = "/usr/lib/llvm-19/include"
+let llvmLib = "/usr/lib/llvm-19/lib"
+
+let llvmSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(llvmInclude)"])]
+let llvmLink: [LinkerSetting] = [
+    .unsafeFlags(["-L\(llvmLib)", "-Xlinker", "-rpath", "-Xlinker", llvmLib]),
+    .linkedLibrary("LLVM-19"),
+]
+
+let package = Package(
+    name: "Popcorn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "popcorn-cc", targets: ["popcorn-cc"]),
+        .executable(name: "popcorn-ld", targets: ["popcorn-ld"]),
+        .executable(name: "popcorn-dump", targets: ["popcorn-dump"]),
+    ],
+    targets: [
+        // C API of LLVM 19, as a Clang module.
+        .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
+
+        // Diagnostics, processes, temporary files, atomic output, ISA descriptions, tool lookup.
+        .target(name: "PopcornSupport"),
+        // ELF64 and ar readers/writers, and the multi-ISA object container.
+        .target(name: "PopcornELF", dependencies: ["PopcornSupport"]),
+        // LLVM C API wrappers, the popcorn IR passes and per-ISA code generation.
+        .target(name: "PopcornIR", dependencies: ["CLLVM", "PopcornSupport"],
+                swiftSettings: llvmSwift, linkerSettings: llvmLink),
+        // The clang-compatible driver: option table, job planning and execution.
+        .target(name: "PopcornDriver", dependencies: ["PopcornSupport", "PopcornELF", "PopcornIR"],
+                swiftSettings: llvmSwift),
+        // The aligning linker: inputs, probe links, layout, linker scripts, verification.
+        .target(name: "PopcornLinker", dependencies: ["PopcornSupport", "PopcornELF"]),
+        // Inspection and verification of linked multi-ISA binaries.
+        .target(name: "PopcornDump", dependencies: ["PopcornSupport", "PopcornELF"]),
+
+        .executableTarget(name: "popcorn-cc", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
+        .executableTarget(name: "popcorn-ld", dependencies: ["PopcornLinker"]),
+        .executableTarget(name: "popcorn-dump", dependencies: ["PopcornDump"]),
+
+        .testTarget(name: "PopcornSupportTests", dependencies: ["PopcornSupport"]),
+        .testTarget(name: "PopcornELFTests", dependencies: ["PopcornELF"]),
+        .testTarget(name: "PopcornIRTests", dependencies: ["PopcornIR"], swiftSettings: llvmSwift),
+        .testTarget(name: "PopcornDriverTests", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
+        .testTarget(name: "PopcornLinkerTests", dependencies: ["PopcornLinker"]),
+        .testTarget(name: "PopcornDumpTests", dependencies: ["PopcornDump"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,3 @@
+import Foundation
+import PopcornDump
+exit(PopcornDump.Dump.main(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,3 @@
+import Foundation
+import PopcornLinker
+exit(PopcornLinker.Linker.main(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+@testable import PopcornSupport
+
+@Suite struct ProcessRunnerTests {
+    @Test func capturesOutputAndStatus() throws {
+        let r = try ProcessRunner.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"])
+        #expect(r.status == 3)
+        #expect(r.stdoutText == "out\n")
+        #expect(r.stderrText == "err\n")
+    }
+
+    @Test func missingToolIsReported() {
+        #expect(throws: ProcessError.self) { try ProcessRunner.run("/nonexistent/tool", []) }
+    }
+
+    @Test func atomicWriteLeavesNoTemporary() throws {
+        let dir = try TemporaryDirectory()
+        try AtomicFile.write(Data("hi".utf8), to: dir.file("out"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(names == ["out"])
+    }
+
+    @Test func isaSiblingPaths() {
+        #expect(ISA.host.siblingPath(of: "app") == "app")
+        for isa in ISA.foreign { #expect(isa.siblingPath(of: "app") == "app.\(isa.rawValue)") }
+    }
+}
