@@ -1,0 +1,87 @@
+import PopcornSupport
+
+/// Verifies that per-ISA binaries agree on the address of every symbol they share.
+///
+/// A pointer stays valid across a migration only if whatever it points to sits at the same
+/// address on every ISA, so every address-carrying symbol defined in more than one binary must
+/// have one value. Globals are matched by name. Locals are matched by *(STT_FILE scope, name)*;
+/// when one scope holds several locals of the same name (two `static int count` in files that
+/// are both called `util.c`), the sorted value lists are compared element by element.
+public enum AlignmentChecker {
+    /// Names the linker defines itself whose values depend on per-ISA layout and that no program
+    /// pointer can hold across a migration, so they legitimately differ. Chosen from static
+    /// links of the test programs against musl with `ld.lld-19` (see docs/OBJECT-FORMAT.md):
+    /// - `_GLOBAL_OFFSET_TABLE_`, `_DYNAMIC`, `_TLS_MODULE_BASE_`: per-ISA synthetic sections;
+    /// - `__rela_iplt_start`/`__rela_iplt_end`: the per-ISA IRELATIVE relocation range;
+    /// - `__init_array_*`, `__fini_array_*`, `__preinit_array_*`: bounds read by start-up and
+    ///   exit code on the ISA that runs it, and the arrays may hold ISA-only constructors;
+    /// - `etext`/`_etext`/`__etext`, `edata`/`_edata`, `end`/`_end`, `__bss_start`: ends of
+    ///   output sections that include per-ISA ranges;
+    /// - `__global_pointer$`: ISA-specific linker relaxation base.
+    public static let linkerGeneratedExclusions: Set<String> = [
+        "_GLOBAL_OFFSET_TABLE_", "_DYNAMIC", "_TLS_MODULE_BASE_",
+        "__rela_iplt_start", "__rela_iplt_end",
+        "__init_array_start", "__init_array_end", "__fini_array_start", "__fini_array_end",
+        "__preinit_array_start", "__preinit_array_end",
+        "etext", "_etext", "__etext", "edata", "_edata", "end", "_end", "__bss_start",
+        "__global_pointer$",
+    ]
+
+    /// Compares the binaries' symbol tables.
+    ///
+    /// Considered: symbols of type function, object, TLS or no-type defined in an allocated
+    /// section. Not considered: undefined and section-less absolute symbols, `STT_SECTION` and
+    /// `STT_FILE`, mapping symbols (`$x`, `$d`, …) and `linkerGeneratedExclusions`.
+    /// Throws if a binary cannot be read or has no symbol table (a stripped binary cannot be
+    /// verified, and reporting it as aligned would be a lie).
+    public static func check(_ binaries: [ISA: ELFFile]) throws -> AlignmentReport {
+        struct Key: Hashable { var scope: String?; var name: String; var local: Bool }
+        var table: [Key: [ISA: [UInt64]]] = [:]
+        for (isa, file) in binaries {
+            guard file.hasSymbolTable else {
+                throw ELFError.invalidInput(path: file.path, reason: "no symbol table (stripped binary?); cannot verify alignment")
+            }
+            for symbol in try file.symbols() where isComparable(symbol, in: file) {
+                let key = Key(scope: symbol.isLocal ? symbol.fileScope : nil, name: symbol.name, local: symbol.isLocal)
+                table[key, default: [:]][isa, default: []].append(symbol.value)
+            }
+        }
+
+        var checked = 0
+        var mismatches: [SymbolMismatch] = []
+        for (key, perISA) in table where perISA.count > 1 {
+            let lists = perISA.mapValues { $0.sorted() }
+            let isas = lists.keys.sorted()
+            let length = lists.values.map(\.count).max()!
+            checked += lists.values.map(\.count).min()!
+            // Walk the sorted lists in step; the first position where they disagree (in value
+            // or because one list ran out) is the mismatch.
+            for position in 0..<length {
+                let values = isas.compactMap { isa in lists[isa]!.indices.contains(position) ? lists[isa]![position] : nil }
+                if values.count != isas.count || Set(values).count != 1 {
+                    var addresses: [ISA: UInt64] = [:]
+                    for isa in isas { addresses[isa] = lists[isa]![min(position, lists[isa]!.count - 1)] }
+                    mismatches.append(SymbolMismatch(name: key.name, fileScope: key.local ? key.scope : nil,
+                                                     addresses: addresses))
+                    break
+                }
+            }
+        }
+        mismatches.sort { ($0.name, $0.fileScope ?? "") < ($1.name, $1.fileScope ?? "") }
+        return AlignmentReport(checkedSymbols: checked, mismatches: mismatches)
+    }
+
+    /// Whether a symbol names an address that must agree across ISAs.
+    static func isComparable(_ symbol: ELFSymbol, in file: ELFFile) -> Bool {
+        switch symbol.type {
+        case ELFConstants.STT_FUNC, ELFConstants.STT_OBJECT, ELFConstants.STT_TLS, ELFConstants.STT_NOTYPE: break
+        default: return false
+        }
+        guard symbol.isDefined, !symbol.isAbsolute, symbol.sectionIndex != ELFConstants.SHN_COMMON,
+              !symbol.name.isEmpty, !symbol.name.hasPrefix("$"),
+              !linkerGeneratedExclusions.contains(symbol.name) else { return false }
+        let index = Int(symbol.resolvedSectionIndex)
+        guard index < file.sections.count else { return false }
+        return file.sections[index].isAllocated
+    }
+}
