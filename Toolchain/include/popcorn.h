@@ -1,0 +1,45 @@
+/*
+ * popcorn.h — the program-facing API of the Popcorn runtime.
+ *
+ * A program built with popcorn-cc runs the same code on several instruction set architectures
+ * (ISAs) and may move between them while it runs.  This header is on popcorn-cc's include path;
+ * the functions are implemented in the per-ISA runtime archive (lib/popcorn/<isa>/libpopcorn.a)
+ * that popcorn-ld links into every binary, so each ISA's binary answers for itself.
+ *
+ * Everything here is plain C with fixed-size, ISA-independent types, because the program is
+ * compiled once and the same declarations are used on every ISA.
+ */
+#ifndef POPCORN_H
+#define POPCORN_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The instruction set architectures a Popcorn program can run on. */
+enum popcorn_isa {
+    POPCORN_ISA_X86_64 = 0,  /**< x86-64 (AMD64). */
+    POPCORN_ISA_AARCH64 = 1  /**< 64-bit Arm (AArch64). */
+};
+
+/** Number of values of enum popcorn_isa; valid ISAs are 0 .. POPCORN_ISA_COUNT - 1. */
+#define POPCORN_ISA_COUNT 2
+
+/**
+ * The ISA the calling thread is executing on right now.  After a migration the same call site
+ * returns the destination ISA, so do not cache the result across migration points.
+ */
+enum popcorn_isa popcorn_current_isa(void);
+
+/**
+ * The canonical name of an ISA ("x86_64", "aarch64"), as used in target triples and in
+ * popcorn-ld's output names (app.aarch64).  Returns NULL for a value that is not a known ISA.
+ * The string is static and must not be freed.
+ */
+const char *popcorn_isa_name(enum popcorn_isa isa);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POPCORN_H */
