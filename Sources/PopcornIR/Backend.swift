@@ -1,2 +1,97 @@
 import CLLVM
+import Foundation
 import PopcornSupport
+
+/// The popcorn backend: portable passes on the frontend's module, then lowering for each ISA.
+public enum Backend {
+    /// Runs the popcorn passes and lowers for each ISA. `.object`/`.assembly`: one entry per ISA.
+    /// `.llvmIR`/`.bitcode`: one entry keyed `ISA.host` holding the portable module after the passes.
+    /// Unsupported constructs are reported to `diagnostics` as `file:line: error: …` (line from debug
+    /// locations; function name when there is none) and then `BackendError` is thrown.
+    public static func run(_ request: BackendRequest, diagnostics: DiagnosticsEngine) throws -> [ISA: Data] {
+        LLVMTargets.initialize()
+        let portable: IRModule
+        do {
+            portable = try IRModule(bitcodeFile: request.bitcodePath)
+        } catch let error as IRError {
+            throw BackendError(error, isa: "portable")
+        }
+        try preparePortable(portable, sourcePath: request.sourcePath, keepDebugInfo: request.keepDebugInfo,
+                            diagnostics: diagnostics)
+        switch request.output {
+        case .llvmIR:
+            return [ISA.host: Data(portable.text.utf8)]
+        case .bitcode:
+            return [ISA.host: portable.bitcode()]
+        case .object, .assembly:
+            return try lower(portable.bitcode(), name: request.sourcePath, isas: request.isas,
+                             optimization: request.optimization, assembly: request.output == .assembly)
+        }
+    }
+
+    /// The portable passes: rejects unsupported constructs (throwing after reporting them all),
+    /// names anonymous globals, assigns sections, and strips the diagnostic-only line tables.
+    public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
+                                       diagnostics: DiagnosticsEngine) throws {
+        let check = UnsupportedConstructCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics)
+        let errors = check.run(on: module.ref)
+        if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }
+        SymbolNaming().run(on: module.ref)
+        SectionAssignment().run(on: module.ref)
+        if !keepDebugInfo { module.stripDebugInfo() }
+    }
+
+    /// Lowers a portable module (as bitcode) for each ISA, in parallel: every ISA gets its own
+    /// context and module, so the lowering threads share nothing but the immutable bitcode.
+    public static func lower(_ bitcode: Data, name: String, isas: [ISA], optimization: OptimizationLevel,
+                             assembly: Bool) throws -> [ISA: Data] {
+        LLVMTargets.initialize()
+        let unique = Array(Set(isas)).sorted()
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var outputs: [ISA: Data] = [:]
+            var errors: [ISA: Error] = [:]
+        }
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: unique.count) { index in
+            let isa = unique[index]
+            do {
+                let data = try lowerOne(bitcode, name: name, isa: isa, optimization: optimization, assembly: assembly)
+                results.lock.withLock { results.outputs[isa] = data }
+            } catch {
+                results.lock.withLock { results.errors[isa] = error }
+            }
+        }
+        // Report the first ISA's failure in a fixed order, so messages are deterministic.
+        if let isa = unique.first(where: { results.errors[$0] != nil }) { throw results.errors[isa]! }
+        return results.outputs
+    }
+
+    /// Lowers one ISA: copy, per-ISA passes, verification, code generation.
+    static func lowerOne(_ bitcode: Data, name: String, isa: ISA, optimization: OptimizationLevel,
+                         assembly: Bool) throws -> Data {
+        do {
+            let module = try IRModule(bitcode: bitcode, path: name)
+            let collector = LLVMDiagnosticCollector()
+            return try withExtendedLifetime(collector) {
+                collector.install(on: module.context)
+                let machine = try TargetMachine(isa: isa, optimization: optimization)
+                ISALowering(isa: isa, dataLayout: machine.dataLayout).run(on: module)
+                try module.verify()
+                let data: Data
+                do {
+                    data = try machine.emit(module, assembly: assembly)
+                } catch let error as IRError {
+                    if let first = collector.errors.first { throw BackendError.codeGeneration(isa: isa.rawValue, reason: first) }
+                    throw error
+                }
+                if let first = collector.errors.first {
+                    throw BackendError.codeGeneration(isa: isa.rawValue, reason: first)
+                }
+                return data
+            }
+        } catch let error as IRError {
+            throw BackendError(error, isa: isa.rawValue)
+        }
+    }
+}

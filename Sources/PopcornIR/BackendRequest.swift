@@ -1,0 +1,42 @@
+import PopcornSupport
+
+/// Optimisation level as spelled after `-O`.
+public enum OptimizationLevel: String, Sendable {
+    case o0 = "0", o1 = "1", o2 = "2", o3 = "3", os = "s", oz = "z"
+}
+
+/// What `Backend.run` produces.
+public enum BackendOutput: Sendable {
+    /// One ELF relocatable object per ISA.
+    case object
+    /// One assembly listing per ISA.
+    case assembly
+    /// The portable module after the popcorn passes, as textual IR.
+    case llvmIR
+    /// The portable module after the popcorn passes, as bitcode.
+    case bitcode
+}
+
+/// Everything the backend needs for one translation unit.
+public struct BackendRequest: Sendable {
+    /// The frontend's output.
+    public var bitcodePath: String
+    /// The user's source file, for diagnostics when debug locations are missing.
+    public var sourcePath: String
+    public var optimization: OptimizationLevel
+    public var output: BackendOutput
+    /// The ISAs to lower for (all of them by default).
+    public var isas: [ISA]
+    /// The user asked for `-g`; otherwise the line tables added for diagnostics are stripped.
+    public var keepDebugInfo: Bool
+
+    public init(bitcodePath: String, sourcePath: String, optimization: OptimizationLevel,
+                output: BackendOutput, isas: [ISA] = ISA.allCases, keepDebugInfo: Bool) {
+        self.bitcodePath = bitcodePath
+        self.sourcePath = sourcePath
+        self.optimization = optimization
+        self.output = output
+        self.isas = isas
+        self.keepDebugInfo = keepDebugInfo
+    }
+}

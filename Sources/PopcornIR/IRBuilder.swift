@@ -1,0 +1,36 @@
+import CLLVM
+
+/// An owning wrapper over `LLVMBuilderRef`, disposed with the value.
+struct IRBuilder: ~Copyable {
+    let ref: LLVMBuilderRef
+
+    init(context: LLVMContextRef) {
+        ref = LLVMCreateBuilderInContext(context)
+    }
+
+    deinit { LLVMDisposeBuilder(ref) }
+
+    /// Inserts subsequent instructions right before `instruction`.
+    func position(before instruction: LLVMValueRef) {
+        LLVMPositionBuilderBefore(ref, instruction)
+    }
+
+    /// Inserts subsequent instructions right after `instruction`.
+    func position(after instruction: LLVMValueRef) {
+        if let next = LLVMGetNextInstruction(instruction) {
+            LLVMPositionBuilderBefore(ref, next)
+        } else {
+            LLVMPositionBuilderAtEnd(ref, LLVMGetInstructionParent(instruction))
+        }
+    }
+
+    /// Inserts subsequent instructions at the end of `block`.
+    func position(atEndOf block: LLVMBasicBlockRef) {
+        LLVMPositionBuilderAtEnd(ref, block)
+    }
+
+    /// Uses the debug location of `instruction` for the instructions built next.
+    func takeDebugLocation(from instruction: LLVMValueRef) {
+        LLVMSetCurrentDebugLocation2(ref, LLVMInstructionGetDebugLoc(instruction))
+    }
+}

@@ -1,0 +1,26 @@
+import CLLVM
+import PopcornSupport
+
+/// The per-ISA passes applied to a copy of the portable module before code generation.
+public struct ISALowering: Sendable {
+    public let isa: ISA
+    /// The data layout of the ISA's target machine.
+    public let dataLayout: String
+
+    public init(isa: ISA, dataLayout: String) {
+        self.isa = isa
+        self.dataLayout = dataLayout
+    }
+
+    /// Retargets `module` to the ISA and, on x86_64, applies the ABI fix-ups in order:
+    /// `va_start`/`va_copy`, variadic call padding, `long double` at the libc boundary, shims.
+    public func run(on module: borrowing IRModule) {
+        ISARetargeting(isa: isa, dataLayout: dataLayout).run(on: module.ref)
+        guard isa == .x86_64 else { return }
+        VAListLowering().run(on: module.ref)
+        // Padding must see libc's real names, so it runs before the shim renaming.
+        VariadicCallPadding().run(on: module.ref)
+        LongDoubleBoundary().run(on: module.ref)
+        ABIShimRedirection().run(on: module.ref)
+    }
+}

@@ -1,0 +1,77 @@
+import CLLVM
+import Foundation
+import PopcornSupport
+
+/// An owning wrapper over `LLVMTargetMachineRef` configured for one ISA.
+///
+/// The relocation model is static and the code model small, matching the `-fno-pic -fno-pie`
+/// frontend flags: popcorn binaries are linked statically at fixed, aligned addresses.
+public struct TargetMachine: ~Copyable {
+    let ref: LLVMTargetMachineRef
+    /// The ISA this machine generates code for.
+    public let isa: ISA
+
+    public init(isa: ISA, optimization: OptimizationLevel) throws {
+        LLVMTargets.initialize()
+        var target: LLVMTargetRef?
+        var message: UnsafeMutablePointer<CChar>?
+        if LLVMGetTargetFromTriple(isa.triple, &target, &message) != 0 || target == nil {
+            throw IRError.unknownTarget(triple: isa.triple, reason: consumeMessage(message))
+        }
+        guard let machine = LLVMCreateTargetMachine(target, isa.triple, isa.llvmCPU, isa.llvmFeatures,
+                                                    optimization.codeGenLevel, LLVMRelocStatic,
+                                                    LLVMCodeModelSmall) else {
+            throw IRError.unknownTarget(triple: isa.triple, reason: "LLVMCreateTargetMachine failed")
+        }
+        self.ref = machine
+        self.isa = isa
+    }
+
+    deinit { LLVMDisposeTargetMachine(ref) }
+
+    /// The data layout string the backend expects for modules of this ISA.
+    public var dataLayout: String {
+        let layout = LLVMCreateTargetDataLayout(ref)
+        defer { LLVMDisposeTargetData(layout) }
+        return consumeMessage(LLVMCopyStringRepOfTargetData(layout))
+    }
+
+    /// Lowers `module` to an object file or assembly text in memory.
+    ///
+    /// The module must already carry this ISA's triple and data layout. Code generation runs
+    /// LLVM's codegen pipeline on the module in place, so callers hand over a module they
+    /// no longer need in its current shape.
+    public func emit(_ module: borrowing IRModule, assembly: Bool) throws -> Data {
+        var message: UnsafeMutablePointer<CChar>?
+        var buffer: LLVMMemoryBufferRef?
+        let kind = assembly ? LLVMAssemblyFile : LLVMObjectFile
+        if LLVMTargetMachineEmitToMemoryBuffer(ref, module.ref, kind, &message, &buffer) != 0 || buffer == nil {
+            throw IRError.emissionFailed(isa: isa.rawValue, reason: consumeMessage(message))
+        }
+        defer { LLVMDisposeMemoryBuffer(buffer) }
+        return Data(bytes: LLVMGetBufferStart(buffer), count: LLVMGetBufferSize(buffer))
+    }
+}
+
+extension ISA {
+    /// CPU name for LLVM's target machine and `target-cpu` attributes: the ISA baseline, so
+    /// binaries run on any machine of that ISA (and under qemu-user).
+    public var llvmCPU: String { self == .x86_64 ? "x86-64" : "generic" }
+
+    /// Feature string for the baseline CPU.
+    public var llvmFeatures: String {
+        self == .x86_64 ? "+cx8,+fxsr,+mmx,+sse,+sse2,+x87" : "+fp-armv8,+neon,+outline-atomics,+v8a"
+    }
+}
+
+extension OptimizationLevel {
+    /// The backend's code generation level for this optimisation level.
+    var codeGenLevel: LLVMCodeGenOptLevel {
+        switch self {
+        case .o0: return LLVMCodeGenLevelNone
+        case .o1: return LLVMCodeGenLevelLess
+        case .o2, .os, .oz: return LLVMCodeGenLevelDefault
+        case .o3: return LLVMCodeGenLevelAggressive
+        }
+    }
+}
