@@ -67,7 +67,7 @@ public struct ArArchive: Sendable {
             offset = bodyOffset + size + (size & 1)
 
             switch rawName {
-            case "/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED", "/SYM":
+            case "/", "/SYM64/", "/SYM":
                 continue
             case "//":
                 longNames = body
@@ -89,6 +89,8 @@ public struct ArArchive: Sendable {
             } else {
                 name = rawName.hasSuffix("/") ? String(rawName.dropLast()) : rawName
             }
+            // BSD symbol tables are ordinary-looking members with reserved names.
+            if name.hasPrefix("__.SYMDEF") { continue }
             members.append(Member(name: name, data: body))
         }
         self.members = members

@@ -50,6 +50,7 @@ final class TestTools {
     func compile(_ source: String, isa: ISA, output: String, flags: [String] = []) throws -> String {
         try Toolchain.requireFile(isa.muslIncludeDir, package: isa.muslPackage)
         let out = path(output)
+        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try run(try tool(.clang), ["--target=\(isa.triple)", "-nostdinc", "-isystem", isa.muslIncludeDir,
                                    "-ffunction-sections", "-fdata-sections", "-O1", "-c", source, "-o", out] + flags)
         return out

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import PopcornSupport
+@testable import PopcornELF
+
+/// Builds genuinely aligned binaries without popcorn-ld: freestanding programs linked with a
+/// linker script that pins every input section to the same address on both ISAs.
+@Suite struct AlignmentCheckerTests {
+    private let program = """
+    int global_value = 5;
+    static int counter;
+    _Thread_local int tls_value = 7;
+    __attribute__((noinline)) static int helper(int x) { return x + counter++; }
+    int entry(void) { return helper(global_value) + tls_value; }
+    """
+    private let secondFile = """
+    static int counter;
+    int other(void) { return counter++; }
+    """
+
+    private func script(shiftHelper: UInt64, swapCounters: Bool) -> String {
+        let (first, second) = swapCounters ? ("two.o", "one.o") : ("one.o", "two.o")
+        return 
+"""
+        ENTRY(entry)
+        SECTIONS {
+          . = 0x400000;
+          .text : {
+            . = 0x400000; *(.text.entry)
+            . = 0x401000; *(.text.other)
+            . = \(String(0x402000 + shiftHelper, radix: 10)); *(.text.helper)
+            *(.text .text.*)
+          }
+          . = 0x500000;
+          .data : { . = 0x500000; *(.data.global_value) *(.data .data.*) }
+          .tdata : { *(.tdata.tls_value) }
+          . = 0x510000;
+          .bss : { . = 0x510000; *\(first)(.bss.counter) . = 0x510010; *\(second)(.bss.counter) *(.bss .bss.*) }
+          /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }
+        }
+        """
+    }
+
+    private func link(_ t: TestTools, shiftHelper: UInt64 = 0, swapCounters: Bool = false) throws -> [ISA: ELFFile] {
+        let one = try t.write("one.c", program)
+        let two = try t.write("src2/one.c", secondFile)
+        let ld = try t.write("layout\(shiftHelper)-\(swapCounters).ld", script(shiftHelper: shiftHelper, swapCounters: swapCounters))
+        var result: [ISA: ELFFile] = [:]
+        for isa in ISA.allCases {
+            let dir = "\(isa)-\(shiftHelper)-\(swapCounters)"
+            let a = try t.compile(one, isa: isa, output: "\(dir)/one.o", flags: ["-ffreestanding", "-fno-asynchronous-unwind-tables"])
+            let b = try t.compile(two, isa: isa, output: "\(dir)/two.o", flags: ["-ffreestanding", "-fno-asynchronous-unwind-tables"])
+            let out = t.path("\(dir)/app")
+            try t.run(try t.tool(.lld), ["-static", "-m", isa.lldEmulation, "-T", ld, "-o", out, a, b])
+            result[isa] = try ELFFile(contentsOf: out)
+        }
+        return result
+    }
+
+    @Test func alignedBinariesPass() throws {
+        let t = try TestTools()
+        let binaries = try link(t)
+        let report = try AlignmentChecker.check(binaries)
+        #expect(report.isAligned, "unexpected mismatches: \(report.mismatches)")
+        // entry, other, helper, global_value, tls_value and both `counter`s at least.
+        #expect(report.checkedSymbols >= 7)
+    }
+
+    @Test func shiftedFunctionIsReportedWithItsScope() throws {
+        let t = try TestTools()
+        let aligned = try link(t)
+        let shifted = try link(t, shiftHelper: 0x40)
+        var mixed = aligned
+        let foreign = ISA.foreign[0]
+        mixed[foreign] = shifted[foreign]
+        let report = try AlignmentChecker.check(mixed)
+        #expect(!report.isAligned)
+        #expect(report.mismatches.map(\.name) == ["helper"])
+        let mismatch = try #require(report.mismatches.first)
+        #expect(mismatch.fileScope == "one.c")
+        #expect(mismatch.addresses[ISA.host] == 0x402000)
+        #expect(mismatch.addresses[foreign] == 0x402040)
+        #expect(mismatch.description.hasPrefix("one.c:helper: "))
+    }
+
+    @Test func localsWithTheSameScopeAndNameAreComparedAsSortedLists() throws {
+        // Both files are called one.c, so both `counter`s share a scope; swapping their
+        // addresses on one ISA keeps the sorted lists equal.
+        let t = try TestTools()
+        let binaries = try link(t)
+        let swapped = try link(t, swapCounters: true)
+        for (_, file) in binaries {
+            let counters = try file.symbols().filter { $0.name == "counter" }
+            #expect(counters.count == 2)
+            #expect(Set(counters.map(\.fileScope)) == ["one.c"])
+        }
+        let foreign = ISA.foreign[0]
+        func counterOrder(_ file: ELFFile) throws -> [UInt64] { try file.symbols().filter { $0.name == "counter" }.map(\.value) }
+        #expect(try counterOrder(binaries[foreign]!) != counterOrder(swapped[foreign]!))
+        var mixed = binaries
+        mixed[foreign] = swapped[foreign]
+        #expect(try AlignmentChecker.check(mixed).isAligned)
+    }
+
+    @Test func separateLinksOfRealProgramsMismatch() throws {
+        let t = try TestTools()
+        let source = try t.write("sample.c", sampleProgram)
+        var binaries: [ISA: ELFFile] = [:]
+        for isa in ISA.allCases {
+            let object = try t.compile(source, isa: isa, output: "sample.\(isa).o")
+            binaries[isa] = try ELFFile(contentsOf: try t.linkMusl([object], isa: isa, output: "sample.\(isa)"))
+        }
+        let report = try AlignmentChecker.check(binaries)
+        #expect(report.checkedSymbols > 50)
+        #expect(!report.isAligned)
+        #expect(report.mismatches.contains { $0.name == "main" })
+        // Linker-generated and mapping symbols never show up.
+        #expect(!report.mismatches.contains { AlignmentChecker.linkerGeneratedExclusions.contains($0.name) || $0.name.hasPrefix("$") })
+    }
+
+    @Test func strippedBinaryCannotBeVerified() throws {
+        let t = try TestTools()
+        let binaries = try link(t)
+        let host = try #require(binaries[ISA.host])
+        let stripped = t.path("stripped")
+        try t.run(try t.llvmTool("llvm-objcopy"), ["--strip-all", host.path, stripped])
+        var withStripped = binaries
+        withStripped[ISA.host] = try ELFFile(contentsOf: stripped)
+        #expect(throws: ELFError.self) { try AlignmentChecker.check(withStripped) }
+    }
+}
