@@ -1,3 +1,4 @@
 import Foundation
 import PopcornDriver
-exit(PopcornDriver.Driver.main(arguments: Array(CommandLine.arguments.dropFirst())))
+
+exit(Driver.main(arguments: Array(CommandLine.arguments.dropFirst())))
