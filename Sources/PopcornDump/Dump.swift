@@ -1,3 +1,43 @@
 import Foundation
+import PopcornELF
 import PopcornSupport
-public enum Dump { public static func main(arguments: [String]) -> Int32 { 1 } }
+
+/// popcorn-dump: inspection and verification of the per-ISA binaries of one program.
+public enum Dump {
+    /// Entry point of the `popcorn-dump` executable; returns the exit status.
+    public static func main(arguments: [String]) -> Int32 {
+        run(arguments: arguments,
+            stdout: { FileHandle.standardOutput.write(Data($0.utf8)) },
+            stderr: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+    }
+
+    /// Runs the tool with explicit output channels (tests capture them).
+    /// `stdout` receives complete text; `stderr` receives one message per call.
+    public static func run(arguments: [String], stdout: @escaping (String) -> Void,
+                           stderr: @escaping (String) -> Void) -> Int32 {
+        let diagnostics = DiagnosticsEngine(toolName: "popcorn-dump", sink: stderr)
+        do {
+            let options = try DumpOptions(arguments: arguments)
+            if options.help { stdout(HelpText.usage); return 0 }
+            if options.version { stdout(HelpText.version + "\n"); return 0 }
+            guard let input = options.input else { throw DumpError.missingInput }
+
+            let report = try DumpReport(primary: input)
+            if options.json { stdout(report.json().rendered() + "\n") }
+            if options.verify {
+                for mismatch in report.alignment.mismatches {
+                    diagnostics.error("symbol '\(mismatch.qualifiedName)' is not aligned: "
+                                      + mismatch.addresses.keys.sorted()
+                                        .map { "\($0) 0x\(String(mismatch.addresses[$0]!, radix: 16))" }
+                                        .joined(separator: ", "))
+                }
+                return report.alignment.isAligned ? 0 : 1
+            }
+            if !options.json { stdout(report.text()) }
+            return 0
+        } catch {
+            diagnostics.report(error)
+            return 1
+        }
+    }
+}

@@ -4,9 +4,11 @@ import PopcornSupport
 ///
 /// A pointer stays valid across a migration only if whatever it points to sits at the same
 /// address on every ISA, so every address-carrying symbol defined in more than one binary must
-/// have one value. Globals are matched by name. Locals are matched by *(STT_FILE scope, name)*;
-/// when one scope holds several locals of the same name (two `static int count` in files that
-/// are both called `util.c`), the sorted value lists are compared element by element.
+/// have one value. Globals (and locals that were hidden globals before the link) are matched by
+/// name. Locals are matched by *(STT_FILE scope, name)*; when one scope holds several locals of
+/// the same name (two `static int count` in files both called `util.c`, or the many `dummy`
+/// functions of musl, whose objects carry no `STT_FILE` and so inherit the scope of the last
+/// file that did), the sorted value lists are compared element by element.
 public enum AlignmentChecker {
     /// Names the linker defines itself whose values depend on per-ISA layout and that no program
     /// pointer can hold across a migration, so they legitimately differ. Chosen from static
@@ -42,7 +44,10 @@ public enum AlignmentChecker {
                 throw ELFError.invalidInput(path: file.path, reason: "no symbol table (stripped binary?); cannot verify alignment")
             }
             for symbol in try file.symbols() where isComparable(symbol, in: file) {
-                let key = Key(scope: symbol.isLocal ? symbol.fileScope : nil, name: symbol.name, local: symbol.isLocal)
+                // Hidden and internal symbols were globals before the link made them local;
+                // their names are unique program-wide, so they match by name like globals.
+                let local = symbol.isLocal && symbol.other & 0x3 == 0
+                let key = Key(scope: local ? symbol.fileScope : nil, name: symbol.name, local: local)
                 table[key, default: [:]][isa, default: []].append(symbol.value)
             }
         }
@@ -52,19 +57,27 @@ public enum AlignmentChecker {
         for (key, perISA) in table where perISA.count > 1 {
             let lists = perISA.mapValues { $0.sorted() }
             let isas = lists.keys.sorted()
-            let length = lists.values.map(\.count).max()!
-            checked += lists.values.map(\.count).min()!
-            // Walk the sorted lists in step; the first position where they disagree (in value
-            // or because one list ran out) is the mismatch.
-            for position in 0..<length {
-                let values = isas.compactMap { isa in lists[isa]!.indices.contains(position) ? lists[isa]![position] : nil }
-                if values.count != isas.count || Set(values).count != 1 {
-                    var addresses: [ISA: UInt64] = [:]
-                    for isa in isas { addresses[isa] = lists[isa]![min(position, lists[isa]!.count - 1)] }
+            // The ISA with the fewest instances decides what must be matched: each of its
+            // instances needs a counterpart at the same address everywhere else. With one
+            // instance per ISA (every global) this is plain equality; with several locals of
+            // one scope and name it tolerates instances that exist on one ISA only (a static
+            // in an ISA-specific libc member), which cannot be paired by name anyway.
+            let reference = isas.min { (lists[$0]!.count, $0) < (lists[$1]!.count, $1) }!
+            checked += lists[reference]!.count
+            var remaining = lists.mapValues { values in Dictionary(values.map { ($0, 1) }, uniquingKeysWith: +) }
+            for (position, value) in lists[reference]!.enumerated() {
+                let missing = isas.filter { isa in isa != reference && (remaining[isa]![value] ?? 0) == 0 }
+                if !missing.isEmpty {
+                    var addresses: [ISA: UInt64] = [reference: value]
+                    for isa in isas where isa != reference {
+                        let list = lists[isa]!
+                        addresses[isa] = list[min(position, list.count - 1)]
+                    }
                     mismatches.append(SymbolMismatch(name: key.name, fileScope: key.local ? key.scope : nil,
                                                      addresses: addresses))
                     break
                 }
+                for isa in isas where isa != reference { remaining[isa]![value]! -= 1 }
             }
         }
         mismatches.sort { ($0.name, $0.fileScope ?? "") < ($1.name, $1.fileScope ?? "") }

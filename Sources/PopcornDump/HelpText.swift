@@ -1,0 +1,62 @@
+import PopcornSupport
+
+/// The `--help` and `--version` texts of popcorn-dump.
+enum HelpText {
+    static let version = "popcorn-dump (Popcorn toolchain) 0.1.0"
+
+    static var usage: String {
+        let foreign = ISA.foreign.map { "BINARY.\($0.rawValue)" }.joined(separator: ", ")
+        return """
+        NAME
+            popcorn-dump - inspect and verify multi-ISA binaries built by popcorn-ld
+
+        SYNOPSIS
+            popcorn-dump [--json] [--verify] BINARY
+            popcorn-dump --help | --version
+
+        DESCRIPTION
+            popcorn-ld writes one executable per instruction set: BINARY for the host ISA
+            (\(ISA.host.rawValue)) and \(foreign) next to it. popcorn-dump reads all of them and
+            reports, for each ISA, the file, its entry point and its allocated sections (name,
+            address, size, flags), any .popcorn.* metadata sections, and an alignment summary.
+
+            A program can only move between ISAs if every function, global variable, string
+            literal and thread-local variable sits at the same address in every binary. The
+            alignment check compares the symbol tables: every function, object, TLS or untyped
+            symbol defined in an allocated section of more than one binary must have the same
+            value. Global symbols are matched by name, local (static) symbols by source file
+            (STT_FILE) and name. Linker-generated symbols that legitimately differ between ISAs
+            (_GLOBAL_OFFSET_TABLE_, __init_array_start, _end, ...) and ARM mapping symbols are
+            not compared. Binaries must not be stripped.
+
+        OPTIONS
+            --json
+                Print the report as JSON:
+                {"binaries": {"<isa>": {"path", "entry", "sections": [{"name", "address",
+                "size", "flags"}], "metadata": [...]}}, "alignment": {"checkedSymbols",
+                "aligned", "mismatches": [{"name", "fileScope", "addresses": {"<isa>": N}}]}}.
+                Addresses and sizes are decimal integers.
+            --verify
+                Check alignment only: print nothing if the binaries are aligned, otherwise an
+                error for each symbol whose addresses differ, and exit with status 1. With
+                --json, the JSON report is printed as well.
+            -h, --help
+                Show this help and exit.
+            --version
+                Show the version and exit.
+            --
+                Treat every following argument as a file name.
+
+        EXIT STATUS
+            0   success (with --verify: the binaries are aligned)
+            1   unreadable, missing or corrupt input, a usage error, or (with --verify)
+                misaligned binaries
+
+        EXAMPLES
+            popcorn-dump app               human-readable report for app and its siblings
+            popcorn-dump --json app | jq '.alignment.checkedSymbols'
+            popcorn-dump --verify app      use in build scripts and tests
+
+        """
+    }
+}
