@@ -1,3 +1,110 @@
 import Foundation
 import PopcornSupport
-public enum Linker { public static func main(arguments: [String]) -> Int32 { 1 } }
+import PopcornELF
+
+/// popcorn-ld: links popcorn multi-ISA objects into one binary per ISA with every shared
+/// function, variable, literal and TLS variable at the same address.
+///
+/// The link is an ordered list of passes (see docs/LINKER.md); each pass states its
+/// precondition and postcondition where it is defined.
+public enum Linker {
+    public static let version = "popcorn-ld 1.0 (aligning linker over ld.lld 19)"
+
+    /// Entry point for the executable: returns the exit status.
+    public static func main(arguments: [String]) -> Int32 {
+        let diagnostics = DiagnosticsEngine(toolName: "popcorn-ld")
+        do {
+            try run(arguments: arguments, diagnostics: diagnostics)
+            return 0
+        } catch {
+            diagnostics.report(error)
+            return 1
+        }
+    }
+
+    /// Runs every pass; on any error no output file is left behind.
+    public static func run(arguments: [String], diagnostics: DiagnosticsEngine, toolchain: Toolchain = Toolchain()) throws {
+        // 1. options
+        let options = try LinkerOptionParser.parse(arguments)
+        if options.showHelp { print(LinkerOptionParser.helpText, terminator: ""); return }
+        if options.showVersion {
+            print(version)
+            if options.inputs.isEmpty { return }
+        }
+        let host = ISA.host
+        let isas = [host] + ISA.foreign
+        let lld = try toolchain.path(of: .lld)
+        var runtimes: [ISA: String] = [:]
+        for isa in isas {
+            for file in LinkCommand.systemFiles(for: isa, options: options) {
+                try Toolchain.requireFile(file.path, package: file.package)
+            }
+            if !options.noStdlib {
+                let runtime = toolchain.runtimeArchive(for: isa)
+                guard FileManager.default.fileExists(atPath: runtime) else { throw LinkerError.runtimeMissing(path: runtime) }
+                runtimes[isa] = runtime
+            }
+        }
+
+        // 2. inputs
+        let inputs = try InputResolver(isas: isas).resolve(options)
+
+        // 3. split per ISA
+        let scratch = try TemporaryDirectory(prefix: "popcorn-ld")
+        let split = try ISASplitter.split(inputs, isas: isas, into: scratch.path)
+        let commands = Dictionary(uniqueKeysWithValues: isas.map {
+            ($0, LinkCommand(isa: $0, inputs: split[$0]!, options: options, runtimeArchive: runtimes[$0]))
+        })
+        let runner = LLDRunner(lld: lld, diagnostics: diagnostics, verbose: options.verbose)
+
+        // 4. probe links
+        var probes: [ISA: [ProbeOutputSection]] = [:]
+        for isa in isas { probes[isa] = try runner.probe(commands[isa]!, in: scratch.path) }
+
+        // 5. layout
+        let layout = try LayoutPlanner().plan(probes, host: host)
+        if options.printLayout { print(LayoutPrinter.text(layout), terminator: "") }
+
+        // 6. linker scripts
+        var scripts: [ISA: String] = [:]
+        for isa in isas {
+            let path = scratch.file("\(isa.rawValue).ld")
+            try Data(LinkerScriptWriter.script(for: layout.sections[isa]!, isa: isa).utf8)
+                .write(to: URL(fileURLWithPath: path))
+            scripts[isa] = path
+        }
+
+        // 7. final links, to temporaries next to the outputs
+        var temporaries: [ISA: String] = [:]
+        defer { for path in temporaries.values { unlink(path) } }
+        var maps: [ISA: String] = [:]
+        for isa in isas {
+            let output = AtomicFile.temporaryPath(for: isa.siblingPath(of: options.output))
+            temporaries[isa] = output
+            maps[isa] = scratch.file("final.\(isa.rawValue).map")
+            try runner.link(commands[isa]!.arguments(script: scripts[isa]!, map: maps[isa]!, output: output))
+        }
+
+        // 8. verify (symbols need the unstripped binaries; -s relinks afterwards)
+        let report = try Verifier.verify(layout: layout, binaries: temporaries, maps: maps)
+        if options.stripAll {
+            for isa in isas {
+                try runner.link(commands[isa]!.arguments(script: scripts[isa]!, map: nil, output: temporaries[isa]!, strip: true))
+            }
+        }
+        if options.verbose {
+            for isa in isas { diagnostics.remark("popcorn-ld: " + LayoutPrinter.summary(layout, isa: isa)) }
+            diagnostics.remark("popcorn-ld: \(report.checkedSymbols) symbols verified at identical addresses")
+        }
+
+        // 9. commit
+        if let mapFile = options.mapFile {
+            for isa in isas { try AtomicFile.install(maps[isa]!, to: isa.siblingPath(of: mapFile), mode: 0o644) }
+        }
+        for isa in isas {
+            chmod(temporaries[isa]!, 0o755)
+            try AtomicFile.commit(temporaries[isa]!, to: isa.siblingPath(of: options.output))
+            temporaries[isa] = nil
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import PopcornSupport
+
+/// The part of the address space an output section belongs to, in address order.
+public enum Region: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    /// Executable code (RX).
+    case text
+    /// Read-only data (R).
+    case rodata
+    /// `.tdata` and `.tbss`: one TLS block, laid out identically on every ISA (start of RW).
+    case tls
+    /// Initialised writable data (RW).
+    case data
+    /// Zero-initialised writable data (RW, no file contents), last so it needs no file space.
+    case bss
+
+    public static func < (a: Region, b: Region) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { ["text", "rodata", "tls", "data", "bss"][rawValue] }
+
+    /// Classifies an allocated output section from its ELF flags.
+    public static func classify(executable: Bool, writable: Bool, tls: Bool, noBits: Bool) -> Region {
+        if tls { return .tls }
+        if executable { return .text }
+        if !writable { return .rodata }
+        return noBits ? .bss : .data
+    }
+
+    /// Known output sections of the region, in the order they are laid out; others follow by name.
+    var kindOrder: [String] {
+        switch self {
+        case .text: [".init", ".fini", ".text", ".iplt"]
+        case .rodata: [".rodata", ".gcc_except_table", ".eh_frame_hdr", ".eh_frame", ".rela.iplt", ".rela.plt"]
+        case .tls: [".tdata", ".tbss"]
+        case .data: [".preinit_array", ".init_array", ".fini_array", ".data.rel.ro", ".got", ".data", ".got.plt"]
+        case .bss: [".bss"]
+        }
+    }
+}
+
+/// An allocated output section of a probe link, with what the layout needs to know about it.
+public struct ProbeOutputSection: Sendable {
+    public var name: String
+    public var region: Region
+    /// `SHT_NOBITS` (`.tbss` inside the TLS region).
+    public var noBits: Bool
+    public var size: UInt64
+    public var alignment: UInt64
+    public var inputs: [LinkMap.InputSection]
+
+    public init(name: String, region: Region, noBits: Bool = false, size: UInt64, alignment: UInt64,
+                inputs: [LinkMap.InputSection]) {
+        self.name = name; self.region = region; self.noBits = noBits
+        self.size = size; self.alignment = alignment; self.inputs = inputs
+    }
+}
+
+/// An input section description in a linker script: a file (and archive member) and a section.
+public struct SectionPattern: Sendable, Hashable, CustomStringConvertible {
+    /// The file's base name (`in003.o`, `libc.a`); `nil` matches any file, including lld's
+    /// synthetic sections.
+    public var file: String?
+    public var member: String?
+    public var section: String
+
+    public init(file: String?, member: String?, section: String) {
+        self.file = file; self.member = member; self.section = section
+    }
+
+    /// `*/in003.o(.text.f)`, `*/lib004.a:m.o(.data)`, `*(.got)`. Characters that are special in
+    /// script globs or syntax are replaced by `?`, which matches exactly that one character.
+    public var description: String {
+        guard let file else { return "*(\(Self.glob(section)))" }
+        let filePart = "*/" + Self.glob(file) + (member.map { ":" + Self.glob($0) } ?? "")
+        return "\(filePart)(\(Self.glob(section)))"
+    }
+
+    static func glob(_ text: String) -> String {
+        String(text.map { c -> Character in
+            c.isASCII && (c.isLetter || c.isNumber || "._-+$".contains(c)) ? c : "?"
+        })
+    }
+}
+
+/// A group of input sections placed at one address.
+public struct Placement: Sendable, Equatable {
+    public var address: UInt64
+    /// This ISA's size of the group (the slot reserved may be larger).
+    public var size: UInt64
+    public var patterns: [SectionPattern]
+    /// Identity of the group across ISAs (`in003.o(.text.main)`, `libc.a(printf.lo)(.text.printf)`).
+    public var label: String
+    /// Whether every ISA places this group at this address.
+    public var isCommon: Bool
+}
+
+/// One output section statement of an ISA's linker script.
+public struct PlannedOutputSection: Sendable, Equatable {
+    public var name: String
+    /// Start address; `nil` for `.tbss`, which lld places right after `.tdata`.
+    public var address: UInt64?
+    public var region: Region
+    /// Forced alignment (`ALIGN(n)`), used for the TLS block.
+    public var alignment: UInt64?
+    public var placements: [Placement]
+    /// If set, the section is padded up to this address (TLS sections end at a common address).
+    public var endAddress: UInt64?
+    /// Whether the section is placed as a whole (crt `.init` pieces, `.init_array`, synthetic
+    /// sections): its inputs must stay contiguous in link order with no address between them.
+    public var isWhole: Bool
+}
+
+/// The outcome of pass 5: every ISA's output sections with fixed addresses.
+public struct Layout: Sendable {
+    public var isas: [ISA]
+    public var sections: [ISA: [PlannedOutputSection]]
+    /// Address of every common group, by label (checked against the final link maps).
+    public var commonAddresses: [String: UInt64]
+    /// TLS block start and alignment, identical on every ISA.
+    public var tlsBlock: (start: UInt64, alignment: UInt64)?
+}

@@ -1,0 +1,57 @@
+import Foundation
+import PopcornSupport
+
+/// Builds ld.lld command lines for one ISA (used by the probe link and the final link).
+public struct LinkCommand: Sendable {
+    public var isa: ISA
+    public var inputs: ISALinkInputs
+    public var options: LinkerOptions
+    /// `libpopcorn.a` for this ISA, or `nil` with `-nostdlib`.
+    public var runtimeArchive: String?
+
+    public init(isa: ISA, inputs: ISALinkInputs, options: LinkerOptions, runtimeArchive: String?) {
+        self.isa = isa; self.inputs = inputs; self.options = options; self.runtimeArchive = runtimeArchive
+    }
+
+    /// The system files this link needs, with the Debian package providing each.
+    public static func systemFiles(for isa: ISA, options: LinkerOptions) -> [(path: String, package: String)] {
+        var files: [(String, String)] = []
+        if !options.noStartFiles {
+            files += ["crt1.o", "crti.o", "crtn.o"].map { ("\(isa.muslLibDir)/\($0)", isa.muslPackage) }
+        }
+        if !options.noStdlib {
+            files.append(("\(isa.muslLibDir)/libc.a", isa.muslPackage))
+            files.append((isa.builtinsArchive, isa.builtinsPackage))
+        }
+        return files
+    }
+
+    /// `-O0` keeps every input section addressable (no string merging) and `-z norelro` lets
+    /// RELRO sections sit wherever the layout puts them; both links must use the same options
+    /// so that section sizes do not change between them.
+    public func arguments(script: String?, map: String?, output: String, strip: Bool = false) -> [String] {
+        var args = ["-m", isa.lldEmulation, "-static", "-O0", "-z", "norelro", "-z", "noexecstack",
+                    "--no-undefined-version", "-o", output]
+        if let map { args.append("-Map=\(map)") }
+        if let script { args += ["-T", script] }
+        if let entry = options.entry { args += ["-e", entry] }
+        if strip { args.append("--strip-all") }
+        let lib = isa.muslLibDir
+        if !options.noStartFiles { args += ["\(lib)/crt1.o", "\(lib)/crti.o"] }
+        for item in inputs.items {
+            switch item {
+            case let .file(path): args.append(path)
+            case .groupStart: args.append("--start-group")
+            case .groupEnd: args.append("--end-group")
+            }
+        }
+        if !options.noStdlib {
+            // The runtime calls libc and libc's hooks may call back into it: one group.
+            args.append("--start-group")
+            if let runtimeArchive { args.append(runtimeArchive) }
+            args += ["\(lib)/libc.a", isa.builtinsArchive, "--end-group"]
+        }
+        if !options.noStartFiles { args.append("\(lib)/crtn.o") }
+        return args
+    }
+}

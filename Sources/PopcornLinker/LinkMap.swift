@@ -1,0 +1,106 @@
+import Foundation
+
+/// An ld.lld `-Map` file: output sections with the input sections they hold.
+///
+/// lld writes `VMA LMA Size Align Out In Symbol` columns: output sections unindented, input
+/// sections indented by 8 spaces (`/d/in003.o:(.text.f)`, `/d/lib004.a(m.o):(.data)`,
+/// `<internal>:(.got)`, `/d/x.o:(.eh_frame+0x14)`), symbols by 16. Linker-script assignments
+/// (`. = 0x401040`) appear at the input level and are skipped.
+public struct LinkMap: Sendable {
+    public struct InputSection: Sendable, Hashable {
+        public var address: UInt64
+        public var size: UInt64
+        public var alignment: UInt64
+        /// The file as lld names it, or `<internal>` for linker-synthesised sections.
+        public var file: String
+        /// The archive member, for sections from archives.
+        public var member: String?
+        /// The input section name, without lld's `+0x…` piece offset.
+        public var section: String
+
+        public init(address: UInt64, size: UInt64, alignment: UInt64, file: String, member: String?, section: String) {
+            self.address = address; self.size = size; self.alignment = alignment
+            self.file = file; self.member = member; self.section = section
+        }
+
+        public var isSynthetic: Bool { file == "<internal>" }
+        /// The file name without directories (`in003.o`, `libc.a`, `<internal>`).
+        public var fileBaseName: String { (file as NSString).lastPathComponent }
+    }
+
+    public struct OutputSection: Sendable {
+        public var name: String
+        public var address: UInt64
+        public var size: UInt64
+        public var alignment: UInt64
+        public var inputs: [InputSection]
+    }
+
+    public var outputSections: [OutputSection]
+
+    /// Parses map text; `path` is only used in error messages.
+    public init(text: String, path: String) throws {
+        var sections: [OutputSection] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = Substring(rawLine)
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            if index == 0 && line.contains("VMA") { continue }
+            guard let (numbers, rest) = LinkMap.splitColumns(line) else {
+                throw LinkerError.malformedMap(path: path, line: index + 1, text: String(line))
+            }
+            let indent = rest.prefix(while: { $0 == " " }).count
+            let body = rest.dropFirst(indent)
+            if indent == 0 {
+                sections.append(OutputSection(name: String(body), address: numbers[0], size: numbers[2],
+                                              alignment: numbers[3], inputs: []))
+            } else if indent < 16, let input = LinkMap.parseInput(body, numbers) {
+                guard !sections.isEmpty else {
+                    throw LinkerError.malformedMap(path: path, line: index + 1, text: String(line))
+                }
+                sections[sections.count - 1].inputs.append(input)
+            }
+        }
+        outputSections = sections
+    }
+
+    /// The four numeric columns (VMA, LMA and size in hex, alignment in decimal) and the rest.
+    static func splitColumns(_ line: Substring) -> ([UInt64], Substring)? {
+        var numbers: [UInt64] = []
+        var cursor = line.startIndex
+        for column in 0..<4 {
+            while cursor < line.endIndex, line[cursor] == " " { cursor = line.index(after: cursor) }
+            let start = cursor
+            while cursor < line.endIndex, line[cursor] != " " { cursor = line.index(after: cursor) }
+            guard let value = UInt64(line[start..<cursor], radix: column == 3 ? 10 : 16) else { return nil }
+            numbers.append(value)
+        }
+        // One separator space follows the alignment column; the rest is the indented name.
+        guard cursor < line.endIndex else { return nil }
+        return (numbers, line[line.index(after: cursor)...])
+    }
+
+    /// `file:(section)`, `archive(member):(section)`, with an optional `+0x…` piece offset.
+    static func parseInput(_ body: Substring, _ numbers: [UInt64]) -> InputSection? {
+        guard let split = body.range(of: ":(", options: .backwards) else { return nil }
+        var sectionPart = body[split.upperBound...]
+        if let plus = sectionPart.range(of: ")+0x", options: .backwards) {
+            sectionPart = sectionPart[..<plus.lowerBound]
+        } else if sectionPart.hasSuffix(")") {
+            sectionPart = sectionPart.dropLast()
+        } else {
+            return nil
+        }
+        var file = body[..<split.lowerBound]
+        var member: String?
+        if file.hasSuffix(")") {
+            // The archive path ends at the first '(' after its last '/'.
+            let nameStart = file.lastIndex(of: "/").map { file.index(after: $0) } ?? file.startIndex
+            if let open = file[nameStart...].firstIndex(of: "(") {
+                member = String(file[file.index(after: open)..<file.index(before: file.endIndex)])
+                file = file[..<open]
+            }
+        }
+        return InputSection(address: numbers[0], size: numbers[2], alignment: max(numbers[3], 1),
+                            file: String(file), member: member, section: String(sectionPart))
+    }
+}

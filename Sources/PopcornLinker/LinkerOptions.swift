@@ -1,0 +1,165 @@
+import Foundation
+import PopcornSupport
+
+/// One item of the command line whose order matters to the link.
+public enum LinkerInput: Equatable, Sendable {
+    /// An object file or archive named on the command line.
+    case file(String)
+    /// `-lname` (or `-l:file.a` for an exact file name).
+    case library(String)
+    case groupStart
+    case groupEnd
+}
+
+/// What popcorn-ld was asked to do (pass 1's postcondition: a validated, ordered description).
+public struct LinkerOptions: Equatable, Sendable {
+    public var output = "a.out"
+    public var inputs: [LinkerInput] = []
+    public var libraryPaths: [String] = []
+    public var entry: String?
+    public var verbose = false
+    public var showVersion = false
+    public var showHelp = false
+    /// `-Map file`: one map per ISA, `file` for the host and `file.<isa>` for the others.
+    public var mapFile: String?
+    public var printLayout = false
+    public var noStdlib = false
+    public var noStartFiles = false
+    public var stripAll = false
+
+    public init() {}
+}
+
+/// The ld-compatible subset of options popcorn-ld accepts, described as data.
+public enum LinkerOptionParser {
+    /// How an option takes its value.
+    enum Style { case flag, separate, joined, joinedOrSeparate, equalsOrSeparate }
+
+    enum Action {
+        case output, libraryPath, library, staticLink, startGroup, endGroup, entry, verbose
+        case version, help, map, printLayout, noStdlib, noStartFiles, stripAll, gcSections, ignored
+    }
+
+    struct Spec {
+        var spellings: [String]
+        var style: Style
+        var action: Action
+        var help: String
+    }
+
+    static let table: [Spec] = [
+        Spec(spellings: ["-o", "--output"], style: .joinedOrSeparate, action: .output, help: "write the host binary to <file> and the others to <file>.<isa>"),
+        Spec(spellings: ["-L", "--library-path"], style: .joinedOrSeparate, action: .libraryPath, help: "add <dir> to the library search path"),
+        Spec(spellings: ["-l", "--library"], style: .joinedOrSeparate, action: .library, help: "link lib<name>.a (popcorn archives in -L dirs, else musl's)"),
+        Spec(spellings: ["-static", "-Bstatic", "--static", "-no-pie", "--no-pie", "-nopie"], style: .flag, action: .staticLink, help: "accepted; popcorn binaries are always static"),
+        Spec(spellings: ["--start-group", "-("], style: .flag, action: .startGroup, help: "start a group of archives searched repeatedly"),
+        Spec(spellings: ["--end-group", "-)"], style: .flag, action: .endGroup, help: "end a group of archives"),
+        Spec(spellings: ["-e", "--entry"], style: .joinedOrSeparate, action: .entry, help: "use <symbol> as the entry point"),
+        Spec(spellings: ["-v", "--verbose"], style: .flag, action: .verbose, help: "print the commands run and a summary per ISA"),
+        Spec(spellings: ["--version", "-V"], style: .flag, action: .version, help: "print the version"),
+        Spec(spellings: ["--help", "-help"], style: .flag, action: .help, help: "print this help"),
+        Spec(spellings: ["-Map", "--Map"], style: .equalsOrSeparate, action: .map, help: "write link maps (<file> for the host, <file>.<isa> for the others)"),
+        Spec(spellings: ["--print-layout"], style: .flag, action: .printLayout, help: "print the aligned layout to standard output"),
+        Spec(spellings: ["-nostdlib"], style: .flag, action: .noStdlib, help: "do not link musl, libgcc or the popcorn runtime"),
+        Spec(spellings: ["-nostartfiles"], style: .flag, action: .noStartFiles, help: "do not link crt1.o, crti.o and crtn.o"),
+        Spec(spellings: ["-s", "--strip-all"], style: .flag, action: .stripAll, help: "strip symbols (alignment is verified before stripping)"),
+        Spec(spellings: ["--gc-sections"], style: .flag, action: .gcSections, help: "rejected: it would break alignment"),
+        Spec(spellings: ["--no-gc-sections", "-O0", "-O1", "-O2"], style: .flag, action: .ignored, help: "accepted and ignored"),
+    ]
+
+    /// Parses `arguments` (without argv[0]).
+    public static func parse(_ arguments: [String]) throws -> LinkerOptions {
+        var options = LinkerOptions()
+        var index = 0
+        while index < arguments.count {
+            let arg = arguments[index]
+            index += 1
+            if !arg.hasPrefix("-") || arg == "-" {
+                options.inputs.append(.file(arg))
+                continue
+            }
+            guard let (spec, value) = try match(arg, arguments, &index) else {
+                throw LinkerError.unknownArgument(arg)
+            }
+            try apply(spec, value, &options)
+        }
+        return options
+    }
+
+    /// Finds the spec `arg` spells and extracts its value, consuming the next argument if needed.
+    private static func match(_ arg: String, _ arguments: [String], _ index: inout Int) throws -> (Spec, String?)? {
+        func next(_ name: String) throws -> String {
+            guard index < arguments.count else { throw LinkerError.missingArgument(option: name) }
+            index += 1
+            return arguments[index - 1]
+        }
+        // Exact spellings win over prefixes, so `-static` is never read as `-s tatic`.
+        for spec in table where spec.spellings.contains(arg) {
+            switch spec.style {
+            case .flag: return (spec, nil)
+            case .separate, .joinedOrSeparate, .equalsOrSeparate: return (spec, try next(arg))
+            case .joined: throw LinkerError.missingArgument(option: arg)
+            }
+        }
+        for spec in table {
+            for spelling in spec.spellings where arg.hasPrefix(spelling) {
+                let rest = String(arg.dropFirst(spelling.count))
+                switch spec.style {
+                case .flag, .separate: continue
+                case .joined, .joinedOrSeparate:
+                    // Long options take `--name=value`; short ones `-Xvalue`.
+                    if spelling.hasPrefix("--") {
+                        if rest.hasPrefix("=") { return (spec, String(rest.dropFirst())) }
+                        continue
+                    }
+                    return (spec, rest.hasPrefix("=") && spelling != "-l" && spelling != "-L" ? String(rest.dropFirst()) : rest)
+                case .equalsOrSeparate:
+                    if rest.hasPrefix("=") { return (spec, String(rest.dropFirst())) }
+                }
+            }
+        }
+        return nil
+    }
+
+    private static func apply(_ spec: Spec, _ value: String?, _ options: inout LinkerOptions) throws {
+        let name = spec.spellings[0]
+        func nonEmpty() throws -> String {
+            guard let value, !value.isEmpty else { throw LinkerError.missingArgument(option: name) }
+            return value
+        }
+        switch spec.action {
+        case .output: options.output = try nonEmpty()
+        case .libraryPath: options.libraryPaths.append(try nonEmpty())
+        case .library: options.inputs.append(.library(try nonEmpty()))
+        case .staticLink, .ignored: break
+        case .startGroup: options.inputs.append(.groupStart)
+        case .endGroup: options.inputs.append(.groupEnd)
+        case .entry: options.entry = try nonEmpty()
+        case .verbose: options.verbose = true
+        case .version: options.showVersion = true
+        case .help: options.showHelp = true
+        case .map: options.mapFile = try nonEmpty()
+        case .printLayout: options.printLayout = true
+        case .noStdlib: options.noStdlib = true
+        case .noStartFiles: options.noStartFiles = true
+        case .stripAll: options.stripAll = true
+        case .gcSections: throw LinkerError.gcSectionsUnsupported
+        }
+    }
+
+    /// `--help` text, generated from the table so it never drifts from what is accepted.
+    public static var helpText: String {
+        var lines = ["OVERVIEW: popcorn-ld, the aligning linker for multi-ISA popcorn objects", "",
+                     "USAGE: popcorn-ld [options] file...", "", "OPTIONS:"]
+        for spec in table {
+            var names = spec.spellings.joined(separator: ", ")
+            switch spec.style {
+            case .flag: break
+            case .separate, .joinedOrSeparate, .joined: names += " <value>"
+            case .equalsOrSeparate: names += "=<file>"
+            }
+            lines.append("  " + names.padding(toLength: max(34, names.count + 1), withPad: " ", startingAt: 0) + spec.help)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
