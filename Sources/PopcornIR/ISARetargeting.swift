@@ -13,7 +13,8 @@ struct ISARetargeting {
         LLVMSetDataLayout(module, dataLayout)
         let context = LLVMGetModuleContext(module)!
         let functionIndex = LLVMAttributeIndex.max // LLVMAttributeFunctionIndex (~0U)
-        for function in IR.functions(of: module) where IR.isDefinition(function) {
+        // Declarations too: the x86_64 passes turn some declarations into wrapper definitions.
+        for function in IR.functions(of: module) {
             // The frontend's aarch64 attributes describe the user's aarch64 target (which may
             // include -march choices); only x86_64 needs them replaced by its baseline.
             let replace = isa != .aarch64

@@ -8,6 +8,7 @@ import CLLVM
 ///   function declared with `x86_fp80` types, and convert results (and values written through
 ///   `long double *` out-parameters) back with `fpext`. Renaming the declaration itself means
 ///   every use, including taking the function's address, goes through the wrapper.
+/// * `fp128` math intrinsics are first turned back into libm calls (`LongDoubleIntrinsics`).
 /// * Variadic `fp128` arguments of printf-family calls are truncated to `x86_fp80` at the call.
 struct LongDoubleBoundary {
     /// Prefix of the generated wrappers.
@@ -18,7 +19,7 @@ struct LongDoubleBoundary {
     func run(on module: LLVMModuleRef) -> Int {
         let context = LLVMGetModuleContext(module)!
         let builder = IRBuilder(context: context)
-        var changes = 0
+        var changes = LongDoubleIntrinsics().run(on: module)
         for function in IR.functions(of: module) where !IR.isDefinition(function) {
             let name = IR.name(of: function)
             guard let entry = LongDoubleFunction.table[name], !entry.involvesComplex,

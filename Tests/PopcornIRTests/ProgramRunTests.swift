@@ -24,4 +24,9 @@ import Testing
 
     @Test func variadicFunctions() throws { try expectSameBehaviour("varargs.c.in") }
     @Test func variadicFunctionsAtO0() throws { try expectSameBehaviour("varargs.c.in", optimization: "0") }
+    @Test func longDouble() throws { try expectSameBehaviour("longdouble.c.in") }
+    @Test func longDoubleAtO0() throws { try expectSameBehaviour("longdouble.c.in", optimization: "0") }
+    @Test func structsByValue() throws { try expectSameBehaviour("structs.c.in") }
+    @Test func setjmpLongjmp() throws { try expectSameBehaviour("setjmp.c.in") }
+    @Test func stringLiteralsAndSections() throws { try expectSameBehaviour("strings.c.in") }
 }
