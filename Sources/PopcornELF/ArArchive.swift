@@ -67,7 +67,7 @@ public struct ArArchive: Sendable {
             offset = bodyOffset + size + (size & 1)
 
             switch rawName {
-            case "/", "/SYM64/", "/SYM":
+            case "/", "/SYM64/":
                 continue
             case "//":
                 longNames = body
