@@ -4,7 +4,7 @@ import Foundation
 ///
 /// lld writes `VMA LMA Size Align Out In Symbol` columns: output sections unindented, input
 /// sections indented by 8 spaces (`/d/in003.o:(.text.f)`, `/d/lib004.a(m.o):(.data)`,
-/// `<internal>:(.got)`, `/d/x.o:(.eh_frame+0x14)`), symbols by 16. Linker-script assignments
+/// `<internal>:(.got)`, `/d/x.o:(.eh_frame+0x14)` (a piece of a section)), symbols by 16. Linker-script assignments
 /// (`. = 0x401040`) appear at the input level and are skipped.
 public struct LinkMap: Sendable {
     public struct InputSection: Sendable, Hashable {
@@ -83,12 +83,10 @@ public struct LinkMap: Sendable {
     static func parseInput(_ body: Substring, _ numbers: [UInt64]) -> InputSection? {
         guard let split = body.range(of: ":(", options: .backwards) else { return nil }
         var sectionPart = body[split.upperBound...]
-        if let plus = sectionPart.range(of: ")+0x", options: .backwards) {
+        guard sectionPart.hasSuffix(")") else { return nil }
+        sectionPart = sectionPart.dropLast()
+        if let plus = sectionPart.range(of: "+0x", options: .backwards) {
             sectionPart = sectionPart[..<plus.lowerBound]
-        } else if sectionPart.hasSuffix(")") {
-            sectionPart = sectionPart.dropLast()
-        } else {
-            return nil
         }
         var file = body[..<split.lowerBound]
         var member: String?
