@@ -33,6 +33,8 @@ public enum Linker {
         }
         let host = ISA.host
         let isas = [host] + ISA.foreign
+        // 2. inputs (before anything else, so a typo in a file name is the first thing reported)
+        let inputs = try InputResolver(isas: isas).resolve(options)
         let lld = try toolchain.path(of: .lld)
         var runtimes: [ISA: String] = [:]
         for isa in isas {
@@ -45,9 +47,6 @@ public enum Linker {
                 runtimes[isa] = runtime
             }
         }
-
-        // 2. inputs
-        let inputs = try InputResolver(isas: isas).resolve(options)
 
         // 3. split per ISA
         let scratch = try TemporaryDirectory(prefix: "popcorn-ld")
