@@ -63,6 +63,7 @@ public struct DriverInvocation: Sendable {
         var languageOverride: InputFile.FileType?
         var sawPreprocess = false, sawSyntaxOnly = false, sawAssemble = false, sawCompile = false
         var unusedLinkArguments: [String] = []
+        var unusedLinkInputs: [String] = []
         var anyInputNamed = false
 
         func addInput(_ path: String) {
@@ -110,9 +111,8 @@ public struct DriverInvocation: Sendable {
                 default: rendered = arg.rendered
                 }
                 linkItems.append(.arguments(rendered))
-                if option == DriverOptions.library || option == DriverOptions.libraryDir {
-                    unusedLinkArguments.append(arg.rendered.joined())
-                }
+                if option == DriverOptions.library { unusedLinkInputs.append(arg.rendered.joined()) }
+                if option == DriverOptions.libraryDir { unusedLinkArguments.append(arg.rendered.joined()) }
                 continue
             case .driver:
                 break
@@ -175,6 +175,7 @@ public struct DriverInvocation: Sendable {
 
         if mode != .link {
             for input in inputs where !input.type.isCompiled { diagnostics.append(.linkerInputUnused(input.path)) }
+            for library in unusedLinkInputs { diagnostics.append(.linkerInputUnused(library)) }
             for arg in unusedLinkArguments { diagnostics.append(.argumentUnused(arg)) }
             if outputPath != nil && mode != .syntaxOnly && compiledInputs.count > 1 {
                 diagnostics.append(.multipleOutputsWithOutputFile)

@@ -6,7 +6,7 @@
 /// picks the longest matching spelling, so `-fsanitize=address` is refused while `-fwrapv`
 /// reaches clang.
 public enum DriverOptions {
-    private static let notMultiISA = "code for every ISA comes from one portable IR"
+    private static let notMultiISA = "each ISA's code is generated from the portable IR at compile time"
     private static let alwaysStatic = "popcorn binaries are always static and position-dependent"
 
     // MARK: Stages
@@ -77,8 +77,8 @@ public enum DriverOptions {
     public static let fnoFunctionSections = Option("-fno-function-sections", .flag, group: .codeGeneration, help: "Ignored with a warning: functions are aligned one section at a time", destination: .overridden(reason: "functions are aligned across ISAs one section at a time"))
     public static let fnoDataSections = Option("-fno-data-sections", .flag, group: .codeGeneration, help: "Ignored with a warning: data is aligned one section at a time", destination: .overridden(reason: "data is aligned across ISAs one section at a time"))
     public static let fuseLD = Option("-fuse-ld=", .joined, group: .codeGeneration, help: "Ignored with a warning: the linker is always popcorn-ld", metaVariable: "<linker>", destination: .overridden(reason: "the linker is always popcorn-ld"))
-    public static let flto = Option("-flto", .flag, group: .codeGeneration, help: "Refused: link-time optimization", destination: .rejected(reason: "link-time optimization cannot lower one IR to every ISA; " + notMultiISA))
-    public static let fltoEq = Option("-flto=", .joined, group: .codeGeneration, help: "Refused: link-time optimization", metaVariable: "<kind>", destination: .rejected(reason: "link-time optimization cannot lower one IR to every ISA; " + notMultiISA))
+    public static let flto = Option("-flto", .flag, group: .codeGeneration, help: "Refused: link-time optimization", destination: .rejected(reason: "link-time optimization cannot work across ISAs; " + notMultiISA))
+    public static let fltoEq = Option("-flto=", .joined, group: .codeGeneration, help: "Refused: link-time optimization", metaVariable: "<kind>", destination: .rejected(reason: "link-time optimization cannot work across ISAs; " + notMultiISA))
     public static let fsanitize = Option("-fsanitize=", .joined, group: .codeGeneration, help: "Refused: sanitizer runtimes exist per ISA and cannot migrate", metaVariable: "<checks>", destination: .rejected(reason: "sanitizer runtimes keep per-ISA state that cannot migrate between ISAs"))
     public static let fnosanitize = Option("-fno-sanitize=", .joined, group: .codeGeneration, help: "Accepted (no sanitizer is ever enabled)", metaVariable: "<checks>", destination: .ignored(reason: "no sanitizer is ever enabled"), hidden: true)
     public static let fprofile = Option("-fprofile-", .joined, group: .codeGeneration, help: "Refused: profiling instrumentation (-fprofile-…)", metaVariable: "<kind>", destination: .rejected(reason: "profile instrumentation and profile data are specific to one ISA's code"))
