@@ -54,6 +54,15 @@ enum IR {
         return result
     }
 
+    /// Deletes the declarations among `functions` that nothing uses any more (intrinsics a pass
+    /// replaced), so the output does not mention what it no longer calls.
+    static func deleteUnusedDeclarations(_ functions: [LLVMValueRef]) {
+        for function in Set(functions.map { UnsafeRawPointer($0) }).map({ OpaquePointer($0) })
+        where LLVMGetFirstUse(function) == nil && !isDefinition(function) {
+            LLVMDeleteFunction(function)
+        }
+    }
+
     /// The name of a value (empty for unnamed values).
     static func name(of value: LLVMValueRef) -> String {
         var length = 0

@@ -26,6 +26,7 @@ struct LongDoubleIntrinsics {
         let context = LLVMGetModuleContext(module)!
         let builder = IRBuilder(context: context)
         var replaced = 0
+        var intrinsics: [LLVMValueRef] = []
         for function in IR.functions(of: module) where IR.isDefinition(function) {
             for instruction in IR.instructions(of: function) {
                 if LLVMGetInstructionOpcode(instruction) == LLVMFRem, IR.isFP128(LLVMTypeOf(instruction)) {
@@ -35,6 +36,7 @@ struct LongDoubleIntrinsics {
                 }
                 guard LLVMIsACallInst(instruction) != nil, let name = IR.calleeName(of: instruction),
                       name.hasPrefix("llvm."), involvesFP128(instruction) else { continue }
+                intrinsics.append(LLVMGetCalledValue(instruction)!)
                 let base = name.dropFirst(5).split(separator: ".").first.map(String.init) ?? ""
                 if base == "frexp" {
                     replaceFrexp(instruction, module: module, context: context, builder: builder)
@@ -45,6 +47,7 @@ struct LongDoubleIntrinsics {
                 }
             }
         }
+        IR.deleteUnusedDeclarations(intrinsics)
         return replaced
     }
 

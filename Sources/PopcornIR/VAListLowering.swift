@@ -29,6 +29,7 @@ struct VAListLowering {
         let ptr = LLVMPointerTypeInContext(context, 0)!
         var rewritten = 0
         var dead: [LLVMValueRef] = []
+        var replacedDeclarations: [LLVMValueRef] = []
 
         func at(_ base: LLVMValueRef, _ offset: Int) -> LLVMValueRef {
             if offset == 0 { return base }
@@ -71,10 +72,12 @@ struct VAListLowering {
                 let source = LLVMGetOperand(call, 1)!
                 LLVMBuildMemCpy(builder.ref, destination, 8, source, 8, LLVMConstInt(i64, 32, 0))
                 dead.append(call)
+                replacedDeclarations.append(LLVMGetCalledValue(call)!)
                 rewritten += 1
             }
         }
         for call in dead { LLVMInstructionEraseFromParent(call) }
+        IR.deleteUnusedDeclarations(replacedDeclarations)
         return rewritten
     }
 }
