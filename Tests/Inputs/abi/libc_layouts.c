@@ -233,6 +233,7 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 
 static int unlink_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
+    (void)st, (void)type, (void)ftw;
     return remove(path);
 }
 
