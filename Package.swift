@@ -44,9 +44,9 @@ let package = Package(
 
         .testTarget(name: "PopcornSupportTests", dependencies: ["PopcornSupport"]),
         .testTarget(name: "PopcornELFTests", dependencies: ["PopcornELF"]),
-        .testTarget(name: "PopcornIRTests", dependencies: ["PopcornIR"], swiftSettings: llvmSwift),
+        .testTarget(name: "PopcornIRTests", dependencies: ["PopcornIR"], exclude: ["Inputs"], swiftSettings: llvmSwift),
         .testTarget(name: "PopcornDriverTests", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
-        .testTarget(name: "PopcornLinkerTests", dependencies: ["PopcornLinker"]),
+        .testTarget(name: "PopcornLinkerTests", dependencies: ["PopcornLinker", "PopcornELF", "PopcornSupport"]),
         .testTarget(name: "PopcornDumpTests", dependencies: ["PopcornDump"]),
         .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF"]),
     ],
