@@ -72,24 +72,23 @@ public enum Backend {
                          assembly: Bool) throws -> Data {
         do {
             let module = try IRModule(bitcode: bitcode, path: name)
-            let collector = LLVMDiagnosticCollector()
-            return try withExtendedLifetime(collector) {
-                collector.install(on: module.context)
-                let machine = try TargetMachine(isa: isa, optimization: optimization)
-                ISALowering(isa: isa, dataLayout: machine.dataLayout).run(on: module)
-                try module.verify()
-                let data: Data
-                do {
-                    data = try machine.emit(module, assembly: assembly)
-                } catch let error as IRError {
-                    if let first = collector.errors.first { throw BackendError.codeGeneration(isa: isa.rawValue, reason: first) }
-                    throw error
-                }
-                if let first = collector.errors.first {
+            let machine = try TargetMachine(isa: isa, optimization: optimization)
+            ISALowering(isa: isa, dataLayout: machine.dataLayout).run(on: module)
+            try module.verify()
+            let data: Data
+            do {
+                data = try machine.emit(module, assembly: assembly)
+            } catch let error as IRError {
+                // The handler's message is more specific than the emitter's generic failure.
+                if let first = module.diagnostics.errors.first {
                     throw BackendError.codeGeneration(isa: isa.rawValue, reason: first)
                 }
-                return data
+                throw error
             }
+            if let first = module.diagnostics.errors.first {
+                throw BackendError.codeGeneration(isa: isa.rawValue, reason: first)
+            }
+            return data
         } catch let error as IRError {
             throw BackendError(error, isa: isa.rawValue)
         }

@@ -11,28 +11,37 @@ public struct IRModule: ~Copyable {
     public let context: LLVMContextRef
     /// The underlying module; valid for the lifetime of this value.
     public let ref: LLVMModuleRef
+    /// What LLVM reported through the context (parse and code generation errors); owned here
+    /// because the context's handler refers to it for the context's whole life.
+    let diagnostics: LLVMDiagnosticCollector
 
     /// An empty module.
     public init(name: String) {
         context = LLVMContextCreate()
+        diagnostics = LLVMDiagnosticCollector()
+        diagnostics.install(on: context)
         ref = LLVMModuleCreateWithNameInContext(name, context)
     }
 
     /// Reads a bitcode buffer; `path` names it in diagnostics.
     public init(bitcode: Data, path: String) throws {
         let context = LLVMContextCreate()!
+        let diagnostics = LLVMDiagnosticCollector()
+        diagnostics.install(on: context)
         let buffer: LLVMMemoryBufferRef = bitcode.withUnsafeBytes { raw in
             LLVMCreateMemoryBufferWithMemoryRangeCopy(raw.baseAddress?.assumingMemoryBound(to: CChar.self),
                                                       raw.count, path)
         }
         defer { LLVMDisposeMemoryBuffer(buffer) }
         var module: LLVMModuleRef?
-        // The C API reports parse problems through the context's diagnostic handler, not the
-        // return value; a bare failure here means the file is not usable bitcode at all.
+        // The C API reports parse problems through the context's diagnostic handler (whose
+        // default would print them and exit), not through the return value.
         if LLVMParseBitcodeInContext2(context, buffer, &module) != 0 || module == nil {
             LLVMContextDispose(context)
-            throw IRError.invalidBitcode(path: path, reason: bitcode.isEmpty ? "file is empty" : "malformed bitcode")
+            let reason = bitcode.isEmpty ? "file is empty" : diagnostics.errors.first?.lowercasedFirst ?? "malformed bitcode"
+            throw IRError.invalidBitcode(path: path, reason: reason)
         }
+        self.diagnostics = diagnostics
         self.context = context
         self.ref = module!
     }
@@ -48,6 +57,8 @@ public struct IRModule: ~Copyable {
     /// Parses textual IR (`.ll`); used by tests and tools that build modules by hand.
     public init(ir text: String, name: String = "<ir>") throws {
         let context = LLVMContextCreate()!
+        let diagnostics = LLVMDiagnosticCollector()
+        diagnostics.install(on: context)
         // LLVMParseIRInContext takes ownership of the buffer, so it is not disposed here.
         let buffer = text.withCString { LLVMCreateMemoryBufferWithMemoryRangeCopy($0, strlen($0), name)! }
         var module: LLVMModuleRef?
@@ -57,6 +68,7 @@ public struct IRModule: ~Copyable {
             LLVMContextDispose(context)
             throw IRError.invalidIR(name: name, reason: reason)
         }
+        self.diagnostics = diagnostics
         self.context = context
         self.ref = module!
     }
@@ -122,4 +134,9 @@ public struct IRModule: ~Copyable {
     public func global(named name: String) -> LLVMValueRef? {
         LLVMGetNamedGlobal(ref, name)
     }
+}
+
+extension String {
+    /// LLVM capitalises some messages; clang-style diagnostics are lowercase.
+    var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
 }

@@ -9,8 +9,8 @@ final class LLVMDiagnosticCollector {
     private(set) var errors: [String] = []
     private(set) var warnings: [String] = []
 
-    /// Installs the collector on `context`; the collector must outlive all uses of the context
-    /// (callers keep it alive with `withExtendedLifetime`).
+    /// Installs the collector on `context`; the collector must outlive the context (`IRModule`
+    /// owns both).
     func install(on context: LLVMContextRef) {
         LLVMContextSetDiagnosticHandler(context, { info, opaque in
             guard let info, let opaque else { return }
