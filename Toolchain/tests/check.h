@@ -52,6 +52,7 @@ void test_fenv(void);
 void test_epoll(void);
 void test_syscall(void);
 void test_va(void);
+void test_va_streams(void);
 void test_modfl(void);
 #endif
 

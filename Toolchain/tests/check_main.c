@@ -16,6 +16,7 @@ int main(void)
     test_epoll();
     test_syscall();
     test_va();
+    test_va_streams();
     test_modfl();
 #endif
     printf("runtime-check (%s): %d checks, %d failed\n", popcorn_isa_name(popcorn_current_isa()),
