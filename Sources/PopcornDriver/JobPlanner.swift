@@ -125,7 +125,8 @@ public struct JobPlanner: Sendable {
         // Line tables are always produced so back-end diagnostics can name source lines; the
         // back end drops them again unless the user asked for debug information.
         args += invocation.debugArguments.isEmpty ? ["-gline-tables-only"] : invocation.debugArguments
-        return args + invocation.frontendArguments
+        // -v also makes clang show its header search list, which is what users look for.
+        return args + invocation.frontendArguments + (invocation.verbose ? ["-v"] : [])
     }
 
     private func sourceArguments(_ input: InputFile) -> [String] {

@@ -73,6 +73,8 @@ import Testing
         #expect(link.arguments == ["-o", "a.out", "-L", "lib", "/tmp/T/a-1.o", "--start-group", "-lx", "b.o",
                                    "/tmp/T/c-4.o", "-l", "m", "-v"])
         #expect(link.inputs == ["/tmp/T/a-1.o", "b.o", "/tmp/T/c-4.o"])
+        #expect(jobs[0].arguments.contains("-v"))
+        #expect(!jobs[1].arguments.contains("-v"))
         #expect(jobs[1].outputs == ["/tmp/T/a-1.o"])
         #expect(try Planning.jobs(["a.o", "-o", "app"]).map(\.arguments) == [["-o", "app", "a.o"]])
     }
