@@ -13,14 +13,14 @@
 
 static void test_flag_words(void)
 {
-    CHECK_EQ(popcorn_oflags_to_native(POPCORN_A64_O_DIRECTORY), O_DIRECTORY);
-    CHECK_EQ(popcorn_oflags_to_native(POPCORN_A64_O_NOFOLLOW), O_NOFOLLOW);
-    CHECK_EQ(popcorn_oflags_to_native(POPCORN_A64_O_DIRECT), O_DIRECT);
-    CHECK_EQ(popcorn_oflags_to_native(POPCORN_A64_O_LARGEFILE), O_LARGEFILE);
-    CHECK_EQ(popcorn_oflags_to_native(POPCORN_A64_O_TMPFILE), O_TMPFILE);
-    CHECK_EQ(popcorn_oflags_to_native(O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK),
+    CHECK_EQ(__popcorn_oflags_to_native(POPCORN_A64_O_DIRECTORY), O_DIRECTORY);
+    CHECK_EQ(__popcorn_oflags_to_native(POPCORN_A64_O_NOFOLLOW), O_NOFOLLOW);
+    CHECK_EQ(__popcorn_oflags_to_native(POPCORN_A64_O_DIRECT), O_DIRECT);
+    CHECK_EQ(__popcorn_oflags_to_native(POPCORN_A64_O_LARGEFILE), O_LARGEFILE);
+    CHECK_EQ(__popcorn_oflags_to_native(POPCORN_A64_O_TMPFILE), O_TMPFILE);
+    CHECK_EQ(__popcorn_oflags_to_native(O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK),
              O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK);
-    CHECK_EQ(popcorn_oflags_from_native(O_RDWR | O_NOFOLLOW | O_LARGEFILE),
+    CHECK_EQ(__popcorn_oflags_from_native(O_RDWR | O_NOFOLLOW | O_LARGEFILE),
              O_RDWR | POPCORN_A64_O_NOFOLLOW | POPCORN_A64_O_LARGEFILE);
     /* Every bit pattern survives a round trip in both directions. */
     unsigned x = 0x9e3779b9u;
@@ -28,8 +28,8 @@ static void test_flag_words(void)
     for (int i = 0; i < 1000; i++) {
         x = x * 1664525u + 1013904223u;
         int v = (int)x;
-        if (popcorn_oflags_from_native(popcorn_oflags_to_native(v)) != v ||
-            popcorn_oflags_to_native(popcorn_oflags_from_native(v)) != v)
+        if (__popcorn_oflags_from_native(__popcorn_oflags_to_native(v)) != v ||
+            __popcorn_oflags_to_native(__popcorn_oflags_from_native(v)) != v)
             round_trips = 0;
     }
     CHECK(round_trips);

@@ -21,11 +21,11 @@
 
 void test_syscall(void)
 {
-    CHECK_EQ(popcorn_syscall_number_to_native(A64_SYS_getpid), SYS_getpid);
-    CHECK_EQ(popcorn_syscall_number_to_native(A64_SYS_write), SYS_write);
-    CHECK_EQ(popcorn_syscall_number_to_native(A64_SYS_openat), SYS_openat);
-    CHECK_EQ(popcorn_syscall_number_to_native(-1), -1);
-    CHECK_EQ(popcorn_syscall_number_to_native(100000), -1);
+    CHECK_EQ(__popcorn_syscall_number_to_native(A64_SYS_getpid), SYS_getpid);
+    CHECK_EQ(__popcorn_syscall_number_to_native(A64_SYS_write), SYS_write);
+    CHECK_EQ(__popcorn_syscall_number_to_native(A64_SYS_openat), SYS_openat);
+    CHECK_EQ(__popcorn_syscall_number_to_native(-1), -1);
+    CHECK_EQ(__popcorn_syscall_number_to_native(100000), -1);
 
     CHECK_EQ(__popcorn_abi_syscall(A64_SYS_getpid), getpid());
     CHECK_EQ(__popcorn_abi_syscall(A64_SYS_gettid), gettid());

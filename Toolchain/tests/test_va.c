@@ -118,33 +118,33 @@ static int via_vswscanf(const wchar_t *s, const wchar_t *fmt, ...)
 static void test_plans(void)
 {
     struct popcorn_va_plan p;
-    CHECK_EQ(popcorn_printf_plan("%d %5.*Lf %-#s %m %% %lld %hhx %g", 0, &p), 0);
+    CHECK_EQ(__popcorn_printf_plan("%d %5.*Lf %-#s %m %% %lld %hhx %g", 0, &p), 0);
     CHECK_EQ(p.count, 7);
     CHECK(p.classes[0] == POPCORN_VA_GP && p.classes[1] == POPCORN_VA_GP &&
           p.classes[2] == POPCORN_VA_LDBL && p.classes[3] == POPCORN_VA_GP &&
           p.classes[4] == POPCORN_VA_GP && p.classes[5] == POPCORN_VA_GP &&
           p.classes[6] == POPCORN_VA_FP);
     CHECK_EQ(p.long_doubles, 1);
-    CHECK_EQ(popcorn_printf_plan("%2$Lg %1$*3$d", 0, &p), 0);
+    CHECK_EQ(__popcorn_printf_plan("%2$Lg %1$*3$d", 0, &p), 0);
     CHECK_EQ(p.count, 3);
     CHECK(p.classes[0] == POPCORN_VA_GP && p.classes[1] == POPCORN_VA_LDBL &&
           p.classes[2] == POPCORN_VA_GP);
-    CHECK_EQ(popcorn_printf_plan("%3$d %1$d", 0, &p), -1); /* gap */
-    CHECK_EQ(popcorn_printf_plan("%1$d %d", 0, &p), -1);   /* mixed */
-    CHECK_EQ(popcorn_printf_plan("%y", 0, &p), -1);
-    CHECK_EQ(popcorn_printf_plan(L"%ls=%Le", 1, &p), 0);
+    CHECK_EQ(__popcorn_printf_plan("%3$d %1$d", 0, &p), -1); /* gap */
+    CHECK_EQ(__popcorn_printf_plan("%1$d %d", 0, &p), -1);   /* mixed */
+    CHECK_EQ(__popcorn_printf_plan("%y", 0, &p), -1);
+    CHECK_EQ(__popcorn_printf_plan(L"%ls=%Le", 1, &p), 0);
     CHECK(p.count == 2 && p.classes[1] == POPCORN_VA_LDBL);
     /* A wide character whose low byte is '%' is not a conversion. */
     const wchar_t odd[] = {0x125, 'd', 0};
-    CHECK_EQ(popcorn_printf_plan(odd, 1, &p), 0);
+    CHECK_EQ(__popcorn_printf_plan(odd, 1, &p), 0);
     CHECK_EQ(p.count, 0);
 
-    CHECK_EQ(popcorn_scanf_plan("%d %*d %5[^]x] %Lf %ms %n %lf", 0, &p), 0);
+    CHECK_EQ(__popcorn_scanf_plan("%d %*d %5[^]x] %Lf %ms %n %lf", 0, &p), 0);
     CHECK_EQ(p.count, 6);
     CHECK(p.classes[0] == POPCORN_VA_GP && p.classes[1] == POPCORN_VA_GP &&
           p.classes[2] == POPCORN_VA_LDBL && p.classes[3] == POPCORN_VA_GP &&
           p.classes[4] == POPCORN_VA_GP && p.classes[5] == POPCORN_VA_GP);
-    CHECK_EQ(popcorn_scanf_plan("%[abc", 0, &p), -1);
+    CHECK_EQ(__popcorn_scanf_plan("%[abc", 0, &p), -1);
 }
 
 static void test_printf(void)

@@ -26,7 +26,7 @@ int __popcorn_abi_epoll_ctl(int epfd, int op, int fd, struct popcorn_a64_epoll_e
  * record down, each destination (16·i) starts at or after its source (12·i) and after every
  * record not yet moved, so nothing is overwritten before it is read.
  */
-void popcorn_epoll_events_widen(struct popcorn_a64_epoll_event *events, long n)
+void __popcorn_epoll_events_widen(struct popcorn_a64_epoll_event *events, long n)
 {
     unsigned char *bytes = (unsigned char *)events;
     for (long i = n - 1; i >= 0; i--) {
@@ -42,7 +42,7 @@ int __popcorn_abi_epoll_pwait(int epfd, struct popcorn_a64_epoll_event *events, 
 {
     int n = epoll_pwait(epfd, (struct epoll_event *)(void *)events, maxevents, timeout, sigmask);
     if (n > 0)
-        popcorn_epoll_events_widen(events, n);
+        __popcorn_epoll_events_widen(events, n);
     return n;
 }
 

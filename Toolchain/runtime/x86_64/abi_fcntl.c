@@ -32,7 +32,7 @@ static const struct flag_pair differing_flags[] = {
 _Static_assert((O_DIRECTORY | O_NOFOLLOW | O_DIRECT | O_LARGEFILE) == DIFFERING_MASK,
                "the differing O_* flags permute the same bits");
 
-int popcorn_oflags_to_native(int a64_flags)
+int __popcorn_oflags_to_native(int a64_flags)
 {
     int native = a64_flags & ~DIFFERING_MASK;
     for (size_t i = 0; i < sizeof differing_flags / sizeof differing_flags[0]; i++)
@@ -41,7 +41,7 @@ int popcorn_oflags_to_native(int a64_flags)
     return native;
 }
 
-int popcorn_oflags_from_native(int native_flags)
+int __popcorn_oflags_from_native(int native_flags)
 {
     int a64 = native_flags & ~DIFFERING_MASK;
     for (size_t i = 0; i < sizeof differing_flags / sizeof differing_flags[0]; i++)
@@ -65,7 +65,7 @@ int __popcorn_abi_openat(int dirfd, const char *path, int flags, ...)
         mode = va_arg(ap, mode_t);
         va_end(ap);
     }
-    return openat(dirfd, path, popcorn_oflags_to_native(flags), mode);
+    return openat(dirfd, path, __popcorn_oflags_to_native(flags), mode);
 }
 
 int __popcorn_abi_open(const char *path, int flags, ...)
@@ -77,7 +77,7 @@ int __popcorn_abi_open(const char *path, int flags, ...)
         mode = va_arg(ap, mode_t);
         va_end(ap);
     }
-    return open(path, popcorn_oflags_to_native(flags), mode);
+    return open(path, __popcorn_oflags_to_native(flags), mode);
 }
 
 /* The *64 names are musl's large-file aliases; off_t is 64-bit on both ISAs. */
@@ -90,7 +90,7 @@ int __popcorn_abi_open64(const char *path, int flags, ...)
         mode = va_arg(ap, mode_t);
         va_end(ap);
     }
-    return open(path, popcorn_oflags_to_native(flags), mode);
+    return open(path, __popcorn_oflags_to_native(flags), mode);
 }
 
 int __popcorn_abi_openat64(int dirfd, const char *path, int flags, ...)
@@ -102,7 +102,7 @@ int __popcorn_abi_openat64(int dirfd, const char *path, int flags, ...)
         mode = va_arg(ap, mode_t);
         va_end(ap);
     }
-    return openat(dirfd, path, popcorn_oflags_to_native(flags), mode);
+    return openat(dirfd, path, __popcorn_oflags_to_native(flags), mode);
 }
 
 static int fcntl_translated(int fd, int cmd, unsigned long arg)
@@ -110,10 +110,10 @@ static int fcntl_translated(int fd, int cmd, unsigned long arg)
     switch (cmd) {
     case F_GETFL: {
         int result = fcntl(fd, F_GETFL);
-        return result < 0 ? result : popcorn_oflags_from_native(result);
+        return result < 0 ? result : __popcorn_oflags_from_native(result);
     }
     case F_SETFL:
-        return fcntl(fd, F_SETFL, popcorn_oflags_to_native((int)arg));
+        return fcntl(fd, F_SETFL, __popcorn_oflags_to_native((int)arg));
     default:
         /* Like musl, pass the argument through as a long: it is an int or a pointer. */
         return fcntl(fd, cmd, arg);
@@ -140,15 +140,15 @@ int __popcorn_abi_fcntl64(int fd, int cmd, ...)
 
 int __popcorn_abi_pipe2(int fds[2], int flags)
 {
-    return pipe2(fds, popcorn_oflags_to_native(flags));
+    return pipe2(fds, __popcorn_oflags_to_native(flags));
 }
 
 int __popcorn_abi_mkostemp(char *template, int flags)
 {
-    return mkostemp(template, popcorn_oflags_to_native(flags));
+    return mkostemp(template, __popcorn_oflags_to_native(flags));
 }
 
 int __popcorn_abi_mkostemps(char *template, int suffix_length, int flags)
 {
-    return mkostemps(template, suffix_length, popcorn_oflags_to_native(flags));
+    return mkostemps(template, suffix_length, __popcorn_oflags_to_native(flags));
 }

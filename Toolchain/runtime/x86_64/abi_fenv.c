@@ -25,7 +25,7 @@ static const struct {
 
 #define EXCEPTION_COUNT (sizeof exception_bits / sizeof exception_bits[0])
 
-int popcorn_fe_excepts_to_native(int a64_excepts)
+int __popcorn_fe_excepts_to_native(int a64_excepts)
 {
     int native = 0;
     for (size_t i = 0; i < EXCEPTION_COUNT; i++)
@@ -34,7 +34,7 @@ int popcorn_fe_excepts_to_native(int a64_excepts)
     return native;
 }
 
-int popcorn_fe_excepts_from_native(int native_excepts)
+int __popcorn_fe_excepts_from_native(int native_excepts)
 {
     int a64 = 0;
     for (size_t i = 0; i < EXCEPTION_COUNT; i++)
@@ -44,7 +44,7 @@ int popcorn_fe_excepts_from_native(int native_excepts)
 }
 
 /* Returns -1 for a value that is not a rounding mode of the program's ISA. */
-int popcorn_fe_round_to_native(int a64_round)
+int __popcorn_fe_round_to_native(int a64_round)
 {
     switch (a64_round) {
     case POPCORN_A64_FE_TONEAREST:
@@ -59,7 +59,7 @@ int popcorn_fe_round_to_native(int a64_round)
     return -1;
 }
 
-int popcorn_fe_round_from_native(int native_round)
+int __popcorn_fe_round_from_native(int native_round)
 {
     switch (native_round) {
     case FE_TONEAREST:
@@ -76,24 +76,24 @@ int popcorn_fe_round_from_native(int native_round)
 
 int __popcorn_abi_feclearexcept(int excepts)
 {
-    return feclearexcept(popcorn_fe_excepts_to_native(excepts));
+    return feclearexcept(__popcorn_fe_excepts_to_native(excepts));
 }
 
 int __popcorn_abi_feraiseexcept(int excepts)
 {
-    return feraiseexcept(popcorn_fe_excepts_to_native(excepts));
+    return feraiseexcept(__popcorn_fe_excepts_to_native(excepts));
 }
 
 int __popcorn_abi_fetestexcept(int excepts)
 {
-    return popcorn_fe_excepts_from_native(fetestexcept(popcorn_fe_excepts_to_native(excepts)));
+    return __popcorn_fe_excepts_from_native(fetestexcept(__popcorn_fe_excepts_to_native(excepts)));
 }
 
 /* fexcept_t is 4 bytes on aarch64 and 2 on x86_64; the value is the aarch64 flag bits. */
 int __popcorn_abi_fegetexceptflag(popcorn_a64_fexcept_t *flagp, int excepts)
 {
-    int raised = fetestexcept(popcorn_fe_excepts_to_native(excepts));
-    *flagp = (popcorn_a64_fexcept_t)(popcorn_fe_excepts_from_native(raised) & excepts &
+    int raised = fetestexcept(__popcorn_fe_excepts_to_native(excepts));
+    *flagp = (popcorn_a64_fexcept_t)(__popcorn_fe_excepts_from_native(raised) & excepts &
                                      POPCORN_A64_FE_ALL_EXCEPT);
     return 0;
 }
@@ -102,25 +102,25 @@ int __popcorn_abi_fesetexceptflag(const popcorn_a64_fexcept_t *flagp, int except
 {
     int wanted = (int)*flagp & excepts;
     /* Set the selected flags to the saved state without raising (trapping on) anything. */
-    if (feclearexcept(popcorn_fe_excepts_to_native(excepts & ~wanted)) != 0)
+    if (feclearexcept(__popcorn_fe_excepts_to_native(excepts & ~wanted)) != 0)
         return -1;
     if (wanted == 0)
         return 0;
     fenv_t env;
     if (fegetenv(&env) != 0)
         return -1;
-    env.__mxcsr |= (unsigned)popcorn_fe_excepts_to_native(wanted);
+    env.__mxcsr |= (unsigned)__popcorn_fe_excepts_to_native(wanted);
     return fesetenv(&env);
 }
 
 int __popcorn_abi_fegetround(void)
 {
-    return popcorn_fe_round_from_native(fegetround());
+    return __popcorn_fe_round_from_native(fegetround());
 }
 
 int __popcorn_abi_fesetround(int round)
 {
-    int native = popcorn_fe_round_to_native(round);
+    int native = __popcorn_fe_round_to_native(round);
     if (native < 0)
         return -1;
     return fesetround(native);
@@ -136,9 +136,9 @@ int __popcorn_abi_fesetround(int round)
 static void encode_env(popcorn_a64_fenv_t *out, const fenv_t *env)
 {
     unsigned mxcsr = env->__mxcsr;
-    int round = popcorn_fe_round_from_native((int)(mxcsr >> MXCSR_ROUND_SHIFT & 3) << X87_ROUND_SHIFT);
-    int masked = popcorn_fe_excepts_from_native((int)(mxcsr >> MXCSR_MASK_SHIFT) & FE_ALL_EXCEPT);
-    int raised = popcorn_fe_excepts_from_native((int)((mxcsr | env->__status_word) & FE_ALL_EXCEPT));
+    int round = __popcorn_fe_round_from_native((int)(mxcsr >> MXCSR_ROUND_SHIFT & 3) << X87_ROUND_SHIFT);
+    int masked = __popcorn_fe_excepts_from_native((int)(mxcsr >> MXCSR_MASK_SHIFT) & FE_ALL_EXCEPT);
+    int raised = __popcorn_fe_excepts_from_native((int)((mxcsr | env->__status_word) & FE_ALL_EXCEPT));
     unsigned fpcr = (unsigned)round;
     fpcr |= (unsigned)(POPCORN_A64_FE_ALL_EXCEPT & ~masked) << POPCORN_A64_FPCR_TRAP_SHIFT;
     if (mxcsr & MXCSR_FTZ)
@@ -155,15 +155,15 @@ static int apply_env(const popcorn_a64_fenv_t *saved)
     fenv_t env;
     if (fegetenv(&env) != 0)
         return -1;
-    int round = popcorn_fe_round_to_native((int)(saved->__fpcr & POPCORN_A64_FPCR_RMODE_MASK));
+    int round = __popcorn_fe_round_to_native((int)(saved->__fpcr & POPCORN_A64_FPCR_RMODE_MASK));
     if (round < 0)
         return -1;
     unsigned rc = (unsigned)round >> X87_ROUND_SHIFT;
     int traps = (int)(saved->__fpcr >> POPCORN_A64_FPCR_TRAP_SHIFT) & POPCORN_A64_FE_ALL_EXCEPT;
-    unsigned masks = (unsigned)popcorn_fe_excepts_to_native(POPCORN_A64_FE_ALL_EXCEPT & ~traps);
+    unsigned masks = (unsigned)__popcorn_fe_excepts_to_native(POPCORN_A64_FE_ALL_EXCEPT & ~traps);
     /* x86's denormal-operand exception has no aarch64 counterpart; keep it masked. */
-    masks |= FE_ALL_EXCEPT & ~(unsigned)popcorn_fe_excepts_to_native(POPCORN_A64_FE_ALL_EXCEPT);
-    unsigned flags = (unsigned)popcorn_fe_excepts_to_native((int)saved->__fpsr);
+    masks |= FE_ALL_EXCEPT & ~(unsigned)__popcorn_fe_excepts_to_native(POPCORN_A64_FE_ALL_EXCEPT);
+    unsigned flags = (unsigned)__popcorn_fe_excepts_to_native((int)saved->__fpsr);
 
     env.__control_word = (unsigned short)((env.__control_word & ~(3u << X87_ROUND_SHIFT | 0x3fu)) |
                                           rc << X87_ROUND_SHIFT | masks << X87_MASK_SHIFT);

@@ -18,18 +18,18 @@
 
 struct FTW;
 
-/* ---- translation helpers (abi_fcntl.c, abi_stat.c, abi_fenv.c) ---- */
-int popcorn_oflags_to_native(int a64_flags);
-int popcorn_oflags_from_native(int native_flags);
+/* ---- translation helpers shared by the shims (reserved names: linked into user programs) ---- */
+int __popcorn_oflags_to_native(int a64_flags);
+int __popcorn_oflags_from_native(int native_flags);
 struct stat;
-void popcorn_stat_from_native(struct popcorn_a64_stat *out, const struct stat *in);
-int popcorn_fe_excepts_to_native(int a64_excepts);
-int popcorn_fe_excepts_from_native(int native_excepts);
-int popcorn_fe_round_to_native(int a64_round);
-int popcorn_fe_round_from_native(int native_round);
-long popcorn_syscall_number_to_native(long a64_number);
+void __popcorn_stat_from_native(struct popcorn_a64_stat *out, const struct stat *in);
+int __popcorn_fe_excepts_to_native(int a64_excepts);
+int __popcorn_fe_excepts_from_native(int native_excepts);
+int __popcorn_fe_round_to_native(int a64_round);
+int __popcorn_fe_round_from_native(int native_round);
+long __popcorn_syscall_number_to_native(long a64_number);
 /* Widens n packed x86_64 epoll events at the front of the buffer to the aarch64 layout. */
-void popcorn_epoll_events_widen(struct popcorn_a64_epoll_event *events, long n);
+void __popcorn_epoll_events_widen(struct popcorn_a64_epoll_event *events, long n);
 
 /* ---- fcntl.h / unistd.h / stdlib.h ---- */
 int __popcorn_abi_open(const char *path, int flags, ...);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void popcorn_stat_from_native(struct popcorn_a64_stat *out, const struct stat *in)
+void __popcorn_stat_from_native(struct popcorn_a64_stat *out, const struct stat *in)
 {
     struct popcorn_a64_stat s;
     memset(&s, 0, sizeof s);
@@ -42,7 +42,7 @@ void popcorn_stat_from_native(struct popcorn_a64_stat *out, const struct stat *i
 static int finish(int result, struct popcorn_a64_stat *buf, const struct stat *native)
 {
     if (result == 0)
-        popcorn_stat_from_native(buf, native);
+        __popcorn_stat_from_native(buf, native);
     return result;
 }
 
@@ -109,7 +109,7 @@ static int trampoline(const char *path, const struct stat *st, int type, struct 
     if (type == FTW_NS)
         memset(&converted, 0, sizeof converted);
     else if (st)
-        popcorn_stat_from_native(&converted, st);
+        __popcorn_stat_from_native(&converted, st);
     arg = &converted;
     /* Copy the callback out first: it may start a nested walk, which replaces current_walk. */
     struct walk walk = current_walk;

@@ -18,7 +18,7 @@
 
 #include "syscall_table.h"
 
-long popcorn_syscall_number_to_native(long a64_number)
+long __popcorn_syscall_number_to_native(long a64_number)
 {
     if (a64_number < 0 || a64_number >= POPCORN_A64_SYSCALL_COUNT)
         return -1;
@@ -37,16 +37,16 @@ static long translated_syscall(long a64_number, long native_number, long a[6])
 {
     switch (a64_number) {
     case POPCORN_A64_NR_openat:
-        a[2] = popcorn_oflags_to_native((int)a[2]);
+        a[2] = __popcorn_oflags_to_native((int)a[2]);
         break;
     case POPCORN_A64_NR_open_by_handle_at:
-        a[2] = popcorn_oflags_to_native((int)a[2]);
+        a[2] = __popcorn_oflags_to_native((int)a[2]);
         break;
     case POPCORN_A64_NR_pipe2:
-        a[1] = popcorn_oflags_to_native((int)a[1]);
+        a[1] = __popcorn_oflags_to_native((int)a[1]);
         break;
     case POPCORN_A64_NR_fanotify_init:
-        a[1] = popcorn_oflags_to_native((int)a[1]);
+        a[1] = __popcorn_oflags_to_native((int)a[1]);
         break;
 #ifdef POPCORN_A64_NR_openat2
     case POPCORN_A64_NR_openat2: {
@@ -57,7 +57,7 @@ static long translated_syscall(long a64_number, long native_number, long a[6])
         memcpy(how, (const void *)a[2], size);
         uint64_t flags;
         memcpy(&flags, how, sizeof flags);
-        flags = (uint64_t)(unsigned)popcorn_oflags_to_native((int)flags) | (flags & ~0xffffffffull);
+        flags = (uint64_t)(unsigned)__popcorn_oflags_to_native((int)flags) | (flags & ~0xffffffffull);
         memcpy(how, &flags, sizeof flags);
         a[2] = (long)how;
         return native_syscall(native_number, a);
@@ -65,10 +65,10 @@ static long translated_syscall(long a64_number, long native_number, long a[6])
 #endif
     case POPCORN_A64_NR_fcntl:
         if (a[1] == F_SETFL)
-            a[2] = popcorn_oflags_to_native((int)a[2]);
+            a[2] = __popcorn_oflags_to_native((int)a[2]);
         if (a[1] == F_GETFL) {
             long r = native_syscall(native_number, a);
-            return r < 0 ? r : popcorn_oflags_from_native((int)r);
+            return r < 0 ? r : __popcorn_oflags_from_native((int)r);
         }
         break;
     case POPCORN_A64_NR_fstat:
@@ -79,7 +79,7 @@ static long translated_syscall(long a64_number, long native_number, long a[6])
         a[slot] = (long)&st;
         long r = native_syscall(native_number, a);
         if (r == 0)
-            popcorn_stat_from_native(out, &st);
+            __popcorn_stat_from_native(out, &st);
         return r;
     }
     case POPCORN_A64_NR_epoll_ctl:
@@ -92,7 +92,7 @@ static long translated_syscall(long a64_number, long native_number, long a[6])
     {
         long r = native_syscall(native_number, a);
         if (r > 0)
-            popcorn_epoll_events_widen((struct popcorn_a64_epoll_event *)a[1], r);
+            __popcorn_epoll_events_widen((struct popcorn_a64_epoll_event *)a[1], r);
         return r;
     }
     case POPCORN_A64_NR_clone: {
@@ -117,7 +117,7 @@ long __popcorn_abi_syscall(long number, ...)
     for (int i = 0; i < 6; i++)
         a[i] = va_arg(ap, long);
     va_end(ap);
-    long native = popcorn_syscall_number_to_native(number);
+    long native = __popcorn_syscall_number_to_native(number);
     if (native < 0) {
         errno = ENOSYS;
         return -1;

@@ -127,7 +127,7 @@ static int star(struct recorder *r, const void *format, size_t *i, int wide)
     return record(r, pos, POPCORN_VA_GP);
 }
 
-int popcorn_printf_plan(const void *format, int wide, struct popcorn_va_plan *plan)
+int __popcorn_printf_plan(const void *format, int wide, struct popcorn_va_plan *plan)
 {
     struct recorder r;
     memset(&r, 0, sizeof r);
@@ -174,7 +174,7 @@ int popcorn_printf_plan(const void *format, int wide, struct popcorn_va_plan *pl
     return finish(&r);
 }
 
-int popcorn_scanf_plan(const void *format, int wide, struct popcorn_va_plan *plan)
+int __popcorn_scanf_plan(const void *format, int wide, struct popcorn_va_plan *plan)
 {
     struct recorder r;
     memset(&r, 0, sizeof r);

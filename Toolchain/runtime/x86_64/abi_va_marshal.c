@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-void popcorn_va_to_native(va_list out, const struct popcorn_a64_va_list *in)
+void __popcorn_va_to_native(va_list out, const struct popcorn_a64_va_list *in)
 {
     struct popcorn_x86_va_tag *tag = (struct popcorn_x86_va_tag *)(void *)out;
     unsigned char *save = (unsigned char *)in->__gr_top - POPCORN_X86_GP_SAVE;
@@ -80,17 +80,17 @@ static void publish(struct builder *b)
     tag->overflow_arg_area = b->frame->overflow;
 }
 
-void popcorn_va_prepare_printf(struct popcorn_va_frame *frame, const void *format, int wide,
+void __popcorn_va_prepare_printf(struct popcorn_va_frame *frame, const void *format, int wide,
                                const struct popcorn_a64_va_list *in)
 {
     struct popcorn_va_plan plan;
     frame->fixups = 0;
-    if (popcorn_printf_plan(format, wide, &plan) != 0 || plan.long_doubles == 0) {
-        popcorn_va_to_native(frame->ap, in);
+    if (__popcorn_printf_plan(format, wide, &plan) != 0 || plan.long_doubles == 0) {
+        __popcorn_va_to_native(frame->ap, in);
         return;
     }
     va_list source;
-    popcorn_va_to_native(source, in);
+    __popcorn_va_to_native(source, in);
     struct builder b;
     start(&b, frame);
     for (int i = 0; i < plan.count; i++) {
@@ -115,17 +115,17 @@ void popcorn_va_prepare_printf(struct popcorn_va_frame *frame, const void *forma
 /* A bit pattern strtold never produces (an x87 "unnormal"): marks an unassigned scratch. */
 static const unsigned char unassigned[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x40};
 
-void popcorn_va_prepare_scanf(struct popcorn_va_frame *frame, const void *format, int wide,
+void __popcorn_va_prepare_scanf(struct popcorn_va_frame *frame, const void *format, int wide,
                               const struct popcorn_a64_va_list *in)
 {
     struct popcorn_va_plan plan;
     frame->fixups = 0;
-    if (popcorn_scanf_plan(format, wide, &plan) != 0 || plan.long_doubles == 0) {
-        popcorn_va_to_native(frame->ap, in);
+    if (__popcorn_scanf_plan(format, wide, &plan) != 0 || plan.long_doubles == 0) {
+        __popcorn_va_to_native(frame->ap, in);
         return;
     }
     va_list source;
-    popcorn_va_to_native(source, in);
+    __popcorn_va_to_native(source, in);
     struct builder b;
     start(&b, frame);
     for (int i = 0; i < plan.count; i++) {
@@ -143,7 +143,7 @@ void popcorn_va_prepare_scanf(struct popcorn_va_frame *frame, const void *format
     publish(&b);
 }
 
-void popcorn_va_finish_scanf(struct popcorn_va_frame *frame)
+void __popcorn_va_finish_scanf(struct popcorn_va_frame *frame)
 {
     for (int k = 0; k < frame->fixups; k++) {
         if (memcmp(&frame->fixup[k].scratch, unassigned, sizeof unassigned) != 0)

@@ -16,49 +16,49 @@
 int __popcorn_abi_vprintf(const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 0, ap);
     return vprintf(fmt, frame.ap);
 }
 
 int __popcorn_abi_vfprintf(FILE *f, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 0, ap);
     return vfprintf(f, fmt, frame.ap);
 }
 
 int __popcorn_abi_vsprintf(char *s, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 0, ap);
     return vsprintf(s, fmt, frame.ap);
 }
 
 int __popcorn_abi_vsnprintf(char *s, size_t n, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 0, ap);
     return vsnprintf(s, n, fmt, frame.ap);
 }
 
 int __popcorn_abi_vdprintf(int fd, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 0, ap);
     return vdprintf(fd, fmt, frame.ap);
 }
 
 int __popcorn_abi_vasprintf(char **s, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 0, ap);
     return vasprintf(s, fmt, frame.ap);
 }
 
 void __popcorn_abi_vsyslog(int priority, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 0, ap);
     vsyslog(priority, fmt, frame.ap);
 }
 
@@ -66,7 +66,7 @@ void __popcorn_abi_vsyslog(int priority, const char *fmt, popcorn_a64_va_ptr ap)
 static void prepare_optional(struct popcorn_va_frame *frame, const char *fmt,
                              popcorn_a64_va_ptr ap)
 {
-    popcorn_va_prepare_printf(frame, fmt ? fmt : "", 0, ap);
+    __popcorn_va_prepare_printf(frame, fmt ? fmt : "", 0, ap);
 }
 
 _Noreturn void __popcorn_abi_verr(int status, const char *fmt, popcorn_a64_va_ptr ap)
@@ -100,20 +100,20 @@ void __popcorn_abi_vwarnx(const char *fmt, popcorn_a64_va_ptr ap)
 int __popcorn_abi_vfwprintf(FILE *f, const wchar_t *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 1, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 1, ap);
     return vfwprintf(f, fmt, frame.ap);
 }
 
 int __popcorn_abi_vswprintf(wchar_t *s, size_t n, const wchar_t *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 1, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 1, ap);
     return vswprintf(s, n, fmt, frame.ap);
 }
 
 int __popcorn_abi_vwprintf(const wchar_t *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_printf(&frame, fmt, 1, ap);
+    __popcorn_va_prepare_printf(&frame, fmt, 1, ap);
     return vwprintf(fmt, frame.ap);
 }

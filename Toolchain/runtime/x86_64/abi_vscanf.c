@@ -12,53 +12,53 @@
 int __popcorn_abi_vscanf(const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_scanf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_scanf(&frame, fmt, 0, ap);
     int result = vscanf(fmt, frame.ap);
-    popcorn_va_finish_scanf(&frame);
+    __popcorn_va_finish_scanf(&frame);
     return result;
 }
 
 int __popcorn_abi_vfscanf(FILE *f, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_scanf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_scanf(&frame, fmt, 0, ap);
     int result = vfscanf(f, fmt, frame.ap);
-    popcorn_va_finish_scanf(&frame);
+    __popcorn_va_finish_scanf(&frame);
     return result;
 }
 
 int __popcorn_abi_vsscanf(const char *s, const char *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_scanf(&frame, fmt, 0, ap);
+    __popcorn_va_prepare_scanf(&frame, fmt, 0, ap);
     int result = vsscanf(s, fmt, frame.ap);
-    popcorn_va_finish_scanf(&frame);
+    __popcorn_va_finish_scanf(&frame);
     return result;
 }
 
 int __popcorn_abi_vfwscanf(FILE *f, const wchar_t *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_scanf(&frame, fmt, 1, ap);
+    __popcorn_va_prepare_scanf(&frame, fmt, 1, ap);
     int result = vfwscanf(f, fmt, frame.ap);
-    popcorn_va_finish_scanf(&frame);
+    __popcorn_va_finish_scanf(&frame);
     return result;
 }
 
 int __popcorn_abi_vswscanf(const wchar_t *s, const wchar_t *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_scanf(&frame, fmt, 1, ap);
+    __popcorn_va_prepare_scanf(&frame, fmt, 1, ap);
     int result = vswscanf(s, fmt, frame.ap);
-    popcorn_va_finish_scanf(&frame);
+    __popcorn_va_finish_scanf(&frame);
     return result;
 }
 
 int __popcorn_abi_vwscanf(const wchar_t *fmt, popcorn_a64_va_ptr ap)
 {
     struct popcorn_va_frame frame;
-    popcorn_va_prepare_scanf(&frame, fmt, 1, ap);
+    __popcorn_va_prepare_scanf(&frame, fmt, 1, ap);
     int result = vwscanf(fmt, frame.ap);
-    popcorn_va_finish_scanf(&frame);
+    __popcorn_va_finish_scanf(&frame);
     return result;
 }

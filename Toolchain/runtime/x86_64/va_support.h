@@ -35,13 +35,13 @@ struct popcorn_va_plan {
  * arguments; callers then fall back to the plain conversion, which is exact for every format
  * without long double arguments.
  */
-int popcorn_printf_plan(const void *format, int wide, struct popcorn_va_plan *plan);
+int __popcorn_printf_plan(const void *format, int wide, struct popcorn_va_plan *plan);
 
 /* The same for scanf-style formats; a POPCORN_VA_LDBL entry is an L-qualified float target. */
-int popcorn_scanf_plan(const void *format, int wide, struct popcorn_va_plan *plan);
+int __popcorn_scanf_plan(const void *format, int wide, struct popcorn_va_plan *plan);
 
 /* Native x86_64 va_list equivalent to a va_list the program built on x86_64. */
-void popcorn_va_to_native(va_list out, const struct popcorn_a64_va_list *in);
+void __popcorn_va_to_native(va_list out, const struct popcorn_a64_va_list *in);
 
 /* A native va_list ready to hand to libc, plus the storage a rebuilt list lives in. */
 struct popcorn_va_frame {
@@ -57,14 +57,14 @@ struct popcorn_va_frame {
 };
 
 /* Prepares frame->ap for a vprintf-family call with the given format. */
-void popcorn_va_prepare_printf(struct popcorn_va_frame *frame, const void *format, int wide,
+void __popcorn_va_prepare_printf(struct popcorn_va_frame *frame, const void *format, int wide,
                                const struct popcorn_a64_va_list *in);
 
-/* Prepares frame->ap for a vscanf-family call; call popcorn_va_finish_scanf afterwards. */
-void popcorn_va_prepare_scanf(struct popcorn_va_frame *frame, const void *format, int wide,
+/* Prepares frame->ap for a vscanf-family call; call __popcorn_va_finish_scanf afterwards. */
+void __popcorn_va_prepare_scanf(struct popcorn_va_frame *frame, const void *format, int wide,
                               const struct popcorn_a64_va_list *in);
 
 /* Stores the long double results of a scanf call as binary128 into the program's variables. */
-void popcorn_va_finish_scanf(struct popcorn_va_frame *frame);
+void __popcorn_va_finish_scanf(struct popcorn_va_frame *frame);
 
 #endif /* POPCORN_VA_SUPPORT_H */
