@@ -113,20 +113,23 @@ public struct JobPlanner: Sendable {
 
     // MARK: Arguments
 
-    /// What every clang job gets: the shared target, our include directories in place of the
-    /// host's, code generation settings the alignment relies on, then the user's arguments.
+    /// What every clang job gets: the shared target, code generation settings the alignment
+    /// relies on, the user's arguments, then our header directories in place of the host's.
+    /// The header directories come last so a user's `-isystem` is searched before musl, as
+    /// with clang, where the default system directories follow every `-isystem`.
     var frontendBase: [String] {
-        var args = ["--target=\(DriverTools.frontendTriple)", "-nostdinc",
-                    "-isystem", tools.popcornIncludeDirectory]
-        if invocation.searchMuslHeaders { args += ["-isystem", ISA.aarch64.muslIncludeDir] }
-        if invocation.searchCompilerHeaders { args += ["-isystem", tools.resourceDirectory + "/include"] }
-        args += ["-D__popcorn__=1", "-fno-pic", "-fno-pie", "-ffunction-sections", "-fdata-sections",
-                 "-fno-common", invocation.frontendOptimization]
+        var args = ["--target=\(DriverTools.frontendTriple)", "-nostdinc", "-D__popcorn__=1",
+                    "-fno-pic", "-fno-pie", "-ffunction-sections", "-fdata-sections", "-fno-common",
+                    invocation.frontendOptimization]
         // Line tables are always produced so back-end diagnostics can name source lines; the
         // back end drops them again unless the user asked for debug information.
         args += invocation.debugArguments.isEmpty ? ["-gline-tables-only"] : invocation.debugArguments
+        args += invocation.frontendArguments
+        args += ["-isystem", tools.popcornIncludeDirectory]
+        if invocation.searchMuslHeaders { args += ["-isystem", ISA.aarch64.muslIncludeDir] }
+        if invocation.searchCompilerHeaders { args += ["-isystem", tools.resourceDirectory + "/include"] }
         // -v also makes clang show its header search list, which is what users look for.
-        return args + invocation.frontendArguments + (invocation.verbose ? ["-v"] : [])
+        return args + (invocation.verbose ? ["-v"] : [])
     }
 
     private func sourceArguments(_ input: InputFile) -> [String] {

@@ -3,16 +3,17 @@ import Testing
 @testable import PopcornDriver
 
 @Suite struct JobPlannerTests {
-    let base = ["--target=aarch64-unknown-linux-musl", "-nostdinc", "-isystem", "/opt/p/lib/popcorn/include",
-                "-isystem", "/usr/include/aarch64-linux-musl", "-isystem", "/res/include", "-D__popcorn__=1",
+    let base = ["--target=aarch64-unknown-linux-musl", "-nostdinc", "-D__popcorn__=1",
                 "-fno-pic", "-fno-pie", "-ffunction-sections", "-fdata-sections", "-fno-common"]
+    let headers = ["-isystem", "/opt/p/lib/popcorn/include", "-isystem", "/usr/include/aarch64-linux-musl",
+                   "-isystem", "/res/include"]
 
     @Test func compileToObject() throws {
         let jobs = try Planning.jobs(["-O2", "-c", "src/a.c", "-DX"])
         #expect(jobs.map(\.kind) == [.frontend, .backend])
         #expect(jobs[0].tool == "/usr/bin/clang-19")
-        #expect(jobs[0].arguments == base + ["-O2", "-gline-tables-only", "-D", "X", "-emit-llvm", "-c",
-                                            "-o", "/tmp/T/a-0.bc", "-x", "c", "src/a.c"])
+        #expect(jobs[0].arguments == base + ["-O2", "-gline-tables-only", "-D", "X"] + headers
+                + ["-emit-llvm", "-c", "-o", "/tmp/T/a-0.bc", "-x", "c", "src/a.c"])
         #expect(jobs[0].outputs == ["/tmp/T/a-0.bc"])
         #expect(jobs[1].tool == "/opt/p/bin/popcorn-cc")
         #expect(jobs[1].arguments == ["-cc1popcorn", "/tmp/T/a-0.bc", "-o", "a.o", "-O2", "-emit-obj",
@@ -146,6 +147,13 @@ import Testing
         let jobs = try Planning.jobs(["-E", "-MMD", "a.c", "-o", "a.i"])
         #expect(jobs[0].arguments.containsSequence(["-MMD", "-MQ", "a.i", "-MF", "/tmp/T/a-0.d", "-E", "-o", "/tmp/T/a-0.i"]))
         #expect(jobs[0].stagedOutputs.map(\.destination) == ["a.d", "a.i"])
+    }
+
+    @Test func userSystemDirectoriesPrecedeMusl() throws {
+        let args = try Planning.jobs(["-isystem", "/mine", "-c", "a.c"])[0].arguments
+        let mine = try #require(args.firstIndex(of: "/mine"))
+        let musl = try #require(args.firstIndex(of: "/usr/include/aarch64-linux-musl"))
+        #expect(mine < musl)
     }
 
     @Test func headerSearchSwitches() throws {
