@@ -24,7 +24,7 @@ deps:
 	@scripts/setup.sh
 
 tools: deps
-	$(SWIFT) build $(SWIFT_FLAGS) $(addprefix --product ,$(TOOLS))
+	$(SWIFT) build $(SWIFT_FLAGS)
 
 runtime: deps
 	$(MAKE) -C Toolchain OUT=$(STAGE)/lib/popcorn
@@ -32,7 +32,7 @@ runtime: deps
 stage: tools runtime
 	@mkdir -p $(STAGE)/bin
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path) && \
-	  for t in $(TOOLS); do install -m 0755 $$bin/$$t $(STAGE)/bin/$$t.tmp && mv -f $(STAGE)/bin/$$t.tmp $(STAGE)/bin/$$t; done
+	  for t in $(TOOLS); do install -m 0755 $$bin/$$t $(STAGE)/bin/$$t.tmp && mv -f $(STAGE)/bin/$$t.tmp $(STAGE)/bin/$$t || exit 1; done
 	@echo "staged in $(STAGE)"
 
 install: stage

@@ -10,8 +10,10 @@ import PopcornSupport
 public struct LayoutPlanner: Sendable {
     /// Where code starts: the page at `0x400000` holds the ELF and program headers.
     public var textStart: UInt64 = 0x401000
-    /// Region starts are aligned to the largest page size of any ISA (64 KiB on aarch64).
-    public var regionAlignment: UInt64 = 0x10000
+    /// Region starts are page-aligned. Every ISA uses 4 KiB pages: a migrating process keeps its
+    /// address space page for page, so the page size must be the same on every ISA, and a larger
+    /// alignment would cost up to 64 KiB of file padding per segment on aarch64.
+    public var regionAlignment: UInt64 = LinkCommand.pageSize
     /// Output sections placed as whole units: their inputs must stay together in link order.
     public static let wholeSections: Set<String> = [".init", ".fini", ".preinit_array", ".init_array", ".fini_array"]
     /// Output sections lld synthesises from all inputs together; always per ISA.

@@ -26,11 +26,15 @@ public struct LinkCommand: Sendable {
         return files
     }
 
+    /// The page size every ISA's binary is linked for (see `LayoutPlanner.regionAlignment`).
+    public static let pageSize: UInt64 = 0x1000
+
     /// `-O0` keeps every input section addressable (no string merging) and `-z norelro` lets
     /// RELRO sections sit wherever the layout puts them; both links must use the same options
     /// so that section sizes do not change between them.
     public func arguments(script: String?, map: String?, output: String, strip: Bool = false) -> [String] {
         var args = ["-m", isa.lldEmulation, "-static", "-O0", "-z", "norelro", "-z", "noexecstack",
+                    "-z", "max-page-size=\(Self.pageSize)", "-z", "common-page-size=\(Self.pageSize)",
                     "--no-undefined-version", "-o", output]
         if let map { args.append("-Map=\(map)") }
         if let script { args += ["-T", script] }
