@@ -116,6 +116,9 @@ public enum DriverOptions {
     public static let noPie = Option("-no-pie", .flag, group: .linker, help: "Accepted: executables are never position-independent", destination: .ignored(reason: alwaysStatic))
     public static let shared = Option("-shared", .flag, group: .linker, help: "Refused: shared libraries", destination: .rejected(reason: "shared libraries cannot be aligned across ISAs; " + alwaysStatic))
     public static let pie = Option("-pie", .flag, group: .linker, help: "Refused: position-independent executables", destination: .rejected(reason: alwaysStatic))
+    public static let staticLibgcc = Option("-static-libgcc", .flag, group: .linker, help: "Accepted: compiler builtins are always linked statically", destination: .ignored(reason: alwaysStatic))
+    public static let rdynamic = Option("-rdynamic", .flag, group: .linker, help: "Accepted and ignored: static executables have no dynamic symbol table", destination: .ignored(reason: alwaysStatic))
+    public static let sysroot = Option("--sysroot=", .joined, group: .target, help: "Ignored with a warning: headers and libraries are Debian's musl for each ISA", metaVariable: "<dir>", destination: .overridden(reason: "headers and libraries are Debian's musl for each ISA"))
     public static let nostdlib = Option("-nostdlib", .flag, group: .linker, help: "Do not link the C library, the runtime or start files", destination: .linker)
     public static let nostartfiles = Option("-nostartfiles", .flag, group: .linker, help: "Do not link the start files (crt1.o, crti.o, crtn.o)", destination: .linker)
     public static let nodefaultlibs = Option("-nodefaultlibs", .flag, group: .linker, help: "Do not link the default libraries", destination: .linker)
@@ -149,7 +152,7 @@ public enum DriverOptions {
         fsplitStack,
         m64, march, mcpu, mtune, machine, targetEq, target, wa, xassembler,
         depsM, depsMM, depsMD, depsMMD, depsMF, depsMT, depsMQ, depsMP, depsMG,
-        library, libraryDir, wl, xlinker, pthread, staticLink, noPie, shared, pie,
+        library, libraryDir, wl, xlinker, pthread, staticLink, staticLibgcc, rdynamic, noPie, shared, pie, sysroot,
         nostdlib, nostartfiles, nodefaultlibs,
         verbose, printJobs, version, help, helpShort, dumpMachine, dumpVersion, printProgName,
         printFileName, endOfOptions,
