@@ -31,6 +31,12 @@ struct UnsupportedConstructCheck {
             report("file-scope inline assembly is not supported: it cannot be lowered for every ISA", at: nil)
         }
 
+        // `asm goto` is a `callbr` instruction, not a call.
+        for function in IR.functions(of: module) {
+            for instruction in IR.instructions(of: function) where LLVMGetInstructionOpcode(instruction) == LLVMCallBr {
+                report("inline assembly is not supported: it cannot be lowered for every ISA", at: instruction)
+            }
+        }
         for call in IR.calls(in: module) {
             if let callee = LLVMGetCalledValue(call), LLVMIsAInlineAsm(callee) != nil {
                 report("inline assembly is not supported: it cannot be lowered for every ISA", at: call)

@@ -40,6 +40,21 @@ struct UnsupportedConstructTests {
         #expect(lines == ["prog.c:12:3: error: inline assembly is not supported: it cannot be lowered for every ISA"])
     }
 
+    @Test func asmGotoIsAnError() throws {
+        let (count, lines) = try check("""
+        define void @f() !dbg !3 {
+          callbr void asm "", "!i"() to label %a [label %b], !dbg !5
+        a:
+          ret void
+        b:
+          ret void
+        }
+        \(Self.debugInfo)
+        """)
+        #expect(count == 1)
+        #expect(lines.first?.hasPrefix("prog.c:12:3: error: inline assembly") == true)
+    }
+
     @Test func locationFallsBackToTheFunctionAndThenTheFile() throws {
         let (_, withFunction) = try check("""
         define void @f() !dbg !3 {
