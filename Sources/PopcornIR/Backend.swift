@@ -39,6 +39,8 @@ public enum Backend {
         SymbolNaming().run(on: module.ref)
         SectionAssignment().run(on: module.ref)
         if !keepDebugInfo { module.stripDebugInfo() }
+        // The frontend named the module after our temporary bitcode file; users should see their source.
+        LLVMSetModuleIdentifier(module.ref, sourcePath, sourcePath.utf8.count)
     }
 
     /// Lowers a portable module (as bitcode) for each ISA, in parallel: every ISA gets its own
