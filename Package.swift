@@ -35,6 +35,8 @@ let package = Package(
                 swiftSettings: llvmSwift),
         // The aligning linker: inputs, probe links, layout, linker scripts, verification.
         .target(name: "PopcornLinker", dependencies: ["PopcornSupport", "PopcornELF"]),
+        // Stack-transformation metadata: the `.popcorn.*` format, stackmap and CFI decoding, writer and reader.
+        .target(name: "PopcornMetadata", dependencies: ["PopcornSupport", "PopcornELF"]),
         // Inspection and verification of linked multi-ISA binaries.
         .target(name: "PopcornDump", dependencies: ["PopcornSupport", "PopcornELF"]),
 
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "PopcornIRTests", dependencies: ["PopcornIR"], exclude: ["Inputs"], swiftSettings: llvmSwift),
         .testTarget(name: "PopcornDriverTests", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
         .testTarget(name: "PopcornLinkerTests", dependencies: ["PopcornLinker", "PopcornELF", "PopcornSupport"]),
+        .testTarget(name: "PopcornMetadataTests", dependencies: ["PopcornMetadata", "PopcornELF", "PopcornSupport"]),
         .testTarget(name: "PopcornDumpTests", dependencies: ["PopcornDump"]),
         .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF"]),
     ],
