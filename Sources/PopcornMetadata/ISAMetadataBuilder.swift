@@ -1,0 +1,165 @@
+import Foundation
+import PopcornELF
+import PopcornSupport
+
+/// Builds one ISA's `StackTransformMetadata` from a linked binary: its stackmaps give the call
+/// sites and live values, its `.eh_frame` the frame layout at each call, its symbol table the
+/// function names. Every fact the runtime will rely on is checked here, per call site.
+struct ISAMetadataBuilder {
+    let file: ELFFile
+    let isa: ISA
+    let registers: RegisterFile
+    /// IR facts per call-site ID (pointer flags, alloca sizes), if the compiler provided them.
+    let annotations: [UInt64: [LiveValueAnnotation]]
+
+    init(file: ELFFile, isa: ISA, annotations: [UInt64: [LiveValueAnnotation]]) {
+        self.file = file
+        self.isa = isa
+        self.registers = RegisterFile(isa)
+        self.annotations = annotations
+    }
+
+    func build() throws -> StackTransformMetadata {
+        let stackMap = try StackMapParser.parse(file)
+        let liveFunctions = stackMap.functions.indices.filter { stackMap.functions[$0].address != 0 }
+        if liveFunctions.isEmpty { return StackTransformMetadata(isa: isa, functions: [], callSites: []) }
+        let ehFrame = try EHFrameParser.parse(file)
+        let symbols = try functionSymbols()
+
+        // Functions sorted by address; a function may appear in several stackmap tables only if
+        // something is badly wrong, so merge by address rather than trusting the table order.
+        let addresses = Set(liveFunctions.map { stackMap.functions[$0].address }).sorted()
+        let functionIndex = Dictionary(uniqueKeysWithValues: addresses.enumerated().map { ($1, $0) })
+        let functions = addresses.map { address in
+            symbols[address] ?? MetadataFunction(name: "0x" + String(address, radix: 16), address: address, size: 0)
+        }
+
+        var sites: [CallSite] = []
+        var seen: [UInt64: String] = [:]
+        for record in stackMap.records {
+            let function = stackMap.functions[record.functionIndex]
+            guard function.address != 0 else { continue } // discarded by the linker
+            let index = functionIndex[function.address]!
+            let name = functions[index].name
+            if let other = seen[record.id] {
+                throw MetadataError.badCallSite(isa: isa, function: name, id: record.id,
+                                                reason: "id is not unique (also used in '\(other)')")
+            }
+            seen[record.id] = name
+            sites.append(try callSite(record, function: function, index: index, name: name, ehFrame: ehFrame))
+        }
+        sites.sort { $0.id < $1.id }
+        return StackTransformMetadata(isa: isa, functions: functions, callSites: sites)
+    }
+
+    /// Defined function symbols by address (globals preferred when several share an address).
+    private func functionSymbols() throws -> [UInt64: MetadataFunction] {
+        var result: [UInt64: MetadataFunction] = [:]
+        var isGlobal: [UInt64: Bool] = [:]
+        for symbol in try file.symbols() where symbol.type == ELFConstants.STT_FUNC && symbol.isDefined && !symbol.name.isEmpty {
+            if let existing = isGlobal[symbol.value], existing || symbol.isLocal { continue }
+            result[symbol.value] = MetadataFunction(name: symbol.name, address: symbol.value, size: symbol.size)
+            isGlobal[symbol.value] = !symbol.isLocal
+        }
+        return result
+    }
+
+    private func callSite(_ record: StackMapRecord, function: StackMapFunction, index: Int, name: String,
+                          ehFrame: EHFrame) throws -> CallSite {
+        func fail(_ reason: String) -> MetadataError { .badCallSite(isa: isa, function: name, id: record.id, reason: reason) }
+        let (returnAddress, overflow) = function.address.addingReportingOverflow(UInt64(record.instructionOffset))
+        guard !overflow, record.instructionOffset > 0 else { throw fail("invalid instruction offset \(record.instructionOffset)") }
+        let ra = "0x" + String(returnAddress, radix: 16)
+        guard CallInstructionDecoder.isCall(before: returnAddress, in: file, isa: isa) else {
+            throw fail("the stackmap at \(ra) does not directly follow a call instruction (code was scheduled between the call and the stackmap)")
+        }
+
+        // The row in effect during the call: look up the call instruction, not the return address.
+        guard let row = try ehFrame.row(at: returnAddress - 1) else {
+            throw MetadataError.noFrameInfo(isa: isa, function: name, address: function.address)
+        }
+        guard case let .registerOffset(cfaRegister, cfaOffset) = row.cfa, let cfaOffset32 = Int32(exactly: cfaOffset) else {
+            throw fail("the canonical frame address is computed by a DWARF expression at \(ra) (unsupported)")
+        }
+        if let raRegister = ehFrame.returnAddressRegister(at: returnAddress - 1), raRegister != registers.returnAddress {
+            throw fail("unexpected return address column \(raRegister) in the CFI")
+        }
+        guard case let .offset(raOffset) = row.rule(for: registers.returnAddress), let raOffset32 = Int32(exactly: raOffset) else {
+            throw fail("the CFI does not save the return address in the frame at \(ra)")
+        }
+
+        // Saved registers: every register the CFI says this frame saved must be one the ABI
+        // preserves, in a slot the runtime can find.
+        var saved: [SavedRegister] = []
+        var framePointerOffset: Int32? = nil
+        for (register, rule) in row.registers.sorted(by: { $0.key < $1.key }) where register != registers.returnAddress {
+            switch rule {
+            case .sameValue, .undefined: continue
+            case let .offset(offset):
+                guard registers.isCalleeSaved(register) else {
+                    throw fail("the CFI saves \(registers.name(of: register)), which is not callee-saved")
+                }
+                guard let offset32 = Int32(exactly: offset) else { throw fail("save slot of \(registers.name(of: register)) out of range") }
+                saved.append(SavedRegister(register: register, size: 8, cfaOffset: offset32))
+                if register == registers.framePointer { framePointerOffset = offset32 }
+            default:
+                throw fail("\(registers.name(of: register)) is saved by a rule the runtime cannot follow (\(rule))")
+            }
+        }
+
+        // Frame size: the CFI is authoritative where the CFA is SP-based; otherwise use the
+        // stackmap's static size plus what the call instruction pushed.
+        var frameSize: UInt32? = nil
+        if cfaRegister == registers.stackPointer {
+            frameSize = UInt32(exactly: cfaOffset)
+        } else if let stackSize = function.stackSize {
+            frameSize = UInt32(exactly: stackSize + registers.callPushSize)
+        }
+        let frame = FrameLayout(frameSize: frameSize, cfaRegister: cfaRegister, cfaOffset: cfaOffset32,
+                                returnAddressOffset: raOffset32, framePointerOffset: framePointerOffset, savedRegisters: saved)
+
+        let notes = annotations[record.id]
+        if let notes, notes.count != record.locations.count {
+            throw fail("the compiler describes \(notes.count) live values, the stackmap has \(record.locations.count)")
+        }
+        var values: [LiveValue] = []
+        for (i, location) in record.locations.enumerated() {
+            var value = try liveValue(location, number: i, frame: frame, fail: fail)
+            if let note = notes?[i] {
+                value.isPointer = note.isPointer
+                value.allocaSize = note.allocaSize
+            }
+            values.append(value)
+        }
+        return CallSite(id: record.id, returnAddress: returnAddress, functionIndex: index, frame: frame, liveValues: values)
+    }
+
+    private func liveValue(_ location: StackMapLocation, number i: Int, frame: FrameLayout,
+                           fail: (String) -> MetadataError) throws -> LiveValue {
+        switch location.kind {
+        case .constant, .constantIndex:
+            return LiveValue(kind: .constant, size: location.size, constant: location.constant)
+        case .register:
+            // Only callee-saved registers survive the call; and since this function put the value
+            // there, its own CFI must show it preserved the caller's copy.
+            guard registers.isCalleeSaved(location.register) else {
+                throw fail("live value \(i) is in \(registers.name(of: location.register)), which the call clobbers")
+            }
+            guard frame.savedRegisters.contains(where: { $0.register == location.register }) else {
+                throw fail("live value \(i) is in \(registers.name(of: location.register)), but the CFI does not save that register")
+            }
+            return LiveValue(kind: .register, size: location.size, register: location.register)
+        case .direct, .indirect:
+            var cfaOffset: Int64? = nil
+            if location.register == frame.cfaRegister {
+                cfaOffset = Int64(location.offset) - Int64(frame.cfaOffset)
+            } else if location.register == registers.stackPointer, let size = frame.frameSize {
+                cfaOffset = Int64(location.offset) - Int64(size)
+            } else if location.register != registers.framePointer {
+                throw fail("live value \(i) is addressed from \(registers.name(of: location.register)), which is neither the stack nor the frame pointer")
+            }
+            return LiveValue(kind: location.kind == .direct ? .direct : .indirect, size: location.size,
+                             register: location.register, offset: location.offset, cfaOffset: cfaOffset.flatMap { Int32(exactly: $0) })
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import PopcornELF
+import PopcornSupport
+
+/// Builds the `.popcorn.meta` contents of a program from its linked binaries (one per ISA).
+///
+/// Used by popcorn-ld after the final links: each binary's stackmaps, CFI and symbol table give
+/// its ISA's table; the tables are then checked against each other, so a program whose call
+/// sites do not pair up across ISAs is refused at link time instead of failing at migration.
+public enum MetadataBuilder {
+    /// Per-ISA encoded tables (each a `.popcorn.meta` blob), after cross-ISA verification.
+    ///
+    /// - Parameters:
+    ///   - binaries: the final linked binary of every ISA, keyed by ISA.
+    ///   - annotations: per call-site ID, what the compiler knows about each live value
+    ///     (pointer flag, alloca size), in stackmap operand order.
+    public static func build(binaries: [ISA: ELFFile],
+                             annotations: [UInt64: [LiveValueAnnotation]] = [:]) throws -> [ISA: Data] {
+        var result: [ISA: Data] = [:]
+        for table in try tables(binaries: binaries, annotations: annotations) {
+            result[table.isa] = try MetadataWriter.encode(table)
+        }
+        return result
+    }
+
+    /// The section contents to add to every binary: all ISAs' tables, in ISA order.
+    public static func section(binaries: [ISA: ELFFile],
+                               annotations: [UInt64: [LiveValueAnnotation]] = [:]) throws -> Data {
+        try MetadataWriter.section(try tables(binaries: binaries, annotations: annotations))
+    }
+
+    /// The decoded, verified tables, in ISA order (for tools and tests).
+    public static func tables(binaries: [ISA: ELFFile],
+                              annotations: [UInt64: [LiveValueAnnotation]] = [:]) throws -> [StackTransformMetadata] {
+        guard !binaries.isEmpty else { throw MetadataError.invalidInput(reason: "no binaries") }
+        var tables: [StackTransformMetadata] = []
+        for (isa, file) in binaries.sorted(by: { $0.key < $1.key }) {
+            guard file.isa == isa else {
+                throw MetadataError.invalidInput(reason: "'\(file.path)' is not an \(isa) binary")
+            }
+            tables.append(try ISAMetadataBuilder(file: file, isa: isa, annotations: annotations).build())
+        }
+        try CrossISAVerifier.verify(tables)
+        return tables
+    }
+}
