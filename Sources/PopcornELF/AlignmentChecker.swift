@@ -11,21 +11,18 @@ import PopcornSupport
 /// file that did), the sorted value lists are compared element by element.
 public enum AlignmentChecker {
     /// Names the linker defines itself whose values depend on per-ISA layout and that no program
-    /// pointer can hold across a migration, so they legitimately differ. Chosen from static
-    /// links of the test programs against musl with `ld.lld-19` (see docs/OBJECT-FORMAT.md):
-    /// - `_GLOBAL_OFFSET_TABLE_`, `_DYNAMIC`, `_TLS_MODULE_BASE_`: per-ISA synthetic sections;
-    /// - `__rela_iplt_start`/`__rela_iplt_end`: the per-ISA IRELATIVE relocation range;
-    /// - `__init_array_*`, `__fini_array_*`, `__preinit_array_*`: bounds read by start-up and
-    ///   exit code on the ISA that runs it, and the arrays may hold ISA-only constructors;
-    /// - `etext`/`_etext`/`__etext`, `edata`/`_edata`, `end`/`_end`, `__bss_start`: ends of
-    ///   output sections that include per-ISA ranges;
+    /// pointer can hold across a migration, so they legitimately differ. Everything else lld
+    /// would synthesise per ISA (`_etext`, `_edata`, `__bss_start`, `_end`, the `__init_array`,
+    /// `__fini_array` and `__preinit_array` bounds) popcorn-ld defines at one address itself, so
+    /// it is compared like any symbol. What remains:
+    /// - `_GLOBAL_OFFSET_TABLE_`, `_DYNAMIC`, `_TLS_MODULE_BASE_`: per-ISA synthetic sections
+    ///   (the GOT holds ISA-specific entries);
+    /// - `__rela_iplt_start`/`__rela_iplt_end`: the per-ISA IRELATIVE relocation range, read once
+    ///   by static start-up on the ISA that runs it;
     /// - `__global_pointer$`: ISA-specific linker relaxation base.
     public static let linkerGeneratedExclusions: Set<String> = [
         "_GLOBAL_OFFSET_TABLE_", "_DYNAMIC", "_TLS_MODULE_BASE_",
         "__rela_iplt_start", "__rela_iplt_end",
-        "__init_array_start", "__init_array_end", "__fini_array_start", "__fini_array_end",
-        "__preinit_array_start", "__preinit_array_end",
-        "etext", "_etext", "__etext", "edata", "_edata", "end", "_end", "__bss_start",
         "__global_pointer$",
     ]
 
@@ -33,7 +30,8 @@ public enum AlignmentChecker {
     ///
     /// Considered: symbols of type function, object, TLS or no-type defined in an allocated
     /// section. Not considered: undefined and section-less absolute symbols, `STT_SECTION` and
-    /// `STT_FILE`, mapping symbols (`$x`, `$d`, …) and `linkerGeneratedExclusions`.
+    /// `STT_FILE`, mapping symbols (`$x`, `$d`, …), `linkerGeneratedExclusions`, and interior
+    /// code labels (`isInteriorCodeLabel`).
     /// Throws if a binary cannot be read or has no symbol table (a stripped binary cannot be
     /// verified, and reporting it as aligned would be a lie).
     public static func check(_ binaries: [ISA: ELFFile]) throws -> AlignmentReport {
@@ -43,7 +41,9 @@ public enum AlignmentChecker {
             guard file.hasSymbolTable else {
                 throw ELFError.invalidInput(path: file.path, reason: "no symbol table (stripped binary?); cannot verify alignment")
             }
-            for symbol in try file.symbols() where isComparable(symbol, in: file) {
+            let symbols = try file.symbols()
+            let starts = functionStarts(symbols)
+            for symbol in symbols where isComparable(symbol, in: file) && !isInteriorCodeLabel(symbol, in: file, functionStarts: starts) {
                 // Hidden and internal symbols were globals before the link made them local;
                 // their names are unique program-wide, so they match by name like globals.
                 let local = symbol.isLocal && symbol.other & 0x3 == 0
@@ -96,5 +96,35 @@ public enum AlignmentChecker {
         let index = Int(symbol.resolvedSectionIndex)
         guard index < file.sections.count else { return false }
         return file.sections[index].isAllocated
+    }
+
+    /// Addresses where an `STT_FUNC` symbol starts, sorted, per section index.
+    static func functionStarts(_ symbols: [ELFSymbol]) -> [UInt32: [UInt64]] {
+        var starts: [UInt32: Set<UInt64>] = [:]
+        for symbol in symbols where symbol.type == ELFConstants.STT_FUNC && symbol.isDefined && !symbol.isAbsolute {
+            starts[symbol.resolvedSectionIndex, default: []].insert(symbol.value)
+        }
+        return starts.mapValues { $0.sorted() }
+    }
+
+    /// The rule for labels inside code: an untyped (`STT_NOTYPE`) symbol in an executable section
+    /// that lies strictly after the start of a function of that section (and inside the
+    /// section), where no function starts, marks a point *inside* that function's code — musl's
+    /// `__cp_begin`/`__cp_end`/`__cp_cancel` bracket the cancellable syscall instruction and
+    /// are compared against the program counter by code of the same ISA. Such a label's offset
+    /// follows the ISA's instruction encoding; it is not an entry a pointer can hold across a
+    /// migration, and it cannot be made to agree without moving the code itself (popcorn-ld
+    /// redirects function entries through entry stubs, never interior labels), so it is not
+    /// compared. A label at a function's start, or after all functions of its section end (such
+    /// as `_etext`), is compared.
+    static func isInteriorCodeLabel(_ symbol: ELFSymbol, in file: ELFFile, functionStarts: [UInt32: [UInt64]]) -> Bool {
+        guard symbol.type == ELFConstants.STT_NOTYPE, symbol.isDefined, !symbol.isAbsolute else { return false }
+        let index = Int(symbol.resolvedSectionIndex)
+        guard index < file.sections.count else { return false }
+        let section = file.sections[index]
+        guard section.isExecutable, symbol.value < section.address + section.size,
+              let starts = functionStarts[symbol.resolvedSectionIndex],
+              let first = starts.first, first < symbol.value else { return false }
+        return !starts.contains(symbol.value)
     }
 }

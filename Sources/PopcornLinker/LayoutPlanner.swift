@@ -18,29 +18,28 @@ public struct LayoutPlanner: Sendable {
     public static let wholeSections: Set<String> = [".init", ".fini", ".preinit_array", ".init_array", ".fini_array"]
     /// Output sections lld synthesises from all inputs together; always per ISA.
     public static let syntheticSections: Set<String> = [".eh_frame", ".eh_frame_hdr"]
+    /// The bounds symbols of the start-up/exit function arrays, defined inside their sections.
+    public static let arrayBoundSymbols: [String: (start: String, end: String)] = [
+        ".preinit_array": ("__preinit_array_start", "__preinit_array_end"),
+        ".init_array": ("__init_array_start", "__init_array_end"),
+        ".fini_array": ("__fini_array_start", "__fini_array_end"),
+    ]
+    /// The output section holding the entry stubs (see `EntryStub`).
+    public static let stubSection = ".popcorn.stubs"
+    /// The empty executable input section that makes the stub section executable
+    /// (`StubObject`), matched by this pattern.
+    public static let stubPattern = SectionPattern(file: StubObject.fileName, member: nil, section: stubSection)
 
     public init() {}
-
-    /// A group of input sections placed as one unit, with each ISA's share.
-    struct Unit {
-        struct Piece { var size: UInt64; var alignment: UInt64; var patterns: [SectionPattern] }
-        var label: String
-        var kind: String
-        var region: Region
-        var noBits: Bool
-        var whole: Bool
-        var synthetic: Bool
-        var pieces: [ISA: Piece] = [:]
-        var maxSize: UInt64 { pieces.values.map(\.size).max() ?? 0 }
-        var maxAlignment: UInt64 { pieces.values.map(\.alignment).max() ?? 1 }
-    }
 
     /// Which ISAs' address range a unit goes to.
     enum Phase: Hashable { case only(ISA), common }
 
     public func plan(_ probes: [ISA: [ProbeOutputSection]], host: ISA) throws -> Layout {
         let isas = [host] + probes.keys.filter { $0 != host }.sorted()
-        let units = try Self.units(probes, isas: isas)
+        var units = try Self.units(probes, isas: isas)
+        SectionPairing.pair(&units, isas: isas)
+        Self.addMissingArrays(&units, isas: isas)
         let phases: [Phase] = [.only(host), .common] + isas.dropFirst().map { .only($0) }
         func phase(of unit: Unit) -> Phase {
             (!unit.synthetic && unit.pieces.count == isas.count) ? .common : .only(unit.pieces.keys.first!)
@@ -50,6 +49,9 @@ public struct LayoutPlanner: Sendable {
         var common: [String: UInt64] = [:]
         var tlsBlock: (start: UInt64, alignment: UInt64)?
         var cursor = textStart
+        var placed: [String: UInt64] = [:]
+        var stubs: [EntryStub] = []
+        var regionBounds: [Region: (start: UInt64, end: UInt64)] = [:]
 
         // Places the units of one region phase by phase, opening an output section per
         // (phase, kind) and ISA.
@@ -64,6 +66,7 @@ public struct LayoutPlanner: Sendable {
                         let address = alignUp(cursor, unit.maxAlignment)
                         let isCommon = ph == .common
                         if isCommon { common[unit.label] = address }
+                        placed[unit.label] = address
                         for (isa, piece) in unit.pieces {
                             let placement = Placement(address: address, size: piece.size, patterns: piece.patterns,
                                                       label: unit.label, isCommon: isCommon)
@@ -71,9 +74,13 @@ public struct LayoutPlanner: Sendable {
                                 sections[isa]![index].placements.append(placement)
                             } else {
                                 opened[isa] = sections[isa]!.count
+                                // Function arrays end at one address on every ISA (the writer
+                                // pads shorter ones with harmless entries).
+                                let isArray = unit.whole && Self.arrayBoundSymbols[kind] != nil
                                 sections[isa]!.append(PlannedOutputSection(
                                     name: kind, address: address, region: region, alignment: nil,
-                                    placements: [placement], endAddress: nil, isWhole: unit.whole))
+                                    placements: [placement], endAddress: isArray ? address + unit.maxSize : nil,
+                                    isWhole: unit.whole))
                             }
                         }
                         cursor = address + unit.maxSize
@@ -84,14 +91,30 @@ public struct LayoutPlanner: Sendable {
 
         for region in Region.allCases {
             let regionUnits = units.filter { $0.region == region }
+            var regionStart = cursor
             switch region {
             case .text:
                 place(regionUnits, region: region)
+                // Entry stubs follow all code, so adding them moves nothing they point to.
+                let start = alignUp(cursor, EntryStub.slotSize)
+                stubs = EntryStubPlanner.plan(regionUnits.compactMap { u in placed[u.label].map { (u, $0) } }, start: start)
+                if !stubs.isEmpty {
+                    cursor = start + UInt64(stubs.count) * EntryStub.slotSize
+                    for isa in isas {
+                        let placement = Placement(address: start, size: cursor - start, patterns: [Self.stubPattern],
+                                                  label: "entry stubs", isCommon: true)
+                        sections[isa]!.append(PlannedOutputSection(
+                            name: Self.stubSection, address: start, region: .text, alignment: nil,
+                            placements: [placement], endAddress: nil, isWhole: true, stubs: stubs))
+                    }
+                }
             case .rodata:
                 cursor = alignUp(cursor, regionAlignment)
+                regionStart = cursor
                 place(regionUnits, region: region)
             case .tls:
                 cursor = alignUp(cursor, regionAlignment)
+                regionStart = cursor
                 guard !regionUnits.isEmpty else { continue }
                 let blockAlign = regionUnits.map(\.maxAlignment).max()!
                 let start = alignUp(cursor, blockAlign)
@@ -116,79 +139,15 @@ public struct LayoutPlanner: Sendable {
                 }
             case .data, .bss:
                 if region == .data, tlsBlock == nil { cursor = alignUp(cursor, regionAlignment) }
+                regionStart = cursor
                 place(regionUnits, region: region)
             }
+            regionBounds[region] = (regionStart, cursor)
         }
         Self.disambiguateNames(&sections)
-        return Layout(isas: isas, sections: sections, commonAddresses: common, tlsBlock: tlsBlock)
-    }
-
-    /// Groups input sections into units: one per (file, member, section) key, one per whole or
-    /// synthetic output section. Units keep the order in which the host link (then the others)
-    /// first mentions them, which keeps lld's input order and locality.
-    static func units(_ probes: [ISA: [ProbeOutputSection]], isas: [ISA]) throws -> [Unit] {
-        var units: [Unit] = []
-        var index: [String: Int] = [:]
-        func add(label: String, from out: ProbeOutputSection, isa: ISA, whole: Bool, synthetic: Bool,
-                 size: UInt64, alignment: UInt64, pattern: [SectionPattern]) throws {
-            if let i = index[label] {
-                guard units[i].region == out.region, units[i].noBits == out.noBits else {
-                    throw LinkerError.layoutConflict("'\(label)' is \(units[i].region) on one ISA but \(out.region) on \(isa)")
-                }
-                if var piece = units[i].pieces[isa] {
-                    // More sections with the same key in one input: lld places them one after
-                    // the other, each at its own alignment.
-                    piece.size = alignUp(piece.size, alignment) + size
-                    piece.alignment = max(piece.alignment, alignment)
-                    if piece.patterns != pattern { piece.patterns += pattern.filter { !piece.patterns.contains($0) } }
-                    units[i].pieces[isa] = piece
-                } else {
-                    units[i].pieces[isa] = Unit.Piece(size: size, alignment: alignment, patterns: pattern)
-                }
-                return
-            }
-            index[label] = units.count
-            var unit = Unit(label: label, kind: out.name, region: out.region, noBits: out.noBits,
-                            whole: whole, synthetic: synthetic)
-            unit.pieces[isa] = Unit.Piece(size: size, alignment: alignment, patterns: pattern)
-            units.append(unit)
-        }
-        for isa in isas {
-            for out in probes[isa] ?? [] {
-                if syntheticSections.contains(out.name) {
-                    try add(label: "\(isa):\(out.name)", from: out, isa: isa, whole: true, synthetic: true,
-                            size: out.size, alignment: out.alignment,
-                            pattern: [SectionPattern(file: nil, member: nil, section: out.name)])
-                } else if wholeSections.contains(out.name), out.region != .tls {
-                    var patterns: [SectionPattern] = []
-                    for input in out.inputs {
-                        let p = pattern(for: input)
-                        if patterns.last != p { patterns.append(p) }
-                    }
-                    try add(label: out.name, from: out, isa: isa, whole: true, synthetic: false,
-                            size: out.size, alignment: out.alignment, pattern: patterns)
-                } else {
-                    for input in out.inputs {
-                        let synthetic = input.isSynthetic
-                        let label = synthetic ? "\(isa):<internal>(\(input.section))" : key(input)
-                        try add(label: label, from: out, isa: isa, whole: false, synthetic: synthetic,
-                                size: input.size, alignment: input.alignment, pattern: [pattern(for: input)])
-                    }
-                }
-            }
-        }
-        return units
-    }
-
-    /// The identity of an input section across ISAs: user inputs are named by command-line
-    /// position (`in003.o`), system files by base name, archive members by name.
-    static func key(_ input: LinkMap.InputSection) -> String {
-        input.fileBaseName + (input.member.map { "(\($0))" } ?? "") + "(\(input.section))"
-    }
-
-    static func pattern(for input: LinkMap.InputSection) -> SectionPattern {
-        input.isSynthetic ? SectionPattern(file: nil, member: nil, section: input.section)
-                          : SectionPattern(file: input.fileBaseName, member: input.member, section: input.section)
+        var layout = Layout(isas: isas, sections: sections, commonAddresses: common, tlsBlock: tlsBlock, stubs: stubs)
+        layout.scriptSymbols = LinkerDefinedSymbols.symbols(for: layout, regionBounds: regionBounds)
+        return layout
     }
 
     static func orderedKinds(_ kinds: [String], region: Region) -> [String] {

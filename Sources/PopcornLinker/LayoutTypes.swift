@@ -107,6 +107,19 @@ public struct PlannedOutputSection: Sendable, Equatable {
     /// Whether the section is placed as a whole (crt `.init` pieces, `.init_array`, synthetic
     /// sections): its inputs must stay contiguous in link order with no address between them.
     public var isWhole: Bool
+    /// Entry stubs written into this section (only in `LayoutPlanner.stubSection`).
+    public var stubs: [EntryStub] = []
+}
+
+/// A symbol the linker script defines at a fixed address. It is written relative to one of the
+/// ISA's output sections (`name = ADDR(section) + offset;`), so that it is not absolute: the
+/// alignment check compares it like any other symbol.
+public struct ScriptSymbol: Sendable, Equatable {
+    public var name: String
+    public var address: UInt64
+    /// The output section the value is expressed against, and that section's address.
+    public var section: String
+    public var sectionAddress: UInt64
 }
 
 /// The outcome of pass 5: every ISA's output sections with fixed addresses.
@@ -117,4 +130,8 @@ public struct Layout: Sendable {
     public var commonAddresses: [String: UInt64]
     /// TLS block start and alignment, identical on every ISA.
     public var tlsBlock: (start: UInt64, alignment: UInt64)?
+    /// Functions redirected through entry stubs (the same list on every ISA).
+    public var stubs: [EntryStub] = []
+    /// Linker-defined symbols (`_etext`, `_end`, …) each ISA's script defines.
+    public var scriptSymbols: [ISA: [ScriptSymbol]] = [:]
 }

@@ -8,6 +8,10 @@ public struct LinkCommand: Sendable {
     public var options: LinkerOptions
     /// `libpopcorn.a` for this ISA, or `nil` with `-nostdlib`.
     public var runtimeArchive: String?
+    /// Symbols passed as `-u` so that both ISAs load the same archive members (`MemberBalancer`).
+    public var forcedSymbols: [String] = []
+    /// Objects only the final link needs (the entry-stub section object, `StubObject`).
+    public var extraObjects: [String] = []
 
     public init(isa: ISA, inputs: ISALinkInputs, options: LinkerOptions, runtimeArchive: String?) {
         self.isa = isa; self.inputs = inputs; self.options = options; self.runtimeArchive = runtimeArchive
@@ -29,6 +33,19 @@ public struct LinkCommand: Sendable {
     /// The page size every ISA's binary is linked for (see `LayoutPlanner.regionAlignment`).
     public static let pageSize: UInt64 = 0x1000
 
+    /// Every archive of the link (user archives, the runtime, libc, the compiler builtins).
+    public var archives: [String] {
+        var paths: [String] = inputs.items.compactMap { item in
+            if case let .file(path) = item, path.hasSuffix(".a") { return path }
+            return nil
+        }
+        if !options.noStdlib {
+            if let runtimeArchive { paths.append(runtimeArchive) }
+            paths += ["\(isa.muslLibDir)/libc.a", isa.builtinsArchive]
+        }
+        return paths
+    }
+
     /// `-O0` keeps every input section addressable (no string merging) and `-z norelro` lets
     /// RELRO sections sit wherever the layout puts them; both links must use the same options
     /// so that section sizes do not change between them.
@@ -40,6 +57,7 @@ public struct LinkCommand: Sendable {
         if let script { args += ["-T", script] }
         if let entry = options.entry { args += ["-e", entry] }
         if strip { args.append("--strip-all") }
+        for symbol in forcedSymbols { args += ["-u", symbol] }
         let lib = isa.muslLibDir
         if !options.noStartFiles { args += ["\(lib)/crt1.o", "\(lib)/crti.o"] }
         for item in inputs.items {
@@ -49,6 +67,7 @@ public struct LinkCommand: Sendable {
             case .groupEnd: args.append("--end-group")
             }
         }
+        args += extraObjects
         if !options.noStdlib {
             // The runtime calls libc and libc's hooks may call back into it: one group.
             args.append("--start-group")

@@ -4,9 +4,27 @@ import Foundation
 ///
 /// lld writes `VMA LMA Size Align Out In Symbol` columns: output sections unindented, input
 /// sections indented by 8 spaces (`/d/in003.o:(.text.f)`, `/d/lib004.a(m.o):(.data)`,
-/// `<internal>:(.got)`, `/d/x.o:(.eh_frame+0x14)` (a piece of a section)), symbols by 16. Linker-script assignments
-/// (`. = 0x401040`) appear at the input level and are skipped.
+/// `<internal>:(.got)`, `/d/x.o:(.eh_frame+0x14)` (a piece of a section)), the symbols each input
+/// section defines by 16. Linker-script assignments (`. = 0x401040`) appear at the input level and
+/// are skipped.
 public struct LinkMap: Sendable {
+    /// A symbol the map lists under an input section (locals included; types are not in the map,
+    /// `LLDRunner.readProbe` fills them in from the probe binary's symbol table).
+    public struct Symbol: Sendable, Hashable {
+        public var name: String
+        public var address: UInt64
+        /// `STT_*` from the linked binary, `nil` if unknown.
+        public var type: UInt8?
+        /// Global, weak, or a hidden global the link made local: one definition program-wide.
+        public var isGlobal: Bool
+        /// `STB_WEAK`.
+        public var isWeak: Bool
+
+        public init(name: String, address: UInt64, type: UInt8? = nil, isGlobal: Bool = false, isWeak: Bool = false) {
+            self.name = name; self.address = address; self.type = type; self.isGlobal = isGlobal; self.isWeak = isWeak
+        }
+    }
+
     public struct InputSection: Sendable, Hashable {
         public var address: UInt64
         public var size: UInt64
@@ -17,10 +35,13 @@ public struct LinkMap: Sendable {
         public var member: String?
         /// The input section name, without lld's `+0x…` piece offset.
         public var section: String
+        /// The symbols defined in this section, in map order.
+        public var symbols: [Symbol]
 
-        public init(address: UInt64, size: UInt64, alignment: UInt64, file: String, member: String?, section: String) {
+        public init(address: UInt64, size: UInt64, alignment: UInt64, file: String, member: String?, section: String,
+                    symbols: [Symbol] = []) {
             self.address = address; self.size = size; self.alignment = alignment
-            self.file = file; self.member = member; self.section = section
+            self.file = file; self.member = member; self.section = section; self.symbols = symbols
         }
 
         public var isSynthetic: Bool { file == "<internal>" }
@@ -41,6 +62,8 @@ public struct LinkMap: Sendable {
     /// Parses map text; `path` is only used in error messages.
     public init(text: String, path: String) throws {
         var sections: [OutputSection] = []
+        // Whether symbol lines belong to the last input section (not to a script assignment).
+        var inInput = false
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = Substring(rawLine)
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
@@ -53,11 +76,19 @@ public struct LinkMap: Sendable {
             if indent == 0 {
                 sections.append(OutputSection(name: String(body), address: numbers[0], size: numbers[2],
                                               alignment: numbers[3], inputs: []))
-            } else if indent < 16, let input = LinkMap.parseInput(body, numbers) {
+                inInput = false
+            } else if indent < 16 {
+                inInput = false
+                guard let input = LinkMap.parseInput(body, numbers) else { continue }
                 guard !sections.isEmpty else {
                     throw LinkerError.malformedMap(path: path, line: index + 1, text: String(line))
                 }
                 sections[sections.count - 1].inputs.append(input)
+                inInput = true
+            } else if inInput {
+                let last = sections.count - 1
+                sections[last].inputs[sections[last].inputs.count - 1].symbols
+                    .append(Symbol(name: String(body), address: numbers[0]))
             }
         }
         outputSections = sections

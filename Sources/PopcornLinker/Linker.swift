@@ -9,6 +9,8 @@ import PopcornELF
 /// precondition and postcondition where it is defined.
 public enum Linker {
     public static let version = "popcorn-ld 1.0 (aligning linker over ld.lld 19)"
+    /// Probe rounds spent making archive member selection agree (see `MemberBalancer`).
+    static let maxBalancingRounds = 4
 
     /// Entry point for the executable: returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
@@ -51,14 +53,24 @@ public enum Linker {
         // 3. split per ISA
         let scratch = try TemporaryDirectory(prefix: "popcorn-ld")
         let split = try ISASplitter.split(inputs, isas: isas, into: scratch.path)
-        let commands = Dictionary(uniqueKeysWithValues: isas.map {
+        var commands = Dictionary(uniqueKeysWithValues: isas.map {
             ($0, LinkCommand(isa: $0, inputs: split[$0]!, options: options, runtimeArchive: runtimes[$0]))
         })
         let runner = LLDRunner(lld: lld, diagnostics: diagnostics, verbose: options.verbose)
 
-        // 4. probe links
+        // 4. probe links, repeated while MemberBalancer loads more members (each round can only
+        // add members, and a forced member's own references may need one more round).
         var probes: [ISA: [ProbeOutputSection]] = [:]
         for isa in isas { probes[isa] = try runner.probe(commands[isa]!, in: scratch.path) }
+        let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
+        for _ in 0..<Self.maxBalancingRounds {
+            let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols)
+            if forced.isEmpty { break }
+            for (isa, symbols) in forced {
+                commands[isa]!.forcedSymbols += symbols
+                probes[isa] = try runner.probe(commands[isa]!, in: scratch.path)
+            }
+        }
 
         // 5. layout
         let layout = try LayoutPlanner().plan(probes, host: host)
@@ -68,9 +80,15 @@ public enum Linker {
         var scripts: [ISA: String] = [:]
         for isa in isas {
             let path = scratch.file("\(isa.rawValue).ld")
-            try Data(LinkerScriptWriter.script(for: layout.sections[isa]!, isa: isa).utf8)
-                .write(to: URL(fileURLWithPath: path))
+            let script = try LinkerScriptWriter.script(for: layout.sections[isa]!, isa: isa,
+                                                       symbols: layout.scriptSymbols[isa] ?? [])
+            try Data(script.utf8).write(to: URL(fileURLWithPath: path))
             scripts[isa] = path
+            if !layout.stubs.isEmpty {
+                let object = "\(scratch.path)/\(isa.rawValue)/\(StubObject.fileName)"
+                try StubObject.data(for: isa).write(to: URL(fileURLWithPath: object))
+                commands[isa]!.extraObjects = [object]
+            }
         }
 
         // 7. final links, to temporaries next to the outputs

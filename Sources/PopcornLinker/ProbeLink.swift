@@ -32,14 +32,31 @@ public struct LLDRunner {
     public static func readProbe(map mapPath: String, binary: String) throws -> [ProbeOutputSection] {
         let map = try readMap(mapPath)
         let elf = try ELFFile(contentsOf: binary)
+        // The map names symbols but not their kind: take type and binding from the symbol table.
+        struct Key: Hashable { var name: String; var value: UInt64 }
+        var table: [Key: ELFSymbol] = [:]
+        for symbol in try elf.symbols() where symbol.isDefined && symbol.type != ELFConstants.STT_SECTION {
+            table[Key(name: symbol.name, value: symbol.value)] = symbol
+        }
         var result: [ProbeOutputSection] = []
         for out in map.outputSections {
             guard let header = elf.sections.first(where: { $0.name == out.name && $0.address == out.address }),
                   header.isAllocated else { continue }
             let region = Region.classify(executable: header.isExecutable, writable: header.isWritable,
                                          tls: header.isTLS, noBits: header.isNoBits)
+            var inputs = out.inputs
+            for i in inputs.indices {
+                for j in inputs[i].symbols.indices {
+                    let mapped = inputs[i].symbols[j]
+                    guard let symbol = table[Key(name: mapped.name, value: mapped.address)] else { continue }
+                    inputs[i].symbols[j].type = symbol.type
+                    inputs[i].symbols[j].isWeak = symbol.binding == ELFConstants.STB_WEAK
+                    // Hidden symbols become local in the output but were globals of the program.
+                    inputs[i].symbols[j].isGlobal = !symbol.isLocal || symbol.other & 0x3 != 0
+                }
+            }
             result.append(ProbeOutputSection(name: out.name, region: region, noBits: header.isNoBits,
-                                             size: out.size, alignment: max(out.alignment, 1), inputs: out.inputs))
+                                             size: out.size, alignment: max(out.alignment, 1), inputs: inputs))
         }
         return result
     }

@@ -1,0 +1,97 @@
+import Foundation
+import PopcornSupport
+import PopcornELF
+
+/// Pass 4b: makes every ISA's link resolve shared symbols to the same archive member.
+///
+/// Archive members are loaded on demand, so ISAs whose code references different things load
+/// different members. That is harmless until a symbol has a *weak* definition in one member and
+/// a strong one in another: musl's `__stdio_exit.lo` defines `__stderr_used` weakly (as a dummy)
+/// and `stderr.lo` strongly, so an ISA whose runtime uses `stderr` gets the real one and the
+/// other ISA the dummy — one name, two different objects that no placement can give one address.
+/// Loading the strong definition's member on the other ISA too (with `-u <a symbol only that
+/// member defines>`) makes both links resolve the name alike; the probe links are then rerun.
+///
+/// Pre: each ISA's probe sections (with typed map symbols) and the archives of its link.
+/// Post: symbols to force per ISA (empty when the links already agree).
+public enum MemberBalancer {
+    /// Where a global symbol is defined in one ISA's probe link.
+    struct Definition: Equatable {
+        var file: String
+        var member: String?
+        var isWeak: Bool
+    }
+
+    /// Lists the defined global symbols of an archive member, or `nil` if the ISA's link has no
+    /// archive of that base name or the archive no member of that name.
+    public typealias MemberSymbols = (_ isa: ISA, _ archive: String, _ member: String) throws -> [String]?
+
+    /// Symbols to add as `-u` to each ISA's link so that weak/strong resolutions agree.
+    public static func forcedSymbols(_ probes: [ISA: [ProbeOutputSection]],
+                                     memberSymbols: MemberSymbols) throws -> [ISA: [String]] {
+        var definitions: [ISA: [String: Definition]] = [:]
+        var defined: [ISA: Set<String>] = [:]
+        var loaded: [ISA: Set<String>] = [:]
+        for (isa, sections) in probes {
+            var table: [String: Definition] = [:]
+            for input in sections.flatMap(\.inputs) where !input.isSynthetic {
+                loaded[isa, default: []].insert(memberKey(input.fileBaseName, input.member))
+                for symbol in input.symbols where symbol.isGlobal && table[symbol.name] == nil {
+                    table[symbol.name] = Definition(file: input.fileBaseName, member: input.member, isWeak: symbol.isWeak)
+                }
+            }
+            definitions[isa] = table
+            defined[isa] = Set(table.keys)
+        }
+
+        var forced: [ISA: [String]] = [:]
+        let isas = probes.keys.sorted()
+        for name in Set(definitions.values.flatMap(\.keys)).sorted() {
+            for weakISA in isas {
+                guard let weak = definitions[weakISA]?[name], weak.isWeak else { continue }
+                for strongISA in isas where strongISA != weakISA {
+                    guard let strong = definitions[strongISA]?[name], !strong.isWeak, let member = strong.member,
+                          strong != weak,
+                          !loaded[weakISA]!.contains(memberKey(strong.file, member)),
+                          let candidates = try memberSymbols(weakISA, strong.file, member),
+                          let pick = candidates.first(where: { !defined[weakISA]!.contains($0) }) else { continue }
+                    if !(forced[weakISA]?.contains(pick) ?? false) { forced[weakISA, default: []].append(pick) }
+                    loaded[weakISA]!.insert(memberKey(strong.file, member))
+                    break
+                }
+            }
+        }
+        return forced
+    }
+
+    static func memberKey(_ file: String, _ member: String?) -> String { file + "(" + (member ?? "") + ")" }
+
+    /// Reads member symbols from the archives of each ISA's link (cached per archive).
+    public final class ArchiveIndex {
+        private var archives: [ISA: [String: String]]
+        private var cache: [String: [String: [String]]] = [:]
+
+        /// `archives`: each ISA's archive paths; the base name identifies an archive across ISAs.
+        public init(archives: [ISA: [String]]) {
+            self.archives = archives.mapValues { paths in
+                Dictionary(paths.map { (($0 as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first })
+            }
+        }
+
+        public func symbols(isa: ISA, archive: String, member: String) throws -> [String]? {
+            guard let path = archives[isa]?[archive] else { return nil }
+            if cache[path] == nil {
+                var table: [String: [String]] = [:]
+                for m in try ArArchive(contentsOf: path).members where table[m.name] == nil {
+                    guard let elf = try? ELFFile(data: m.data, path: "\(path)(\(m.name))") else { continue }
+                    table[m.name] = try elf.symbols().filter {
+                        $0.isDefined && $0.binding == ELFConstants.STB_GLOBAL && !$0.name.isEmpty
+                            && $0.type != ELFConstants.STT_SECTION && $0.type != ELFConstants.STT_FILE
+                    }.map(\.name)
+                }
+                cache[path] = table
+            }
+            return cache[path]![member]
+        }
+    }
+}
