@@ -17,7 +17,7 @@ public enum Backend {
             throw BackendError(error, isa: "portable")
         }
         try preparePortable(portable, sourcePath: request.sourcePath, keepDebugInfo: request.keepDebugInfo,
-                            diagnostics: diagnostics)
+                            migration: request.migrationPolicy, diagnostics: diagnostics)
         switch request.output {
         case .llvmIR:
             return [ISA.host: Data(portable.text.utf8)]
@@ -30,8 +30,11 @@ public enum Backend {
     }
 
     /// The portable passes: rejects unsupported constructs (throwing after reporting them all),
-    /// names anonymous globals, assigns sections, and strips the diagnostic-only line tables.
+    /// names anonymous globals, assigns sections, strips the diagnostic-only line tables, then
+    /// inserts migration points and stackmaps (docs/MIGRATION-POINTS.md), so every ISA lowers
+    /// identical IR with identical call-site IDs.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
+                                       migration: MigrationPolicy = .entryExit,
                                        diagnostics: DiagnosticsEngine) throws {
         let check = UnsupportedConstructCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics)
         let errors = check.run(on: module.ref)
@@ -39,6 +42,9 @@ public enum Backend {
         SymbolNaming().run(on: module.ref)
         SectionAssignment().run(on: module.ref)
         if !keepDebugInfo { module.stripDebugInfo() }
+        MigrationPoints(policy: migration).run(on: module.ref)
+        StackMaps().run(on: module.ref)
+        CodeGenerationAttributes().run(on: module.ref)
         // The frontend named the module after our temporary bitcode file; users should see their source.
         LLVMSetModuleIdentifier(module.ref, sourcePath, sourcePath.utf8.count)
     }

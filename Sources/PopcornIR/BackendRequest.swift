@@ -29,14 +29,18 @@ public struct BackendRequest: Sendable {
     public var isas: [ISA]
     /// The user asked for `-g`; otherwise the line tables added for diagnostics are stripped.
     public var keepDebugInfo: Bool
+    /// Where automatic migration points go (`-fpopcorn-migration=`).
+    public var migrationPolicy: MigrationPolicy
 
     public init(bitcodePath: String, sourcePath: String, optimization: OptimizationLevel,
-                output: BackendOutput, isas: [ISA] = ISA.allCases, keepDebugInfo: Bool) {
+                output: BackendOutput, isas: [ISA] = ISA.allCases, keepDebugInfo: Bool,
+                migrationPolicy: MigrationPolicy = .entryExit) {
         self.bitcodePath = bitcodePath
         self.sourcePath = sourcePath
         self.optimization = optimization
         self.output = output
         self.isas = isas
         self.keepDebugInfo = keepDebugInfo
+        self.migrationPolicy = migrationPolicy
     }
 }

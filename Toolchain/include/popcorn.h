@@ -38,6 +38,21 @@ enum popcorn_isa popcorn_current_isa(void);
  */
 const char *popcorn_isa_name(enum popcorn_isa isa);
 
+/**
+ * An explicit migration point: if a migration to another ISA has been requested, the thread
+ * migrates here.  popcorn-cc turns each call into an inline check (a load and a predicted-not-
+ * taken branch), so calls are cheap enough for hot loops.  Explicit points are kept under every
+ * -fpopcorn-migration policy, including none.
+ */
+void popcorn_migrate_point(void);
+
+/**
+ * The number of migration points this process has reached in the slow path.  Points only
+ * enter the slow path while a migration is pending, or for the whole run when the program was
+ * started with POPCORN_STATS=1 (which also prints the counts to stderr at exit).
+ */
+unsigned long long popcorn_migration_points_reached(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,107 @@
+import CLLVM
+
+/// Control-flow edits the C API lacks: splitting a block and redirecting the phis that name it.
+enum CFGEditing {
+    /// Moves `instruction` and everything after it in its block into a new block placed right
+    /// after the original, and returns the new block. The original block is left without a
+    /// terminator for the caller to finish; phis in the moved terminator's successors that named
+    /// the original block now name the new one (it is their predecessor from now on).
+    static func splitBlock(before instruction: LLVMValueRef, name: String,
+                           builder: borrowing IRBuilder) -> LLVMBasicBlockRef {
+        let head = LLVMGetInstructionParent(instruction)!
+        let function = LLVMGetBasicBlockParent(head)!
+        let context = LLVMGetTypeContext(LLVMTypeOf(function))!
+        let tail = LLVMAppendBasicBlockInContext(context, function, name)!
+        LLVMMoveBasicBlockAfter(tail, head)
+        var moving: [LLVMValueRef] = []
+        var current: LLVMValueRef? = instruction
+        while let c = current {
+            moving.append(c)
+            current = LLVMGetNextInstruction(c)
+        }
+        builder.position(atEndOf: tail)
+        for moved in moving {
+            // Inserting through the builder renames the instruction, so give it its own name back.
+            let name = IR.name(of: moved)
+            LLVMInstructionRemoveFromParent(moved)
+            LLVMInsertIntoBuilderWithName(builder.ref, moved, name)
+        }
+        if let terminator = LLVMGetBasicBlockTerminator(tail) {
+            var seen = Set<UnsafeRawPointer>()
+            for i in 0..<LLVMGetNumSuccessors(terminator) {
+                let successor = LLVMGetSuccessor(terminator, i)!
+                guard seen.insert(UnsafeRawPointer(successor)).inserted else { continue }
+                replacePhiPredecessor(in: successor, old: head, new: tail, builder: builder)
+            }
+        }
+        return tail
+    }
+
+    /// Rebuilds every phi of `block` that has `old` as an incoming block with `new` in its place
+    /// (the C API can add incoming edges but not change them).
+    static func replacePhiPredecessor(in block: LLVMBasicBlockRef, old: LLVMBasicBlockRef, new: LLVMBasicBlockRef,
+                                      builder: borrowing IRBuilder) {
+        for phi in phis(of: block) {
+            let count = LLVMCountIncoming(phi)
+            guard (0..<count).contains(where: { LLVMGetIncomingBlock(phi, $0) == old }) else { continue }
+            builder.position(before: phi)
+            let name = IR.name(of: phi)
+            let replacement = LLVMBuildPhi(builder.ref, LLVMTypeOf(phi), "")!
+            for i in 0..<count {
+                var value: LLVMValueRef? = LLVMGetIncomingValue(phi, i)
+                var incoming: LLVMBasicBlockRef? = LLVMGetIncomingBlock(phi, i)
+                if incoming == old { incoming = new }
+                LLVMAddIncoming(replacement, &value, &incoming, 1)
+            }
+            LLVMReplaceAllUsesWith(phi, replacement)
+            LLVMInstructionEraseFromParent(phi)
+            IR.setName(replacement, name)
+        }
+    }
+
+    /// The phis at the top of a block.
+    static func phis(of block: LLVMBasicBlockRef) -> [LLVMValueRef] {
+        var result: [LLVMValueRef] = []
+        var current = LLVMGetFirstInstruction(block)
+        while let c = current, LLVMIsAPHINode(c) != nil {
+            result.append(c)
+            current = LLVMGetNextInstruction(c)
+        }
+        return result
+    }
+
+    /// The first instruction of a block that is not a phi.
+    static func firstNonPhi(of block: LLVMBasicBlockRef) -> LLVMValueRef? {
+        var current = LLVMGetFirstInstruction(block)
+        while let c = current, LLVMIsAPHINode(c) != nil { current = LLVMGetNextInstruction(c) }
+        return current
+    }
+
+    /// Every basic block of a function, in layout order.
+    static func blocks(of function: LLVMValueRef) -> [LLVMBasicBlockRef] {
+        var result: [LLVMBasicBlockRef] = []
+        var block = LLVMGetFirstBasicBlock(function)
+        while let b = block {
+            result.append(b)
+            block = LLVMGetNextBasicBlock(b)
+        }
+        return result
+    }
+
+    /// The instructions of one block, in order.
+    static func instructions(of block: LLVMBasicBlockRef) -> [LLVMValueRef] {
+        var result: [LLVMValueRef] = []
+        var current = LLVMGetFirstInstruction(block)
+        while let c = current {
+            result.append(c)
+            current = LLVMGetNextInstruction(c)
+        }
+        return result
+    }
+
+    /// The successors of a block (empty for blocks ending in `ret` or `unreachable`).
+    static func successors(of block: LLVMBasicBlockRef) -> [LLVMBasicBlockRef] {
+        guard let terminator = LLVMGetBasicBlockTerminator(block) else { return [] }
+        return (0..<LLVMGetNumSuccessors(terminator)).map { LLVMGetSuccessor(terminator, $0)! }
+    }
+}

@@ -1,0 +1,202 @@
+import CLLVM
+
+/// Portable pass: inserts migration points.
+///
+/// A migration point is
+/// `if (__builtin_expect(__popcorn_migration_pending != 0, 0)) __popcorn_migrate_point_slow();`:
+/// one volatile load of an external `i32` and a branch that is predicted not taken, with the
+/// call in a block of its own. With nothing pending it costs a load and a compare; the runtime
+/// does everything else in the slow path. Where points go depends on the `MigrationPolicy`;
+/// calls of `popcorn_migrate_point()` always become points in place, so an explicit point is
+/// indistinguishable from an automatic one (same frame shape, a stackmap after the slow call).
+struct MigrationPoints {
+    /// The runtime's flag: non-zero means "enter the slow path at the next point".
+    static let pendingFlag = "__popcorn_migration_pending"
+    /// The runtime's slow path, where a migration happens.
+    static let slowPath = "__popcorn_migrate_point_slow"
+    /// The explicit migration point of popcorn.h.
+    static let explicitPoint = "popcorn_migrate_point"
+    /// Loops with at least this many instructions (or containing a call) get a point on their
+    /// back edges under `MigrationPolicy.loops`; smaller call-free loops stay as tight as they are.
+    static let loopBodyBudget = 64
+
+    let policy: MigrationPolicy
+
+    /// Inserts the points; returns how many were inserted.
+    @discardableResult
+    func run(on module: LLVMModuleRef) -> Int {
+        let context = LLVMGetModuleContext(module)!
+        let builder = IRBuilder(context: context)
+        var inserted = 0
+        for function in IR.functions(of: module) where Self.instrumentable(function) {
+            var points: [LLVMValueRef] = []
+            var explicit: [LLVMValueRef] = []
+            for instruction in IR.instructions(of: function) where LLVMIsACallInst(instruction) != nil {
+                if IR.calleeName(of: instruction) == Self.explicitPoint,
+                   LLVMGetTypeKind(LLVMTypeOf(instruction)) == LLVMVoidTypeKind {
+                    explicit.append(instruction)
+                }
+            }
+            if policy != .none {
+                let entry = LLVMGetEntryBasicBlock(function)!
+                if let first = firstNonAlloca(of: entry) { points.append(first) }
+                for block in CFGEditing.blocks(of: function) {
+                    if let terminator = LLVMGetBasicBlockTerminator(block), LLVMIsAReturnInst(terminator) != nil {
+                        points.append(terminator)
+                    }
+                }
+            }
+            if policy == .loops { points += loopLatchPoints(of: function) }
+            var seen = Set<UnsafeRawPointer>()
+            for point in points where seen.insert(UnsafeRawPointer(point)).inserted {
+                insertPoint(before: point, module: module, context: context, builder: builder)
+                inserted += 1
+            }
+            for call in explicit {
+                insertPoint(before: call, module: module, context: context, builder: builder)
+                LLVMInstructionEraseFromParent(call)
+                inserted += 1
+            }
+        }
+        return inserted
+    }
+
+    /// Functions whose body the program runs as its own: definitions that are emitted, except the
+    /// runtime's reserved `__popcorn_` helpers (which must not recurse into the slow path).
+    static func instrumentable(_ function: LLVMValueRef) -> Bool {
+        guard IR.isDefinition(function), LLVMGetLinkage(function) != LLVMAvailableExternallyLinkage else { return false }
+        let name = IR.name(of: function)
+        return !name.hasPrefix("__popcorn_") && !name.hasPrefix("llvm.")
+    }
+
+    /// The entry point goes after the static allocas so they stay in the entry block (the backend
+    /// only gives entry-block allocas fixed frame slots).
+    private func firstNonAlloca(of block: LLVMBasicBlockRef) -> LLVMValueRef? {
+        var current = LLVMGetFirstInstruction(block)
+        while let c = current, LLVMIsAAllocaInst(c) != nil { current = LLVMGetNextInstruction(c) }
+        return current
+    }
+
+    /// The terminators of the latches of loops worth a point: back edges found by a depth-first
+    /// walk (an edge to a block still on the walk's stack), each loop's body being the blocks that
+    /// reach the latch without passing through the header.
+    private func loopLatchPoints(of function: LLVMValueRef) -> [LLVMValueRef] {
+        let blocks = CFGEditing.blocks(of: function)
+        guard let entry = blocks.first else { return [] }
+        var predecessors: [UnsafeRawPointer: [LLVMBasicBlockRef]] = [:]
+        for block in blocks {
+            for successor in CFGEditing.successors(of: block) {
+                predecessors[UnsafeRawPointer(successor), default: []].append(block)
+            }
+        }
+        enum Mark { case onStack, done }
+        var marks: [UnsafeRawPointer: Mark] = [:]
+        var backEdges: [(latch: LLVMBasicBlockRef, header: LLVMBasicBlockRef)] = []
+        var stack: [(block: LLVMBasicBlockRef, successors: [LLVMBasicBlockRef], next: Int)] = []
+        marks[UnsafeRawPointer(entry)] = .onStack
+        stack.append((entry, CFGEditing.successors(of: entry), 0))
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            if stack[top].next == stack[top].successors.count {
+                marks[UnsafeRawPointer(stack[top].block)] = .done
+                stack.removeLast()
+                continue
+            }
+            let successor = stack[top].successors[stack[top].next]
+            stack[top].next += 1
+            switch marks[UnsafeRawPointer(successor)] {
+            case .onStack?: backEdges.append((stack[top].block, successor))
+            case .done?: break
+            case nil:
+                marks[UnsafeRawPointer(successor)] = .onStack
+                stack.append((successor, CFGEditing.successors(of: successor), 0))
+            }
+        }
+        var result: [LLVMValueRef] = []
+        for edge in backEdges {
+            var body: Set<UnsafeRawPointer> = [UnsafeRawPointer(edge.header)]
+            var work = [edge.latch]
+            while let block = work.popLast() {
+                guard body.insert(UnsafeRawPointer(block)).inserted else { continue }
+                work += predecessors[UnsafeRawPointer(block)] ?? []
+            }
+            var size = 0
+            var hasCall = false
+            for block in blocks where body.contains(UnsafeRawPointer(block)) {
+                for instruction in CFGEditing.instructions(of: block) {
+                    size += 1
+                    if LLVMIsACallInst(instruction) != nil, !StackMaps.isIntrinsicCall(instruction) { hasCall = true }
+                }
+            }
+            if hasCall || size >= Self.loopBodyBudget, let terminator = LLVMGetBasicBlockTerminator(edge.latch) {
+                result.append(terminator)
+            }
+        }
+        return result
+    }
+
+    /// Splits the block before `instruction` and puts the flag test and the cold call between.
+    private func insertPoint(before instruction: LLVMValueRef, module: LLVMModuleRef, context: LLVMContextRef,
+                             builder: borrowing IRBuilder) {
+        let head = LLVMGetInstructionParent(instruction)!
+        let function = LLVMGetBasicBlockParent(head)!
+        let location = LLVMInstructionGetDebugLoc(instruction)
+        let tail = CFGEditing.splitBlock(before: instruction, name: "popcorn.mp.cont", builder: builder)
+        let slow = LLVMAppendBasicBlockInContext(context, function, "popcorn.mp.slow")!
+        LLVMMoveBasicBlockAfter(slow, head)
+
+        let i32 = LLVMInt32TypeInContext(context)!
+        builder.position(atEndOf: head)
+        LLVMSetCurrentDebugLocation2(builder.ref, location)
+        let flag = Self.pendingGlobal(in: module, type: i32)
+        let pending = LLVMBuildLoad2(builder.ref, i32, flag, "popcorn.pending")!
+        LLVMSetVolatile(pending, 1)
+        LLVMSetAlignment(pending, 4)
+        let requested = LLVMBuildICmp(builder.ref, LLVMIntNE, pending, LLVMConstInt(i32, 0, 0), "popcorn.requested")!
+        let branch = LLVMBuildCondBr(builder.ref, requested, slow, tail)!
+        LLVMSetMetadata(branch, LLVMGetMDKindIDInContext(context, "prof", 4), Self.unlikelyWeights(context))
+
+        builder.position(atEndOf: slow)
+        let (slowType, slowFunction) = Self.slowPathFunction(in: module, context: context)
+        let call = LLVMBuildCall2(builder.ref, slowType, slowFunction, nil, 0, "")!
+        LLVMAddCallSiteAttribute(call, LLVMAttributeIndex.max, Self.enumAttribute("cold", context))
+        LLVMBuildBr(builder.ref, tail)
+        LLVMSetCurrentDebugLocation2(builder.ref, nil)
+    }
+
+    /// `__popcorn_migration_pending`, declared once per module.
+    static func pendingGlobal(in module: LLVMModuleRef, type: LLVMTypeRef) -> LLVMValueRef {
+        if let existing = LLVMGetNamedGlobal(module, pendingFlag) { return existing }
+        let global = LLVMAddGlobal(module, type, pendingFlag)!
+        LLVMSetLinkage(global, LLVMExternalLinkage)
+        LLVMSetAlignment(global, 4)
+        return global
+    }
+
+    /// `void __popcorn_migrate_point_slow(void)`, declared `cold nounwind` once per module.
+    static func slowPathFunction(in module: LLVMModuleRef, context: LLVMContextRef) -> (LLVMTypeRef, LLVMValueRef) {
+        let type = LLVMFunctionType(LLVMVoidTypeInContext(context), nil, 0, 0)!
+        if let existing = LLVMGetNamedFunction(module, slowPath) { return (type, existing) }
+        let function = LLVMAddFunction(module, slowPath, type)!
+        for name in ["cold", "nounwind"] {
+            LLVMAddAttributeAtIndex(function, LLVMAttributeIndex.max, enumAttribute(name, context))
+        }
+        return (type, function)
+    }
+
+    static func enumAttribute(_ name: String, _ context: LLVMContextRef) -> LLVMAttributeRef {
+        LLVMCreateEnumAttribute(context, LLVMGetEnumAttributeKindForName(name, name.utf8.count), 0)!
+    }
+
+    /// `!{!"branch_weights", i32 1, i32 2000}`: what `__builtin_expect(x, 0)` becomes.
+    private static func unlikelyWeights(_ context: LLVMContextRef) -> LLVMValueRef {
+        let i32 = LLVMInt32TypeInContext(context)!
+        var operands: [LLVMMetadataRef?] = [
+            LLVMMDStringInContext2(context, "branch_weights", 14),
+            LLVMValueAsMetadata(LLVMConstInt(i32, 1, 0)),
+            LLVMValueAsMetadata(LLVMConstInt(i32, 2000, 0)),
+        ]
+        let node = operands.withUnsafeMutableBufferPointer { LLVMMDNodeInContext2(context, $0.baseAddress, $0.count) }
+        return LLVMMetadataAsValue(context, node)!
+    }
+}

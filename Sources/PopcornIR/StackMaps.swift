@@ -1,0 +1,182 @@
+import CLLVM
+
+/// Portable pass: a stackmap after every call that can be on the stack when a migration point
+/// runs, describing the values live across the call.
+///
+/// Right after each instrumented call it inserts
+/// `call void (i64, i32, ...) @llvm.experimental.stackmap(i64 <id>, i32 0, <operands>…)`, whose
+/// record offset is the call's return address on every ISA. IDs come from `CallSiteID`; the
+/// operands are, in order: the values live across the call (definition order), then allocas
+/// whose address escapes and that exist at the call, then alloca bases of derived pointers not
+/// already listed. Every operand is an `i8`…`i64` or a pointer, so each gives exactly one
+/// stackmap location; other live values are first demoted to stack slots (`StackSlotDemotion`).
+/// The operands' meaning goes into the `.popcorn.callsites` side table (`CallSiteTable`).
+///
+/// Instrumented calls: every call except intrinsics, inline assembly, `noreturn` calls (their
+/// frame never resumes) and `musttail` calls (their frame is gone during the callee).
+struct StackMaps {
+    static let intrinsic = "llvm.experimental.stackmap"
+
+    /// Instruments every function of the module; returns the records in module order.
+    @discardableResult
+    func run(on module: LLVMModuleRef) -> [CallSiteRecord] {
+        let context = LLVMGetModuleContext(module)!
+        let builder = IRBuilder(context: context)
+        let moduleHash = SymbolNaming.moduleHash(module)
+        let dataLayout = LLVMGetModuleDataLayout(module)!
+        var ids = CallSiteID()
+        var records: [CallSiteRecord] = []
+        for function in IR.functions(of: module) where IR.isDefinition(function) {
+            let calls = IR.instructions(of: function).filter(Self.isInstrumented)
+            guard !calls.isEmpty else { continue }
+            var analysis = LiveValues(function: function)
+            var live = analysis.liveAcross(calls)
+            let liveSomewhere = Set(live.values.joined().map { UnsafeRawPointer($0) })
+            let demote = analysis.values.filter {
+                liveSomewhere.contains(UnsafeRawPointer($0)) && !StackSlotDemotion.isRecordable(LLVMTypeOf($0))
+            }
+            if !demote.isEmpty {
+                for value in demote { StackSlotDemotion().demote(value, in: function, builder: builder) }
+                analysis = LiveValues(function: function)
+                live = analysis.liveAcross(calls)
+            }
+            let escaped = escapedAllocas(of: function)
+            let functionName = IR.name(of: function)
+            for (ordinal, call) in calls.enumerated() {
+                let callee = IR.calleeName(of: call)
+                let id = ids.allocate(moduleHash: moduleHash, function: functionName, ordinal: ordinal, callee: callee)
+                var operands = live[UnsafeRawPointer(call)] ?? []
+                for alloca in escaped where !operands.contains(alloca) && Self.precedes(alloca, call) {
+                    operands.append(alloca)
+                }
+                for value in operands {
+                    if let base = Self.derivedBase(of: value), LLVMIsAAllocaInst(base) != nil, !operands.contains(base) {
+                        operands.append(base)
+                    }
+                }
+                records.append(CallSiteRecord(id: id, function: functionName, callee: callee,
+                                              operands: operands.map { describe($0, among: operands, dataLayout: dataLayout) }))
+                insertStackMap(after: call, id: id, operands: operands, module: module, context: context, builder: builder)
+            }
+        }
+        if !records.isEmpty { CallSiteTable.emit(records, moduleHash: moduleHash, into: module) }
+        return records
+    }
+
+    /// True for calls that get a stackmap.
+    static func isInstrumented(_ instruction: LLVMValueRef) -> Bool {
+        guard LLVMIsACallInst(instruction) != nil, !isIntrinsicCall(instruction) else { return false }
+        if let callee = LLVMGetCalledValue(instruction), LLVMIsAInlineAsm(callee) != nil { return false }
+        if LLVMGetTailCallKind(instruction) == LLVMTailCallKindMustTail { return false }
+        let noreturn = LLVMGetEnumAttributeKindForName("noreturn", 8)
+        if LLVMGetCallSiteEnumAttribute(instruction, LLVMAttributeIndex.max, noreturn) != nil { return false }
+        if let function = IR.calledFunction(of: instruction),
+           LLVMGetEnumAttributeAtIndex(function, LLVMAttributeIndex.max, noreturn) != nil { return false }
+        return true
+    }
+
+    /// True for calls of `llvm.*` intrinsics (which are not calls on the stack when a point runs).
+    static func isIntrinsicCall(_ call: LLVMValueRef) -> Bool {
+        guard let function = IR.calledFunction(of: call) else { return false }
+        return LLVMGetIntrinsicID(function) != 0 || IR.name(of: function).hasPrefix("llvm.")
+    }
+
+    /// True if `alloca` is defined before `call` on every path: static allocas sit in the entry
+    /// block, so it is enough that the call is outside that block or after the alloca in it.
+    private static func precedes(_ alloca: LLVMValueRef, _ call: LLVMValueRef) -> Bool {
+        let block = LLVMGetInstructionParent(alloca)!
+        guard LLVMGetInstructionParent(call) == block else { return true }
+        var current = LLVMGetNextInstruction(alloca)
+        while let c = current {
+            if c == call { return true }
+            current = LLVMGetNextInstruction(c)
+        }
+        return false
+    }
+
+    /// Entry-block allocas whose address (or a pointer derived from it) may outlive the
+    /// instruction using it: passed to a non-intrinsic call, stored, converted to an integer,
+    /// returned or used in any way other than loading, storing to it, or comparing it. A callee
+    /// holding such an address may be on the stack above this frame at a migration point, so the
+    /// slot is recorded at every call site even when this function no longer uses it.
+    private func escapedAllocas(of function: LLVMValueRef) -> [LLVMValueRef] {
+        let entry = LLVMGetEntryBasicBlock(function)!
+        return CFGEditing.instructions(of: entry).filter { instruction in
+            LLVMIsAAllocaInst(instruction) != nil && escapes(instruction)
+        }
+    }
+
+    private func escapes(_ pointer: LLVMValueRef) -> Bool {
+        var work = [pointer]
+        var seen = Set<UnsafeRawPointer>()
+        while let value = work.popLast() {
+            guard seen.insert(UnsafeRawPointer(value)).inserted else { continue }
+            var use = LLVMGetFirstUse(value)
+            while let u = use {
+                defer { use = LLVMGetNextUse(u) }
+                let user = LLVMGetUser(u)!
+                if LLVMIsALoadInst(user) != nil || LLVMIsAICmpInst(user) != nil { continue }
+                if LLVMIsAStoreInst(user) != nil {
+                    if LLVMGetOperand(user, 0) == value { return true }
+                    continue
+                }
+                if LLVMIsAGetElementPtrInst(user) != nil || LLVMIsABitCastInst(user) != nil
+                    || LLVMIsAAddrSpaceCastInst(user) != nil || LLVMIsASelectInst(user) != nil
+                    || LLVMIsAPHINode(user) != nil {
+                    work.append(user)
+                    continue
+                }
+                if LLVMIsACallInst(user) != nil, Self.isIntrinsicCall(user) { continue }
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The pointer a `getelementptr`/cast chain starts from, or nil if `value` is not derived.
+    static func derivedBase(of value: LLVMValueRef) -> LLVMValueRef? {
+        var current = value
+        while LLVMIsAGetElementPtrInst(current) != nil || LLVMIsABitCastInst(current) != nil
+                || LLVMIsAAddrSpaceCastInst(current) != nil {
+            current = LLVMGetOperand(current, 0)!
+        }
+        return current == value ? nil : current
+    }
+
+    private func describe(_ value: LLVMValueRef, among operands: [LLVMValueRef],
+                          dataLayout: LLVMTargetDataRef) -> CallSiteRecord.Operand {
+        let type = LLVMTypeOf(value)!
+        if LLVMIsAAllocaInst(value) != nil {
+            let allocated = LLVMGetAllocatedType(value)!
+            let count = LLVMGetOperand(value, 0)!
+            var size: UInt64 = 0
+            if LLVMIsAConstantInt(count) != nil {
+                size = LLVMABISizeOfType(dataLayout, allocated) &* LLVMConstIntGetZExtValue(count)
+            }
+            return .init(kind: .alloca, size: size, base: nil)
+        }
+        let size = LLVMStoreSizeOfType(dataLayout, type)
+        if let base = Self.derivedBase(of: value) {
+            return .init(kind: .derivedPointer, size: size, base: operands.firstIndex(of: base))
+        }
+        return .init(kind: LLVMGetTypeKind(type) == LLVMPointerTypeKind ? .pointer : .value, size: size, base: nil)
+    }
+
+    private func insertStackMap(after call: LLVMValueRef, id: UInt64, operands: [LLVMValueRef],
+                                module: LLVMModuleRef, context: LLVMContextRef, builder: borrowing IRBuilder) {
+        let i64 = LLVMInt64TypeInContext(context)!
+        let i32 = LLVMInt32TypeInContext(context)!
+        var parameters: [LLVMTypeRef?] = [i64, i32]
+        let type = parameters.withUnsafeMutableBufferPointer {
+            LLVMFunctionType(LLVMVoidTypeInContext(context), $0.baseAddress, 2, 1)!
+        }
+        let function = LLVMGetNamedFunction(module, Self.intrinsic) ?? LLVMAddFunction(module, Self.intrinsic, type)!
+        builder.position(after: call)
+        LLVMSetCurrentDebugLocation2(builder.ref, LLVMInstructionGetDebugLoc(call))
+        var arguments: [LLVMValueRef?] = [LLVMConstInt(i64, id, 0), LLVMConstInt(i32, 0, 0)] + operands
+        _ = arguments.withUnsafeMutableBufferPointer {
+            LLVMBuildCall2(builder.ref, type, function, $0.baseAddress, UInt32($0.count), "")
+        }
+        LLVMSetCurrentDebugLocation2(builder.ref, nil)
+    }
+}

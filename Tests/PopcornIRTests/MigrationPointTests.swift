@@ -1,0 +1,172 @@
+import CLLVM
+import Foundation
+import PopcornSupport
+import Testing
+@testable import PopcornIR
+
+/// The migration point pass on IR, and programs with migration points run on both ISAs.
+@Suite(.serialized) struct MigrationPointTests {
+    func instrumented(_ body: String, policy: MigrationPolicy) throws -> IRModule {
+        let module = try IRModule(ir: MigrationTestSupport.header + "\n" + body)
+        MigrationPoints(policy: policy).run(on: module.ref)
+        try module.verify()
+        return module
+    }
+
+    func pointCount(_ text: String) -> Int {
+        text.components(separatedBy: "call void @__popcorn_migrate_point_slow()").count - 1
+    }
+
+    static let loops = """
+    declare void @g(i32)
+    define i32 @tight(i32 %n) {
+    entry:
+      br label %loop
+    loop:
+      %i = phi i32 [ 0, %entry ], [ %next, %loop ]
+      %sum = phi i32 [ 0, %entry ], [ %add, %loop ]
+      %add = add i32 %sum, %i
+      %next = add i32 %i, 1
+      %done = icmp eq i32 %next, %n
+      br i1 %done, label %exit, label %loop
+    exit:
+      ret i32 %add
+    }
+    define void @calling(i32 %n) {
+    entry:
+      br label %loop
+    loop:
+      %i = phi i32 [ 0, %entry ], [ %next, %latch ]
+      call void @g(i32 %i)
+      br label %latch
+    latch:
+      %next = add i32 %i, 1
+      %done = icmp eq i32 %next, %n
+      br i1 %done, label %exit, label %loop
+    exit:
+      ret void
+    }
+    """
+
+    @Test func entryExitPutsAPointAtEntryAndBeforeEveryReturn() throws {
+        let module = try instrumented("""
+        define i32 @f(i32 %x) {
+        entry:
+          %slot = alloca i32
+          store i32 %x, ptr %slot
+          %c = icmp sgt i32 %x, 0
+          br i1 %c, label %pos, label %neg
+        pos:
+          ret i32 1
+        neg:
+          ret i32 2
+        }
+        """, policy: .entryExit)
+        let text = module.text
+        #expect(pointCount(text) == 3)
+        #expect(text.contains("load volatile i32, ptr @__popcorn_migration_pending"))
+        #expect(text.contains("!\"branch_weights\", i32 1, i32 2000"))
+        #expect(text.contains("declare void @__popcorn_migrate_point_slow() #"))
+        // The alloca stays first in the entry block, ahead of the point.
+        let entry = try #require(text.range(of: "entry:"))
+        let afterEntry = text[entry.upperBound...].split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(afterEntry.first?.contains("alloca i32") == true)
+        #expect(afterEntry.dropFirst().first?.contains("load volatile") == true)
+    }
+
+    @Test func noneKeepsOnlyExplicitPoints() throws {
+        let body = """
+        declare void @popcorn_migrate_point()
+        define void @f() {
+          call void @popcorn_migrate_point()
+          ret void
+        }
+        """
+        let none = try instrumented(body, policy: .none).text
+        #expect(pointCount(none) == 1)
+        #expect(!none.contains("call void @popcorn_migrate_point()"), "explicit calls become inline points")
+        #expect(pointCount(try instrumented(body, policy: .entryExit).text) == 3)
+        #expect(pointCount(try instrumented("define void @h() {\n  ret void\n}", policy: .none).text) == 0)
+    }
+
+    @Test func loopsPolicyInstrumentsOnlyLoopsWithCallsOrBigBodies() throws {
+        let module = try instrumented(Self.loops, policy: .loops)
+        func body(of name: String) -> String {
+            let text = module.text
+            let start = text.range(of: "define ")!.lowerBound
+            return text[start...].components(separatedBy: "\ndefine ").first { $0.contains("@\(name)(") } ?? ""
+        }
+        #expect(pointCount(body(of: "tight")) == 2, "entry and exit only: the tight loop stays fast")
+        #expect(pointCount(body(of: "calling")) == 3, "entry, exit and the back edge of the loop with a call")
+        // The loop header's phi now comes from the block holding the latch's branch.
+        let calling = body(of: "calling")
+        #expect(calling.contains("[ %next, %popcorn.mp.cont"))
+        #expect(pointCount(try instrumented(Self.loops, policy: .entryExit).text) == 4)
+    }
+
+    @Test func bigLoopBodiesGetAPointWithoutCalls() throws {
+        let adds = (0..<MigrationPoints.loopBodyBudget).map { "  %v\($0) = add i64 %i, \($0)\n  store volatile i64 %v\($0), ptr %p" }
+        let module = try instrumented("""
+        define void @big(ptr %p, i64 %n) {
+        entry:
+          br label %loop
+        loop:
+          %i = phi i64 [ 0, %entry ], [ %next, %loop ]
+        \(adds.joined(separator: "\n"))
+          %next = add i64 %i, 1
+          %done = icmp eq i64 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          ret void
+        }
+        """, policy: .loops)
+        #expect(pointCount(module.text) == 3)
+    }
+
+    static let program = """
+    #include <stdio.h>
+    #include <popcorn.h>
+
+    __attribute__((noinline)) static long work(long x) {
+        long values[8];
+        for (int i = 0; i < 8; i++) values[i] = x * i;
+        double scale = x * 0.5;
+        printf("work %ld\\n", x);
+        long sum = 0;
+        for (int i = 0; i < 8; i++) sum += values[i];
+        return sum + (long)scale;
+    }
+
+    int main(void) {
+        long total = 0;
+        for (long i = 0; i < 10; i++) total += work(i);
+        popcorn_migrate_point();
+        printf("total %ld points %llu\\n", total, popcorn_migration_points_reached() > 0 ? 1ULL : 0ULL);
+        return 0;
+    }
+    """
+
+    /// The program behaves as before with points and stackmaps on both ISAs, and POPCORN_STATS
+    /// counts every point: main's entry, 10 × (entry + exit of `work`), the explicit point and
+    /// main's exit.
+    @Test func programsRunOnBothISAsAndCountPoints() throws {
+        let directory = try TemporaryDirectory(prefix: "popcorn-mig-test")
+        let source = directory.file("points.c")
+        try AtomicFile.write(Data(Self.program.utf8), to: source)
+        let objects = try CProgramHarness.popcornObjects(source, in: directory)
+        for isa in ISA.allCases {
+            let executable = directory.file("points.\(isa)")
+            try CProgramHarness.link([try #require(objects[isa]), try MigrationTestSupport.runtimeObject(for: isa, in: directory)],
+                                     isa: isa, output: executable)
+            let plain = try CProgramHarness.run(executable, isa: isa)
+            #expect(plain.succeeded, "\(isa): \(plain.stderrText)")
+            let expected = (0..<10).map { "work \($0)\n" }.joined() + "total 1280 points 0\n"
+            #expect(plain.stdoutText == expected, "\(isa) output: \(plain.stdoutText)")
+            #expect(plain.stderrText.isEmpty)
+
+            let counted = try MigrationTestSupport.run(executable, isa: isa, environment: ["POPCORN_STATS": "1"])
+            #expect(counted.stdoutText.hasSuffix("total 1280 points 1\n"))
+            #expect(counted.stderrText == "migration points: 23\nmigrations: 0\n", "\(isa): \(counted.stderrText)")
+        }
+    }
+}
