@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import PopcornELF
+import PopcornSupport
+@testable import PopcornMetadata
+
+/// The C view of the format: a native program that includes `popcorn_metadata.h` reads a
+/// section written by `MetadataWriter` and prints what it finds, as the runtime will.
+@Suite struct CHeaderTests {
+    static let headerDirectory: String = {
+        // Tests/PopcornMetadataTests/CHeaderTests.swift → <repo>/Toolchain/include
+        let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repo.appendingPathComponent("Toolchain/include").path
+    }()
+
+    static let reader = #"""
+    #include <popcorn_metadata.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <string.h>
+
+    int main(int argc, char **argv) {
+        if (argc != 2) return 1;
+        FILE *f = fopen(argv[1], "rb");
+        if (!f) return 2;
+        static unsigned char buf[1 << 20];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        size_t at = 0;
+        while (at < n) {
+            const unsigned char *base = buf + at;
+            const struct popcorn_meta_header *h = (const void *)base;
+            if (memcmp(h->magic, POPCORN_META_MAGIC, POPCORN_META_MAGIC_SIZE) != 0 || h->version != POPCORN_META_VERSION)
+                return 3;
+            const char *isa = h->isa == POPCORN_META_ISA_X86_64 ? "x86_64" : h->isa == POPCORN_META_ISA_AARCH64 ? "aarch64" : "?";
+            printf("table %s hash=%llx sites=%u regs=%u/%u/%u\n", isa, (unsigned long long)h->site_set_hash,
+                   h->call_site_count, h->sp_register, h->fp_register, h->ra_register);
+            const struct popcorn_meta_function *fn = (const void *)(base + h->functions_offset);
+            const struct popcorn_meta_call_site *cs = (const void *)(base + h->call_sites_offset);
+            const uint32_t *by_ra = (const void *)(base + h->address_index_offset);
+            const struct popcorn_meta_live_value *lv = (const void *)(base + h->live_values_offset);
+            const struct popcorn_meta_saved_register *sr = (const void *)(base + h->saved_registers_offset);
+            const char *strings = (const char *)(base + h->string_table_offset);
+            for (uint32_t i = 0; i < h->call_site_count; i++) {
+                const struct popcorn_meta_call_site *s = &cs[i];
+                printf("site %llu ra=%llx fn=%s frame=%u cfa=%u%+d ra@%d", (unsigned long long)s->id,
+                       (unsigned long long)s->return_address, strings + fn[s->function_index].name_offset,
+                       s->frame_size, s->cfa_register, s->cfa_offset, s->return_address_offset);
+                if (s->flags & POPCORN_META_SITE_FP_SAVED) printf(" fp@%d", s->frame_pointer_offset);
+                for (uint32_t r = 0; r < s->saved_register_count; r++)
+                    printf(" s%u@%d", sr[s->first_saved_register + r].reg, sr[s->first_saved_register + r].cfa_offset);
+                for (uint32_t v = 0; v < s->live_value_count; v++) {
+                    const struct popcorn_meta_live_value *l = &lv[s->first_live_value + v];
+                    printf(" v%u:%u:%u:%d", l->kind, l->reg, l->size, l->offset);
+                    if (l->flags & POPCORN_META_VALUE_CFA_RELATIVE) printf("@cfa%+d", l->cfa_offset);
+                    if (l->kind == POPCORN_META_LOC_CONSTANT) printf("=%llu", (unsigned long long)l->constant);
+                }
+                printf("\n");
+            }
+            for (uint32_t i = 0; i < h->call_site_count; i++)
+                printf("by-ra %llu\n", (unsigned long long)cs[by_ra[i]].id);
+            at += h->total_size;
+        }
+        return 0;
+    }
+    """#
+
+    /// What the C program should print, computed from the Swift tables.
+    static func expected(_ tables: [StackTransformMetadata]) -> String {
+        var out = ""
+        for t in tables {
+            let r = RegisterFile(t.isa)
+            out += "table \(t.isa) hash=\(String(t.siteSetHash, radix: 16)) sites=\(t.callSites.count) regs=\(r.stackPointer)/\(r.framePointer)/\(r.returnAddress)\n"
+            for s in t.callSites {
+                let f = s.frame
+                out += "site \(s.id) ra=\(String(s.returnAddress, radix: 16)) fn=\(t.functions[s.functionIndex].name) frame=\(f.frameSize ?? 0)"
+                out += " cfa=\(f.cfaRegister)\(f.cfaOffset >= 0 ? "+" : "")\(f.cfaOffset) ra@\(f.returnAddressOffset)"
+                if let fp = f.framePointerOffset { out += " fp@\(fp)" }
+                for sr in f.savedRegisters { out += " s\(sr.register)@\(sr.cfaOffset)" }
+                for v in s.liveValues {
+                    out += " v\(v.kind.rawValue):\(v.register):\(v.size):\(v.offset)"
+                    if let c = v.cfaOffset { out += "@cfa\(c >= 0 ? "+" : "")\(c)" }
+                    if v.kind == .constant { out += "=\(v.constant)" }
+                }
+                out += "\n"
+            }
+            for i in t.indicesByReturnAddress { out += "by-ra \(t.callSites[i].id)\n" }
+        }
+        return out
+    }
+
+    @Test func nativeReaderSeesWhatTheWriterWrote() throws {
+        let build = try TestPrograms.goodBuild.get()
+        let tables = try MetadataBuilder.tables(binaries: build.binaries)
+        let dir = try TemporaryDirectory(prefix: "popcorn-meta-c")
+        let source = dir.file("reader.c"), program = dir.file("reader"), section = dir.file("section.bin")
+        try Self.reader.write(toFile: source, atomically: true, encoding: .utf8)
+        try ProcessRunner.checked(try Toolchain().path(of: .clang),
+                                  ["-std=c11", "-Wall", "-Wextra", "-Werror", "-I", Self.headerDirectory, source, "-o", program])
+        try AtomicFile.write(try MetadataWriter.section(tables), to: section)
+        let output = try ProcessRunner.checked(program, [section]).stdoutText
+        #expect(output == Self.expected(tables))
+        #expect(output.contains("fn=work") && output.contains("table aarch64"))
+    }
+}
