@@ -98,33 +98,36 @@ public enum AlignmentChecker {
         return file.sections[index].isAllocated
     }
 
-    /// Addresses where an `STT_FUNC` symbol starts, sorted, per section index.
-    static func functionStarts(_ symbols: [ELFSymbol]) -> [UInt32: [UInt64]] {
-        var starts: [UInt32: Set<UInt64>] = [:]
+    /// Where `STT_FUNC` symbols start, with the largest size among those starting there (0 when
+    /// unknown, as for most hand-written assembly), sorted by address, per section index.
+    static func functionStarts(_ symbols: [ELFSymbol]) -> [UInt32: [(start: UInt64, size: UInt64)]] {
+        var starts: [UInt32: [UInt64: UInt64]] = [:]
         for symbol in symbols where symbol.type == ELFConstants.STT_FUNC && symbol.isDefined && !symbol.isAbsolute {
-            starts[symbol.resolvedSectionIndex, default: []].insert(symbol.value)
+            starts[symbol.resolvedSectionIndex, default: [:]][symbol.value] =
+                max(starts[symbol.resolvedSectionIndex]?[symbol.value] ?? 0, symbol.size)
         }
-        return starts.mapValues { $0.sorted() }
+        return starts.mapValues { $0.map { (start: $0.key, size: $0.value) }.sorted { $0.start < $1.start } }
     }
 
-    /// The rule for labels inside code: an untyped (`STT_NOTYPE`) symbol in an executable section
-    /// that lies strictly after the start of a function of that section (and inside the
-    /// section), where no function starts, marks a point *inside* that function's code — musl's
-    /// `__cp_begin`/`__cp_end`/`__cp_cancel` bracket the cancellable syscall instruction and
-    /// are compared against the program counter by code of the same ISA. Such a label's offset
-    /// follows the ISA's instruction encoding; it is not an entry a pointer can hold across a
-    /// migration, and it cannot be made to agree without moving the code itself (popcorn-ld
-    /// redirects function entries through entry stubs, never interior labels), so it is not
-    /// compared. A label at a function's start, or after all functions of its section end (such
-    /// as `_etext`), is compared.
-    static func isInteriorCodeLabel(_ symbol: ELFSymbol, in file: ELFFile, functionStarts: [UInt32: [UInt64]]) -> Bool {
+    /// The rule for labels inside code: an untyped (`STT_NOTYPE`) symbol in an executable section,
+    /// inside that section, where no function starts, but inside the function that starts before
+    /// it — up to that function's end if it has a size, else up to the next function — marks a
+    /// point *inside* that function's code. musl's `__cp_begin`/`__cp_end`/`__cp_cancel` bracket
+    /// the cancellable syscall instruction and are compared against the program counter by code
+    /// of the same ISA. Such a label's offset follows the ISA's instruction encoding; it is not an
+    /// entry a pointer can hold across a migration, and it cannot be made to agree without moving
+    /// the code itself (popcorn-ld redirects function entries through entry stubs, never
+    /// interior labels), so it is not compared. A label at a function's start, before the first
+    /// function, past a sized function's end or past the section's end (`_etext`) is compared.
+    static func isInteriorCodeLabel(_ symbol: ELFSymbol, in file: ELFFile,
+                                    functionStarts: [UInt32: [(start: UInt64, size: UInt64)]]) -> Bool {
         guard symbol.type == ELFConstants.STT_NOTYPE, symbol.isDefined, !symbol.isAbsolute else { return false }
         let index = Int(symbol.resolvedSectionIndex)
         guard index < file.sections.count else { return false }
         let section = file.sections[index]
         guard section.isExecutable, symbol.value < section.address + section.size,
               let starts = functionStarts[symbol.resolvedSectionIndex],
-              let first = starts.first, first < symbol.value else { return false }
-        return !starts.contains(symbol.value)
+              let owner = starts.last(where: { $0.start <= symbol.value }), owner.start != symbol.value else { return false }
+        return owner.size == 0 || symbol.value < owner.start + owner.size
     }
 }

@@ -140,6 +140,66 @@ import PopcornSupport
         #expect(!report.mismatches.contains { AlignmentChecker.linkerGeneratedExclusions.contains($0.name) || $0.name.hasPrefix("$") })
     }
 
+    /// Assembly with labels at ISA-specific offsets: a function `f` at 0, an untyped label
+    /// inside it, a second (sized) function `g`, an untyped entry point `h` past `g`'s end at the
+    /// same place on both,
+    /// an untyped `after` past the end of the section, and an object `table`.
+    private func labelProgram(isa: ISA, padding: Int) -> String {
+        let pad = String(repeating: "  nop\n", count: padding)
+        return """
+        .section .text.f,"ax",@progbits
+        .globl f
+        .type f,@function
+        f:
+        \(pad)  .globl inside
+        inside:
+          nop
+          .globl g
+          .type g,@function
+        g:
+          nop
+          .size g, . - g
+        .section .text.h,"ax",@progbits
+        .globl h
+        h:
+          nop
+        .data
+        .globl table
+        .type table,@object
+        table:
+          .quad 1
+        """
+    }
+
+    @Test func interiorCodeLabelsAreNotComparedButEntriesAndDataAre() throws {
+        let t = try TestTools()
+        let ld = try t.write("labels.ld", """
+        SECTIONS {
+          .text 0x400000 : { . = 0x400000; *(.text.f) . = 0x400100; *(.text.h) . = 0x400200; "after" = .; }
+          .data 0x500000 : { *(.data) }
+        }
+        """)
+        var binaries: [ISA: ELFFile] = [:]
+        for isa in ISA.allCases {
+            // x86_64 nops are 1 byte and aarch64's 4: the labels land at different offsets.
+            let padding = isa == ISA.host ? 3 : 1
+            let source = try t.write("labels.\(isa).s", labelProgram(isa: isa, padding: padding))
+            let object = try t.compile(source, isa: isa, output: "labels.\(isa).o")
+            let out = t.path("labels.\(isa)")
+            try t.run(try t.tool(.lld), ["-static", "-m", isa.lldEmulation, "-e", "f", "-T", ld, "-o", out, object])
+            binaries[isa] = try ELFFile(contentsOf: out)
+        }
+        let inside = try binaries[ISA.host]!.symbols().first { $0.name == "inside" }!
+        let file = binaries[ISA.host]!
+        #expect(AlignmentChecker.isInteriorCodeLabel(inside, in: file,
+                                                     functionStarts: AlignmentChecker.functionStarts(try file.symbols())))
+        let report = try AlignmentChecker.check(binaries)
+        // `inside` differs too, but is an interior label; `g` is a function and is reported.
+        #expect(report.mismatches.map(\.name) == ["g"])
+        // f, h (untyped, at a section start), after (past the end of the code), table.
+        #expect(report.checkedSymbols >= 5)
+    }
+
     @Test func strippedBinaryCannotBeVerified() throws {
         let t = try TestTools()
         let binaries = try link(t)

@@ -5,7 +5,8 @@ import PopcornSupport
 @Suite struct LinkerScriptWriterTests {
     @Test func writesFixedAddressesAndPatterns() throws {
         let layout = try LayoutPlanner().plan(LayoutPlannerTests.probes, host: .x86_64)
-        let script = LinkerScriptWriter.script(for: layout.sections[.x86_64]!, isa: .x86_64)
+        let script = try LinkerScriptWriter.script(for: layout.sections[.x86_64]!, isa: .x86_64,
+                                                   symbols: layout.scriptSymbols[.x86_64]!)
         let main = layout.commonAddresses["in001.o(.text.main)"]!
         #expect(script.contains("    . = 0x\(String(main, radix: 16));\n    */in001.o(.text.main)\n"))
         #expect(script.contains("*/libc.a:printf.lo(.text.printf)"))
@@ -17,6 +18,38 @@ import PopcornSupport
         #expect(script.contains("KEEP(*/crti.o(.init))\n    KEEP(*/crtn.o(.init))\n"))
         #expect(script.contains("    *(.got)\n"))
         #expect(!script.contains("addtf3"))
+        // Array bounds inside their (here empty) sections, region ends relative to a section.
+        #expect(script.contains("    \"__init_array_start\" = .;\n    \"__init_array_end\" = .;\n"))
+        #expect(script.contains("  \"_etext\" = ADDR("))
+        #expect(script.contains("  \"_end\" = ADDR(.bss) + 0x"))
+    }
+
+    @Test func stubsRedefineTheSymbolInsideTheSection() throws {
+        let stub = EntryStub(name: "fe.set", slot: 0x402000, targets: [.x86_64: 0x401000, .aarch64: 0x401010])
+        let section = PlannedOutputSection(name: LayoutPlanner.stubSection, address: 0x402000, region: .text,
+                                           alignment: nil, placements: [Placement(address: 0x402000, size: 16,
+                                               patterns: [LayoutPlanner.stubPattern], label: "entry stubs", isCommon: true)],
+                                           endAddress: nil, isWhole: true, stubs: [stub])
+        let x86 = try LinkerScriptWriter.script(for: [section], isa: .x86_64)
+        // jmp rel32 = 0x401000 - 0x402005 = -0x1005 = 0xffffeffb; then int3s.
+        #expect(x86.contains("    . = 0x402000;\n    \"fe.set\" = .;\n    QUAD(0xccccccffffeffbe9) QUAD(0xcccccccccccccccc)\n"))
+        #expect(x86.contains("KEEP(*/popcorn-stubs.o(.popcorn.stubs))"))
+        let a64 = try LinkerScriptWriter.script(for: [section], isa: .aarch64)
+        // b -0xff0 = 0x14000000 | (-0x3fc & 0x3ffffff) = 0x17fffc04; then brk #0.
+        #expect(a64.contains("QUAD(0xd420000017fffc04) QUAD(0xd4200000d4200000)"))
+    }
+
+    @Test func shorterFunctionArraysArePaddedWithTheNoOpInit() throws {
+        let placement = Placement(address: 0x410000, size: 8, patterns: [SectionPattern(file: "in001.o", member: nil, section: ".init_array")],
+                                  label: ".init_array", isCommon: true)
+        let array = PlannedOutputSection(name: ".init_array", address: 0x410000, region: .data, alignment: nil,
+                                         placements: [placement], endAddress: 0x410018, isWhole: true)
+        let initSection = PlannedOutputSection(name: ".init", address: 0x401000, region: .text, alignment: nil,
+                                               placements: [], endAddress: nil, isWhole: true)
+        let script = try LinkerScriptWriter.script(for: [initSection, array], isa: .x86_64)
+        #expect(script.contains("KEEP(*/in001.o(.init_array))\n    QUAD(\"_init\")\n    QUAD(\"_init\")\n    \"__init_array_end\" = .;"))
+        // Without crti's _init there is nothing harmless to call: no padding.
+        #expect(!(try LinkerScriptWriter.script(for: [array], isa: .x86_64)).contains("QUAD"))
     }
 
     @Test func oddCharactersNeverReachTheScript() {
