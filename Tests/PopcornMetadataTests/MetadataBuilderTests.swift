@@ -141,6 +141,31 @@ import PopcornSupport
         }
     }
 
+    /// A variable-sized allocation: the stackmap cannot give a static stack size, the CFA is
+    /// frame-pointer based, so the frame is marked dynamic and slots stay CFA-relative.
+    @Test func dynamicFramesAreMarked() throws {
+        let ir = TestPrograms.good + """
+
+        define i64 @dyn(i64 %n) noinline {
+          %p = alloca i64, i64 %n, align 8
+          store volatile i64 %n, ptr %p
+          %r = call i64 @leaf(i64 %n)
+          call void (i64, i32, ...) @llvm.experimental.stackmap(i64 4001, i32 0, ptr %p, i64 %n)
+          %v = load volatile i64, ptr %p
+          %s = add i64 %r, %v
+          ret i64 %s
+        }
+        """
+        let build = try TestPrograms.build(ir)
+        for table in try MetadataBuilder.tables(binaries: build.binaries) {
+            let site = try #require(table.callSite(id: 4001))
+            #expect(site.frame.frameSize == nil, "\(table.isa)")
+            #expect(site.frame.cfaRegister == RegisterFile(table.isa).framePointer)
+            let decoded = try MetadataReader.decode(try MetadataWriter.encode(table))
+            #expect(decoded.callSite(id: 4001)?.frame.frameSize == nil)
+        }
+    }
+
     @Test func rejectsMislabelledInputs() throws {
         let build = try TestPrograms.goodBuild.get()
         #expect(throws: MetadataError.self) { try MetadataBuilder.build(binaries: [.aarch64: build.binaries[.x86_64]!]) }
