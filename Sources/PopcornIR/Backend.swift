@@ -34,7 +34,7 @@ public enum Backend {
     /// inserts migration points and stackmaps (docs/MIGRATION-POINTS.md), so every ISA lowers
     /// identical IR with identical call-site IDs.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
-                                       migration: MigrationPolicy = .entryExit,
+                                       migration: MigrationPolicy = .none,
                                        diagnostics: DiagnosticsEngine) throws {
         let check = UnsupportedConstructCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics)
         let errors = check.run(on: module.ref)

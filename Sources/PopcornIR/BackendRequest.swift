@@ -29,12 +29,14 @@ public struct BackendRequest: Sendable {
     public var isas: [ISA]
     /// The user asked for `-g`; otherwise the line tables added for diagnostics are stripped.
     public var keepDebugInfo: Bool
-    /// Where automatic migration points go (`-fpopcorn-migration=`).
+    /// Where automatic migration points go (`-fpopcorn-migration=`). The default, `.none`,
+    /// keeps programs independent of the migration runtime (stackmaps are still emitted);
+    /// popcorn-cc asks for `.entryExit` unless told otherwise.
     public var migrationPolicy: MigrationPolicy
 
     public init(bitcodePath: String, sourcePath: String, optimization: OptimizationLevel,
                 output: BackendOutput, isas: [ISA] = ISA.allCases, keepDebugInfo: Bool,
-                migrationPolicy: MigrationPolicy = .entryExit) {
+                migrationPolicy: MigrationPolicy = .none) {
         self.bitcodePath = bitcodePath
         self.sourcePath = sourcePath
         self.optimization = optimization

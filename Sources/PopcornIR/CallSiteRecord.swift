@@ -19,9 +19,13 @@ public struct CallSiteRecord: Sendable, Equatable {
         public var kind: Kind
         /// Store size in bytes of the value, or the allocated size for `.alloca`.
         public var size: UInt64
-        /// For `.derivedPointer`: index of the base pointer among the record's operands, if
-        /// the base is recorded (it always is when it is an alloca of this frame).
+        /// For a derived pointer (`.derivedPointer`, or a slot holding one): index of the operand
+        /// holding its base pointer, if recorded (it always is when the base is an alloca of
+        /// this frame).
         public var base: Int?
+        /// For an `.alloca` made by the backend to hold one value across calls: what that
+        /// value is (`.value`, `.pointer` or `.derivedPointer`); nil for the program's own objects.
+        public var holds: Kind?
     }
 
     /// The stackmap ID (never 0).

@@ -8,7 +8,7 @@ import CLLVM
 /// ```
 /// block:   "PCSITES\0"  u32 version (1)  u32 record count   record…
 /// record:  u64 id  u32 operand count  u32 name length  name bytes, zero-padded to 8  operand…
-/// operand: u8 kind  u8 0  u16 0  u32 base (0xffffffff: none)  u64 size
+/// operand: u8 kind  u8 holds (0xff: none)  u16 0  u32 base (0xffffffff: none)  u64 size
 /// ```
 ///
 /// A record's operands describe the locations of the stackmap record with the same ID, one to
@@ -33,7 +33,7 @@ enum CallSiteTable {
             bytes += name
             bytes += [UInt8](repeating: 0, count: (8 - name.count % 8) % 8)
             for operand in record.operands {
-                bytes += [operand.kind.rawValue, 0, 0, 0]
+                bytes += [operand.kind.rawValue, operand.holds?.rawValue ?? 0xff, 0, 0]
                 append(&bytes, operand.base.map { UInt32($0) } ?? noBase)
                 append(&bytes, operand.size)
             }

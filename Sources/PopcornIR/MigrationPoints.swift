@@ -169,6 +169,9 @@ struct MigrationPoints {
         if let existing = LLVMGetNamedGlobal(module, pendingFlag) { return existing }
         let global = LLVMAddGlobal(module, type, pendingFlag)!
         LLVMSetLinkage(global, LLVMExternalLinkage)
+        // Hidden makes the reference dso_local: a direct PC-relative access instead of a GOT load
+        // whose result the backend would keep in a callee-saved register (state no stackmap shows).
+        LLVMSetVisibility(global, LLVMHiddenVisibility)
         LLVMSetAlignment(global, 4)
         return global
     }
@@ -178,6 +181,7 @@ struct MigrationPoints {
         let type = LLVMFunctionType(LLVMVoidTypeInContext(context), nil, 0, 0)!
         if let existing = LLVMGetNamedFunction(module, slowPath) { return (type, existing) }
         let function = LLVMAddFunction(module, slowPath, type)!
+        LLVMSetVisibility(function, LLVMHiddenVisibility)
         for name in ["cold", "nounwind"] {
             LLVMAddAttributeAtIndex(function, LLVMAttributeIndex.max, enumAttribute(name, context))
         }

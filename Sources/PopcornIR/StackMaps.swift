@@ -8,9 +8,13 @@ import CLLVM
 /// record offset is the call's return address on every ISA. IDs come from `CallSiteID`; the
 /// operands are, in order: the values live across the call (definition order), then allocas
 /// whose address escapes and that exist at the call, then alloca bases of derived pointers not
-/// already listed. Every operand is an `i8`…`i64` or a pointer, so each gives exactly one
-/// stackmap location; other live values are first demoted to stack slots (`StackSlotDemotion`).
-/// The operands' meaning goes into the `.popcorn.callsites` side table (`CallSiteTable`).
+/// already listed. Every operand is an entry-block alloca of constant size, so each gives
+/// exactly one `Direct` (frame-relative) stackmap location: every other live value is first
+/// demoted to a slot of its own (`StackSlotDemotion`), because a value kept in a register is
+/// not reliably described at the return address — the register allocator may place a copy or
+/// reload between the call and the stackmap and report the copy's register (seen on x86_64 for
+/// pointers and every floating-point value, and on aarch64 for 128-bit values). The operands'
+/// meaning goes into the `.popcorn.callsites` side table (`CallSiteTable`).
 ///
 /// Instrumented calls: every call except intrinsics, inline assembly, `noreturn` calls (their
 /// frame never resumes) and `musttail` calls (their frame is gone during the callee).
@@ -31,12 +35,19 @@ struct StackMaps {
             guard !calls.isEmpty else { continue }
             var analysis = LiveValues(function: function)
             var live = analysis.liveAcross(calls)
-            let liveSomewhere = Set(live.values.joined().map { UnsafeRawPointer($0) })
-            let demote = analysis.values.filter {
-                liveSomewhere.contains(UnsafeRawPointer($0)) && !StackSlotDemotion.isRecordable(LLVMTypeOf($0))
+            // Every live value except the frame's own fixed slots moves to a slot of its own, and so
+            // does every used call result: left in a register, its copy out of the return
+            // register would sit between the call and the stackmap and move the record's offset
+            // past the return address; stored to a slot right away, it stays in the return register.
+            var candidates = Set(live.values.joined().map { UnsafeRawPointer($0) })
+            for call in calls where LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind && LLVMGetFirstUse(call) != nil {
+                candidates.insert(UnsafeRawPointer(call))
             }
-            if !demote.isEmpty {
-                for value in demote { StackSlotDemotion().demote(value, in: function, builder: builder) }
+            var demoted: [UnsafeRawPointer: LLVMValueRef] = [:]
+            for value in analysis.values where candidates.contains(UnsafeRawPointer(value)) && !Self.isFixedSlot(value) {
+                demoted[UnsafeRawPointer(StackSlotDemotion().demote(value, in: function, builder: builder))] = value
+            }
+            if !demoted.isEmpty {
                 analysis = LiveValues(function: function)
                 live = analysis.liveAcross(calls)
             }
@@ -50,12 +61,13 @@ struct StackMaps {
                     operands.append(alloca)
                 }
                 for value in operands {
-                    if let base = Self.derivedBase(of: value), LLVMIsAAllocaInst(base) != nil, !operands.contains(base) {
+                    let original = demoted[UnsafeRawPointer(value)] ?? value
+                    if let base = Self.derivedBase(of: original), LLVMIsAAllocaInst(base) != nil, !operands.contains(base) {
                         operands.append(base)
                     }
                 }
-                records.append(CallSiteRecord(id: id, function: functionName, callee: callee,
-                                              operands: operands.map { describe($0, among: operands, dataLayout: dataLayout) }))
+                let described = operands.map { describe($0, demoted: demoted, among: operands, dataLayout: dataLayout) }
+                records.append(CallSiteRecord(id: id, function: functionName, callee: callee, operands: described))
                 insertStackMap(after: call, id: id, operands: operands, module: module, context: context, builder: builder)
             }
         }
@@ -143,23 +155,36 @@ struct StackMaps {
         return current == value ? nil : current
     }
 
-    private func describe(_ value: LLVMValueRef, among operands: [LLVMValueRef],
+    /// True for entry-block allocas of constant size: the backend gives them fixed frame
+    /// offsets, which stackmaps describe directly (no register involved).
+    static func isFixedSlot(_ value: LLVMValueRef) -> Bool {
+        guard LLVMIsAAllocaInst(value) != nil, let block = LLVMGetInstructionParent(value),
+              let function = LLVMGetBasicBlockParent(block), LLVMGetEntryBasicBlock(function) == block else { return false }
+        return LLVMIsAConstantInt(LLVMGetOperand(value, 0)) != nil
+    }
+
+    /// Describes one operand; `demoted` maps the slots made by demotion to the values they hold.
+    private func describe(_ value: LLVMValueRef, demoted: [UnsafeRawPointer: LLVMValueRef], among operands: [LLVMValueRef],
                           dataLayout: LLVMTargetDataRef) -> CallSiteRecord.Operand {
-        let type = LLVMTypeOf(value)!
-        if LLVMIsAAllocaInst(value) != nil {
-            let allocated = LLVMGetAllocatedType(value)!
-            let count = LLVMGetOperand(value, 0)!
-            var size: UInt64 = 0
-            if LLVMIsAConstantInt(count) != nil {
-                size = LLVMABISizeOfType(dataLayout, allocated) &* LLVMConstIntGetZExtValue(count)
+        let allocated = LLVMGetAllocatedType(value)!
+        let count = LLVMGetOperand(value, 0)!
+        let size = LLVMABISizeOfType(dataLayout, allocated) &* LLVMConstIntGetZExtValue(count)
+        guard let original = demoted[UnsafeRawPointer(value)] else {
+            return .init(kind: .alloca, size: size, base: nil, holds: nil)
+        }
+        // The base is recorded as its own slot if it was demoted too, or as the alloca itself.
+        if let base = Self.derivedBase(of: original) {
+            // A demoted base is read back from its slot before the derivation.
+            var holder = base
+            if LLVMIsALoadInst(base) != nil, let pointer = LLVMGetOperand(base, 0),
+               demoted[UnsafeRawPointer(pointer)] != nil {
+                holder = pointer
             }
-            return .init(kind: .alloca, size: size, base: nil)
+            let index = operands.firstIndex { $0 == holder || demoted[UnsafeRawPointer($0)] == base }
+            return .init(kind: .alloca, size: size, base: index, holds: .derivedPointer)
         }
-        let size = LLVMStoreSizeOfType(dataLayout, type)
-        if let base = Self.derivedBase(of: value) {
-            return .init(kind: .derivedPointer, size: size, base: operands.firstIndex(of: base))
-        }
-        return .init(kind: LLVMGetTypeKind(type) == LLVMPointerTypeKind ? .pointer : .value, size: size, base: nil)
+        let holds: CallSiteRecord.Kind = LLVMGetTypeKind(LLVMTypeOf(original)) == LLVMPointerTypeKind ? .pointer : .value
+        return .init(kind: .alloca, size: size, base: nil, holds: holds)
     }
 
     private func insertStackMap(after call: LLVMValueRef, id: UInt64, operands: [LLVMValueRef],

@@ -3,30 +3,24 @@ import CLLVM
 /// Moves a value into a stack slot of its own: a store right after the definition and a load
 /// before every use.
 ///
-/// Stackmaps describe only values that sit in one general-purpose register or stack slot at
-/// the return address. A value the backend must reload after the call (floating-point and
-/// vector values, which have no callee-saved registers on x86_64 and only 64-bit halves of
-/// them on aarch64) would be described by its reload register, at an offset past the return
-/// address, and multi-register values (`i128`, aggregates, `i1`) are not supported at all.
-/// After demotion the value is dead across the call and the slot — an entry-block alloca with
-/// a fixed frame offset — is recorded instead.
+/// A value kept in a register across a call is not reliably described by a stackmap placed
+/// after the call: the register allocator may put a reload or copy between the call and the
+/// stackmap and report that register, at an offset past the return address (floating-point
+/// values on x86_64, 128-bit values on aarch64, and pointers copied into argument registers
+/// were all observed), and multi-register values (`i128`, aggregates, `i1`) are not supported
+/// at all. After demotion the value is dead across the call and the slot — an entry-block
+/// alloca with a fixed frame offset — is recorded instead.
 struct StackSlotDemotion {
-    /// True if a stackmap can describe `type` as one location at the return address.
-    static func isRecordable(_ type: LLVMTypeRef) -> Bool {
-        switch LLVMGetTypeKind(type) {
-        case LLVMPointerTypeKind: return true
-        case LLVMIntegerTypeKind: return [8, 16, 32, 64].contains(LLVMGetIntTypeWidth(type))
-        default: return false
-        }
-    }
-
     /// Demotes `value` (an argument or instruction of `function`); returns the slot.
     @discardableResult
     func demote(_ value: LLVMValueRef, in function: LLVMValueRef, builder: borrowing IRBuilder) -> LLVMValueRef {
         let type = LLVMTypeOf(value)!
         let entry = LLVMGetEntryBasicBlock(function)!
         LLVMSetCurrentDebugLocation2(builder.ref, nil)
-        if let first = LLVMGetFirstInstruction(entry) { builder.position(before: first) } else { builder.position(atEndOf: entry) }
+        // After the existing allocas, so slots come in the order values were demoted.
+        var insertion = LLVMGetFirstInstruction(entry)
+        while let i = insertion, LLVMIsAAllocaInst(i) != nil { insertion = LLVMGetNextInstruction(i) }
+        if let insertion { builder.position(before: insertion) } else { builder.position(atEndOf: entry) }
         let slot = LLVMBuildAlloca(builder.ref, type, "popcorn.slot")!
 
         // Uses first: the store added below is a use too.

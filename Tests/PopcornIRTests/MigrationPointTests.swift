@@ -66,7 +66,7 @@ import Testing
         #expect(pointCount(text) == 3)
         #expect(text.contains("load volatile i32, ptr @__popcorn_migration_pending"))
         #expect(text.contains("!\"branch_weights\", i32 1, i32 2000"))
-        #expect(text.contains("declare void @__popcorn_migrate_point_slow() #"))
+        #expect(text.contains("declare hidden void @__popcorn_migrate_point_slow() #"))
         // The alloca stays first in the entry block, ahead of the point.
         let entry = try #require(text.range(of: "entry:"))
         let afterEntry = text[entry.upperBound...].split(separator: "\n", omittingEmptySubsequences: true)
@@ -153,7 +153,16 @@ import Testing
         let directory = try TemporaryDirectory(prefix: "popcorn-mig-test")
         let source = directory.file("points.c")
         try AtomicFile.write(Data(Self.program.utf8), to: source)
-        let objects = try CProgramHarness.popcornObjects(source, in: directory)
+        let bitcode = directory.file("points.bc")
+        try CProgramHarness.frontend(source, output: bitcode)
+        let request = BackendRequest(bitcodePath: bitcode, sourcePath: source, optimization: .o2, output: .object,
+                                     keepDebugInfo: false, migrationPolicy: .entryExit)
+        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { _ in })
+        var objects: [ISA: String] = [:]
+        for (isa, data) in try Backend.run(request, diagnostics: engine) {
+            objects[isa] = directory.file("points.\(isa).o")
+            try AtomicFile.write(data, to: objects[isa]!)
+        }
         for isa in ISA.allCases {
             let executable = directory.file("points.\(isa)")
             try CProgramHarness.link([try #require(objects[isa]), try MigrationTestSupport.runtimeObject(for: isa, in: directory)],

@@ -49,7 +49,8 @@ import Testing
         try CProgramHarness.frontend(source, output: bitcode)
         let module = try IRModule(bitcodeFile: bitcode)
         let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { _ in })
-        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, diagnostics: engine)
+        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .entryExit,
+                                    diagnostics: engine)
         try module.verify()
         return module
     }
@@ -61,7 +62,8 @@ import Testing
 
     @Test func idsAreStableUniqueAndTheSameForEveryCompile() throws {
         let directory = try TemporaryDirectory(prefix: "popcorn-maps-test")
-        let records = try self.records(in: directory)
+        let module = try portable(in: directory)
+        let records = try MigrationTestSupport.sideTable(of: module)
         let again = try self.records(in: directory)
         #expect(records == again)
         #expect(!records.isEmpty)
@@ -70,7 +72,10 @@ import Testing
         #expect(Set(records.map(\.function)).isSuperset(of: ["walk", "main"]))
         // abort() is noreturn: no record mentions it, and the slow path has records of its own.
         #expect(!records.contains { $0.callee == "abort" })
-        #expect(records.contains { $0.callee == MigrationPoints.slowPath })
+        let lines = module.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let slowCalls = lines.indices.filter { lines[$0].hasPrefix("call void @\(MigrationPoints.slowPath)()") }
+        #expect(!slowCalls.isEmpty)
+        #expect(slowCalls.allSatisfy { lines[$0 + 1].hasPrefix("call void (i64, i32, ...) @llvm.experimental.stackmap(") })
         // A different translation unit (another source name) gets different IDs.
         let other = try self.records(in: directory, name: "other.c")
         #expect(Set(other.map(\.id)).isDisjoint(with: Set(records.map(\.id))))
@@ -106,7 +111,7 @@ import Testing
             let calls = try MigrationTestSupport.returnAddresses(of: path, isa: isa)
             for map in maps {
                 #expect(calls[map.function]?.contains(map.offset) == true,
-                        "\(isa): record \(map.id) in \(map.function) at \(map.offset) is not after a call")
+                        "\(isa): record \(map.id) in \(map.function) at \(map.offset) is not after a call (\(calls[map.function].map { Array($0).sorted() } ?? []))")
             }
             let sections = try ProcessRunner.checked(try MigrationTestSupport.tool("llvm-readelf"), ["-S", path]).stdoutText
             #expect(sections.contains(".popcorn.callsites"))
@@ -118,21 +123,29 @@ import Testing
         let module = try portable(in: directory)
         let text = module.text
         #expect(text.contains("\"frame-pointer\"=\"all\""))
-        #expect(!text.contains("\"frame-pointer\"=\"non-leaf\""))
         #expect(text.contains("\"disable-tail-calls\"=\"true\""))
+        // Every definition's attribute group has the settings (declarations keep theirs: no code).
+        let groups = text.split(separator: "\n").filter { $0.hasPrefix("define ") }.compactMap { line in
+            line.split(separator: " ").last { $0.hasPrefix("#") }.map(String.init)
+        }
+        #expect(!groups.isEmpty)
+        for group in Set(groups) {
+            let line = text.split(separator: "\n").first { $0.hasPrefix("attributes \(group) ") } ?? ""
+            #expect(line.contains("\"frame-pointer\"=\"all\"") && line.contains("\"disable-tail-calls\"=\"true\""), "\(line)")
+        }
     }
 
     @Test func sideTableEncoding() {
         let record = CallSiteRecord(id: 0x0102_0304_0506_0708, function: "main", callee: "g", operands: [
-            .init(kind: .alloca, size: 24, base: nil), .init(kind: .derivedPointer, size: 8, base: 0),
+            .init(kind: .alloca, size: 24, base: nil, holds: nil), .init(kind: .alloca, size: 8, base: 0, holds: .derivedPointer),
         ])
         let bytes = CallSiteTable.encode([record])
         #expect(bytes.count == 16 + 16 + 8 + 2 * 16)
         #expect(Array(bytes[0..<8]) == Array("PCSITES\0".utf8))
         #expect(Array(bytes[16..<24]) == [8, 7, 6, 5, 4, 3, 2, 1])
         #expect(Array(bytes[32..<36]) == Array("main".utf8))
-        #expect(Array(bytes[40..<48]) == [3, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])
-        #expect(Array(bytes[56..<64]) == [2, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Array(bytes[40..<48]) == [3, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff])
+        #expect(Array(bytes[56..<64]) == [3, 2, 0, 0, 0, 0, 0, 0])
         #expect(MigrationTestSupport.decodeSideTable(bytes) == [record.withoutCallee])
     }
 }
@@ -202,7 +215,7 @@ enum MigrationTestSupport {
                 for _ in 0..<operands {
                     let base = u32(at + 4)
                     list.append(.init(kind: CallSiteRecord.Kind(rawValue: bytes[at])!, size: u64(at + 8),
-                                      base: base == 0xffff_ffff ? nil : base))
+                                      base: base == 0xffff_ffff ? nil : base, holds: CallSiteRecord.Kind(rawValue: bytes[at + 1])))
                     at += 16
                 }
                 records.append(CallSiteRecord(id: id, function: name, callee: nil, operands: list))
@@ -231,18 +244,20 @@ enum MigrationTestSupport {
             }
         }
         let dump = try ProcessRunner.checked(try tool("llvm-readobj"), ["--stackmap", object]).stdoutText
+        // The dump lists every function (with its record count) first, then every record.
+        var owners: [String] = []
+        var functionCount = 0
         var records: [StackMapRecord] = []
-        var functionIndex = -1
-        var remaining = 0
         for line in dump.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             if line.hasPrefix("Function address:") {
-                functionIndex += 1
-                remaining = Int(line.components(separatedBy: "callsite record count: ").last ?? "") ?? 0
+                let count = Int(line.components(separatedBy: "callsite record count: ").last ?? "") ?? 0
+                let function = functionCount < functions.count ? functions[functionCount] : "?"
+                functionCount += 1
+                owners += Array(repeating: function, count: count)
             } else if line.hasPrefix("Record ID:") {
                 let parts = line.replacingOccurrences(of: ",", with: "").split(separator: " ")
-                let function = functionIndex < functions.count ? functions[functionIndex] : "?"
+                let function = records.count < owners.count ? owners[records.count] : "?"
                 records.append(StackMapRecord(function: function, id: UInt64(parts[2])!, offset: Int(parts[5])!, locations: 0))
-                remaining -= 1
             } else if line.hasPrefix("#"), !records.isEmpty, line.contains(": ") {
                 records[records.count - 1].locations += 1
             }
