@@ -47,7 +47,7 @@ enum CrossISAVerifier {
             guard sizesCompatible(u, v) else {
                 throw fail("live value \(n) has size \(u.size) on \(a.isa) but \(v.size) on \(b.isa)")
             }
-            guard u.isPointer == v.isPointer, u.allocaSize == v.allocaSize else {
+            guard u.info == v.info else {
                 throw fail("live value \(n) is described differently on \(a.isa) and \(b.isa)")
             }
         }

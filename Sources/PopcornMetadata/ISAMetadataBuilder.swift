@@ -12,11 +12,12 @@ struct ISAMetadataBuilder {
     /// IR facts per call-site ID (pointer flags, alloca sizes), if the compiler provided them.
     let annotations: [UInt64: [LiveValueAnnotation]]
 
-    init(file: ELFFile, isa: ISA, annotations: [UInt64: [LiveValueAnnotation]]) {
+    /// `annotations` nil: use the binary's own `.popcorn.callsites` table, if it has one.
+    init(file: ELFFile, isa: ISA, annotations: [UInt64: [LiveValueAnnotation]]?) throws {
         self.file = file
         self.isa = isa
         self.registers = RegisterFile(isa)
-        self.annotations = annotations
+        self.annotations = try annotations ?? CallSiteTableReader.read(file) ?? [:]
     }
 
     func build() throws -> StackTransformMetadata {
@@ -126,8 +127,12 @@ struct ISAMetadataBuilder {
         for (i, location) in record.locations.enumerated() {
             var value = try liveValue(location, number: i, frame: frame, fail: fail)
             if let note = notes?[i] {
-                value.isPointer = note.isPointer
-                value.allocaSize = note.allocaSize
+                // A frame-relative address is a stack object; the compiler must know it as one,
+                // or the runtime would copy the address instead of the object.
+                if value.kind == .direct && !note.isAlloca {
+                    throw fail("live value \(i) is the address of a stack object, but the compiler describes it as a plain value")
+                }
+                value.info = note
             }
             values.append(value)
         }

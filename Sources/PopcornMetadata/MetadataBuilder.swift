@@ -13,9 +13,10 @@ public enum MetadataBuilder {
     /// - Parameters:
     ///   - binaries: the final linked binary of every ISA, keyed by ISA.
     ///   - annotations: per call-site ID, what the compiler knows about each live value
-    ///     (pointer flag, alloca size), in stackmap operand order.
+    ///     (pointer flag, alloca size), in stackmap operand order; `nil` reads each binary's
+    ///     `.popcorn.callsites` side table (written by popcorn-cc), if it has one.
     public static func build(binaries: [ISA: ELFFile],
-                             annotations: [UInt64: [LiveValueAnnotation]] = [:]) throws -> [ISA: Data] {
+                             annotations: [UInt64: [LiveValueAnnotation]]? = nil) throws -> [ISA: Data] {
         var result: [ISA: Data] = [:]
         for table in try tables(binaries: binaries, annotations: annotations) {
             result[table.isa] = try MetadataWriter.encode(table)
@@ -25,13 +26,13 @@ public enum MetadataBuilder {
 
     /// The section contents to add to every binary: all ISAs' tables, in ISA order.
     public static func section(binaries: [ISA: ELFFile],
-                               annotations: [UInt64: [LiveValueAnnotation]] = [:]) throws -> Data {
+                               annotations: [UInt64: [LiveValueAnnotation]]? = nil) throws -> Data {
         try MetadataWriter.section(try tables(binaries: binaries, annotations: annotations))
     }
 
     /// The decoded, verified tables, in ISA order (for tools and tests).
     public static func tables(binaries: [ISA: ELFFile],
-                              annotations: [UInt64: [LiveValueAnnotation]] = [:]) throws -> [StackTransformMetadata] {
+                              annotations: [UInt64: [LiveValueAnnotation]]? = nil) throws -> [StackTransformMetadata] {
         guard !binaries.isEmpty else { throw MetadataError.invalidInput(reason: "no binaries") }
         var tables: [StackTransformMetadata] = []
         for (isa, file) in binaries.sorted(by: { $0.key < $1.key }) {

@@ -27,6 +27,11 @@ public enum MetadataFormat {
     /// Live-value flags.
     public static let valuePointer: UInt8 = 1
     public static let valueCFARelative: UInt8 = 2
+    public static let valueDerived: UInt8 = 4
+    public static let valueAlloca: UInt8 = 8
+    public static let valueHoldsPointer: UInt8 = 16
+    /// `base` of a live value that is not a derived pointer.
+    public static let noBase: UInt16 = 0xffff
 
     /// The `isa` field of the header.
     public static func code(for isa: ISA) -> UInt16 {

@@ -125,15 +125,18 @@ public enum MetadataReader {
             let flags = try c.u8("live value \(i)")
             let size = try c.u16("live value \(i)")
             let register = try c.u16("live value \(i)")
-            _ = try c.u16("live value \(i)")
+            let base = try c.u16("live value \(i)")
             let offset = try c.i32("live value \(i)")
             let cfaOffset = try c.i32("live value \(i)")
             let constant = try c.u64("live value \(i)")
             let allocaSize = try c.u32("live value \(i)")
             _ = try c.u32("live value \(i)")
+            let info = LiveValueAnnotation(isPointer: flags & F.valuePointer != 0,
+                                           base: flags & F.valueDerived != 0 ? base : nil,
+                                           isAlloca: flags & F.valueAlloca != 0, allocaSize: allocaSize,
+                                           holdsPointer: flags & F.valueHoldsPointer != 0)
             values.append(LiveValue(kind: kind, size: size, register: register, offset: offset,
-                                    cfaOffset: flags & F.valueCFARelative != 0 ? cfaOffset : nil, constant: constant,
-                                    isPointer: flags & F.valuePointer != 0, allocaSize: allocaSize))
+                                    cfaOffset: flags & F.valueCFARelative != 0 ? cfaOffset : nil, constant: constant, info: info))
         }
         var saved: [SavedRegister] = []
         c = cursor(4)
@@ -167,6 +170,9 @@ public enum MetadataReader {
             guard firstValue <= valueCount, nValues <= valueCount - firstValue else { throw malformed("call site \(site) has live values out of range") }
             guard firstSaved <= savedCount, nSaved <= savedCount - firstSaved else { throw malformed("call site \(site) has saved registers out of range") }
             if let previous = sites.last, previous.id >= id { throw malformed("call sites not sorted by id at \(site)") }
+            for v in values[firstValue..<(firstValue + nValues)] {
+                if let b = v.info.base, Int(b) >= nValues { throw malformed("call site \(site) has a derived pointer with base \(b) of \(nValues)") }
+            }
             let frame = FrameLayout(frameSize: flags & F.siteDynamicFrame != 0 ? nil : frameSize, cfaRegister: cfaRegister,
                                     cfaOffset: cfaOffset, returnAddressOffset: raOffset,
                                     framePointerOffset: flags & F.siteFramePointerSaved != 0 ? fpOffset : nil,

@@ -131,17 +131,20 @@ public enum MetadataWriter {
         for site in m.callSites {
             for v in site.liveValues {
                 var flags: UInt8 = 0
-                if v.isPointer { flags |= F.valuePointer }
+                if v.info.isPointer { flags |= F.valuePointer }
                 if v.cfaOffset != nil { flags |= F.valueCFARelative }
+                if v.info.base != nil { flags |= F.valueDerived }
+                if v.info.isAlloca { flags |= F.valueAlloca }
+                if v.info.holdsPointer { flags |= F.valueHoldsPointer }
                 out.appendLE(v.kind.rawValue)
                 out.appendLE(flags)
                 out.appendLE(v.size)
                 out.appendLE(v.register)
-                out.appendLE(UInt16(0))
+                out.appendLE(v.info.base ?? F.noBase)
                 out.appendLE(v.offset)
                 out.appendLE(v.cfaOffset ?? 0)
                 out.appendLE(v.constant)
-                out.appendLE(v.allocaSize)
+                out.appendLE(v.info.allocaSize)
                 out.appendLE(UInt32(0))
             }
         }

@@ -51,7 +51,9 @@ import PopcornSupport
                     printf(" s%u@%d", sr[s->first_saved_register + r].reg, sr[s->first_saved_register + r].cfa_offset);
                 for (uint32_t v = 0; v < s->live_value_count; v++) {
                     const struct popcorn_meta_live_value *l = &lv[s->first_live_value + v];
-                    printf(" v%u:%u:%u:%d", l->kind, l->reg, l->size, l->offset);
+                    printf(" v%u:%u:%u:%d f%u", l->kind, l->reg, l->size, l->offset, l->flags);
+                    if (l->flags & POPCORN_META_VALUE_DERIVED) printf(" b%u", l->base);
+                    if (l->flags & POPCORN_META_VALUE_ALLOCA) printf(" a%u", l->alloca_size);
                     if (l->flags & POPCORN_META_VALUE_CFA_RELATIVE) printf("@cfa%+d", l->cfa_offset);
                     if (l->kind == POPCORN_META_LOC_CONSTANT) printf("=%llu", (unsigned long long)l->constant);
                 }
@@ -78,7 +80,15 @@ import PopcornSupport
                 if let fp = f.framePointerOffset { out += " fp@\(fp)" }
                 for sr in f.savedRegisters { out += " s\(sr.register)@\(sr.cfaOffset)" }
                 for v in s.liveValues {
-                    out += " v\(v.kind.rawValue):\(v.register):\(v.size):\(v.offset)"
+                    var flags = 0
+                    if v.info.isPointer { flags |= 1 }
+                    if v.cfaOffset != nil { flags |= 2 }
+                    if v.info.base != nil { flags |= 4 }
+                    if v.info.isAlloca { flags |= 8 }
+                    if v.info.holdsPointer { flags |= 16 }
+                    out += " v\(v.kind.rawValue):\(v.register):\(v.size):\(v.offset) f\(flags)"
+                    if let b = v.info.base { out += " b\(b)" }
+                    if v.info.isAlloca { out += " a\(v.info.allocaSize)" }
                     if let c = v.cfaOffset { out += "@cfa\(c >= 0 ? "+" : "")\(c)" }
                     if v.kind == .constant { out += "=\(v.constant)" }
                 }
@@ -91,7 +101,8 @@ import PopcornSupport
 
     @Test func nativeReaderSeesWhatTheWriterWrote() throws {
         let build = try TestPrograms.goodBuild.get()
-        let tables = try MetadataBuilder.tables(binaries: build.binaries)
+        let notes = try CallSiteTableReader.decode(Data(CallSiteTableReaderTests.goodBlocks.joined()), context: "t")
+        let tables = try MetadataBuilder.tables(binaries: build.binaries, annotations: notes)
         let dir = try TemporaryDirectory(prefix: "popcorn-meta-c")
         let source = dir.file("reader.c"), program = dir.file("reader"), section = dir.file("section.bin")
         try Self.reader.write(toFile: source, atomically: true, encoding: .utf8)
@@ -101,5 +112,6 @@ import PopcornSupport
         let output = try ProcessRunner.checked(program, [section]).stdoutText
         #expect(output == Self.expected(tables))
         #expect(output.contains("fn=work") && output.contains("table aarch64"))
+        #expect(output.contains(" b0") && output.contains(" a32") && output.contains(" f26 a8")) // derived, alloca, slot holding a pointer
     }
 }

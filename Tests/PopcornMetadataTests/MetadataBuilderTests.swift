@@ -77,13 +77,17 @@ import PopcornSupport
     @Test func annotationsAreMergedAndChecked() throws {
         let build = try TestPrograms.goodBuild.get()
         let notes: [UInt64: [LiveValueAnnotation]] = [
-            1002: [LiveValueAnnotation(isPointer: false), LiveValueAnnotation(isPointer: true, allocaSize: 32),
-                   LiveValueAnnotation(isPointer: true, allocaSize: 8)]
+            1002: [LiveValueAnnotation(), LiveValueAnnotation(isAlloca: true, allocaSize: 32),
+                   LiveValueAnnotation(isAlloca: true, allocaSize: 8)]
         ]
         for table in try MetadataBuilder.tables(binaries: build.binaries, annotations: notes) {
             let site = try #require(table.callSite(id: 1002))
-            #expect(site.liveValues.map(\.isPointer) == [false, true, true])
-            #expect(site.liveValues.map(\.allocaSize) == [0, 32, 8])
+            #expect(site.liveValues.map(\.info.isAlloca) == [false, true, true])
+            #expect(site.liveValues.map(\.info.allocaSize) == [0, 32, 8])
+        }
+        let plain: [UInt64: [LiveValueAnnotation]] = [1002: [LiveValueAnnotation(), LiveValueAnnotation(isPointer: true), LiveValueAnnotation()]]
+        #expect { try MetadataBuilder.tables(binaries: build.binaries, annotations: plain) } throws: { error in
+            (error as? MetadataError)?.diagnostic.message.contains("live value 1 is the address of a stack object") == true
         }
         let wrong: [UInt64: [LiveValueAnnotation]] = [2002: []]
         #expect { try MetadataBuilder.tables(binaries: build.binaries, annotations: wrong) } throws: { error in

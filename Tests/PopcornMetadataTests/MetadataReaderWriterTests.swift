@@ -16,7 +16,8 @@ import PopcornSupport
                                         framePointerOffset: -16, savedRegisters: [SavedRegister(register: 19, cfaOffset: -24),
                                                                                   SavedRegister(register: 72, cfaOffset: -32)]),
                      liveValues: [LiveValue(kind: .register, size: 8, register: 19),
-                                  LiveValue(kind: .direct, size: 8, register: 29, offset: -40, cfaOffset: -56, isPointer: true, allocaSize: 24),
+                                  LiveValue(kind: .direct, size: 8, register: 29, offset: -40, cfaOffset: -56,
+                                            info: LiveValueAnnotation(isAlloca: true, allocaSize: 24, holdsPointer: true)),
                                   LiveValue(kind: .indirect, size: 4, register: 31, offset: 12),
                                   LiveValue(kind: .constant, size: 8, constant: 0xffff_ffff_ffff_fff0)]),
             CallSite(id: 9, returnAddress: 0x1008, functionIndex: 0,
@@ -27,7 +28,8 @@ import PopcornSupport
                      frame: FrameLayout(frameSize: nil, cfaRegister: 29, cfaOffset: 16, returnAddressOffset: -8,
                                         framePointerOffset: -16, savedRegisters: [SavedRegister(register: 19, cfaOffset: -24),
                                                                                   SavedRegister(register: 72, cfaOffset: -32)]),
-                     liveValues: [LiveValue(kind: .register, size: 8, register: 20)]),
+                     liveValues: [LiveValue(kind: .register, size: 8, register: 20, info: LiveValueAnnotation(isPointer: true)),
+                                  LiveValue(kind: .indirect, size: 8, register: 29, offset: -8, info: LiveValueAnnotation(isPointer: true, base: 0))]),
         ])
 
     @Test func roundTrips() throws {
@@ -51,7 +53,7 @@ import PopcornSupport
         #expect(Array(blob[0..<8]) == Array("POPCMETA".utf8))
         #expect(u16(8) == 1 && u16(10) == 2 && u32(12) == 96 && u64(16) == UInt64(blob.count))
         #expect(u64(24) == Self.sample.siteSetHash)
-        #expect(u32(32) == 2 && u32(36) == 3 && u32(40) == 5 && u32(44) == 2) // shared saved-register list
+        #expect(u32(32) == 2 && u32(36) == 3 && u32(40) == 6 && u32(44) == 2) // shared saved-register list
         #expect(u16(80) == 31 && u16(82) == 29 && u16(84) == 30)
         let sites = Int(u32(60)), index = Int(u32(64))
         #expect(u64(sites) == 5 && u64(sites + 56) == 9 && u64(sites + 112) == 12) // sorted by id
@@ -86,6 +88,7 @@ import PopcornSupport
             (corrupt(sites + 56, [1]), "call sites not sorted by id"),
             (corrupt(sites + 16, [9]), "refers to function 9 of 2"),
             (corrupt(sites + 28, [0x40, 0]), "live values out of range"),
+            (corrupt(Int(blob[68]) | Int(blob[69]) << 8 + 5 * 32 + 6, [7]), "derived pointer with base 7 of 2"),
         ]
         for (data, expected) in cases {
             #expect { try MetadataReader.decode(data) } throws: { error in

@@ -36,8 +36,12 @@
 #define POPCORN_META_LOC_CONSTANT 4 /* value is `constant` */
 
 /* popcorn_meta_live_value.flags */
-#define POPCORN_META_VALUE_POINTER 0x1u      /* the value is a pointer */
-#define POPCORN_META_VALUE_CFA_RELATIVE 0x2u /* cfa_offset is valid: slot at CFA + cfa_offset */
+#define POPCORN_META_VALUE_POINTER 0x1u       /* the value is a pointer */
+#define POPCORN_META_VALUE_CFA_RELATIVE 0x2u  /* cfa_offset is valid: slot at CFA + cfa_offset */
+#define POPCORN_META_VALUE_DERIVED 0x4u       /* pointer derived from live value `base` of the site */
+#define POPCORN_META_VALUE_ALLOCA 0x8u        /* the address of a stack object of alloca_size bytes */
+#define POPCORN_META_VALUE_HOLDS_POINTER 0x10u /* that stack object is a slot holding one pointer */
+#define POPCORN_META_NO_BASE 0xffffu
 
 #pragma pack(push, 1)
 
@@ -103,11 +107,11 @@ struct popcorn_meta_live_value {
     uint8_t flags;                  /* POPCORN_META_VALUE_* */
     uint16_t size;                  /* bytes of the location */
     uint16_t reg;                   /* DWARF register */
-    uint16_t reserved0;
+    uint16_t base;                  /* if VALUE_DERIVED: index of the base pointer's value within the site */
     int32_t offset;                 /* from reg, for DIRECT / INDIRECT */
     int32_t cfa_offset;             /* from the CFA, if VALUE_CFA_RELATIVE */
     uint64_t constant;              /* for CONSTANT */
-    uint32_t alloca_size;           /* for DIRECT: bytes of the allocation, 0 if unknown */
+    uint32_t alloca_size;           /* if VALUE_ALLOCA: bytes of the object, 0 if only known at run time */
     uint32_t reserved1;
 };
 
