@@ -22,9 +22,11 @@ public struct BackendCommand: Sendable, Equatable {
     public var keepDebugInfo: Bool
     /// ISAs to generate code for (`-isa`, repeatable); default all.
     public var isas: [ISA]
+    /// `-fpopcorn-migration=`; written out only when it is not popcorn-cc's default.
+    public var migration: MigrationPolicy
 
     public init(bitcode: String, output: String, emit: String, optimization: String, source: String,
-                keepDebugInfo: Bool, isas: [ISA] = ISA.allCases) {
+                keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entryExit) {
         self.bitcode = bitcode
         self.output = output
         self.emit = emit
@@ -32,6 +34,7 @@ public struct BackendCommand: Sendable, Equatable {
         self.source = source
         self.keepDebugInfo = keepDebugInfo
         self.isas = isas
+        self.migration = migration
     }
 
     // MARK: Command line
@@ -45,15 +48,17 @@ public struct BackendCommand: Sendable, Equatable {
     static let mainFile = Option("-main-file-name", .separate, group: .internalOnly, help: "The source file")
     static let keepDebug = Option("-keep-debug-info", .flag, group: .internalOnly, help: "Keep debug information")
     static let isaOption = Option("-isa", .separate, group: .internalOnly, help: "Generate code for this ISA")
+    static let migrationOption = Option("-fpopcorn-migration=", .joined, group: .internalOnly, help: "Migration point policy")
     /// The `-cc1popcorn` option table.
     public static let table = OptionTable([outputOption, optimizeOption, emitObject, emitAssembly, emitIR,
-                                           emitBitcode, mainFile, keepDebug, isaOption])
+                                           emitBitcode, mainFile, keepDebug, isaOption, migrationOption])
 
     /// `argv` after `-cc1popcorn`.
     public var arguments: [String] {
         var args = ["-cc1popcorn", bitcode, "-o", output, "-O" + optimization, emit, "-main-file-name", source]
         if keepDebugInfo { args.append("-keep-debug-info") }
         if isas != ISA.allCases { args += isas.flatMap { ["-isa", $0.rawValue] } }
+        if migration != .entryExit { args.append("-fpopcorn-migration=" + migration.rawValue) }
         return args
     }
 
@@ -64,6 +69,7 @@ public struct BackendCommand: Sendable, Equatable {
         var bitcode: String?, output: String?, emit = "-emit-obj", optimization = "0", source: String?
         var keep = false
         var isas: [ISA] = []
+        var migration = MigrationPolicy.entryExit
         for arg in parsed.arguments {
             switch arg.option {
             case OptionTable.input:
@@ -82,13 +88,19 @@ public struct BackendCommand: Sendable, Equatable {
             case BackendCommand.isaOption:
                 guard let isa = ISA(name: arg.value) else { throw BackendCommandError.unknownISA(arg.value) }
                 if !isas.contains(isa) { isas.append(isa) }
+            case BackendCommand.migrationOption:
+                guard let policy = MigrationPolicy(rawValue: arg.value) else {
+                    throw DriverError.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")
+                }
+                migration = policy
             default: throw OptionError.unknownArgument(arg.description)
             }
         }
         guard let bitcode else { throw BackendCommandError.missingInput }
         guard let output else { throw BackendCommandError.missingOutput }
         self.init(bitcode: bitcode, output: output, emit: emit, optimization: optimization,
-                  source: source ?? bitcode, keepDebugInfo: keep, isas: isas.isEmpty ? ISA.allCases : isas.sorted())
+                  source: source ?? bitcode, keepDebugInfo: keep, isas: isas.isEmpty ? ISA.allCases : isas.sorted(),
+                  migration: migration)
     }
 
     // MARK: Running
@@ -108,7 +120,7 @@ public struct BackendCommand: Sendable, Equatable {
         let level = OptimizationLevel(rawValue: optimization) ?? .o0
         let kind = backendOutput
         let request = BackendRequest(bitcodePath: bitcode, sourcePath: source, optimization: level,
-                                     output: kind, isas: isas, keepDebugInfo: keepDebugInfo)
+                                     output: kind, isas: isas, keepDebugInfo: keepDebugInfo, migrationPolicy: migration)
         let results = try Backend.run(request, diagnostics: diagnostics)
         if diagnostics.hasErrors { throw BackendCommandError.backendFailed }
         func result(_ isa: ISA) throws -> Data {

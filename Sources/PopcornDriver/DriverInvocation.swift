@@ -1,4 +1,5 @@
 import Foundation
+import PopcornIR
 
 /// The meaning of a parsed command line: which stage to stop after, the inputs, the outputs
 /// and the arguments destined for each tool. Building it reads no tool and runs nothing; it
@@ -30,6 +31,8 @@ public struct DriverInvocation: Sendable {
     public var frontendOptimization = "-O0"
     /// The back end's level (`0`…`3`, `s`, `z`), as `-cc1popcorn -O<level>` takes it.
     public var backendOptimization = "0"
+    /// `-fpopcorn-migration=`: where the back end inserts migration points.
+    public var migrationPolicy: MigrationPolicy = .entryExit
     /// `-g…` flags forwarded to the frontend; empty means no debug information was requested.
     public var debugArguments: [String] = []
     /// User arguments for clang, in command-line order.
@@ -133,6 +136,9 @@ public struct DriverInvocation: Sendable {
                 else { diagnostics.append(.invalidSaveTemps(arg.value)) }
             case DriverOptions.optimize: setOptimization(arg.value)
             case DriverOptions.debug: addDebug(arg.value)
+            case DriverOptions.fpopcornMigration:
+                if let policy = MigrationPolicy(rawValue: arg.value) { migrationPolicy = policy }
+                else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")) }
             case DriverOptions.nostdinc: searchMuslHeaders = false; searchCompilerHeaders = false
             case DriverOptions.nostdlibinc: searchMuslHeaders = false
             case DriverOptions.nobuiltininc: searchCompilerHeaders = false

@@ -83,6 +83,7 @@ public enum DriverOptions {
     public static let fnosanitize = Option("-fno-sanitize=", .joined, group: .codeGeneration, help: "Accepted (no sanitizer is ever enabled)", metaVariable: "<checks>", destination: .ignored(reason: "no sanitizer is ever enabled"), hidden: true)
     public static let fprofile = Option("-fprofile-", .joined, group: .codeGeneration, help: "Refused: profiling instrumentation (-fprofile-…)", metaVariable: "<kind>", destination: .rejected(reason: "profile instrumentation and profile data are specific to one ISA's code"))
     public static let fsplitStack = Option("-fsplit-stack", .flag, group: .codeGeneration, help: "Refused: segmented stacks", destination: .rejected(reason: "segmented stacks cannot be transformed between ISAs"))
+    public static let fpopcornMigration = Option("-fpopcorn-migration=", .joined, group: .codeGeneration, help: "Where migration points go: none, entry-exit (default: function entry and returns) or loops (also back edges of loops with calls or big bodies)", metaVariable: "<policy>")
 
     // MARK: Target
     public static let m64 = Option("-m64", .flag, group: .target, help: "Accepted: every popcorn ISA is 64-bit", destination: .ignored(reason: "every popcorn ISA is 64-bit"))
@@ -149,7 +150,7 @@ public enum DriverOptions {
         warning, qunused, xclang,
         feature, fpic, fPIC, fpie, fPIE, fnopic, fnoPIC, fnopie, fnoPIE, fnolto, fcommon,
         fnoFunctionSections, fnoDataSections, fuseLD, flto, fltoEq, fsanitize, fnosanitize, fprofile,
-        fsplitStack,
+        fsplitStack, fpopcornMigration,
         m64, march, mcpu, mtune, machine, targetEq, target, wa, xassembler,
         depsM, depsMM, depsMD, depsMMD, depsMF, depsMT, depsMQ, depsMP, depsMG,
         library, libraryDir, wl, xlinker, pthread, staticLink, staticLibgcc, rdynamic, noPie, shared, pie, sysroot,
