@@ -52,7 +52,7 @@ struct ImmediateActions {
     /// resource directory, in the order the linker and frontend search them.
     func filePath(_ name: String) -> String {
         var dirs = ["\(toolchain.runtimeDirectory)/\(ISA.host.rawValue)", toolchain.runtimeDirectory,
-                    ISA.host.muslLibDir, (ISA.host.builtinsArchive as NSString).deletingLastPathComponent]
+                    ISA.host.muslLibDir, Path.directory(ISA.host.builtinsArchive)]
         if let clang = try? toolchain.path(of: .clang),
            let resource = try? DriverTools.resourceDirectory(of: clang) {
             dirs.append(resource)

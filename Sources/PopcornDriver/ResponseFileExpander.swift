@@ -1,4 +1,5 @@
 import Foundation
+import PopcornSupport
 
 /// Expands `@file` arguments into the arguments the file contains.
 ///
@@ -38,7 +39,7 @@ public struct ResponseFileExpander: Sendable {
                 throw OptionError.unreadableResponseFile(path: path, reason: String(cString: strerror(errno)))
             }
             let nested = ResponseFileExpander.tokenize(String(decoding: data, as: UTF8.self))
-            let base = (path as NSString).deletingLastPathComponent
+            let base = Path.directory(path)
             out += try expand(nested, directory: base.isEmpty ? nil : base, active: active + [canonical])
         }
         return out

@@ -1,4 +1,5 @@
 import Foundation
+import PopcornSupport
 
 /// An ld.lld `-Map` file: output sections with the input sections they hold.
 ///
@@ -46,7 +47,7 @@ public struct LinkMap: Sendable {
 
         public var isSynthetic: Bool { file == "<internal>" }
         /// The file name without directories (`in003.o`, `libc.a`, `<internal>`).
-        public var fileBaseName: String { (file as NSString).lastPathComponent }
+        public var fileBaseName: String { Path.baseName(file) }
     }
 
     public struct OutputSection: Sendable {

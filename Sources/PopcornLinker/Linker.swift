@@ -64,7 +64,8 @@ public enum Linker {
         for isa in isas { probes[isa] = try runner.probe(commands[isa]!, in: scratch.path) }
         let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
         for _ in 0..<Self.maxBalancingRounds {
-            let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols)
+            let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
+                                                          weakSymbols: archives.weakSymbols)
             if forced.isEmpty { break }
             for (isa, symbols) in forced {
                 commands[isa]!.forcedSymbols += symbols

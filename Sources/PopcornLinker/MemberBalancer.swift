@@ -25,10 +25,14 @@ public enum MemberBalancer {
     /// Lists the defined global symbols of an archive member, or `nil` if the ISA's link has no
     /// archive of that base name or the archive no member of that name.
     public typealias MemberSymbols = (_ isa: ISA, _ archive: String, _ member: String) throws -> [String]?
+    /// Lists the weak global symbols an archive member defines. The linked probe cannot say: a
+    /// hidden weak definition (musl's `__stderr_used`) becomes a plain local in the output.
+    public typealias MemberWeakSymbols = (_ isa: ISA, _ archive: String, _ member: String) throws -> Set<String>?
 
     /// Symbols to add as `-u` to each ISA's link so that weak/strong resolutions agree.
     public static func forcedSymbols(_ probes: [ISA: [ProbeOutputSection]],
-                                     memberSymbols: MemberSymbols) throws -> [ISA: [String]] {
+                                     memberSymbols: MemberSymbols,
+                                     weakSymbols: MemberWeakSymbols = { _, _, _ in nil }) throws -> [ISA: [String]] {
         var definitions: [ISA: [String: Definition]] = [:]
         var defined: [ISA: Set<String>] = [:]
         var loaded: [ISA: Set<String>] = [:]
@@ -36,8 +40,10 @@ public enum MemberBalancer {
             var table: [String: Definition] = [:]
             for input in sections.flatMap(\.inputs) where !input.isSynthetic {
                 loaded[isa, default: []].insert(memberKey(input.fileBaseName, input.member))
+                let weakInMember = try input.member.flatMap { try weakSymbols(isa, input.fileBaseName, $0) } ?? []
                 for symbol in input.symbols where symbol.isGlobal && table[symbol.name] == nil {
-                    table[symbol.name] = Definition(file: input.fileBaseName, member: input.member, isWeak: symbol.isWeak)
+                    table[symbol.name] = Definition(file: input.fileBaseName, member: input.member,
+                                                    isWeak: symbol.isWeak || weakInMember.contains(symbol.name))
                 }
             }
             definitions[isa] = table
@@ -70,28 +76,42 @@ public enum MemberBalancer {
     public final class ArchiveIndex {
         private var archives: [ISA: [String: String]]
         private var cache: [String: [String: [String]]] = [:]
+        private var weakCache: [String: [String: Set<String>]] = [:]
 
         /// `archives`: each ISA's archive paths; the base name identifies an archive across ISAs.
         public init(archives: [ISA: [String]]) {
             self.archives = archives.mapValues { paths in
-                Dictionary(paths.map { (($0 as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first })
+                Dictionary(paths.map { (Path.baseName($0), $0) }, uniquingKeysWith: { first, _ in first })
             }
         }
 
         public func symbols(isa: ISA, archive: String, member: String) throws -> [String]? {
             guard let path = archives[isa]?[archive] else { return nil }
-            if cache[path] == nil {
-                var table: [String: [String]] = [:]
-                for m in try ArArchive(contentsOf: path).members where table[m.name] == nil {
-                    guard let elf = try? ELFFile(data: m.data, path: "\(path)(\(m.name))") else { continue }
-                    table[m.name] = try elf.symbols().filter {
-                        $0.isDefined && $0.binding == ELFConstants.STB_GLOBAL && !$0.name.isEmpty
-                            && $0.type != ELFConstants.STT_SECTION && $0.type != ELFConstants.STT_FILE
-                    }.map(\.name)
-                }
-                cache[path] = table
-            }
+            try load(path)
             return cache[path]![member]
+        }
+
+        public func weakSymbols(isa: ISA, archive: String, member: String) throws -> Set<String>? {
+            guard let path = archives[isa]?[archive] else { return nil }
+            try load(path)
+            return weakCache[path]![member]
+        }
+
+        private func load(_ path: String) throws {
+            guard cache[path] == nil else { return }
+            var table: [String: [String]] = [:]
+            var weak: [String: Set<String>] = [:]
+            for m in try ArArchive(contentsOf: path).members where table[m.name] == nil {
+                guard let elf = try? ELFFile(data: m.data, path: "\(path)(\(m.name))") else { continue }
+                let defined = try elf.symbols().filter {
+                    $0.isDefined && !$0.name.isEmpty
+                        && $0.type != ELFConstants.STT_SECTION && $0.type != ELFConstants.STT_FILE
+                }
+                table[m.name] = defined.filter { $0.binding == ELFConstants.STB_GLOBAL }.map(\.name)
+                weak[m.name] = Set(defined.filter { $0.binding == ELFConstants.STB_WEAK }.map(\.name))
+            }
+            cache[path] = table
+            weakCache[path] = weak
         }
     }
 }

@@ -20,10 +20,12 @@ public enum AtomicFileError: Error, DiagnosticConvertible {
 public enum AtomicFile {
     /// A fresh temporary path in the destination's directory (same file system, so rename is atomic).
     public static func temporaryPath(for destination: String) -> String {
-        let dir = (destination as NSString).deletingLastPathComponent
-        let name = (destination as NSString).lastPathComponent
+        // Split by hand: Foundation's path helpers trap on some one-character names ("v").
         let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        return (dir.isEmpty ? "" : dir + "/") + ".\(name).tmp-\(unique)"
+        guard let slash = destination.lastIndex(of: "/") else { return ".\(destination).tmp-\(unique)" }
+        let dir = destination[...slash]
+        let name = destination[destination.index(after: slash)...]
+        return "\(dir).\(name).tmp-\(unique)"
     }
 
     /// Writes `data` to `path` atomically, with the given permission bits.

@@ -19,9 +19,9 @@ public enum ProcessError: Error, DiagnosticConvertible, Equatable {
             return Diagnostic(.error, "unable to execute '\(tool)': \(String(cString: strerror(e)))")
         case let .failed(tool, status, output):
             let tail = output.isEmpty ? "" : "\n" + output.trimmingCharacters(in: .newlines)
-            return Diagnostic(.error, "'\((tool as NSString).lastPathComponent)' failed with exit code \(status)\(tail)")
+            return Diagnostic(.error, "'\(Path.baseName(tool))' failed with exit code \(status)\(tail)")
         case let .signaled(tool, sig):
-            return Diagnostic(.error, "'\((tool as NSString).lastPathComponent)' terminated by signal \(sig)")
+            return Diagnostic(.error, "'\(Path.baseName(tool))' terminated by signal \(sig)")
         }
     }
 }

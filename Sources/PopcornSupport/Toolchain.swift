@@ -16,10 +16,10 @@ public struct Toolchain: Sendable {
     public init(runtimeDirectory: String? = nil, binDirectory: String? = nil) {
         let env = ProcessInfo.processInfo.environment
         let exe = Toolchain.executablePath()
-        let bin = binDirectory ?? (exe as NSString).deletingLastPathComponent
+        let bin = binDirectory ?? Path.directory(exe)
         self.binDirectory = bin
         self.runtimeDirectory = runtimeDirectory ?? env["POPCORN_RUNTIME_DIR"]
-            ?? ((bin as NSString).deletingLastPathComponent as NSString).appendingPathComponent("lib/popcorn")
+            ?? Path.join(Path.directory(bin), "lib/popcorn")
         self.searchPath = ["/usr/lib/llvm-19/bin"] + (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
     }
 

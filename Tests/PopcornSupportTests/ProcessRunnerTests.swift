@@ -26,3 +26,14 @@ import Testing
         for isa in ISA.foreign { #expect(isa.siblingPath(of: "app") == "app.\(isa.rawValue)") }
     }
 }
+
+@Suite struct AtomicFileTests {
+    @Test(arguments: ["v", "a/v", "/tmp/x", "dir/sub/app"])
+    func temporaryIsASiblingOfTheDestination(_ destination: String) {
+        let tmp = AtomicFile.temporaryPath(for: destination)
+        let dir = destination.contains("/") ? String(destination[...destination.lastIndex(of: "/")!]) : ""
+        let name = destination.split(separator: "/").last.map(String.init)!
+        #expect(tmp.hasPrefix(dir + "." + name + ".tmp-"))
+        #expect(!tmp.dropFirst(dir.count).contains("/"))
+    }
+}
