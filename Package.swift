@@ -34,11 +34,11 @@ let package = Package(
         .target(name: "PopcornDriver", dependencies: ["PopcornSupport", "PopcornELF", "PopcornIR"],
                 swiftSettings: llvmSwift),
         // The aligning linker: inputs, probe links, layout, linker scripts, verification.
-        .target(name: "PopcornLinker", dependencies: ["PopcornSupport", "PopcornELF"]),
+        .target(name: "PopcornLinker", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata"]),
         // Stack-transformation metadata: the `.popcorn.*` format, stackmap and CFI decoding, writer and reader.
         .target(name: "PopcornMetadata", dependencies: ["PopcornSupport", "PopcornELF"]),
         // Inspection and verification of linked multi-ISA binaries.
-        .target(name: "PopcornDump", dependencies: ["PopcornSupport", "PopcornELF"]),
+        .target(name: "PopcornDump", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata"]),
 
         .executableTarget(name: "popcorn-cc", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
         .executableTarget(name: "popcorn-ld", dependencies: ["PopcornLinker"]),
@@ -50,8 +50,8 @@ let package = Package(
         .testTarget(name: "PopcornDriverTests", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
         .testTarget(name: "PopcornLinkerTests", dependencies: ["PopcornLinker", "PopcornELF", "PopcornSupport"]),
         .testTarget(name: "PopcornMetadataTests", dependencies: ["PopcornMetadata", "PopcornELF", "PopcornSupport"]),
-        .testTarget(name: "PopcornDumpTests", dependencies: ["PopcornDump"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF"]),
+        .testTarget(name: "PopcornDumpTests", dependencies: ["PopcornDump", "PopcornELF", "PopcornSupport", "PopcornMetadata"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata"]),
     ],
     swiftLanguageModes: [.v5]
 )
