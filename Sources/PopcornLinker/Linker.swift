@@ -105,17 +105,23 @@ public enum Linker {
 
         // 8. verify (symbols need the unstripped binaries; -s relinks afterwards)
         let report = try Verifier.verify(layout: layout, binaries: temporaries, maps: maps)
+
+        // 9. stack-transformation metadata: built from the unstripped binaries (function names
+        // come from the symbol tables), appended after any -s relink, which would drop it.
+        let metadata = try MetadataPass.build(binaries: temporaries)
         if options.stripAll {
             for isa in isas {
                 try runner.link(commands[isa]!.arguments(script: scripts[isa]!, map: nil, output: temporaries[isa]!, strip: true))
             }
         }
+        try MetadataPass.append(metadata, to: temporaries)
         if options.verbose {
             for isa in isas { diagnostics.remark("popcorn-ld: " + LayoutPrinter.summary(layout, isa: isa)) }
             diagnostics.remark("popcorn-ld: \(report.checkedSymbols) symbols verified at identical addresses")
+            for isa in isas { diagnostics.remark("popcorn-ld: " + MetadataPass.summary(metadata, isa: isa)) }
         }
 
-        // 9. commit
+        // 10. commit
         if let mapFile = options.mapFile {
             for isa in isas { try AtomicFile.install(maps[isa]!, to: isa.siblingPath(of: mapFile), mode: 0o644) }
         }

@@ -22,6 +22,7 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
     case misplacedSection(isa: ISA, section: String, expected: UInt64, actual: UInt64?)
     case symbolMismatch(name: String, addresses: [ISA: UInt64], more: Int)
     case tlsMismatch(String)
+    case cannotAppendSection(path: String, section: String, reason: String)
 
     public var diagnostic: Diagnostic {
         Diagnostic(.error, message)
@@ -73,6 +74,8 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
             return text
         case let .tlsMismatch(reason):
             return "thread-local storage differs between the binaries: \(reason)"
+        case let .cannotAppendSection(path, section, reason):
+            return "cannot add section '\(section)' to '\(path)': \(reason)"
         }
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+import PopcornELF
+import PopcornMetadata
+import PopcornSupport
+
+/// Pass 9 (after verification, before `-s` relinks and the commit): the stack-transformation metadata (`.popcorn.meta`, docs/METADATA.md).
+///
+/// Pre: the final binaries are linked and verified (addresses are final) and still carry their
+/// symbol tables, `.llvm_stackmaps`, `.eh_frame` and `.popcorn.callsites`.
+/// Post: `build` has produced one section holding every ISA's table, checked across ISAs (call
+/// sites pair up by ID, frames are describable); `append` has added it, unchanged, to every
+/// binary as a non-allocated section. A program without any stackmaps (compiled with
+/// `-fpopcorn-migration=none`) gets tables with no call sites, so the runtime and popcorn-dump
+/// can tell "no migration points" from "not a popcorn binary".
+public enum MetadataPass {
+    /// The section every binary receives.
+    public static let sectionName = MetadataFormat.sectionName
+
+    /// What the pass produced.
+    public struct Result: Sendable, Equatable {
+        /// The section contents (identical for every binary).
+        public var section: Data
+        /// Per ISA: the number of call sites and the bytes of that ISA's table.
+        public var callSites: [ISA: Int]
+        public var tableSizes: [ISA: Int]
+    }
+
+    /// Builds the section from the final binaries at `binaries`.
+    ///
+    /// - Throws: `MetadataError` naming the ISA, function and call site when the metadata would
+    ///   be wrong (sites that do not pair up, a return address not after a call, …).
+    public static func build(binaries: [ISA: String]) throws -> Result {
+        var files: [ISA: ELFFile] = [:]
+        for (isa, path) in binaries { files[isa] = try ELFFile(contentsOf: path) }
+        let tables = try MetadataBuilder.tables(binaries: files)
+        var sizes: [ISA: Int] = [:]
+        for table in tables { sizes[table.isa] = try MetadataWriter.encode(table).count }
+        let section = try MetadataWriter.section(tables)
+        return Result(section: section,
+                      callSites: Dictionary(uniqueKeysWithValues: tables.map { ($0.isa, $0.callSites.count) }),
+                      tableSizes: sizes)
+    }
+
+    /// Appends `result.section` to every binary (in place, atomically per file).
+    public static func append(_ result: Result, to binaries: [ISA: String]) throws {
+        for (_, path) in binaries.sorted(by: { $0.key < $1.key }) {
+            try SectionAppender.append(section: sectionName, contents: result.section, toFileAt: path)
+        }
+    }
+
+    /// The `-v` line for one ISA.
+    public static func summary(_ result: Result, isa: ISA) -> String {
+        let sites = result.callSites[isa] ?? 0
+        return "\(isa): \(sites) call site\(sites == 1 ? "" : "s"), \(result.tableSizes[isa] ?? 0) bytes of metadata"
+            + " (section \(sectionName): \(result.section.count) bytes in every binary)"
+    }
+}
