@@ -23,6 +23,7 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
     case symbolMismatch(name: String, addresses: [ISA: UInt64], more: Int)
     case tlsMismatch(String)
     case cannotAppendSection(path: String, section: String, reason: String)
+    case cannotWrite(path: String, reason: String)
 
     public var diagnostic: Diagnostic {
         Diagnostic(.error, message)
@@ -76,6 +77,8 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
             return "thread-local storage differs between the binaries: \(reason)"
         case let .cannotAppendSection(path, section, reason):
             return "cannot add section '\(section)' to '\(path)': \(reason)"
+        case let .cannotWrite(path, reason):
+            return "cannot write '\(path)': \(reason)"
         }
     }
 }

@@ -86,7 +86,39 @@ public enum SectionAppender {
         let updated = try appending(section: name, contents: contents, alignment: alignment, to: data, path: path)
         var status = stat()
         let mode = stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o755
-        try AtomicFile.write(updated, to: path, mode: mode)
+        let temporary = AtomicFile.temporaryPath(for: path)
+        try writeClosingOnExec(updated, to: temporary, mode: mode)
+        try AtomicFile.commit(temporary, to: path)
+    }
+
+    /// Writes a new file with a close-on-exec descriptor. The file is an executable: if another
+    /// thread of this process spawned a program while an inheritable descriptor was open for
+    /// writing, the child would hold it and running the binary would fail with ETXTBSY.
+    private static func writeClosingOnExec(_ data: Data, to path: String, mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw LinkerError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        if failure != 0 {
+            unlink(path)
+            throw LinkerError.cannotWrite(path: path, reason: String(cString: strerror(failure)))
+        }
+        // `open` applied the umask; the binary keeps the mode it had.
+        chmod(path, mode)
     }
 
     private static func readLE(_ bytes: [UInt8], _ offset: Int, _ width: Int) -> UInt64 {
