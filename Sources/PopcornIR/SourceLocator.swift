@@ -1,4 +1,5 @@
 import CLLVM
+import Foundation
 import PopcornSupport
 
 /// Finds user-facing source positions for IR values from their debug locations.
@@ -33,12 +34,29 @@ struct SourceLocator {
         if LLVMIsAFunction(value) != nil, LLVMGetSubprogram(value) == nil { return nil }
         let line = Int(LLVMGetDebugLocLine(value))
         guard line > 0 else { return nil }
-        var length: UInt32 = 0
         var file = sourcePath
-        if let name = LLVMGetDebugLocFilename(value, &length), length > 0 {
-            file = String(decoding: UnsafeRawBufferPointer(start: name, count: Int(length)), as: UTF8.self)
+        if let name = Self.string(LLVMGetDebugLocFilename, value), !name.isEmpty {
+            // clang records the file relative to its compilation directory when it can. Print it
+            // the way clang's own diagnostics do: as the user named it on the command line.
+            let directory = Self.string(LLVMGetDebugLocDirectory, value) ?? ""
+            let resolved = name.hasPrefix("/") || directory.isEmpty ? name : Path.join(directory, name)
+            file = Self.sameFile(resolved, sourcePath) ? sourcePath : name
         }
         let column = LLVMIsAInstruction(value) != nil ? Int(LLVMGetDebugLocColumn(value)) : 0
         return SourceLocation(file: file, line: line, column: column > 0 ? column : nil)
+    }
+
+    private static func string(_ get: (LLVMValueRef?, UnsafeMutablePointer<UInt32>?) -> UnsafePointer<CChar>?,
+                               _ value: LLVMValueRef) -> String? {
+        var length: UInt32 = 0
+        guard let chars = get(value, &length) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: chars, count: Int(length)), as: UTF8.self)
+    }
+
+    /// Whether two paths name one file (same device and inode), e.g. `a.c` and `/home/u/a.c`.
+    private static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return a == b }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 }
