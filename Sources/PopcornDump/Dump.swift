@@ -31,7 +31,8 @@ public enum Dump {
                                         .map { "\($0) 0x\(String(mismatch.addresses[$0]!, radix: 16))" }
                                         .joined(separator: ", "))
                 }
-                return report.alignment.isAligned ? 0 : 1
+                for problem in report.metadataProblems { diagnostics.error(problem) }
+                return report.alignment.isAligned && report.metadataProblems.isEmpty ? 0 : 1
             }
             if !options.json { stdout(report.text()) }
             return 0

@@ -1,12 +1,15 @@
 import PopcornELF
+import PopcornMetadata
 import PopcornSupport
 
-/// Everything popcorn-dump knows about one multi-ISA program: its per-ISA binaries and
-/// whether they agree on symbol addresses.
+/// Everything popcorn-dump knows about one multi-ISA program: its per-ISA binaries, whether
+/// they agree on symbol addresses, and their stack-transformation metadata.
 public struct DumpReport: Sendable {
     /// One entry per ISA, in `ISA` order.
     public var binaries: [BinarySummary]
     public var alignment: AlignmentReport
+    /// The decoded `.popcorn.meta`; `nil` when the binaries have none.
+    public var callSites: CallSiteReport?
 
     /// Reads `primary` and its siblings `primary.<isa>` (see `ISA.siblingPath`), checking that
     /// each file holds the ISA its name promises, and compares their symbol tables.
@@ -26,10 +29,18 @@ public struct DumpReport: Sendable {
         try self.init(files: files)
     }
 
-    /// Summarises already-read binaries.
-    public init(files: [ISA: ELFFile]) throws {
+    /// Summarises already-read binaries; `primary` is the one whose metadata copy is reported.
+    /// - Throws: `MetadataError` if a `.popcorn.meta` section is malformed.
+    public init(files: [ISA: ELFFile], primary: ISA = ISA.host) throws {
         binaries = files.keys.sorted().map { BinarySummary(isa: $0, file: files[$0]!) }
         alignment = try AlignmentChecker.check(files)
+        callSites = try CallSiteReport(files: files, primary: primary)
+    }
+
+    /// Problems `--verify` reports besides misaligned symbols: missing or inconsistent metadata.
+    public var metadataProblems: [String] {
+        guard let callSites else { return ["no '\(MetadataFormat.sectionName)' stack transformation metadata (link with popcorn-ld)"] }
+        return callSites.problems
     }
 
     private static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
@@ -53,6 +64,7 @@ public struct DumpReport: Sendable {
                 for m in binary.metadata { lines.append("    \(padded(m.name, width))size \(DumpReport.hex(m.size))") }
             }
         }
+        lines += callSiteText()
         let count = alignment.mismatches.count
         lines.append("alignment: \(alignment.checkedSymbols) symbols checked, \(count) mismatch\(count == 1 ? "" : "es")"
                      + (alignment.isAligned ? " (aligned)" : " (NOT aligned)"))
@@ -84,11 +96,47 @@ public struct DumpReport: Sendable {
         }
         return .object([
             ("binaries", .object(binariesJSON)),
+            ("callSites", .array((callSites?.entries ?? []).map { entry in
+                .object([
+                    ("id", .integer(entry.id)),
+                    ("function", .string(entry.function)),
+                    ("sites", .object(entry.sites.keys.sorted().map { ($0.rawValue, CallSiteFormatter.json(entry.sites[$0]!.site, isa: $0)) })),
+                ])
+            })),
+            ("stackTransformMetadata", callSites.map { report in
+                .object([
+                    ("sectionSize", .integer(UInt64(report.sectionSize))),
+                    ("tables", .object(report.tables.map { table in
+                        (table.isa.rawValue, .object([
+                            ("size", .integer(UInt64(report.tableSize(table.isa) ?? 0))),
+                            ("functions", .integer(UInt64(table.functions.count))),
+                            ("callSites", .integer(UInt64(table.callSites.count))),
+                            ("siteSetHash", .integer(table.siteSetHash)),
+                        ]))
+                    })),
+                    ("problems", .array(report.problems.map(JSONValue.string))),
+                ])
+            } ?? .null),
             ("alignment", .object([
                 ("checkedSymbols", .integer(UInt64(alignment.checkedSymbols))),
                 ("aligned", .bool(alignment.isAligned)),
                 ("mismatches", .array(mismatches)),
             ])),
         ])
+    }
+
+    /// The call-site section of the text report.
+    private func callSiteText() -> [String] {
+        guard let report = callSites else { return ["call sites: no \(MetadataFormat.sectionName) section"] }
+        let sizes = report.tables.map { "\($0.isa) \(report.tableSize($0.isa) ?? 0)" }.joined(separator: ", ")
+        var lines = ["call sites: \(report.entries.count) (\(MetadataFormat.sectionName) \(report.sectionSize) bytes: \(sizes))"]
+        for entry in report.entries {
+            lines.append("  \(DumpReport.hex(entry.id)) in '\(entry.function)'")
+            for isa in entry.sites.keys.sorted() {
+                lines += CallSiteFormatter.text(entry.sites[isa]!.site, isa: isa).map { "    " + $0 }
+            }
+        }
+        for problem in report.problems { lines.append("  problem: \(problem)") }
+        return lines
     }
 }

@@ -5,6 +5,8 @@ public indirect enum JSONValue: Equatable, Sendable {
     case array([JSONValue])
     case string(String)
     case integer(UInt64)
+    /// A signed number (frame offsets are negative).
+    case signed(Int64)
     case bool(Bool)
     case null
 
@@ -25,6 +27,7 @@ public indirect enum JSONValue: Equatable, Sendable {
             return "[\n" + body.joined(separator: ",\n") + "\n\(pad)]"
         case let .string(s): return JSONValue.quote(s)
         case let .integer(n): return String(n)
+        case let .signed(n): return String(n)
         case let .bool(b): return b ? "true" : "false"
         case .null: return "null"
         }

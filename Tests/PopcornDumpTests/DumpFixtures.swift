@@ -1,4 +1,6 @@
 import Foundation
+import PopcornELF
+import PopcornMetadata
 import PopcornSupport
 
 struct FixtureError: Error, CustomStringConvertible { var description: String }
@@ -16,6 +18,14 @@ final class DumpFixtures {
         do { return try toolchain.path(of: t) } catch {
             throw FixtureError(description: "required tool '\(t.rawValue)' is missing (install '\(t.package)')")
         }
+    }
+
+    /// An LLVM 19 tool that `Toolchain` does not know (the fixtures need llc and llvm-objcopy).
+    private func llvmTool(_ name: String) throws -> String {
+        for path in ["/usr/lib/llvm-19/bin/\(name)", "/usr/bin/\(name)-19"] where FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        throw FixtureError(description: "required tool '\(name)' is missing (install 'llvm-19')")
     }
 
     private func run(_ tool: String, _ args: [String]) throws {
@@ -58,6 +68,64 @@ final class DumpFixtures {
             let object = try compile(source, isa: isa, flags: ["-ffreestanding", "-fno-asynchronous-unwind-tables"])
             try run(try tool(.lld), ["-static", "-m", isa.lldEmulation, "-T", script, "-o", isa.siblingPath(of: primary), object])
         }
+        return primary
+    }
+
+    /// Adds the `.popcorn.meta` section popcorn-ld would add (built by `MetadataBuilder` from the
+    /// binaries themselves) to `primary` and its siblings, with llvm-objcopy.
+    func addMetadata(_ primary: String) throws {
+        var files: [ISA: ELFFile] = [:]
+        for isa in ISA.allCases { files[isa] = try ELFFile(contentsOf: isa.siblingPath(of: primary)) }
+        let section = dir.file("\((primary as NSString).lastPathComponent).meta")
+        try MetadataBuilder.section(binaries: files).write(to: URL(fileURLWithPath: section))
+        let objcopy = try llvmTool("llvm-objcopy")
+        for isa in ISA.allCases {
+            let path = isa.siblingPath(of: primary)
+            try run(objcopy, ["--add-section", ".popcorn.meta=\(section)", path, path])
+        }
+    }
+
+    /// `stackmaps` and its siblings: a freestanding program whose `work` has two call sites with
+    /// stackmaps (IDs 0x51 and 0x52, the second with `%x` live across the call), functions pinned
+    /// to the same addresses on every ISA, and `.popcorn.meta` added.
+    func stackmapProgram() throws -> String {
+        let ir = try write("stackmaps.ll", """
+        declare void @llvm.experimental.stackmap(i64, i32, ...)
+        define void @sink() noinline { ret void }
+        define i32 @work(i32 %x) noinline {
+          call void @sink()
+          call void (i64, i32, ...) @llvm.experimental.stackmap(i64 81, i32 0)
+          call void @sink()
+          call void (i64, i32, ...) @llvm.experimental.stackmap(i64 82, i32 0, i32 %x)
+          %r = add i32 %x, 1
+          ret i32 %r
+        }
+        define i32 @entry() {
+          %r = call i32 @work(i32 3)
+          ret i32 %r
+        }
+        """)
+        let script = try write("stackmaps.ld", """
+        ENTRY(entry)
+        SECTIONS {
+          . = 0x400000;
+          .text : { . = 0x400000; *(.text.entry) . = 0x400100; *(.text.work) . = 0x400200; *(.text.sink) }
+          . = 0x410000;
+          .eh_frame : { *(.eh_frame) }
+          . = 0x420000;
+          .llvm_stackmaps : { *(.llvm_stackmaps) }
+          /DISCARD/ : { *(.comment) *(.note*) }
+        }
+        """)
+        let primary = dir.file("stackmaps")
+        let llc = try llvmTool("llc")
+        for isa in ISA.allCases {
+            let object = dir.file("stackmaps.\(isa).o")
+            try run(llc, ["-mtriple=\(isa.triple)", "-filetype=obj", "-function-sections", "-relocation-model=static",
+                          "-frame-pointer=all", ir, "-o", object])
+            try run(try tool(.lld), ["-static", "-m", isa.lldEmulation, "-T", script, "-o", isa.siblingPath(of: primary), object])
+        }
+        try addMetadata(primary)
         return primary
     }
 

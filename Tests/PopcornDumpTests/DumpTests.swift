@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PopcornSupport
 import PopcornELF
+import PopcornMetadata
 @testable import PopcornDump
 
 @Suite struct DumpTests {
@@ -66,6 +67,11 @@ import PopcornELF
     @Test func alignedBinariesReportAndVerify() throws {
         let fixtures = try DumpFixtures()
         let primary = try fixtures.alignedProgram()
+        // Without metadata the binaries cannot migrate: --verify says so.
+        let bare = dump(["--verify", primary])
+        #expect(bare.status == 1 && bare.stderr.contains { $0.contains("no '.popcorn.meta' stack transformation metadata") },
+                "\(bare.stderr)")
+        try fixtures.addMetadata(primary)
 
         let text = dump([primary])
         #expect(text.status == 0, "\(text.stderr)")
@@ -126,5 +132,93 @@ import PopcornELF
     @Test func jsonEscaping() {
         let value = JSONValue.object([("a\"b", .string("line\n\t\u{1}\\")), ("n", .integer(UInt64.max)), ("z", .null)])
         #expect(value.rendered() == "{\n  \"a\\\"b\": \"line\\n\\t\\u0001\\\\\",\n  \"n\": 18446744073709551615,\n  \"z\": null\n}")
+    }
+}
+
+/// The call-site section of popcorn-dump on binaries with real stackmaps and `.popcorn.meta`.
+@Suite struct CallSiteDumpTests {
+    private func dump(_ arguments: [String]) -> DumpRun {
+        final class Box: @unchecked Sendable { var out = ""; var err: [String] = [] }
+        let box = Box()
+        let status = Dump.run(arguments: arguments, stdout: { box.out += $0 }, stderr: { box.err.append($0) })
+        return DumpRun(status: status, stdout: box.out, stderr: box.err)
+    }
+
+    @Test func textJSONAndVerify() throws {
+        let fixtures = try DumpFixtures()
+        let primary = try fixtures.stackmapProgram()
+        let tables = try MetadataReader.read(try ELFFile(contentsOf: primary))
+        let work = try #require(tables.first { $0.isa == .x86_64 }?.callSite(id: 0x52))
+
+        let verify = dump(["--verify", primary])
+        #expect(verify.status == 0 && verify.stderr.isEmpty, "\(verify.stderr)")
+
+        let text = dump([primary])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("call sites: 2 (.popcorn.meta "), "\(text.stdout)")
+        #expect(text.stdout.contains("  0x51 in 'work'\n") && text.stdout.contains("  0x52 in 'work'\n"))
+        #expect(text.stdout.contains("    x86_64: ra 0x\(String(work.returnAddress, radix: 16)), frame "))
+        #expect(text.stdout.contains("    aarch64: ra 0x"))
+        #expect(text.stdout.contains("      saved: ") && text.stdout.contains("rbp at cfa-16"), "\(text.stdout)")
+        #expect(text.stdout.contains("#0: "))
+
+        let json = dump(["--json", primary])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["binaries"] != nil && object["alignment"] != nil)
+        let sites = try #require(object["callSites"] as? [[String: Any]])
+        #expect(sites.map { $0["id"] as? Int } == [0x51, 0x52])
+        #expect(sites.allSatisfy { $0["function"] as? String == "work" })
+        let second = try #require(sites[1]["sites"] as? [String: [String: Any]])
+        #expect(Set(second.keys) == Set(ISA.allCases.map(\.rawValue)))
+        let x86 = try #require(second["x86_64"])
+        #expect(x86["returnAddress"] as? Int == Int(work.returnAddress))
+        #expect(x86["returnAddressSlot"] as? Int == -8)
+        let values = try #require(x86["liveValues"] as? [[String: Any]])
+        #expect(values.count == 1)
+        #expect(values.first?["size"] as? Int == Int(work.liveValues[0].size))
+        let rule = try #require(x86["cfaRule"] as? [String: Any])
+        #expect(rule["register"] as? String == RegisterFile(.x86_64).name(of: work.frame.cfaRegister))
+    }
+
+    /// Flipped bytes and truncated sections: never a crash; --verify always fails, naming a problem.
+    @Test func corruptedMetadataIsAnErrorNotACrash() throws {
+        let fixtures = try DumpFixtures()
+        let primary = try fixtures.stackmapProgram()
+        let original = try Data(contentsOf: URL(fileURLWithPath: primary))
+        let file = try ELFFile(data: original, path: primary)
+        let meta = try #require(file.section(named: ".popcorn.meta"))
+        let start = Int(meta.offset), size = Int(meta.size)
+
+        // Flips: every header byte of the first table, then a stride through the rest.
+        var offsets = Array(0..<min(96, size))
+        offsets += Array(stride(from: 96, to: size, by: 5))
+        var decodeErrors = 0
+        for offset in offsets {
+            var bytes = [UInt8](original)
+            bytes[start + offset] ^= 0xa5
+            try Data(bytes).write(to: URL(fileURLWithPath: primary))
+            let verify = dump(["--verify", primary])
+            #expect(verify.status == 1 && !verify.stderr.isEmpty, "flip at \(offset) passed verification")
+            #expect(verify.stderr.allSatisfy { $0.hasPrefix("popcorn-dump: error: ") })
+            let text = dump([primary])
+            if text.status == 1 {
+                decodeErrors += 1
+                #expect(text.stderr.first?.contains(".popcorn.meta") == true, "\(text.stderr)")
+            }
+        }
+        #expect(decodeErrors > offsets.count / 4, "only \(decodeErrors) of \(offsets.count) flips were detected while decoding")
+
+        // Truncation: shrink sh_size of the section.
+        let shoff = original.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 0x28, as: UInt64.self)) }
+        let sizeField = shoff + meta.index * 64 + 0x20
+        for newSize in [0, 1, 8, 95, 96, size / 2, size - 8, size - 1] {
+            var bytes = [UInt8](original)
+            for i in 0..<8 { bytes[sizeField + i] = UInt8(truncatingIfNeeded: UInt64(newSize) >> (8 * UInt64(i))) }
+            try Data(bytes).write(to: URL(fileURLWithPath: primary))
+            let text = dump([primary])
+            #expect(text.status == 1, "a section of \(newSize) bytes was accepted")
+            #expect(text.stderr.first?.contains(".popcorn.meta") == true, "\(newSize): \(text.stderr)")
+        }
     }
 }

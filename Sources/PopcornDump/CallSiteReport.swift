@@ -1,0 +1,138 @@
+import Foundation
+import PopcornELF
+import PopcornMetadata
+import PopcornSupport
+
+/// The decoded stack-transformation metadata (`.popcorn.meta`) of a program, call site by call
+/// site across ISAs, and what is wrong with it.
+///
+/// popcorn-ld writes the same section into every binary; it is decoded from each of them (any
+/// decoding error is thrown: a corrupt section is an error, never a crash) and the primary's copy
+/// is reported. `problems` re-checks what the runtime relies on against the binaries themselves.
+public struct CallSiteReport: Sendable {
+    /// One call site with its description on every ISA.
+    public struct Entry: Sendable {
+        public var id: UInt64
+        public var function: String
+        /// Per ISA: the call site and the function it is in.
+        public var sites: [ISA: (site: CallSite, function: MetadataFunction)]
+    }
+
+    /// The primary binary's tables, in ISA order.
+    public var tables: [StackTransformMetadata]
+    /// Bytes of the section, and of each ISA's table.
+    public var sectionSize: Int
+    /// Call sites by ID (sorted), joined across ISAs.
+    public var entries: [Entry]
+    /// Every inconsistency found (empty when the metadata is sound).
+    public var problems: [String]
+
+    /// Decodes the metadata of `files`; `nil` when no binary has a `.popcorn.meta` section.
+    public init?(files: [ISA: ELFFile], primary: ISA) throws {
+        let name = MetadataFormat.sectionName
+        guard files.values.contains(where: { $0.section(named: name) != nil }) else { return nil }
+        var problems: [String] = []
+        var decoded: [ISA: [StackTransformMetadata]] = [:]
+        var contents: [ISA: Data] = [:]
+        for (isa, file) in files.sorted(by: { $0.key < $1.key }) {
+            guard let section = file.section(named: name) else {
+                problems.append("'\(file.path)': no '\(name)' section (link with popcorn-ld)")
+                continue
+            }
+            let tables = try MetadataReader.read(file)
+            // A section that decodes but lacks a table for one of the program's ISAs was cut short
+            // (tables are back to back): as much a decoding error as a truncated table.
+            for other in files.keys.sorted() where !tables.contains(where: { $0.isa == other }) {
+                throw MetadataError.malformed(context: "'\(file.path)': \(name)", reason: "no table for \(other)")
+            }
+            decoded[isa] = tables
+            contents[isa] = try file.contents(of: section)
+        }
+        let source = decoded[primary] != nil ? primary : decoded.keys.sorted().first!
+        for (isa, data) in contents.sorted(by: { $0.key < $1.key }) where data != contents[source]! {
+            problems.append("'\(files[isa]!.path)': '\(name)' differs from the copy in '\(files[source]!.path)'")
+        }
+        tables = decoded[source]!
+        sectionSize = contents[source]!.count
+        entries = CallSiteReport.join(tables)
+        problems += CallSiteReport.check(tables: tables, entries: entries, files: files)
+        self.problems = problems
+    }
+
+    /// Bytes of each ISA's table as encoded (the section is their concatenation).
+    public func tableSize(_ isa: ISA) -> Int? {
+        guard let table = tables.first(where: { $0.isa == isa }) else { return nil }
+        return try? MetadataWriter.encode(table).count
+    }
+
+    private static func join(_ tables: [StackTransformMetadata]) -> [Entry] {
+        var byID: [UInt64: Entry] = [:]
+        for table in tables {
+            for site in table.callSites {
+                let function = table.functions[site.functionIndex]
+                byID[site.id, default: Entry(id: site.id, function: function.name, sites: [:])].sites[table.isa] = (site, function)
+            }
+        }
+        return byID.keys.sorted().map { byID[$0]! }
+    }
+
+    /// The checks of `popcorn-dump --verify`, phrased for the user.
+    static func check(tables: [StackTransformMetadata], entries: [Entry], files: [ISA: ELFFile]) -> [String] {
+        var problems: [String] = []
+        let isas = files.keys.sorted()
+        for isa in isas where !tables.contains(where: { $0.isa == isa }) {
+            problems.append("the metadata has no table for \(isa)")
+        }
+        let hashes = Set(tables.map(\.siteSetHash))
+        if hashes.count > 1 { problems.append("the ISAs' tables describe different sets of call sites") }
+        for entry in entries {
+            let label = "call site \(hex(entry.id)) in '\(entry.function)'"
+            for table in tables where entry.sites[table.isa] == nil {
+                problems.append("\(label): missing on \(table.isa)")
+            }
+            let described = entry.sites.sorted { $0.key < $1.key }
+            if Set(described.map(\.value.function.name)).count > 1 {
+                problems.append("\(label): in different functions: "
+                                + described.map { "'\($0.value.function.name)' on \($0.key)" }.joined(separator: ", "))
+            }
+            let counts = Set(described.map(\.value.site.liveValues.count))
+            if counts.count > 1 {
+                problems.append("\(label): live value counts differ: "
+                                + described.map { "\($0.value.site.liveValues.count) on \($0.key)" }.joined(separator: ", "))
+            } else if let first = described.first {
+                for n in first.value.site.liveValues.indices {
+                    let allocas = Set(described.map { $0.value.site.liveValues[n].kind == .direct })
+                    if allocas.count > 1 { problems.append("\(label): live value \(n) is a stack object on some ISAs only") }
+                }
+            }
+            for (isa, (site, function)) in described {
+                problems += checkSite(site, function: function, isa: isa, file: files[isa], label: label)
+            }
+        }
+        return problems
+    }
+
+    private static func checkSite(_ site: CallSite, function: MetadataFunction, isa: ISA, file: ELFFile?,
+                                  label: String) -> [String] {
+        var problems: [String] = []
+        let registers = RegisterFile(isa)
+        let ra = site.returnAddress
+        if ra <= function.address || (function.size > 0 && ra > function.address + function.size) {
+            problems.append("\(label): \(isa) return address \(hex(ra)) is outside the function (\(hex(function.address)), \(function.size) bytes)")
+        }
+        if let file, !CallInstructionDecoder.isCall(before: ra, in: file, isa: isa) {
+            problems.append("\(label): \(isa) return address \(hex(ra)) does not follow a call instruction")
+        }
+        for (n, value) in site.liveValues.enumerated() where value.kind == .register {
+            if !registers.isCalleeSaved(value.register) {
+                problems.append("\(label): \(isa) live value \(n) is in \(registers.name(of: value.register)), which a call clobbers")
+            }
+        }
+        for saved in site.frame.savedRegisters where !registers.isCalleeSaved(saved.register) {
+            problems.append("\(label): \(isa) lists \(registers.name(of: saved.register)) as saved, but it is not callee-saved")
+        }
+        return problems
+    }
+
+    static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+}
