@@ -8,8 +8,10 @@ import PopcornSupport
 /// within each region the order is `[host-only][common][other ISAs' only]`; the TLS block has
 /// one start, alignment and internal layout on every ISA.
 public struct LayoutPlanner: Sendable {
-    /// Where code starts: the page at `0x400000` holds the ELF and program headers.
-    public var textStart: UInt64 = 0x401000
+    /// Where code starts: right after the ELF and program headers at `0x400000` (64 bytes plus
+    /// 56 per program header; the scripts declare at most 7), in the same page, so the headers
+    /// do not cost a page of file padding.
+    public var textStart: UInt64 = 0x400400
     /// Region starts are page-aligned. Every ISA uses 4 KiB pages: a migrating process keeps its
     /// address space page for page, so the page size must be the same on every ISA, and a larger
     /// alignment would cost up to 64 KiB of file padding per segment on aarch64.
