@@ -40,14 +40,27 @@ public enum MemberBalancer {
             var table: [String: Definition] = [:]
             for input in sections.flatMap(\.inputs) where !input.isSynthetic {
                 loaded[isa, default: []].insert(memberKey(input.fileBaseName, input.member))
-                let weakInMember = try input.member.flatMap { try weakSymbols(isa, input.fileBaseName, $0) } ?? []
                 for symbol in input.symbols where symbol.isGlobal && table[symbol.name] == nil {
-                    table[symbol.name] = Definition(file: input.fileBaseName, member: input.member,
-                                                    isWeak: symbol.isWeak || weakInMember.contains(symbol.name))
+                    table[symbol.name] = Definition(file: input.fileBaseName, member: input.member, isWeak: symbol.isWeak)
                 }
             }
             definitions[isa] = table
             defined[isa] = Set(table.keys)
+        }
+        // Only names that the ISAs resolve to different members can need balancing; for those,
+        // read the binding from the member itself (reading every member's symbols would cost
+        // more than the links).
+        let isaList = Array(definitions.keys)
+        for name in Set(definitions.values.flatMap(\.keys)) {
+            let places = isaList.compactMap { definitions[$0]?[name] }
+            guard Set(places.map { memberKey($0.file, $0.member) }).count > 1 else { continue }
+            for isa in isaList {
+                guard var d = definitions[isa]?[name], !d.isWeak, let member = d.member else { continue }
+                if try weakSymbols(isa, d.file, member)?.contains(name) == true {
+                    d.isWeak = true
+                    definitions[isa]![name] = d
+                }
+            }
         }
 
         var forced: [ISA: [String]] = [:]
