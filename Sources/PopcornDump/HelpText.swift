@@ -18,7 +18,15 @@ enum HelpText {
             popcorn-ld writes one executable per instruction set: BINARY for the host ISA
             (\(ISA.host.rawValue)) and \(foreign) next to it. popcorn-dump reads all of them and
             reports, for each ISA, the file, its entry point and its allocated sections (name,
-            address, size, flags), any .popcorn.* metadata sections, and an alignment summary.
+            address, size, flags), any .popcorn.* metadata sections, the call sites of the
+            stack-transformation metadata (.popcorn.meta), and an alignment summary.
+
+            For every call site (by its content-derived ID, with its function) and every ISA the
+            report shows the return address, the frame size, the CFA rule, where the return
+            address and the caller's frame pointer are saved, the saved callee-saved registers,
+            and each live value: its location (register, [base+offset] slot with its
+            CFA-relative offset, address of a stack object, or constant), size and flags
+            (pointer, derived pointer, alloca size, holds pointer).
 
             A program can only move between ISAs if every function, global variable, string
             literal and thread-local variable sits at the same address in every binary. The
@@ -34,12 +42,18 @@ enum HelpText {
                 Print the report as JSON:
                 {"binaries": {"<isa>": {"path", "entry", "sections": [{"name", "address",
                 "size", "flags"}], "metadata": [...]}}, "alignment": {"checkedSymbols",
-                "aligned", "mismatches": [{"name", "fileScope", "addresses": {"<isa>": N}}]}}.
-                Addresses and sizes are decimal integers.
+                "aligned", "mismatches": [{"name", "fileScope", "addresses": {"<isa>": N}}]},
+                "callSites": [{"id", "function", "sites": {"<isa>": {"returnAddress",
+                "frameSize", "cfaRule", "returnAddressSlot", "framePointerSlot",
+                "savedRegisters", "liveValues"}}}], "stackTransformMetadata": {"sectionSize",
+                "tables", "problems"}}. Addresses and sizes are decimal integers.
             --verify
-                Check alignment only: print nothing if the binaries are aligned, otherwise an
-                error for each symbol whose addresses differ, and exit with status 1. With
-                --json, the JSON report is printed as well.
+                Check only: print nothing if the binaries are aligned and their metadata is
+                sound, otherwise an error for each symbol whose addresses differ and each
+                metadata problem (missing or differing .popcorn.meta, call sites that do not
+                pair up across ISAs, different live value counts or kinds, a return address not
+                right after a call, a live value in a register a call clobbers), and exit with
+                status 1. With --json, the JSON report is printed as well.
             -h, --help
                 Show this help and exit.
             --version
@@ -49,8 +63,8 @@ enum HelpText {
 
         EXIT STATUS
             0   success (with --verify: the binaries are aligned)
-            1   unreadable, missing or corrupt input, a usage error, or (with --verify)
-                misaligned binaries
+            1   unreadable, missing or corrupt input (including malformed metadata), a usage
+                error, or (with --verify) misaligned binaries or unsound metadata
 
         EXAMPLES
             popcorn-dump app               human-readable report for app and its siblings

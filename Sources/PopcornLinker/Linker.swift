@@ -109,6 +109,9 @@ public enum Linker {
         // 9. stack-transformation metadata: built from the unstripped binaries (function names
         // come from the symbol tables), appended after any -s relink, which would drop it.
         let metadata = try MetadataPass.build(binaries: temporaries)
+        for message in metadata.omitted {
+            diagnostics.warning(message + " (call site left out of the metadata: no migration there)")
+        }
         if options.stripAll {
             for isa in isas {
                 try runner.link(commands[isa]!.arguments(script: scripts[isa]!, map: nil, output: temporaries[isa]!, strip: true))

@@ -20,6 +20,8 @@ public enum MetadataPass {
     public struct Result: Sendable, Equatable {
         /// The section contents (identical for every binary).
         public var section: Data
+        /// Call sites left out because their frame cannot be described (one message each).
+        public var omitted: [String]
         /// Per ISA: the number of call sites and the bytes of that ISA's table.
         public var callSites: [ISA: Int]
         public var tableSizes: [ISA: Int]
@@ -27,16 +29,21 @@ public enum MetadataPass {
 
     /// Builds the section from the final binaries at `binaries`.
     ///
-    /// - Throws: `MetadataError` naming the ISA, function and call site when the metadata would
-    ///   be wrong (sites that do not pair up, a return address not after a call, …).
+    /// A call site whose frame cannot be described on some ISA (today: popcorn-cc sometimes lets
+    /// code be scheduled between a call and its stackmap, e.g. stores of a two-register return
+    /// value) is left out of every table and reported in `omitted`: the program still links and
+    /// runs, it just cannot migrate at that call.
+    ///
+    /// - Throws: `MetadataError` naming the function and call site when the metadata would be
+    ///   wrong as a whole (sites that do not pair up across ISAs, malformed stackmaps or CFI).
     public static func build(binaries: [ISA: String]) throws -> Result {
         var files: [ISA: ELFFile] = [:]
         for (isa, path) in binaries { files[isa] = try ELFFile(contentsOf: path) }
-        let tables = try MetadataBuilder.tables(binaries: files)
+        let (tables, omitted) = try MetadataBuilder.tablesOmittingUnusableSites(binaries: files)
         var sizes: [ISA: Int] = [:]
         for table in tables { sizes[table.isa] = try MetadataWriter.encode(table).count }
         let section = try MetadataWriter.section(tables)
-        return Result(section: section,
+        return Result(section: section, omitted: omitted.map { $0.diagnostic.message },
                       callSites: Dictionary(uniqueKeysWithValues: tables.map { ($0.isa, $0.callSites.count) }),
                       tableSizes: sizes)
     }

@@ -21,6 +21,12 @@ struct ISAMetadataBuilder {
     }
 
     func build() throws -> StackTransformMetadata {
+        try build(rejecting: nil)
+    }
+
+    /// Like `build()`, but a call site that cannot be described is left out and its error
+    /// appended to `rejected` instead of failing the whole table (when `rejected` is non-nil).
+    func build(rejecting rejected: UnsafeMutablePointer<[(id: UInt64, error: MetadataError)]>?) throws -> StackTransformMetadata {
         let stackMap = try StackMapParser.parse(file)
         let liveFunctions = stackMap.functions.indices.filter { stackMap.functions[$0].address != 0 }
         if liveFunctions.isEmpty { return StackTransformMetadata(isa: isa, functions: [], callSites: []) }
@@ -47,7 +53,11 @@ struct ISAMetadataBuilder {
                                                 reason: "id is not unique (also used in '\(other)')")
             }
             seen[record.id] = name
-            sites.append(try callSite(record, function: function, index: index, name: name, ehFrame: ehFrame))
+            do {
+                sites.append(try callSite(record, function: function, index: index, name: name, ehFrame: ehFrame))
+            } catch let error as MetadataError where rejected != nil {
+                if case .badCallSite = error { rejected!.pointee.append((record.id, error)) } else { throw error }
+            }
         }
         sites.sort { $0.id < $1.id }
         return StackTransformMetadata(isa: isa, functions: functions, callSites: sites)

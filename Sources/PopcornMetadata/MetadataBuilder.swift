@@ -44,4 +44,27 @@ public enum MetadataBuilder {
         try CrossISAVerifier.verify(tables)
         return tables
     }
+
+    /// Like `tables(binaries:annotations:)`, but call sites whose frame cannot be described on some
+    /// ISA (`MetadataError.badCallSite`: a stackmap not right after its call, a value in a
+    /// clobbered register, …) are left out of every ISA's table instead of failing the build.
+    /// The runtime then cannot migrate at those sites; the returned errors say which and why.
+    /// Everything else (malformed sections, sites that do not pair up) still throws.
+    public static func tablesOmittingUnusableSites(binaries: [ISA: ELFFile],
+                                                   annotations: [UInt64: [LiveValueAnnotation]]? = nil)
+        throws -> (tables: [StackTransformMetadata], omitted: [MetadataError]) {
+        guard !binaries.isEmpty else { throw MetadataError.invalidInput(reason: "no binaries") }
+        var tables: [StackTransformMetadata] = []
+        var rejected: [(id: UInt64, error: MetadataError)] = []
+        for (isa, file) in binaries.sorted(by: { $0.key < $1.key }) {
+            guard file.isa == isa else {
+                throw MetadataError.invalidInput(reason: "'\(file.path)' is not an \(isa) binary")
+            }
+            tables.append(try ISAMetadataBuilder(file: file, isa: isa, annotations: annotations).build(rejecting: &rejected))
+        }
+        let omittedIDs = Set(rejected.map(\.id))
+        for i in tables.indices { tables[i].callSites.removeAll { omittedIDs.contains($0.id) } }
+        try CrossISAVerifier.verify(tables)
+        return (tables, rejected.map(\.error))
+    }
 }
