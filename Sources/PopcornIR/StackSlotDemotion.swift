@@ -46,7 +46,10 @@ struct StackSlotDemotion {
         } else {
             builder.position(after: value)
         }
-        LLVMBuildStore(builder.ref, value, slot)
+        // Volatile: otherwise instruction selection forwards the stored value to a reload in the
+        // same block and copies the call's return register into another register right after the
+        // call — between the call and its stackmap, which then no longer sits at the return address.
+        LLVMSetVolatile(LLVMBuildStore(builder.ref, value, slot), 1)
 
         // One load per predecessor block for phi operands: a phi must see a single value per edge source.
         var edgeLoads: [UnsafeRawPointer: LLVMValueRef] = [:]
@@ -55,13 +58,17 @@ struct StackSlotDemotion {
                 let block = LLVMGetIncomingBlock(user, operand)!
                 let load = edgeLoads[UnsafeRawPointer(block)] ?? {
                     builder.position(before: LLVMGetBasicBlockTerminator(block)!)
-                    return LLVMBuildLoad2(builder.ref, type, slot, "popcorn.reload")!
+                    let load = LLVMBuildLoad2(builder.ref, type, slot, "popcorn.reload")!
+                    LLVMSetVolatile(load, 1)
+                    return load
                 }()
                 edgeLoads[UnsafeRawPointer(block)] = load
                 LLVMSetOperand(user, operand, load)
             } else {
                 builder.position(before: user)
-                LLVMSetOperand(user, operand, LLVMBuildLoad2(builder.ref, type, slot, "popcorn.reload")!)
+                let load = LLVMBuildLoad2(builder.ref, type, slot, "popcorn.reload")!
+                LLVMSetVolatile(load, 1)
+                LLVMSetOperand(user, operand, load)
             }
         }
         return slot

@@ -129,7 +129,7 @@ struct LiveValueTests {
             .init(kind: .alloca, size: 64, base: nil, holds: nil),
         ])
         #expect(text.contains("call void (i64, i32, ...) @llvm.experimental.stackmap(i64 \(record.id), i32 0, ptr %popcorn.slot, ptr %array)"))
-        #expect(text.contains("store ptr %element, ptr %popcorn.slot"))
+        #expect(text.contains("store volatile ptr %element, ptr %popcorn.slot"))
     }
 
     @Test func allocasPassedToCalleesAreRecordedAtEveryLaterCall() throws {
