@@ -12,6 +12,23 @@ public enum Linker {
     /// Probe rounds spent making archive member selection agree (see `MemberBalancer`).
     static let maxBalancingRounds = 4
 
+    /// Runs `body` for every ISA at once: the links of different ISAs are independent, and
+    /// ld.lld is most of popcorn-ld's time. The first error (in ISA order) is rethrown.
+    static func concurrently<T>(_ isas: [ISA], _ body: @escaping (ISA) throws -> T) throws -> [ISA: T] {
+        let results = ConcurrentResults<T>()
+        DispatchQueue.concurrentPerform(iterations: isas.count) { index in
+            let isa = isas[index]
+            do {
+                let value = try body(isa)
+                results.lock.withLock { results.values[isa] = value }
+            } catch {
+                results.lock.withLock { results.errors[isa] = error }
+            }
+        }
+        if let isa = isas.sorted().first(where: { results.errors[$0] != nil }) { throw results.errors[isa]! }
+        return results.values
+    }
+
     /// Entry point for the executable: returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
         let diagnostics = DiagnosticsEngine(toolName: "popcorn-ld")
@@ -60,17 +77,17 @@ public enum Linker {
 
         // 4. probe links, repeated while MemberBalancer loads more members (each round can only
         // add members, and a forced member's own references may need one more round).
-        var probes: [ISA: [ProbeOutputSection]] = [:]
-        for isa in isas { probes[isa] = try runner.probe(commands[isa]!, in: scratch.path) }
+        let initial = commands
+        var probes = try Self.concurrently(isas) { try runner.probe(initial[$0]!, in: scratch.path) }
         let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
         for _ in 0..<Self.maxBalancingRounds {
             let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
                                                           weakSymbols: archives.weakSymbols)
             if forced.isEmpty { break }
-            for (isa, symbols) in forced {
-                commands[isa]!.forcedSymbols += symbols
-                probes[isa] = try runner.probe(commands[isa]!, in: scratch.path)
-            }
+            for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
+            let again = commands
+            let reprobed = try Self.concurrently(Array(forced.keys)) { try runner.probe(again[$0]!, in: scratch.path) }
+            probes.merge(reprobed) { _, new in new }
         }
 
         // 5. layout
@@ -97,10 +114,12 @@ public enum Linker {
         defer { for path in temporaries.values { unlink(path) } }
         var maps: [ISA: String] = [:]
         for isa in isas {
-            let output = AtomicFile.temporaryPath(for: isa.siblingPath(of: options.output))
-            temporaries[isa] = output
+            temporaries[isa] = AtomicFile.temporaryPath(for: isa.siblingPath(of: options.output))
             maps[isa] = scratch.file("final.\(isa.rawValue).map")
-            try runner.link(commands[isa]!.arguments(script: scripts[isa]!, map: maps[isa]!, output: output))
+        }
+        let finalCommands = commands, outputs = temporaries, finalMaps = maps, finalScripts = scripts
+        _ = try Self.concurrently(isas) { isa in
+            try runner.link(finalCommands[isa]!.arguments(script: finalScripts[isa]!, map: finalMaps[isa]!, output: outputs[isa]!))
         }
 
         // 8. verify (symbols need the unstripped binaries; -s relinks afterwards)
@@ -134,4 +153,11 @@ public enum Linker {
             temporaries[isa] = nil
         }
     }
+}
+
+/// What `Linker.concurrently` collects from its threads.
+private final class ConcurrentResults<T>: @unchecked Sendable {
+    let lock = NSLock()
+    var values: [ISA: T] = [:]
+    var errors: [ISA: Error] = [:]
 }

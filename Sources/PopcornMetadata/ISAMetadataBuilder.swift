@@ -82,7 +82,7 @@ struct ISAMetadataBuilder {
         guard !overflow, record.instructionOffset > 0 else { throw fail("invalid instruction offset \(record.instructionOffset)") }
         let ra = "0x" + String(returnAddress, radix: 16)
         guard CallInstructionDecoder.isCall(before: returnAddress, in: file, isa: isa) else {
-            throw fail("the stackmap at \(ra) does not directly follow a call instruction (code was scheduled between the call and the stackmap)")
+            throw fail("the stackmap at \(ra) does not directly follow a call instruction (the backend expanded the call inline, or scheduled code between the call and the stackmap)")
         }
 
         // The row in effect during the call: look up the call instruction, not the return address.
