@@ -43,10 +43,22 @@ public enum Backend {
         SectionAssignment().run(on: module.ref)
         if !keepDebugInfo { module.stripDebugInfo() }
         MigrationPoints(policy: migration).run(on: module.ref)
-        StackMaps().run(on: module.ref)
+        // Without migration points (`none` and no explicit `popcorn_migrate_point()`), this code's
+        // frames are not migratable: no stackmaps, no metadata, no slot demotion — an aligned-only
+        // build that costs nothing over plain code. A migration requested while such a frame is on
+        // the stack is deferred by the runtime.
+        if migration != .none || Self.hasMigrationPoints(module.ref) {
+            StackMaps().run(on: module.ref)
+        }
         CodeGenerationAttributes().run(on: module.ref)
         // The frontend named the module after our temporary bitcode file; users should see their source.
         LLVMSetModuleIdentifier(module.ref, sourcePath, sourcePath.utf8.count)
+    }
+
+    /// Whether the module calls the migration point slow path anywhere.
+    static func hasMigrationPoints(_ module: LLVMModuleRef) -> Bool {
+        guard let slow = LLVMGetNamedFunction(module, MigrationPoints.slowPath) else { return false }
+        return LLVMGetFirstUse(slow) != nil
     }
 
     /// Lowers a portable module (as bitcode) for each ISA, in parallel: every ISA gets its own
