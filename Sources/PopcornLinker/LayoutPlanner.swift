@@ -20,6 +20,10 @@ public struct LayoutPlanner: Sendable {
     public static let wholeSections: Set<String> = [".init", ".fini", ".preinit_array", ".init_array", ".fini_array"]
     /// Output sections lld synthesises from all inputs together; always per ISA.
     public static let syntheticSections: Set<String> = [".eh_frame", ".eh_frame_hdr"]
+    /// Compiler tables the metadata pass reads from the file but the program never touches at
+    /// run time: the final link keeps them as non-allocated sections (`(INFO)`), so they take no
+    /// address space and no place in the aligned layout.
+    public static let fileOnlySections: [String] = [".llvm_stackmaps", ".popcorn.callsites"]
     /// The bounds symbols of the start-up/exit function arrays, defined inside their sections.
     public static let arrayBoundSymbols: [String: (start: String, end: String)] = [
         ".preinit_array": ("__preinit_array_start", "__preinit_array_end"),

@@ -60,7 +60,7 @@ extension LayoutPlanner {
             units.append(unit)
         }
         for isa in isas {
-            for out in probes[isa] ?? [] {
+            for out in probes[isa] ?? [] where !fileOnlySections.contains(out.name) {
                 if syntheticSections.contains(out.name) {
                     try add(label: "\(isa):\(out.name)", from: out, isa: isa, whole: true, synthetic: true,
                             size: out.size, alignment: out.alignment,

@@ -55,6 +55,9 @@ public enum LinkerScriptWriter {
             if let end = section.endAddress, bounds == nil { out += "    . = \(hex(end));\n" }
             out += "  } \(segments(for: section.region))\n"
         }
+        for name in LayoutPlanner.fileOnlySections {
+            out += "  \(name) 0 (INFO) : { KEEP(*(\(name))) }\n"
+        }
         // Section-relative, so the symbols are not absolute (see `ScriptSymbol`).
         for s in symbols {
             let offset = s.address >= s.sectionAddress ? "+ \(hex(s.address - s.sectionAddress))"
