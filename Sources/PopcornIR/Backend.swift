@@ -41,7 +41,9 @@ public enum Backend {
         if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }
         SymbolNaming().run(on: module.ref)
         SectionAssignment().run(on: module.ref)
-        if !keepDebugInfo { module.stripDebugInfo() }
+        if migration != .none {
+            UndescribableFrames(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
+        }
         MigrationPoints(policy: migration).run(on: module.ref)
         // Without migration points (`none` and no explicit `popcorn_migrate_point()`), this code's
         // frames are not migratable: no stackmaps, no metadata, no slot demotion — an aligned-only
@@ -51,6 +53,8 @@ public enum Backend {
             StackMaps().run(on: module.ref)
         }
         CodeGenerationAttributes().run(on: module.ref)
+        // Last: the line tables were only there so the passes above could name source lines.
+        if !keepDebugInfo { module.stripDebugInfo() }
         // The frontend named the module after our temporary bitcode file; users should see their source.
         LLVMSetModuleIdentifier(module.ref, sourcePath, sourcePath.utf8.count)
     }

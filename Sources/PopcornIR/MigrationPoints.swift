@@ -66,7 +66,7 @@ struct MigrationPoints {
     static func instrumentable(_ function: LLVMValueRef) -> Bool {
         guard IR.isDefinition(function), LLVMGetLinkage(function) != LLVMAvailableExternallyLinkage else { return false }
         let name = IR.name(of: function)
-        return !name.hasPrefix("__popcorn_") && !name.hasPrefix("llvm.")
+        return !name.hasPrefix("__popcorn_") && !name.hasPrefix("llvm.") && !UndescribableFrames.isExcluded(function)
     }
 
     /// The entry point goes after the static allocas so they stay in the entry block (the backend

@@ -30,7 +30,7 @@ struct StackMaps {
         let dataLayout = LLVMGetModuleDataLayout(module)!
         var ids = CallSiteID()
         var records: [CallSiteRecord] = []
-        for function in IR.functions(of: module) where IR.isDefinition(function) {
+        for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter(Self.isInstrumented)
             guard !calls.isEmpty else { continue }
             var analysis = LiveValues(function: function)

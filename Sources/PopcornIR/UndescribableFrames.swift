@@ -1,0 +1,61 @@
+import CLLVM
+import PopcornSupport
+
+/// Portable pass (before migration points and stackmaps): finds functions whose frames the
+/// stack-transformation metadata cannot describe and excludes them from migration, with a
+/// `file:line: warning:` naming the construct.
+///
+/// Today that is a dynamically sized stack allocation (a variable-length array or `alloca()`):
+/// stackmaps record where the pointer to the area is, but not the area's size or contents, and
+/// the frame has no fixed size — so a rewritten stack could not reproduce it. Such a function
+/// gets no migration points and no stackmaps (`popcorn-no-migration` attribute); a migration
+/// requested while it is on the stack waits until it has returned (docs/MIGRATION-POINTS.md).
+struct UndescribableFrames {
+    /// The function attribute that marks a function as excluded from migration.
+    static let attribute = "popcorn-no-migration"
+
+    let locator: SourceLocator
+    let diagnostics: DiagnosticsEngine
+
+    /// Marks and reports the functions; returns how many were excluded.
+    @discardableResult
+    func run(on module: LLVMModuleRef) -> Int {
+        var excluded = 0
+        for function in IR.functions(of: module) where MigrationPoints.instrumentable(function) {
+            guard let alloca = Self.dynamicAlloca(in: function) else { continue }
+            let name = IR.name(of: function)
+            diagnostics.warning("variable-length array or alloca() in '\(name)' cannot be described for "
+                                + "migration; '\(name)' is compiled without migration points",
+                                at: locator.location(of: alloca))
+            Self.exclude(function)
+            excluded += 1
+        }
+        return excluded
+    }
+
+    /// Whether a function was excluded from migration by this pass.
+    static func isExcluded(_ function: LLVMValueRef) -> Bool {
+        let kind = Self.attribute
+        return LLVMGetStringAttributeAtIndex(function, LLVMAttributeIndex(bitPattern: -1), kind, UInt32(kind.utf8.count)) != nil
+    }
+
+    static func exclude(_ function: LLVMValueRef) {
+        let context = LLVMGetModuleContext(LLVMGetGlobalParent(function))
+        let kind = Self.attribute
+        let attribute = LLVMCreateStringAttribute(context, kind, UInt32(kind.utf8.count), "", 0)
+        LLVMAddAttributeAtIndex(function, LLVMAttributeIndex(bitPattern: -1), attribute)
+    }
+
+    /// An alloca whose size is not a constant, or that is not in the entry block (so the backend
+    /// cannot give it a fixed frame slot).
+    static func dynamicAlloca(in function: LLVMValueRef) -> LLVMValueRef? {
+        let entry = LLVMGetEntryBasicBlock(function)
+        for instruction in IR.instructions(of: function) where LLVMIsAAllocaInst(instruction) != nil {
+            let count = LLVMGetOperand(instruction, 0)!
+            if LLVMIsAConstantInt(count) == nil || LLVMGetInstructionParent(instruction) != entry {
+                return instruction
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import PopcornSupport
+@testable import PopcornIR
+
+/// Functions with dynamically sized stack allocations cannot be described by the metadata: they
+/// are compiled without migration points and stackmaps, with a warning naming the source line.
+@Suite struct UndescribableFramesTests {
+    static let program = """
+    #include <stdio.h>
+    static int sum(const int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }
+    int work(int n) {
+        int buf[n];
+        for (int i = 0; i < n; i++) buf[i] = i * 3;
+        return sum(buf, n) + printf("%d\\n", n);
+    }
+    int fixed(int n) { int buf[4] = {n, n, n, n}; return sum(buf, 4) + printf("%d\\n", n); }
+    """
+
+    func prepare(_ policy: MigrationPolicy) throws -> (text: String, lines: [String], source: String) {
+        let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
+        let source = directory.file("vla.c")
+        try AtomicFile.write(Data(Self.program.utf8), to: source)
+        let bitcode = directory.file("vla.bc")
+        try CProgramHarness.frontend(source, output: bitcode, optimization: "1")
+        let module = try IRModule(bitcodeFile: bitcode)
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { lines.all.append($0) })
+        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: policy,
+                                    diagnostics: engine)
+        try module.verify()
+        return (module.text, lines.all, source)
+    }
+
+    /// The body of one function in printed IR.
+    func body(of function: String, in text: String) -> String {
+        guard let start = text.range(of: "@\(function)(") else { return "" }
+        let rest = text[start.lowerBound...]
+        return String(rest[..<(rest.range(of: "\n}\n")?.upperBound ?? rest.endIndex)])
+    }
+
+    @Test func variableLengthArrayExcludesOnlyItsFunction() throws {
+        let (text, lines, source) = try prepare(.entryExit)
+        #expect(lines == ["\(source):4:5: warning: variable-length array or alloca() in 'work' cannot be described for migration; 'work' is compiled without migration points"])
+        let work = body(of: "work", in: text), fixed = body(of: "fixed", in: text)
+        #expect(!work.contains("__popcorn_migrate_point_slow"))
+        #expect(!work.contains("llvm.experimental.stackmap"))
+        #expect(fixed.contains("__popcorn_migrate_point_slow"))
+        #expect(fixed.contains("llvm.experimental.stackmap"))
+    }
+
+    @Test func noWarningWithoutMigration() throws {
+        let (text, lines, _) = try prepare(.none)
+        #expect(lines.isEmpty)
+        #expect(!text.contains("llvm.experimental.stackmap"))
+    }
+}
