@@ -51,6 +51,8 @@ public struct RegisterFile: Sendable {
         case .aarch64:
             if register < 31 { return register == 29 ? "x29" : register == 30 ? "x30" : "x\(register)" }
             if register == 31 { return "sp" }
+            // d8–d15 are the callee-saved halves of v8–v15: a saved one is a 64-bit `d` register.
+            if (72...79).contains(register) { return "d\(register - 64)" }
             if (64...95).contains(register) { return "v\(register - 64)" }
         }
         return "r\(register)"
