@@ -53,6 +53,20 @@ void popcorn_migrate_point(void);
  */
 unsigned long long popcorn_migration_points_reached(void);
 
+/* ---- Moving between ISAs (docs/PROCESS-MOVE.md) -------------------------------------------- */
+
+/**
+ * Requests a migration to `dst` at the next migration point: the process is checkpointed, the
+ * sibling binary for `dst` (app / app.aarch64) is exec'd — under qemu-aarch64 when that ISA is
+ * foreign to the host — and execution continues there with memory, open files (close-on-exec
+ * ones too), stdio buffers, signal handlers and the pid intact.  Returns 0, or -1 for an unknown
+ * ISA.  If the move turns out to be impossible the program prints one warning and continues.
+ * Also: POPCORN_MIGRATE_AT=N[,N...] moves to the other ISA at the N-th migration point of the
+ * run (counted across moves); with POPCORN_MIGRATE_SIGNAL=1, SIGUSR2 requests a move to the
+ * other ISA.
+ */
+int popcorn_migrate(enum popcorn_isa dst);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,528 @@
+/*
+ * Checkpoint and exec: the source half of a process move (docs/PROCESS-MOVE.md).
+ *
+ * Everything the program can point to must keep its address on the destination, so the
+ * checkpoint is simply every private mapping that holds program state (data, bss, heap,
+ * anonymous mmaps, stacks, TLS blocks) with its address and contents, written to a memfd that
+ * survives the exec.  The destination maps the saved pages back at the same addresses
+ * (restore.c).  Only raw system calls are used once the snapshot starts, so the libc state that
+ * is saved is exactly the state the program left.
+ */
+#include "checkpoint_format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define THIS_ISA POPCORN_ISA_X86_64
+#define THIS_MACHINE 62 /* EM_X86_64 */
+#else
+#define THIS_ISA POPCORN_ISA_AARCH64
+#define THIS_MACHINE 183 /* EM_AARCH64 */
+#endif
+
+unsigned long long __popcorn_process_moves;
+
+#define MAX_REGIONS 4096
+#define MAX_FDS 1024
+#define MAX_SIGNALS 64
+#define MAPS_BUFFER (512u * 1024u)
+#define PATH_BYTES 4096
+
+static uint64_t page_up(uint64_t value) { return (value + POPCORN_CKPT_PAGE - 1) & ~(POPCORN_CKPT_PAGE - 1); }
+
+void popcorn_move_message(const char *first, const char *second, const char *third)
+{
+    const char *parts[3] = {first, second, third};
+    for (int i = 0; i < 3; i++)
+        if (parts[i])
+            popcorn_sys(SYS_write, 2, parts[i], strlen(parts[i]));
+}
+
+static uint64_t parse_hex(const char **cursor)
+{
+    uint64_t value = 0;
+    const char *p = *cursor;
+    for (;; p++) {
+        int digit;
+        if (*p >= '0' && *p <= '9') digit = *p - '0';
+        else if (*p >= 'a' && *p <= 'f') digit = *p - 'a' + 10;
+        else break;
+        value = value * 16 + (uint64_t)digit;
+    }
+    *cursor = p;
+    return value;
+}
+
+long popcorn_read_maps(char *buffer, size_t size, void (*visit)(const struct popcorn_map_entry *, void *),
+                       void *context)
+{
+    long fd = popcorn_sys(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fd;
+    size_t used = 0;
+    for (;;) {
+        if (used + 1 >= size) {
+            popcorn_sys(SYS_close, fd);
+            return -ENOBUFS;
+        }
+        long got = popcorn_sys(SYS_read, fd, buffer + used, size - 1 - used);
+        if (got < 0 && got != -EINTR) {
+            popcorn_sys(SYS_close, fd);
+            return got;
+        }
+        if (got == 0)
+            break;
+        if (got > 0)
+            used += (size_t)got;
+    }
+    popcorn_sys(SYS_close, fd);
+    buffer[used] = '\0';
+
+    long count = 0;
+    for (const char *line = buffer; *line;) {
+        struct popcorn_map_entry entry;
+        memset(&entry, 0, sizeof entry);
+        const char *p = line;
+        entry.start = parse_hex(&p);
+        if (*p == '-') p++;
+        entry.end = parse_hex(&p);
+        while (*p == ' ') p++;
+        entry.readable = p[0] == 'r';
+        entry.writable = p[1] == 'w';
+        entry.executable = p[2] == 'x';
+        entry.shared = p[3] == 's';
+        p += 4;
+        while (*p == ' ') p++;
+        entry.offset = parse_hex(&p);
+        /* device and inode, then the optional name */
+        for (int field = 0; field < 2; field++) {
+            while (*p == ' ') p++;
+            while (*p && *p != ' ' && *p != '\n') p++;
+        }
+        while (*p == ' ') p++;
+        size_t n = 0;
+        while (*p && *p != '\n') {
+            if (n + 1 < sizeof entry.name) entry.name[n++] = *p;
+            p++;
+        }
+        entry.name[n] = '\0';
+        if (*p == '\n') p++;
+        line = p;
+        if (entry.end > entry.start) {
+            visit(&entry, context);
+            count++;
+        }
+    }
+    return count;
+}
+
+/* ---- what to save ------------------------------------------------------------------------- */
+
+struct snapshot {
+    struct popcorn_ckpt_header *header;
+    struct popcorn_ckpt_region *regions;
+    uint64_t scratch_start, scratch_end;
+    int overflow;
+};
+
+static int special_index(const char *name)
+{
+    if (strcmp(name, "[vvar]") == 0) return POPCORN_CKPT_VVAR;
+    if (strcmp(name, "[vvar_vclock]") == 0) return POPCORN_CKPT_VVAR_VCLOCK;
+    if (strcmp(name, "[vdso]") == 0) return POPCORN_CKPT_VDSO;
+    return -1;
+}
+
+static void collect_region(const struct popcorn_map_entry *entry, void *context)
+{
+    struct snapshot *snap = context;
+    int special = special_index(entry->name);
+    if (special >= 0) {
+        snap->header->specials[special].start = entry->start;
+        snap->header->specials[special].end = entry->end;
+        return;
+    }
+    if (strcmp(entry->name, "[vsyscall]") == 0 || entry->shared)
+        return; /* the kernel's fixed page; shared mappings are not process state we can copy */
+    if (entry->start < snap->scratch_end && snap->scratch_start < entry->end) {
+        /* This checkpoint's own working memory is left out; the kernel may have merged it
+         * with a neighbouring mapping of the program, whose parts are kept. */
+        struct popcorn_map_entry part = *entry;
+        if (entry->start < snap->scratch_start) {
+            part.end = snap->scratch_start;
+            collect_region(&part, context);
+        }
+        if (snap->scratch_end < entry->end) {
+            part.start = snap->scratch_end;
+            part.end = entry->end;
+            collect_region(&part, context);
+        }
+        return;
+    }
+    int anonymous = entry->name[0] == '\0' || entry->name[0] == '[';
+    uint32_t kind;
+    if (entry->writable || (anonymous && entry->readable && !entry->executable))
+        kind = strcmp(entry->name, "[stack]") == 0 ? POPCORN_CKPT_REGION_STACK : POPCORN_CKPT_REGION_DATA;
+    else if (anonymous && !entry->readable && !entry->executable)
+        kind = POPCORN_CKPT_REGION_RESERVE;
+    else
+        return; /* code and read-only file data: the destination binary has its own */
+    if (snap->header->region_count == MAX_REGIONS) {
+        snap->overflow = 1;
+        return;
+    }
+    struct popcorn_ckpt_region *region = &snap->regions[snap->header->region_count++];
+    region->start = entry->start;
+    region->end = entry->end;
+    region->prot = (entry->readable ? PROT_READ : 0) | (entry->writable ? PROT_WRITE : 0) |
+                   (entry->executable ? PROT_EXEC : 0);
+    region->kind = kind;
+    region->data_offset = 0;
+}
+
+/* ---- where to go -------------------------------------------------------------------------- */
+
+static int elf_machine(const char *path)
+{
+    long fd = popcorn_sys(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    unsigned char ident[20];
+    long got = popcorn_sys(SYS_pread64, fd, ident, sizeof ident, 0);
+    popcorn_sys(SYS_close, fd);
+    if (got != (long)sizeof ident || memcmp(ident, "\177ELF", 4) != 0)
+        return -1;
+    return ident[18] | ident[19] << 8;
+}
+
+static int machine_of(enum popcorn_isa isa) { return isa == POPCORN_ISA_X86_64 ? 62 : 183; }
+
+/* The binary for `dst`: this one for the same ISA; otherwise `<base>.<isa>` or `<base>`, where
+ * <base> is this binary's path without its own `.<isa>` suffix (popcorn-ld names the host's
+ * binary `app` and the others `app.<isa>`).  The ELF machine is checked either way. */
+static int find_destination(enum popcorn_isa dst, char *path, char *self)
+{
+    long n = popcorn_sys(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", self, PATH_BYTES - 16);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    if (dst == THIS_ISA) {
+        memcpy(path, self, (size_t)n + 1);
+        return elf_machine(path) == THIS_MACHINE ? 0 : -1;
+    }
+    size_t base = (size_t)n;
+    const char *own = popcorn_isa_name(THIS_ISA);
+    size_t own_length = strlen(own);
+    if (base > own_length + 1 && self[base - own_length - 1] == '.' &&
+        strcmp(self + base - own_length, own) == 0)
+        base -= own_length + 1;
+    const char *name = popcorn_isa_name(dst);
+    memcpy(path, self, base);
+    path[base] = '.';
+    memcpy(path + base + 1, name, strlen(name) + 1);
+    if (elf_machine(path) == machine_of(dst))
+        return 0;
+    memcpy(path, self, base);
+    path[base] = '\0';
+    if (base != (size_t)n && elf_machine(path) == machine_of(dst))
+        return 0;
+    /* report the name popcorn-ld would have written */
+    path[base] = '.';
+    memcpy(path + base + 1, name, strlen(name) + 1);
+    return -1;
+}
+
+static int find_qemu(char *path)
+{
+    const char *configured = getenv("POPCORN_QEMU_AARCH64");
+    if (configured && *configured) {
+        if (strlen(configured) >= PATH_BYTES || access(configured, X_OK) != 0)
+            return -1;
+        strcpy(path, configured);
+        return 0;
+    }
+    const char *search = getenv("PATH");
+    if (!search || !*search)
+        search = "/usr/local/bin:/usr/bin:/bin";
+    static const char *const names[] = {"qemu-aarch64", "qemu-aarch64-static"};
+    for (int i = 0; i < 2; i++) {
+        for (const char *dir = search; *dir;) {
+            const char *end = strchr(dir, ':');
+            size_t length = end ? (size_t)(end - dir) : strlen(dir);
+            if (length > 0 && length + strlen(names[i]) + 2 < PATH_BYTES) {
+                memcpy(path, dir, length);
+                path[length] = '/';
+                strcpy(path + length + 1, names[i]);
+                if (access(path, X_OK) == 0)
+                    return 0;
+            }
+            dir += length + (end ? 1 : 0);
+        }
+    }
+    return -1;
+}
+
+/* ---- the move ----------------------------------------------------------------------------- */
+
+extern char **__environ;
+/* argv as the program received it (restore.c records it before main). */
+extern char **__popcorn_saved_argv;
+
+struct scratch {
+    char maps[MAPS_BUFFER];
+    struct popcorn_ckpt_region regions[MAX_REGIONS];
+    struct popcorn_ckpt_fd fds[MAX_FDS];
+    struct popcorn_ckpt_signal signals[MAX_SIGNALS];
+    struct popcorn_ckpt_header header;
+    char destination[PATH_BYTES], self[PATH_BYTES], qemu[PATH_BYTES];
+    char fd_variable[64];
+    char dirents[4096];
+};
+
+static void warn(enum popcorn_isa dst, const char *reason, const char *detail)
+{
+    char text[PATH_BYTES + 256];
+    snprintf(text, sizeof text, "popcorn: warning: cannot migrate to %s: %s%s; continuing on %s\n",
+             popcorn_isa_name(dst) ? popcorn_isa_name(dst) : "?", reason, detail ? detail : "",
+             popcorn_isa_name(THIS_ISA));
+    popcorn_move_message(text, NULL, NULL);
+}
+
+static void record_descriptors(struct scratch *s, int checkpoint_fd)
+{
+    long dir = popcorn_sys(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return;
+    for (;;) {
+        long got = popcorn_sys(SYS_getdents64, dir, s->dirents, sizeof s->dirents);
+        if (got <= 0)
+            break;
+        for (long at = 0; at < got;) {
+            /* struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[] */
+            unsigned short reclen;
+            memcpy(&reclen, s->dirents + at + 16, sizeof reclen);
+            const char *name = s->dirents + at + 19;
+            at += reclen;
+            if (name[0] < '0' || name[0] > '9')
+                continue;
+            int fd = atoi(name);
+            if (fd == dir || fd == checkpoint_fd || s->header.fd_count == MAX_FDS)
+                continue;
+            long flags = popcorn_sys(SYS_fcntl, fd, F_GETFD, 0);
+            if (flags < 0 || !(flags & FD_CLOEXEC))
+                continue;
+            s->fds[s->header.fd_count].fd = fd;
+            s->fds[s->header.fd_count].fd_flags = (int32_t)flags;
+            s->header.fd_count++;
+            popcorn_sys(SYS_fcntl, fd, F_SETFD, flags & ~FD_CLOEXEC);
+        }
+    }
+    popcorn_sys(SYS_close, dir);
+}
+
+static void restore_descriptors(const struct scratch *s)
+{
+    for (uint32_t i = 0; i < s->header.fd_count; i++)
+        popcorn_sys(SYS_fcntl, s->fds[i].fd, F_SETFD, s->fds[i].fd_flags);
+}
+
+static void record_signals(struct scratch *s)
+{
+    for (int sig = 1; sig <= MAX_SIGNALS && s->header.signal_count < MAX_SIGNALS; sig++) {
+        struct sigaction action;
+        if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &action) != 0)
+            continue;
+        if (action.sa_handler == SIG_DFL)
+            continue;
+        struct popcorn_ckpt_signal *record = &s->signals[s->header.signal_count++];
+        memset(record, 0, sizeof *record);
+        record->signal = sig;
+        record->flags = action.sa_flags;
+        record->handler = (uint64_t)(uintptr_t)action.sa_handler;
+        memcpy(record->mask, &action.sa_mask,
+               sizeof action.sa_mask < sizeof record->mask ? sizeof action.sa_mask : sizeof record->mask);
+    }
+    stack_t alternate;
+    if (popcorn_sys(SYS_sigaltstack, NULL, &alternate) == 0) {
+        s->header.altstack_sp = (uint64_t)(uintptr_t)alternate.ss_sp;
+        s->header.altstack_size = alternate.ss_size;
+        s->header.altstack_flags = alternate.ss_flags;
+    }
+}
+
+/* Writes all of `length` bytes at `offset`; returns 0 or -errno. */
+static long write_all(int fd, const void *data, uint64_t length, uint64_t offset)
+{
+    const char *p = data;
+    while (length > 0) {
+        long put = popcorn_sys(SYS_pwrite64, fd, p, length > (1u << 30) ? (1u << 30) : length, offset);
+        if (put == -EINTR)
+            continue;
+        if (put <= 0)
+            return put < 0 ? put : -EIO;
+        p += put;
+        offset += (uint64_t)put;
+        length -= (uint64_t)put;
+    }
+    return 0;
+}
+
+static long write_checkpoint(struct scratch *s, int fd)
+{
+    struct snapshot snap = {&s->header, s->regions, (uint64_t)(uintptr_t)s,
+                            (uint64_t)(uintptr_t)s + page_up(sizeof *s), 0};
+    s->header.region_count = 0;
+    long entries = popcorn_read_maps(s->maps, sizeof s->maps, collect_region, &snap);
+    if (entries < 0)
+        return entries;
+    if (snap.overflow)
+        return -E2BIG;
+    struct popcorn_ckpt_header *h = &s->header;
+    h->regions_offset = sizeof *h;
+    h->fds_offset = h->regions_offset + h->region_count * sizeof(struct popcorn_ckpt_region);
+    h->signals_offset = h->fds_offset + h->fd_count * sizeof(struct popcorn_ckpt_fd);
+    h->header_size = page_up(h->signals_offset + h->signal_count * sizeof(struct popcorn_ckpt_signal));
+    uint64_t offset = h->header_size;
+    for (uint32_t i = 0; i < h->region_count; i++) {
+        struct popcorn_ckpt_region *region = &s->regions[i];
+        if (region->kind == POPCORN_CKPT_REGION_RESERVE)
+            continue;
+        region->data_offset = offset;
+        long status = write_all(fd, (const void *)(uintptr_t)region->start, region->end - region->start, offset);
+        if (status < 0)
+            return status;
+        offset += region->end - region->start;
+    }
+    h->file_size = offset;
+    long status;
+    if ((status = write_all(fd, h, sizeof *h, 0)) < 0 ||
+        (status = write_all(fd, s->regions, h->region_count * sizeof *s->regions, h->regions_offset)) < 0 ||
+        (status = write_all(fd, s->fds, h->fd_count * sizeof *s->fds, h->fds_offset)) < 0 ||
+        (status = write_all(fd, s->signals, h->signal_count * sizeof *s->signals, h->signals_offset)) < 0)
+        return status;
+    return 0;
+}
+
+/* envp plus POPCORN_CHECKPOINT_FD (replacing any inherited one), built in `slots`. */
+static char **build_environment(struct scratch *s, char **slots, size_t capacity, int fd)
+{
+    snprintf(s->fd_variable, sizeof s->fd_variable, "%s=%d", POPCORN_CKPT_ENV, fd);
+    size_t n = 0, prefix = strlen(POPCORN_CKPT_ENV);
+    for (char **e = __environ; e && *e && n + 2 < capacity; e++)
+        if (!(strncmp(*e, POPCORN_CKPT_ENV, prefix) == 0 && (*e)[prefix] == '='))
+            slots[n++] = *e;
+    slots[n++] = s->fd_variable;
+    slots[n] = NULL;
+    return slots;
+}
+
+int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs *regs)
+{
+    if (!popcorn_isa_name(dst) || !regs) {
+        warn(dst, "unknown destination", NULL);
+        return -1;
+    }
+    size_t env_count = 0, arg_count = 0;
+    for (char **e = __environ; e && *e; e++) env_count++;
+    for (char **a = __popcorn_saved_argv; a && *a; a++) arg_count++;
+    size_t vector_bytes = (env_count + arg_count + 8) * sizeof(char *);
+    size_t scratch_bytes = page_up(sizeof(struct scratch)) + page_up(vector_bytes);
+    void *memory = mmap(NULL, scratch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+        warn(dst, "out of memory", NULL);
+        return -1;
+    }
+    struct scratch *s = memory;
+    char **vectors = (char **)((char *)memory + page_up(sizeof(struct scratch)));
+
+    if (find_destination(dst, s->destination, s->self) != 0) {
+        warn(dst, "no binary ", s->destination);
+        munmap(memory, scratch_bytes);
+        return -1;
+    }
+    int native = dst == POPCORN_ISA_X86_64 || THIS_ISA == POPCORN_ISA_AARCH64;
+    int have_qemu = dst == POPCORN_ISA_AARCH64 && find_qemu(s->qemu) == 0;
+    if (!native && !have_qemu) {
+        warn(dst, "qemu-aarch64 not found (PATH, POPCORN_QEMU_AARCH64)", NULL);
+        munmap(memory, scratch_bytes);
+        return -1;
+    }
+
+    /* No handler may run between the snapshot and the restore: handlers are reset by exec. */
+    uint64_t all = ~0ull, old_mask = 0;
+    popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old_mask, 8);
+
+    long fd = popcorn_sys(SYS_memfd_create, "popcorn-checkpoint", 0);
+    if (fd < 0)
+        fd = popcorn_sys(SYS_openat, AT_FDCWD, "/tmp", O_TMPFILE | O_RDWR, 0600);
+    if (fd < 0) {
+        popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, NULL, 8);
+        warn(dst, "cannot create the checkpoint file", NULL);
+        munmap(memory, scratch_bytes);
+        return -1;
+    }
+
+    struct popcorn_ckpt_header *h = &s->header;
+    h->magic = POPCORN_CKPT_MAGIC;
+    h->version = POPCORN_CKPT_VERSION;
+    h->source_isa = THIS_ISA;
+    h->destination_isa = dst;
+    h->regs = *regs;
+    h->source_tp = popcorn_thread_pointer();
+    h->signal_mask[0] = old_mask;
+    h->checkpoint_fd = (int32_t)fd;
+    record_descriptors(s, (int)fd);
+    record_signals(s);
+
+    char **argv = vectors;
+    char **envp = vectors + arg_count + 3;
+    size_t a = 0;
+    if (!native)
+        argv[a++] = s->qemu;
+    argv[a++] = s->destination; /* argv[0] names the binary actually run, like a shell would */
+    for (size_t i = 1; i < arg_count; i++)
+        argv[a++] = __popcorn_saved_argv[i];
+    argv[a] = NULL;
+    build_environment(s, envp, env_count + 2, (int)fd);
+
+    __popcorn_process_moves++; /* saved with the memory: the destination sees the move counted */
+    long status = write_checkpoint(s, (int)fd);
+    if (status == 0) {
+        status = popcorn_sys(SYS_execve, native ? s->destination : s->qemu, argv, envp);
+        if (native && dst == POPCORN_ISA_AARCH64 && find_qemu(s->qemu) == 0) {
+            /* an aarch64 binary that is not native here (qemu-user on another host) */
+            memmove(argv + 1, argv, (a + 1) * sizeof *argv);
+            argv[0] = s->qemu;
+            status = popcorn_sys(SYS_execve, s->qemu, argv, envp);
+        }
+    }
+    __popcorn_process_moves--;
+    restore_descriptors(s);
+    popcorn_sys(SYS_close, fd);
+    popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, NULL, 8);
+    warn(dst, status == -E2BIG ? "too many mappings" : "checkpoint or exec failed: ", strerror((int)-status));
+    munmap(memory, scratch_bytes);
+    return -1;
+}
+
+int __popcorn_move_here(enum popcorn_isa dst)
+{
+    if (dst != THIS_ISA) {
+        warn(dst, "a move without stack transformation stays on the same ISA", NULL);
+        return -1;
+    }
+    struct popcorn_move_regs regs;
+    memset(&regs, 0, sizeof regs);
+    if (__popcorn_capture_regs(&regs) != 0)
+        return 0; /* resumed in the new process */
+    regs.gpr[0] = 1; /* what __popcorn_capture_regs returns on resumption */
+    regs.tp = popcorn_thread_pointer();
+    return __popcorn_move_to_regs(dst, &regs);
+}

@@ -1,0 +1,142 @@
+/*
+ * The checkpoint a moving process hands to its successor (docs/PROCESS-MOVE.md), and the raw
+ * system calls both sides use.  The file is a memfd (or an unlinked /tmp file) inherited across
+ * exec; its descriptor number is in POPCORN_CHECKPOINT_FD.  Everything is native-endian (both
+ * ISAs are little-endian) with fixed-size fields, because the writer and the reader may be
+ * different ISAs.
+ *
+ *   header   struct popcorn_ckpt_header
+ *   regions  struct popcorn_ckpt_region[region_count]
+ *   fds      struct popcorn_ckpt_fd[fd_count]
+ *   signals  struct popcorn_ckpt_signal[signal_count]
+ *   data     each region's bytes at its page-aligned data_offset (mmap'd back in place)
+ */
+#ifndef POPCORN_CHECKPOINT_FORMAT_H
+#define POPCORN_CHECKPOINT_FORMAT_H
+
+#include "process_move.h"
+
+#include <stdint.h>
+#include <sys/syscall.h>
+
+#define POPCORN_CKPT_MAGIC 0x3154504b43504f50ull /* "POPCKPT1" */
+#define POPCORN_CKPT_VERSION 1
+#define POPCORN_CKPT_ENV "POPCORN_CHECKPOINT_FD"
+#define POPCORN_CKPT_PAGE 4096ull
+
+/* Region kinds. */
+#define POPCORN_CKPT_REGION_DATA 0    /* contents saved */
+#define POPCORN_CKPT_REGION_RESERVE 1 /* inaccessible (guard pages): address range only */
+#define POPCORN_CKPT_REGION_STACK 2   /* the initial [stack]: contents saved, may grow down */
+
+struct popcorn_ckpt_region {
+    uint64_t start, end;
+    uint64_t data_offset;
+    uint32_t prot;  /* PROT_* (identical values on both ISAs) */
+    uint32_t kind;
+};
+
+struct popcorn_ckpt_fd {
+    int32_t fd;
+    int32_t fd_flags; /* F_GETFD before the exec cleared FD_CLOEXEC */
+};
+
+/* A signal disposition: handler addresses are the same on every ISA (aligned code). */
+struct popcorn_ckpt_signal {
+    int32_t signal;
+    int32_t flags;        /* SA_* (identical values on both ISAs) */
+    uint64_t handler;
+    uint64_t mask[2];     /* sa_mask, first 128 signals */
+};
+
+struct popcorn_ckpt_special {
+    uint64_t start, end;  /* 0, 0 when absent */
+};
+
+/* The kernel's mappings that are moved rather than copied (vDSO code and data). */
+enum { POPCORN_CKPT_VVAR, POPCORN_CKPT_VVAR_VCLOCK, POPCORN_CKPT_VDSO, POPCORN_CKPT_SPECIALS };
+
+struct popcorn_ckpt_header {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t source_isa;
+    uint32_t destination_isa;
+    uint32_t region_count;
+    uint32_t fd_count;
+    uint32_t signal_count;
+    uint64_t header_size;       /* bytes before the first region's data, page-aligned */
+    uint64_t file_size;
+    uint64_t regions_offset, fds_offset, signals_offset;
+    struct popcorn_move_regs regs;   /* destination format */
+    uint64_t source_tp;
+    uint64_t tls_start, tls_size;    /* the source thread's TLS block (variable part) */
+    uint64_t signal_mask[2];         /* to re-install after the restore */
+    uint64_t altstack_sp, altstack_size;
+    int32_t altstack_flags;
+    int32_t checkpoint_fd;
+    struct popcorn_ckpt_special specials[POPCORN_CKPT_SPECIALS];
+};
+
+/* ---- raw system calls --------------------------------------------------------------------
+ * The restore overwrites libc's memory (errno lives in the thread descriptor, which is part of
+ * it), so both sides talk to the kernel directly; results are -errno on failure. */
+static inline long popcorn_sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+#if defined(__x86_64__)
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+#elif defined(__aarch64__)
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc 0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                     : "memory");
+    return x0;
+#else
+#error "unsupported ISA"
+#endif
+}
+
+#define popcorn_sys(n, ...) popcorn_sys_n(n, __VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define popcorn_sys_n(n, a, b, c, d, e, f, ...) \
+    popcorn_sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* A mapping from /proc/self/maps. */
+struct popcorn_map_entry {
+    uint64_t start, end, offset;
+    int readable, writable, executable, shared;
+    char name[64]; /* pathname or [heap]/[stack]/…, truncated; empty when anonymous */
+};
+
+/*
+ * Reads /proc/self/maps with raw system calls (no allocation) and calls `visit` for every
+ * entry; returns the number of entries or -errno.  `buffer` receives the text.
+ */
+long popcorn_read_maps(char *buffer, size_t size,
+                       void (*visit)(const struct popcorn_map_entry *, void *), void *context);
+
+/* Writes a message to stderr with raw system calls. */
+void popcorn_move_message(const char *first, const char *second, const char *third);
+
+/* The thread pointer of the calling thread. */
+uint64_t popcorn_thread_pointer(void);
+
+/* Assembly helpers (restore_asm.c). */
+int __popcorn_capture_regs(struct popcorn_move_regs *regs) __attribute__((returns_twice));
+_Noreturn void __popcorn_resume_regs(const struct popcorn_move_regs *regs);
+_Noreturn void __popcorn_call_on_stack(void *argument, void (*function)(void *), void *stack_top);
+
+#endif /* POPCORN_CHECKPOINT_FORMAT_H */

@@ -1,0 +1,120 @@
+/*
+ * When to move (docs/PROCESS-MOVE.md): popcorn_migrate(), SIGUSR2 and POPCORN_MIGRATE_AT.
+ * All state is in ordinary globals, so it is carried to the destination with the rest of the
+ * memory: the POPCORN_MIGRATE_AT list and the slow path's point counter continue across hops.
+ */
+#include "process_move.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define THIS_ISA POPCORN_ISA_X86_64
+#else
+#define THIS_ISA POPCORN_ISA_AARCH64
+#endif
+
+#define MAX_MIGRATE_AT 256
+
+/* -1: no request; otherwise the requested ISA.  Written from a signal handler too. */
+static volatile int requested = -1;
+static unsigned long long migrate_at[MAX_MIGRATE_AT];
+static unsigned migrate_at_count, migrate_at_next;
+
+static enum popcorn_isa other_isa(void)
+{
+    return THIS_ISA == POPCORN_ISA_X86_64 ? POPCORN_ISA_AARCH64 : POPCORN_ISA_X86_64;
+}
+
+int popcorn_migrate(enum popcorn_isa dst)
+{
+    if (!popcorn_isa_name(dst))
+        return -1;
+    requested = (int)dst;
+    __popcorn_migration_pending = 1;
+    return 0;
+}
+
+static void request_from_signal(int signal)
+{
+    (void)signal;
+    requested = (int)other_isa();
+    __popcorn_migration_pending = 1;
+}
+
+int __popcorn_should_migrate(unsigned long long point_index, enum popcorn_isa *dst)
+{
+    while (migrate_at_next < migrate_at_count && migrate_at[migrate_at_next] < point_index)
+        migrate_at_next++;
+    if (migrate_at_next < migrate_at_count && migrate_at[migrate_at_next] == point_index) {
+        migrate_at_next++;
+        *dst = other_isa();
+        return 1;
+    }
+    int wanted = requested;
+    if (wanted < 0)
+        return 0;
+    *dst = (enum popcorn_isa)wanted;
+    return 1;
+}
+
+void __popcorn_move_request_done(void)
+{
+    requested = -1;
+}
+
+int __popcorn_move_keep_pending(void)
+{
+    return requested >= 0 || migrate_at_next < migrate_at_count;
+}
+
+static int compare_indices(const void *a, const void *b)
+{
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void parse_migrate_at(const char *text)
+{
+    while (*text && migrate_at_count < MAX_MIGRATE_AT) {
+        char *end;
+        unsigned long long index = strtoull(text, &end, 10);
+        if (end == text || index == 0) {
+            static const char message[] = "popcorn: warning: ignoring malformed POPCORN_MIGRATE_AT\n";
+            write(2, message, sizeof message - 1);
+            migrate_at_count = 0;
+            return;
+        }
+        migrate_at[migrate_at_count++] = index;
+        text = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') {
+            migrate_at_count = 0;
+            return;
+        }
+    }
+    qsort(migrate_at, migrate_at_count, sizeof migrate_at[0], compare_indices);
+}
+
+/* After the restore constructor (101): a restored process never gets here, its state is the
+ * old one; a fresh one reads its settings. */
+__attribute__((constructor(102))) static void popcorn_trigger_init(void)
+{
+    const char *at = getenv("POPCORN_MIGRATE_AT");
+    if (at && *at) {
+        parse_migrate_at(at);
+        if (migrate_at_count)
+            __popcorn_migration_pending = 1; /* every point must be counted */
+    }
+    const char *signal_setting = getenv("POPCORN_MIGRATE_SIGNAL");
+    if (signal_setting && strcmp(signal_setting, "1") == 0) {
+        /* Opt-in: SIGUSR2 then requests a move to the other ISA at the next point (its default
+         * action would end the process, so it is only taken over on request). */
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = request_from_signal;
+        action.sa_flags = SA_RESTART;
+        sigaction(SIGUSR2, &action, NULL);
+    }
+}

@@ -1,0 +1,302 @@
+/*
+ * Restore: the destination half of a process move (docs/PROCESS-MOVE.md).
+ *
+ * A constructor that runs before every other one (priority 101) looks for
+ * POPCORN_CHECKPOINT_FD.  If it is there, this process is the continuation of a moved one: the
+ * restore switches to a private stack placed where no saved region will go (under qemu-user the
+ * new guest stack is at exactly the old address), moves the kernel's vDSO to where the old
+ * process had it (libc caches pointers into it), maps every saved region back at its address,
+ * re-installs the thread pointer, descriptor flags and signal state, and jumps to the saved
+ * registers.  Nothing of the new process's own start-up survives except the kernel state exec
+ * gave it; a failure after this point cannot return to the old process, so it is fatal.
+ */
+#define _GNU_SOURCE 1 /* MREMAP_* */
+#include "checkpoint_format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(__x86_64__)
+#define ARCH_SET_FS 0x1002 /* asm/prctl.h, not in musl's headers */
+#define THIS_ISA POPCORN_ISA_X86_64
+#else
+#define THIS_ISA POPCORN_ISA_AARCH64
+#endif
+
+char **__popcorn_saved_argv;
+
+#define RESTORE_STACK (256u * 1024u)
+#define STACK_RESERVE (8ull << 20) /* room below a restored initial stack, like RLIMIT_STACK */
+
+struct restore_area {
+    struct popcorn_ckpt_header header; /* copy; tables follow in `tables` */
+    struct popcorn_ckpt_special current[POPCORN_CKPT_SPECIALS]; /* this process's vDSO */
+    uint64_t area_start, area_end;
+    int fd;
+    char maps[64 * 1024];
+    char tables[]; /* header_size - sizeof header bytes */
+};
+
+_Noreturn static void fatal(const char *what, long error)
+{
+    char number[24];
+    int n = sizeof number - 1;
+    number[n] = '\0';
+    unsigned long value = (unsigned long)(error < 0 ? -error : error);
+    do {
+        number[--n] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value && n > 0);
+    popcorn_move_message("popcorn: error: cannot resume the migrated process: ", what, " (errno ");
+    popcorn_move_message(number + n, ")\n", NULL);
+    popcorn_sys(SYS_exit_group, 127);
+    __builtin_unreachable();
+}
+
+static uint64_t page_up(uint64_t value) { return (value + POPCORN_CKPT_PAGE - 1) & ~(POPCORN_CKPT_PAGE - 1); }
+
+static void collect_specials(const struct popcorn_map_entry *entry, void *context)
+{
+    struct popcorn_ckpt_special *specials = context;
+    int index = strcmp(entry->name, "[vvar]") == 0 ? POPCORN_CKPT_VVAR
+              : strcmp(entry->name, "[vvar_vclock]") == 0 ? POPCORN_CKPT_VVAR_VCLOCK
+              : strcmp(entry->name, "[vdso]") == 0 ? POPCORN_CKPT_VDSO : -1;
+    if (index >= 0) {
+        specials[index].start = entry->start;
+        specials[index].end = entry->end;
+    }
+}
+
+static const struct popcorn_ckpt_region *regions_of(const struct restore_area *area)
+{
+    return (const struct popcorn_ckpt_region *)(area->tables + area->header.regions_offset - sizeof area->header);
+}
+
+/* Whether [start, end) meets a saved region or a saved special mapping. */
+static int collides(const struct popcorn_ckpt_header *header, const struct popcorn_ckpt_region *regions,
+                    uint64_t start, uint64_t end, uint64_t *below)
+{
+    for (uint32_t i = 0; i < header->region_count; i++) {
+        uint64_t low = regions[i].start;
+        if (regions[i].kind == POPCORN_CKPT_REGION_STACK)
+            low = regions[i].end > STACK_RESERVE ? regions[i].end - STACK_RESERVE : 0;
+        if (start < regions[i].end && low < end) {
+            *below = low;
+            return 1;
+        }
+    }
+    for (int i = 0; i < POPCORN_CKPT_SPECIALS; i++)
+        if (header->specials[i].end && start < header->specials[i].end && header->specials[i].start < end) {
+            *below = header->specials[i].start;
+            return 1;
+        }
+    return 0;
+}
+
+/* Maps `size` bytes somewhere no saved region will be restored to. */
+static void *place_area(const struct popcorn_ckpt_header *header, const struct popcorn_ckpt_region *regions,
+                        uint64_t size)
+{
+    uint64_t hint = 0;
+    for (int attempt = 0; attempt < 256; attempt++) {
+        long got = popcorn_sys(SYS_mmap, hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (got < 0 && got > -4096)
+            fatal("no memory for the restore", got);
+        uint64_t below = 0;
+        if (!collides(header, regions, (uint64_t)got, (uint64_t)got + size, &below))
+            return (void *)got;
+        popcorn_sys(SYS_munmap, got, size);
+        if (below < size + (1ull << 20))
+            break;
+        hint = (below - size - POPCORN_CKPT_PAGE) & ~(POPCORN_CKPT_PAGE - 1);
+    }
+    fatal("no free address range for the restore", ENOMEM);
+}
+
+/* Puts the kernel's vDSO mappings where the old process had them: libc remembers the vDSO
+ * functions it looked up.  Through a temporary place, because old and new ranges may overlap. */
+static void move_specials(struct restore_area *area)
+{
+    const struct popcorn_ckpt_special *old = area->header.specials;
+    struct popcorn_ckpt_special *now = area->current;
+    int needed = 0;
+    for (int i = 0; i < POPCORN_CKPT_SPECIALS; i++) {
+        if (!old[i].end || !now[i].end)
+            continue;
+        if (old[i].end - old[i].start != now[i].end - now[i].start)
+            fatal("the vDSO changed size", EINVAL);
+        if (old[i].start != now[i].start)
+            needed = 1;
+    }
+    if (!needed)
+        return;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < POPCORN_CKPT_SPECIALS; i++) {
+            if (!old[i].end || !now[i].end)
+                continue;
+            uint64_t size = now[i].end - now[i].start;
+            uint64_t target = old[i].start;
+            if (pass == 0) {
+                long temporary = popcorn_sys(SYS_mmap, 0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (temporary < 0 && temporary > -4096)
+                    fatal("no memory to move the vDSO", temporary);
+                target = (uint64_t)temporary;
+            }
+            long moved = popcorn_sys(SYS_mremap, now[i].start, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+            if (moved < 0 && moved > -4096)
+                fatal("cannot move the vDSO", moved);
+            now[i].start = target;
+            now[i].end = target + size;
+        }
+    }
+}
+
+static void map_regions(struct restore_area *area)
+{
+    const struct popcorn_ckpt_region *regions = regions_of(area);
+    for (uint32_t i = 0; i < area->header.region_count; i++) {
+        const struct popcorn_ckpt_region *region = &regions[i];
+        uint64_t size = region->end - region->start;
+        long got;
+        if (region->kind == POPCORN_CKPT_REGION_RESERVE)
+            got = popcorn_sys(SYS_mmap, region->start, size, PROT_NONE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+        else
+            got = popcorn_sys(SYS_mmap, region->start, size, region->prot, MAP_PRIVATE | MAP_FIXED, area->fd,
+                              region->data_offset);
+        if (got < 0 && got > -4096)
+            fatal("cannot map a saved region", got);
+        if (region->kind != POPCORN_CKPT_REGION_STACK)
+            continue;
+        /* The kernel grew the old stack on demand; the copy is a plain mapping, so give it the
+         * room below that the old one had, up to the next mapping we know of. */
+        uint64_t low = region->end > STACK_RESERVE ? region->end - STACK_RESERVE : 0;
+        for (uint32_t j = 0; j < area->header.region_count; j++)
+            if (j != i && regions[j].end <= region->start && regions[j].end > low)
+                low = regions[j].end;
+        for (int k = 0; k < POPCORN_CKPT_SPECIALS; k++)
+            if (area->header.specials[k].end <= region->start && area->header.specials[k].end > low)
+                low = area->header.specials[k].end;
+        if (area->area_end <= region->start && area->area_end > low)
+            low = area->area_end;
+        low = page_up(low) + POPCORN_CKPT_PAGE; /* keep a guard page */
+        if (low < region->start)
+            popcorn_sys(SYS_mmap, low, region->start - low, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    }
+}
+
+static void set_thread_pointer(uint64_t tp)
+{
+#if defined(__x86_64__)
+    long status = popcorn_sys(SYS_arch_prctl, ARCH_SET_FS, tp);
+    if (status < 0)
+        fatal("cannot set the thread pointer", status);
+#else
+    __asm__ volatile("msr tpidr_el0, %0" : : "r"(tp) : "memory");
+#endif
+}
+
+static void restore_signals(const struct restore_area *area)
+{
+    const struct popcorn_ckpt_signal *signals =
+        (const struct popcorn_ckpt_signal *)(area->tables + area->header.signals_offset - sizeof area->header);
+    for (uint32_t i = 0; i < area->header.signal_count; i++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = (void (*)(int))(uintptr_t)signals[i].handler;
+        action.sa_flags = signals[i].flags & ~SA_RESTORER; /* libc supplies its own trampoline */
+        memcpy(&action.sa_mask, signals[i].mask,
+               sizeof action.sa_mask < sizeof signals[i].mask ? sizeof action.sa_mask : sizeof signals[i].mask);
+        sigaction(signals[i].signal, &action, NULL);
+    }
+    if (area->header.altstack_sp && !(area->header.altstack_flags & SS_DISABLE)) {
+        stack_t alternate = {(void *)(uintptr_t)area->header.altstack_sp, 0, area->header.altstack_size};
+        popcorn_sys(SYS_sigaltstack, &alternate, NULL);
+    }
+}
+
+/* Runs on the private stack; never returns. */
+static void restore_main(void *argument)
+{
+    struct restore_area *area = argument;
+    const struct popcorn_ckpt_header *h = &area->header;
+    move_specials(area);
+    map_regions(area);
+    /* From here on libc's memory is the old process's. */
+    if (h->source_isa == h->destination_isa)
+        set_thread_pointer(h->regs.tp);
+    else
+        fatal("moves between ISAs need the stack transformation", ENOSYS);
+    const struct popcorn_ckpt_fd *fds =
+        (const struct popcorn_ckpt_fd *)(area->tables + h->fds_offset - sizeof *h);
+    for (uint32_t i = 0; i < h->fd_count; i++)
+        popcorn_sys(SYS_fcntl, fds[i].fd, F_SETFD, fds[i].fd_flags);
+    popcorn_sys(SYS_close, area->fd);
+    restore_signals(area);
+    struct popcorn_move_regs regs = h->regs;
+    uint64_t mask = h->signal_mask[0];
+    popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+    __popcorn_resume_regs(&regs);
+}
+
+static void restore_checkpoint(int fd)
+{
+    long first = popcorn_sys(SYS_mmap, 0, POPCORN_CKPT_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (first < 0 && first > -4096)
+        fatal("cannot read the checkpoint", first);
+    const struct popcorn_ckpt_header *peek = (const void *)first;
+    if (peek->magic != POPCORN_CKPT_MAGIC || peek->version != POPCORN_CKPT_VERSION)
+        fatal("the checkpoint is not in this runtime's format", EINVAL);
+    if (peek->destination_isa != THIS_ISA)
+        fatal("the checkpoint is for another ISA", EINVAL);
+    uint64_t header_size = peek->header_size;
+    popcorn_sys(SYS_munmap, first, POPCORN_CKPT_PAGE);
+    long whole = popcorn_sys(SYS_mmap, 0, header_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (whole < 0 && whole > -4096)
+        fatal("cannot read the checkpoint", whole);
+    const struct popcorn_ckpt_header *header = (const void *)whole;
+    const struct popcorn_ckpt_region *regions = (const void *)(whole + header->regions_offset);
+
+    uint64_t size = page_up(sizeof(struct restore_area) + header_size) + RESTORE_STACK;
+    struct restore_area *area = place_area(header, regions, size);
+    memcpy(&area->header, header, sizeof *header);
+    memcpy(area->tables, (const char *)whole + sizeof *header, header_size - sizeof *header);
+    popcorn_sys(SYS_munmap, whole, header_size);
+    area->fd = fd;
+    area->area_start = (uint64_t)(uintptr_t)area;
+    area->area_end = area->area_start + size;
+    memset(area->current, 0, sizeof area->current);
+    long entries = popcorn_read_maps(area->maps, sizeof area->maps, collect_specials, area->current);
+    if (entries < 0)
+        fatal("cannot read /proc/self/maps", entries);
+    __popcorn_call_on_stack(area, restore_main, (char *)area + size);
+}
+
+/* Priority 101: before any constructor of the program, whose effects the restore would undo. */
+__attribute__((constructor(101))) static void popcorn_restore_init(void)
+{
+    /* argv sits right below envp on the initial stack: [argc][argv…][NULL][envp…]. */
+    extern char **__environ;
+    char **p = __environ ? __environ - 1 : NULL;
+    if (p && *p == NULL) {
+        for (long n = 0; n < 4096; n++) {
+            if ((long)(uintptr_t)p[-1 - n] == n) {
+                __popcorn_saved_argv = p - n;
+                break;
+            }
+        }
+    }
+    const char *value = getenv(POPCORN_CKPT_ENV);
+    if (!value || !*value)
+        return;
+    char *end;
+    long fd = strtol(value, &end, 10);
+    if (*end != '\0' || fd < 0)
+        fatal("bad " POPCORN_CKPT_ENV, EINVAL);
+    restore_checkpoint((int)fd);
+}
