@@ -429,6 +429,13 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
         warn(dst, "unknown destination", NULL);
         return -1;
     }
+    if (dst != THIS_ISA) {
+        /* The restore cannot yet hand the thread descriptor, TLS block and per-ISA libc state
+         * over to another ISA's libc (docs/PROCESS-MOVE.md); refusing here keeps the program
+         * running instead of failing after the exec. */
+        warn(dst, "moves between ISAs are not supported yet", NULL);
+        return -1;
+    }
     size_t env_count = 0, arg_count = 0;
     for (char **e = __environ; e && *e; e++) env_count++;
     for (char **a = __popcorn_saved_argv; a && *a; a++) arg_count++;

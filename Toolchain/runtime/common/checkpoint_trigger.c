@@ -23,6 +23,11 @@ static volatile int requested = -1;
 static unsigned long long migrate_at[MAX_MIGRATE_AT];
 static unsigned migrate_at_count, migrate_at_next;
 
+/* The slow path reaches the mover through weak references (it works without it), so a program
+ * that asks for moves must pull the mover — and with it the restore constructor — in itself. */
+__attribute__((used)) static int (*const link_mover)(enum popcorn_isa, const struct popcorn_move_regs *) =
+    __popcorn_move_to_regs;
+
 static enum popcorn_isa other_isa(void)
 {
     return THIS_ISA == POPCORN_ISA_X86_64 ? POPCORN_ISA_AARCH64 : POPCORN_ISA_X86_64;
