@@ -53,6 +53,15 @@ void popcorn_migrate_point(void);
  */
 unsigned long long popcorn_migration_points_reached(void);
 
+/**
+ * The number of times this process's stack was rewritten in place on its own ISA by the
+ * testing mode POPCORN_REWRITE_AT=N[,N…]|all (docs/STACK-TRANSFORM.md): at those migration
+ * points the frames are rebuilt on a fresh stack from the metadata alone, with every register
+ * the metadata does not describe poisoned.  With POPCORN_STATS=1 the count is also printed at
+ * exit as `rewrites: <count>` when the mode is on.
+ */
+unsigned long long popcorn_stack_rewrites(void);
+
 /* ---- Moving between ISAs (docs/PROCESS-MOVE.md) -------------------------------------------- */
 
 /**

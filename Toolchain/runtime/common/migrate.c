@@ -1,5 +1,6 @@
 /*
- * Migration points (docs/MIGRATION-POINTS.md).  popcorn-cc inserts, at every migration point,
+ * Migration points (docs/MIGRATION-POINTS.md, docs/STACK-TRANSFORM.md).  popcorn-cc inserts, at
+ * every migration point,
  *
  *     if (__builtin_expect(__popcorn_migration_pending != 0, 0)) __popcorn_migrate_point_slow();
  *
@@ -8,37 +9,191 @@
  *
  *   - a migration request sets it; the slow path serves the request and clears it;
  *   - POPCORN_STATS=1 sets it for the whole run, so that every point reached is counted here
- *     (a counter in the fast path would cost every program a read-modify-write per point).
+ *     (a counter in the fast path would cost every program a read-modify-write per point);
+ *   - POPCORN_REWRITE_AT=N[,N…]|all sets it for the whole run: at those points the stack is
+ *     rewritten onto a fresh stack of the same ISA with every undescribed register poisoned.
  *
- * Serving a request means rewriting the thread's stack for the destination ISA, which the
- * runtime cannot do yet: no request is ever made, and "migrations" stays 0.
+ * __popcorn_migrate_point_slow itself is assembly (stack/context_<isa>.c): it captures the
+ * caller's registers and calls __popcorn_migrate_point_captured below.
+ *
+ * The stack transformation (the files in stack/) is compiled into this object rather than on its own:
+ * every program with a migration point links this member, and the slow path cannot work
+ * without the transformation, so the two are one unit (this file also builds and links alone).
  */
 #include "popcorn.h"
+
+#include "transform.h"
+/* The cross-ISA half is written alongside; until its header exists, only the same-ISA mode is built. */
+#if __has_include("process_move.h")
+#include "process_move.h"
+#define POPCORN_HAVE_PROCESS_MOVE 1
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Read by the code at every migration point; never cached (volatile) so a request made by
  * another thread or a signal handler is seen at the next point. */
 volatile int __popcorn_migration_pending;
 
 static unsigned long long points_reached;
-static unsigned long long migrations_done;
-/* The flag stays set for the whole run (statistics are being collected). */
+static unsigned long long rewrites_done;
+/* The flag stays set for the whole run (statistics or the rewrite mode need every point). */
 static int keep_pending;
+static int print_rewrites;
 
-void __popcorn_migrate_point_slow(void) __attribute__((noinline, cold));
+/* POPCORN_REWRITE_AT: every point, or a list of point indices (1-based over the run). */
+#define MAX_REWRITE_POINTS 256
+static int rewrite_all;
+static unsigned long long rewrite_points[MAX_REWRITE_POINTS];
+static unsigned rewrite_point_count;
+/* A rewrite asked for at a point where it was impossible waits for the next point. */
+static int rewrite_deferred;
+/* POPCORN_REWRITE_POISON=0: keep undescribed callee-saved registers (popcorn_transform options). */
+static unsigned rewrite_options;
 
-void __popcorn_migrate_point_slow(void)
+#ifdef POPCORN_HAVE_PROCESS_MOVE
+/* The cross-ISA process move (checkpoint*.c), when linked: weak so the runtime works alone. */
+extern int __popcorn_should_migrate(unsigned long long point_index, enum popcorn_isa *dst) __attribute__((weak));
+extern void __popcorn_move_request_done(void) __attribute__((weak));
+extern int __popcorn_move_keep_pending(void) __attribute__((weak));
+extern int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs *regs)
+    __attribute__((weak));
+extern unsigned long long __popcorn_process_moves __attribute__((weak));
+#endif
+
+/*
+ * Two stacks that transformed frames are built on, alternately: a transformation always runs on
+ * the stack it reads, so the destination is the one the thread is not on.  Mapped on first use
+ * and kept (the program may hold stale pointers into a stack it left; reusing the memory
+ * only after the next rewrite keeps those readable for a while, and costs no mmap per point).
+ */
+static struct {
+    unsigned char *base;
+    size_t size;
+} stacks[2];
+
+static size_t stack_size(void)
 {
-    __atomic_fetch_add(&points_reached, 1, __ATOMIC_RELAXED);
-    if (keep_pending)
+    struct rlimit rl;
+    size_t size = 8u << 20;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > size)
+        size = rl.rlim_cur > (256u << 20) ? (256u << 20) : (size_t)rl.rlim_cur;
+    return size;
+}
+
+/* The pool stack the thread is not running on (mapped with a guard page), or -1. */
+static int destination_stack(uint64_t sp)
+{
+    int pick = 0;
+    for (int i = 0; i < 2; i++)
+        if (stacks[i].base && sp >= (uint64_t)(uintptr_t)stacks[i].base &&
+            sp < (uint64_t)(uintptr_t)stacks[i].base + stacks[i].size)
+            pick = 1 - i;
+    if (!stacks[pick].base) {
+        size_t size = stack_size();
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        unsigned char *p = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        mprotect(p, page, PROT_NONE);
+        stacks[pick].base = p + page;
+        stacks[pick].size = size;
+    }
+    return pick;
+}
+
+static uint64_t stack_pointer(const struct popcorn_regs *regs)
+{
+    return regs->reg[POPCORN_RUNTIME_ISA == POPCORN_ISA_X86_64 ? 7 : 31];
+}
+
+static int rewrite_wanted(unsigned long long point)
+{
+    if (rewrite_all || rewrite_deferred)
+        return 1;
+    for (unsigned i = 0; i < rewrite_point_count; i++)
+        if (rewrite_points[i] == point)
+            return 1;
+    return 0;
+}
+
+/* Same-ISA rewrite: returns only when the stack could not be transformed here. */
+static void rewrite_here(struct popcorn_regs *at)
+{
+    int which = destination_stack(stack_pointer(at));
+    if (which < 0) {
+        rewrite_deferred = 1;
         return;
-    /* A pending request would be served here, by transforming this thread's stack and
-     * resuming on the destination ISA (then counting it in migrations_done).  Until the
-     * runtime can do that, a stray request is dropped so the program keeps running. */
-    __popcorn_migration_pending = 0;
+    }
+    static struct popcorn_regs next; /* not on either stack: read by __popcorn_resume after the switch */
+    enum popcorn_transform_status status =
+        popcorn_transform_with_options(at, POPCORN_RUNTIME_ISA, stacks[which].base + stacks[which].size,
+                                       stacks[which].size, &next, rewrite_options);
+    if (status != POPCORN_TRANSFORM_OK) {
+        rewrite_deferred = 1;
+        return;
+    }
+    rewrite_deferred = 0;
+    __atomic_fetch_add(&rewrites_done, 1, __ATOMIC_RELAXED);
+    __popcorn_resume(&next);
+}
+
+static uint64_t thread_pointer(void)
+{
+    uint64_t tp;
+#if defined(__x86_64__)
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+#else
+    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
+#endif
+    return tp;
+}
+
+#ifdef POPCORN_HAVE_PROCESS_MOVE
+/* Cross-ISA move requested by the process-move half: transform, then hand over the registers. */
+static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
+{
+    int which = destination_stack(stack_pointer(at));
+    if (which < 0)
+        return;
+    static struct popcorn_regs next;
+    enum popcorn_transform_status status =
+        popcorn_transform(at, dst, stacks[which].base + stacks[which].size, stacks[which].size, &next);
+    if (status != POPCORN_TRANSFORM_OK)
+        return; /* deferred: the request stays for the next point */
+    struct popcorn_move_regs regs;
+    memcpy(regs.gpr, next.reg, sizeof regs.gpr);
+    const uint64_t *vectors = next.reg + (dst == POPCORN_ISA_X86_64 ? 17 : 64);
+    memset(regs.fpr, 0, sizeof regs.fpr);
+    memcpy(regs.fpr, vectors, (dst == POPCORN_ISA_X86_64 ? 16 : 32) * sizeof(uint64_t));
+    regs.pc = next.pc;
+    regs.tp = thread_pointer();
+    if (__popcorn_move_to_regs(dst, &regs) != 0 && __popcorn_move_request_done)
+        __popcorn_move_request_done(); /* impossible (no sibling, no qemu): warned, drop it */
+}
+#endif
+
+void __popcorn_migrate_point_captured(struct popcorn_regs *at)
+{
+    unsigned long long point = __atomic_add_fetch(&points_reached, 1, __ATOMIC_RELAXED);
+    if ((rewrite_all || rewrite_point_count || rewrite_deferred) && rewrite_wanted(point))
+        rewrite_here(at);
+    int keep = keep_pending || rewrite_deferred;
+#ifdef POPCORN_HAVE_PROCESS_MOVE
+    enum popcorn_isa dst;
+    if (__popcorn_should_migrate && __popcorn_move_to_regs && __popcorn_should_migrate(point, &dst))
+        move_to(at, dst);
+    if (__popcorn_move_keep_pending)
+        keep |= __popcorn_move_keep_pending();
+#endif
+    if (!keep)
+        __popcorn_migration_pending = 0;
 }
 
 void popcorn_migrate_point(void)
@@ -54,20 +209,74 @@ unsigned long long popcorn_migration_points_reached(void)
     return __atomic_load_n(&points_reached, __ATOMIC_RELAXED);
 }
 
+unsigned long long popcorn_stack_rewrites(void)
+{
+    return __atomic_load_n(&rewrites_done, __ATOMIC_RELAXED);
+}
+
 static void print_statistics(void)
 {
+    unsigned long long moves = 0;
+#ifdef POPCORN_HAVE_PROCESS_MOVE
+    if (&__popcorn_process_moves)
+        moves = __popcorn_process_moves;
+#endif
     fprintf(stderr, "migration points: %llu\nmigrations: %llu\n",
-            __atomic_load_n(&points_reached, __ATOMIC_RELAXED),
-            __atomic_load_n(&migrations_done, __ATOMIC_RELAXED));
+            __atomic_load_n(&points_reached, __ATOMIC_RELAXED), moves);
+    if (print_rewrites)
+        fprintf(stderr, "rewrites: %llu\n", __atomic_load_n(&rewrites_done, __ATOMIC_RELAXED));
+}
+
+/* Parses POPCORN_REWRITE_AT; a malformed value is reported and ignored. */
+static void parse_rewrite_points(const char *spec)
+{
+    if (strcmp(spec, "all") == 0) {
+        rewrite_all = 1;
+        return;
+    }
+    const char *p = spec;
+    while (*p) {
+        char *end;
+        unsigned long long n = strtoull(p, &end, 10);
+        if (end == p || n == 0 || (*end != ',' && *end != '\0') || rewrite_point_count == MAX_REWRITE_POINTS) {
+            fprintf(stderr, "popcorn: warning: ignoring malformed POPCORN_REWRITE_AT '%s' "
+                            "(expected 'all' or point numbers from 1, separated by commas)\n", spec);
+            rewrite_point_count = 0;
+            return;
+        }
+        rewrite_points[rewrite_point_count++] = n;
+        p = *end ? end + 1 : end;
+    }
 }
 
 /* Runs before main (init_array), so points in main itself are already counted. */
 __attribute__((constructor)) static void migration_init(void)
 {
     const char *stats = getenv("POPCORN_STATS");
-    if (stats && strcmp(stats, "1") == 0) {
+    int stats_on = stats && strcmp(stats, "1") == 0;
+    const char *rewrite = getenv("POPCORN_REWRITE_AT");
+    if (rewrite && *rewrite) {
+        parse_rewrite_points(rewrite);
+        const char *poison = getenv("POPCORN_REWRITE_POISON");
+        if (poison && strcmp(poison, "0") == 0)
+            rewrite_options = POPCORN_TRANSFORM_KEEP_UNDESCRIBED;
+        if (rewrite_all || rewrite_point_count) {
+            keep_pending = 1;
+            print_rewrites = 1;
+            __popcorn_migration_pending = 1;
+        }
+    }
+    if (stats_on) {
         keep_pending = 1;
         __popcorn_migration_pending = 1;
         atexit(print_statistics);
     }
 }
+
+#include "stack/metadata_load.c"
+#include "stack/transform.c"
+#if defined(__x86_64__)
+#include "stack/context_x86_64.c"
+#else
+#include "stack/context_aarch64.c"
+#endif

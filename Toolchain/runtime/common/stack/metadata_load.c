@@ -1,0 +1,221 @@
+/*
+ * Loading .popcorn.meta (docs/METADATA.md) from /proc/self/exe.  The section is not allocated,
+ * so it is not in memory: the executable is mapped read-only once and stays mapped for the
+ * life of the process (the tables point into it).  Everything is validated before use, so a
+ * corrupt section makes migration impossible rather than crashing the program.
+ */
+#include "metadata.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct popcorn_table tables[POPCORN_ISA_COUNT];
+static int table_present[POPCORN_ISA_COUNT];
+/* 0: not loaded, 1: loading, 2: done (successfully or not). */
+static int load_state;
+
+static void warn_once(const char *why)
+{
+    fprintf(stderr, "popcorn: warning: cannot read migration metadata: %s; migration disabled\n", why);
+}
+
+static int range_ok(uint64_t offset, uint64_t count, uint64_t size, uint64_t limit)
+{
+    if (offset % 8 != 0 && count != 0)
+        return 0;
+    if (count != 0 && size > (limit / count))
+        return 0;
+    return offset <= limit && count * size <= limit - offset;
+}
+
+/* Validates one table at `base` (`available` bytes left in the section); fills `out`. */
+static const char *index_table(const unsigned char *base, uint64_t available, struct popcorn_table *out,
+                               uint64_t *table_size)
+{
+    const struct popcorn_meta_header *h = (const void *)base;
+    if (available < sizeof *h)
+        return "truncated table header";
+    if (memcmp(h->magic, POPCORN_META_MAGIC, POPCORN_META_MAGIC_SIZE) != 0)
+        return "bad magic";
+    if (h->version != POPCORN_META_VERSION)
+        return "unsupported version";
+    if (h->header_size < sizeof *h || h->total_size % 8 != 0 || h->total_size > available ||
+        h->total_size < h->header_size)
+        return "bad table size";
+    uint64_t n = h->total_size;
+    if (!range_ok(h->functions_offset, h->function_count, sizeof(struct popcorn_meta_function), n) ||
+        !range_ok(h->call_sites_offset, h->call_site_count, sizeof(struct popcorn_meta_call_site), n) ||
+        !range_ok(h->address_index_offset, h->call_site_count, sizeof(uint32_t), n) ||
+        !range_ok(h->live_values_offset, h->live_value_count, sizeof(struct popcorn_meta_live_value), n) ||
+        !range_ok(h->saved_registers_offset, h->saved_register_count,
+                  sizeof(struct popcorn_meta_saved_register), n) ||
+        h->string_table_offset > n || h->string_table_size > n - h->string_table_offset)
+        return "array out of bounds";
+    out->header = h;
+    out->functions = (const void *)(base + h->functions_offset);
+    out->sites = (const void *)(base + h->call_sites_offset);
+    out->address_index = (const void *)(base + h->address_index_offset);
+    out->live_values = (const void *)(base + h->live_values_offset);
+    out->saved_registers = (const void *)(base + h->saved_registers_offset);
+    out->strings = (const char *)(base + h->string_table_offset);
+    out->function_count = h->function_count;
+    out->site_count = h->call_site_count;
+    out->string_table_size = h->string_table_size;
+    if (out->string_table_size == 0 || out->strings[out->string_table_size - 1] != '\0')
+        return "string table not terminated";
+    for (uint32_t i = 0; i < out->site_count; i++) {
+        const struct popcorn_meta_call_site *s = &out->sites[i];
+        if (s->function_index >= out->function_count ||
+            (uint64_t)s->first_live_value + s->live_value_count > h->live_value_count ||
+            (uint64_t)s->first_saved_register + s->saved_register_count > h->saved_register_count)
+            return "call site out of bounds";
+        if (i > 0 && out->sites[i - 1].id >= s->id)
+            return "call sites not sorted by id";
+        if (out->address_index[i] >= out->site_count)
+            return "address index out of bounds";
+        if (i > 0 && out->sites[out->address_index[i - 1]].return_address >
+                         out->sites[out->address_index[i]].return_address)
+            return "address index not sorted";
+    }
+    out->main_function = UINT32_MAX;
+    for (uint32_t i = 0; i < out->function_count; i++) {
+        if (out->functions[i].name_offset >= out->string_table_size)
+            return "function name out of bounds";
+        if (strcmp(out->strings + out->functions[i].name_offset, "main") == 0)
+            out->main_function = i;
+    }
+    *table_size = n;
+    return NULL;
+}
+
+/* Maps the executable and finds the section; returns NULL or the reason it failed. */
+static const char *load(void)
+{
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return "cannot open /proc/self/exe";
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+        close(fd);
+        return "cannot stat the executable";
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    const unsigned char *file = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (file == MAP_FAILED)
+        return "cannot map the executable";
+    const Elf64_Ehdr *eh = (const void *)file;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > size ||
+        (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > size - eh->e_shoff || eh->e_shstrndx >= eh->e_shnum)
+        return "not a 64-bit ELF file with section headers";
+    const Elf64_Shdr *sh = (const void *)(file + eh->e_shoff);
+    const Elf64_Shdr *names = &sh[eh->e_shstrndx];
+    if (names->sh_offset > size || names->sh_size > size - names->sh_offset)
+        return "bad section name table";
+    const Elf64_Shdr *meta = NULL;
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_name >= names->sh_size)
+            continue;
+        const char *name = (const char *)file + names->sh_offset + sh[i].sh_name;
+        size_t room = names->sh_size - sh[i].sh_name;
+        if (strnlen(name, room) < room && strcmp(name, POPCORN_META_SECTION) == 0) {
+            meta = &sh[i];
+            break;
+        }
+    }
+    if (!meta)
+        return "no " POPCORN_META_SECTION " section";
+    if (meta->sh_type != SHT_PROGBITS || meta->sh_offset > size || meta->sh_size > size - meta->sh_offset ||
+        meta->sh_offset % 8 != 0)
+        return "bad " POPCORN_META_SECTION " section header";
+    const unsigned char *section = file + meta->sh_offset;
+    uint64_t offset = 0;
+    while (offset < meta->sh_size) {
+        struct popcorn_table table;
+        uint64_t table_size = 0;
+        const char *why = index_table(section + offset, meta->sh_size - offset, &table, &table_size);
+        if (why)
+            return why;
+        int isa = table.header->isa == POPCORN_META_ISA_X86_64    ? POPCORN_ISA_X86_64
+                  : table.header->isa == POPCORN_META_ISA_AARCH64 ? POPCORN_ISA_AARCH64
+                                                                  : -1;
+        if (isa < 0)
+            return "unknown ISA in a table";
+        tables[isa] = table;
+        table_present[isa] = 1;
+        offset += table_size;
+    }
+    if (table_present[POPCORN_ISA_X86_64] && table_present[POPCORN_ISA_AARCH64] &&
+        tables[POPCORN_ISA_X86_64].header->site_set_hash != tables[POPCORN_ISA_AARCH64].header->site_set_hash)
+        return "the ISAs' tables describe different call sites";
+    return NULL;
+}
+
+const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa)
+{
+    int state = __atomic_load_n(&load_state, __ATOMIC_ACQUIRE);
+    if (state != 2) {
+        int expected = 0;
+        if (__atomic_compare_exchange_n(&load_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            const char *why = load();
+            if (why) {
+                table_present[0] = table_present[1] = 0;
+                warn_once(why);
+            }
+            __atomic_store_n(&load_state, 2, __ATOMIC_RELEASE);
+        } else {
+            /* Another thread is loading: the section is small, wait for it. */
+            while (__atomic_load_n(&load_state, __ATOMIC_ACQUIRE) != 2)
+                sched_yield();
+        }
+    }
+    if ((unsigned)isa >= POPCORN_ISA_COUNT || !table_present[isa])
+        return NULL;
+    return &tables[isa];
+}
+
+const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcorn_table *table,
+                                                             uint64_t return_address)
+{
+    uint32_t lo = 0, hi = table->site_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const struct popcorn_meta_call_site *s = &table->sites[table->address_index[mid]];
+        if (s->return_address == return_address)
+            return s;
+        if (s->return_address < return_address)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const struct popcorn_meta_call_site *popcorn_site_by_id(const struct popcorn_table *table, uint64_t id)
+{
+    uint32_t lo = 0, hi = table->site_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const struct popcorn_meta_call_site *s = &table->sites[mid];
+        if (s->id == id)
+            return s;
+        if (s->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const char *popcorn_site_function_name(const struct popcorn_table *table,
+                                       const struct popcorn_meta_call_site *site)
+{
+    return table->strings + table->functions[site->function_index].name_offset;
+}

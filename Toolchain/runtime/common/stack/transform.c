@@ -1,0 +1,385 @@
+/*
+ * Stack transformation (docs/STACK-TRANSFORM.md): rebuild a thread's frames, from the frame
+ * that reached a migration point out to main, in another (or the same) ISA's frame layout,
+ * using nothing but the .popcorn.meta tables of both ISAs.
+ *
+ * Three passes:
+ *   1. walk the source stack innermost-first with this ISA's table (CFA from the CFA rule,
+ *      return address and callee-saved registers from their CFA slots), recording for every
+ *      frame its call sites on both ISAs and the value of every live value;
+ *   2. lay the destination frames out from the top of the destination stack (outermost first,
+ *      each frame's SP is its callee's CFA) and copy every stack object, remembering where each
+ *      source object went;
+ *   3. outermost first again: re-point pointers into the source frames, write each frame's
+ *      return address and the callee-saved registers it restores, and work out the register set
+ *      of the innermost frame.
+ * Bytes and registers nothing describes get POPCORN_POISON_WORD, so code relying on state the
+ * metadata does not describe fails loudly instead of working by accident.
+ */
+#include "../transform.h"
+
+#include "metadata.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* One frame being moved.  `values` indexes the scratch value array (one entry per live value). */
+struct frame {
+    const struct popcorn_meta_call_site *src;
+    const struct popcorn_meta_call_site *dst;
+    uint64_t src_cfa;
+    uint64_t src_sp;
+    uint64_t src_fp;
+    uint64_t dst_cfa;
+    uint64_t values;
+};
+
+/* Where a source stack object went. */
+struct moved_object {
+    uint64_t src;
+    uint64_t dst;
+    uint64_t size;
+};
+
+/* Scratch memory, mapped once (NORESERVE: only touched pages cost memory).  Mapped rather than
+ * malloc'd so that migrating does not change the program's heap. */
+#define SCRATCH_FRAMES (1u << 20)
+#define SCRATCH_VALUES (1u << 22)
+#define SCRATCH_OBJECTS (1u << 21)
+static struct frame *frames;
+static uint64_t *values;
+static struct moved_object *objects;
+
+static int scratch_ready(void)
+{
+    if (frames)
+        return 1;
+    size_t bytes = SCRATCH_FRAMES * sizeof(struct frame) + SCRATCH_VALUES * sizeof(uint64_t) +
+                   SCRATCH_OBJECTS * sizeof(struct moved_object);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    values = p;
+    objects = (struct moved_object *)(values + SCRATCH_VALUES);
+    frames = (struct frame *)(objects + SCRATCH_OBJECTS);
+    return 1;
+}
+
+/* The DWARF numbers the ABIs preserve across calls (stack and frame pointer handled apart). */
+static int callee_saved(enum popcorn_isa isa, unsigned reg)
+{
+    if (isa == POPCORN_ISA_X86_64)
+        return reg == 3 || reg == 6 || (reg >= 12 && reg <= 15);
+    return (reg >= 19 && reg <= 29) || (reg >= 72 && reg <= 79);
+}
+
+static uint64_t read_bytes(uint64_t address, unsigned size)
+{
+    uint64_t v = 0;
+    memcpy(&v, (const void *)(uintptr_t)address, size > 8 ? 8 : size);
+    return v;
+}
+
+/* The address a live value's location names in a destination frame. */
+static int dst_location(const struct popcorn_table *t, const struct frame *f,
+                        const struct popcorn_meta_live_value *lv, uint64_t *out)
+{
+    const struct popcorn_meta_header *h = t->header;
+    if (lv->flags & POPCORN_META_VALUE_CFA_RELATIVE) {
+        *out = f->dst_cfa + (int64_t)lv->cfa_offset;
+        return 1;
+    }
+    if (lv->reg == h->sp_register) {
+        *out = f->dst_cfa - f->dst->frame_size + (int64_t)lv->offset;
+        return 1;
+    }
+    if (lv->reg == h->fp_register && f->dst->cfa_register == h->fp_register) {
+        *out = f->dst_cfa - (int64_t)f->dst->cfa_offset + (int64_t)lv->offset;
+        return 1;
+    }
+    return 0;
+}
+
+static int compare_objects(const void *a, const void *b)
+{
+    const struct moved_object *x = a, *y = b;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+/* A pointer into a moved source object, moved along with it; anything else unchanged. */
+static uint64_t repoint(uint64_t p, uint64_t lo, uint64_t hi, size_t count)
+{
+    if (p < lo || p > hi || count == 0)
+        return p;
+    size_t l = 0, r = count;
+    while (l < r) { /* first object starting after p */
+        size_t m = l + (r - l) / 2;
+        if (objects[m].src <= p)
+            l = m + 1;
+        else
+            r = m;
+    }
+    if (l == 0)
+        return p;
+    const struct moved_object *o = &objects[l - 1];
+    /* One past the end is a valid C pointer too. */
+    if (p - o->src <= o->size)
+        return o->dst + (p - o->src);
+    return p;
+}
+
+enum popcorn_transform_status popcorn_transform(const struct popcorn_regs *src, enum popcorn_isa dst_isa,
+                                                void *dst_stack_top, size_t dst_stack_size,
+                                                struct popcorn_regs *dst_out)
+{
+    return popcorn_transform_with_options(src, dst_isa, dst_stack_top, dst_stack_size, dst_out, 0);
+}
+
+enum popcorn_transform_status popcorn_transform_with_options(const struct popcorn_regs *src,
+                                                             enum popcorn_isa dst_isa, void *dst_stack_top,
+                                                             size_t dst_stack_size, struct popcorn_regs *dst_out,
+                                                             unsigned options)
+{
+    enum popcorn_isa src_isa = POPCORN_RUNTIME_ISA;
+    const struct popcorn_table *st = popcorn_metadata_table(src_isa);
+    const struct popcorn_table *dt = popcorn_metadata_table(dst_isa);
+    if (!st || !dt || src->isa != (uint32_t)src_isa)
+        return POPCORN_TRANSFORM_NO_METADATA;
+    if (!scratch_ready())
+        return POPCORN_TRANSFORM_NO_MEMORY;
+    const unsigned s_sp = st->header->sp_register, s_fp = st->header->fp_register;
+    const unsigned d_sp = dt->header->sp_register, d_fp = dt->header->fp_register;
+    if (s_sp >= POPCORN_REG_COUNT || s_fp >= POPCORN_REG_COUNT || d_sp >= POPCORN_REG_COUNT ||
+        d_fp >= POPCORN_REG_COUNT)
+        return POPCORN_TRANSFORM_UNSUPPORTED;
+
+    /* ---- pass 1: walk the source stack ---- */
+    uint64_t regs[POPCORN_REG_COUNT];
+    memcpy(regs, src->reg, sizeof regs);
+    uint64_t pc = src->pc;
+    size_t n = 0, value_count = 0;
+    for (;;) {
+        const struct popcorn_meta_call_site *s = popcorn_site_by_address(st, pc);
+        if (!s) /* libc calling back into the program, a thread's start, a -fpopcorn-migration=none file */
+            return POPCORN_TRANSFORM_UNKNOWN_FRAME;
+        const struct popcorn_meta_call_site *d = popcorn_site_by_id(dt, s->id);
+        if (!d || d->live_value_count != s->live_value_count || (d->flags & POPCORN_META_SITE_DYNAMIC_FRAME) ||
+            s->cfa_register >= POPCORN_REG_COUNT)
+            return POPCORN_TRANSFORM_UNSUPPORTED;
+        if (n == SCRATCH_FRAMES || value_count + s->live_value_count > SCRATCH_VALUES)
+            return POPCORN_TRANSFORM_NO_MEMORY;
+        struct frame *f = &frames[n++];
+        f->src = s;
+        f->dst = d;
+        f->src_sp = regs[s_sp];
+        f->src_fp = regs[s_fp];
+        f->src_cfa = regs[s->cfa_register] + (int64_t)s->cfa_offset;
+        /* The CFA is above the frame's SP and below its caller's; anything else is not a frame. */
+        if (f->src_cfa <= f->src_sp || (n > 1 && f->src_sp != frames[n - 2].src_cfa))
+            return POPCORN_TRANSFORM_UNSUPPORTED;
+        f->values = value_count;
+        const struct popcorn_meta_live_value *lv = popcorn_site_values(st, s);
+        for (unsigned i = 0; i < s->live_value_count; i++) {
+            uint64_t v;
+            switch (lv[i].kind) {
+            case POPCORN_META_LOC_REGISTER:
+                if (lv[i].reg >= POPCORN_REG_COUNT)
+                    return POPCORN_TRANSFORM_UNSUPPORTED;
+                v = regs[lv[i].reg];
+                break;
+            case POPCORN_META_LOC_DIRECT:
+            case POPCORN_META_LOC_INDIRECT:
+                if (lv[i].flags & POPCORN_META_VALUE_CFA_RELATIVE)
+                    v = f->src_cfa + (int64_t)lv[i].cfa_offset;
+                else if (lv[i].reg < POPCORN_REG_COUNT)
+                    v = regs[lv[i].reg] + (int64_t)lv[i].offset;
+                else
+                    return POPCORN_TRANSFORM_UNSUPPORTED;
+                if (lv[i].kind == POPCORN_META_LOC_INDIRECT)
+                    v = read_bytes(v, lv[i].size);
+                break;
+            case POPCORN_META_LOC_CONSTANT:
+                v = lv[i].constant;
+                break;
+            default:
+                return POPCORN_TRANSFORM_UNSUPPORTED;
+            }
+            values[value_count++] = v;
+        }
+        /* Unwind to the caller: its SP is this CFA; RA and callee-saved registers from slots. */
+        pc = read_bytes(f->src_cfa + (int64_t)s->return_address_offset, 8);
+        const struct popcorn_meta_saved_register *sr = popcorn_site_saved(st, s);
+        int fp_listed = 0;
+        for (unsigned i = 0; i < s->saved_register_count; i++) {
+            if (sr[i].reg >= POPCORN_REG_COUNT)
+                return POPCORN_TRANSFORM_UNSUPPORTED;
+            regs[sr[i].reg] = read_bytes(f->src_cfa + (int64_t)sr[i].cfa_offset, sr[i].size);
+            fp_listed |= sr[i].reg == s_fp;
+        }
+        if ((s->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
+            regs[s_fp] = read_bytes(f->src_cfa + (int64_t)s->frame_pointer_offset, 8);
+        regs[s_sp] = f->src_cfa;
+        /* main is the outermost frame moved, unless program code called it. */
+        if (s->function_index == st->main_function && !popcorn_site_by_address(st, pc))
+            break;
+    }
+
+    /* ---- pass 2: lay out the destination frames, copy stack objects ---- */
+    uint64_t top = ((uint64_t)(uintptr_t)dst_stack_top) & ~(uint64_t)15;
+    uint64_t bottom = (uint64_t)(uintptr_t)dst_stack_top - dst_stack_size;
+    uint64_t cfa = top - 16; /* a little room above main's frame, as a libc caller would leave */
+    for (size_t k = n; k-- > 0;) {
+        struct frame *f = &frames[k];
+        f->dst_cfa = cfa;
+        if (cfa - bottom < (uint64_t)f->dst->frame_size + 16384)
+            return POPCORN_TRANSFORM_NO_SPACE;
+        cfa -= f->dst->frame_size;
+    }
+    size_t object_count = 0;
+    for (size_t k = n; k-- > 0;) {
+        struct frame *f = &frames[k];
+        uint64_t sp = f->dst_cfa - f->dst->frame_size;
+        for (uint64_t *w = (uint64_t *)(uintptr_t)sp; w < (uint64_t *)(uintptr_t)f->dst_cfa; w++)
+            *w = POPCORN_POISON_WORD;
+        const struct popcorn_meta_live_value *slv = popcorn_site_values(st, f->src);
+        const struct popcorn_meta_live_value *dlv = popcorn_site_values(dt, f->dst);
+        for (unsigned i = 0; i < f->src->live_value_count; i++) {
+            if ((slv[i].kind == POPCORN_META_LOC_DIRECT) != (dlv[i].kind == POPCORN_META_LOC_DIRECT))
+                return POPCORN_TRANSFORM_UNSUPPORTED;
+            if (slv[i].kind != POPCORN_META_LOC_DIRECT)
+                continue;
+            uint64_t address;
+            if (!dst_location(dt, f, &dlv[i], &address))
+                return POPCORN_TRANSFORM_UNSUPPORTED;
+            uint64_t size = slv[i].alloca_size < dlv[i].alloca_size ? slv[i].alloca_size : dlv[i].alloca_size;
+            if (!(slv[i].flags & POPCORN_META_VALUE_ALLOCA) || size == 0)
+                return POPCORN_TRANSFORM_UNSUPPORTED;
+            if (object_count == SCRATCH_OBJECTS)
+                return POPCORN_TRANSFORM_NO_MEMORY;
+            uint64_t from = values[f->values + i];
+            memcpy((void *)(uintptr_t)address, (const void *)(uintptr_t)from, size);
+            objects[object_count++] = (struct moved_object){from, address, size};
+        }
+    }
+    qsort(objects, object_count, sizeof *objects, compare_objects);
+    /* Several live values may name the same object: keep one entry per source address. */
+    size_t unique = 0;
+    for (size_t i = 0; i < object_count; i++)
+        if (unique == 0 || objects[unique - 1].src != objects[i].src)
+            objects[unique++] = objects[i];
+    object_count = unique;
+
+    /* ---- pass 3: pointers, return addresses, callee-saved registers ---- */
+    const uint64_t lo = frames[0].src_sp, hi = frames[n - 1].src_cfa;
+    /* cur[r]: what register r must hold when the frame being built is returned into. */
+    uint64_t cur[POPCORN_REG_COUNT];
+    for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
+        cur[r] = POPCORN_POISON_WORD;
+    if (dst_isa == src_isa)
+        for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
+            if (callee_saved(src_isa, r))
+                cur[r] = regs[r]; /* main's caller's registers, as main found them */
+    for (size_t k = n; k-- > 0;) {
+        struct frame *f = &frames[k];
+        const struct popcorn_meta_call_site *d = f->dst;
+        const struct popcorn_meta_live_value *slv = popcorn_site_values(st, f->src);
+        const struct popcorn_meta_live_value *dlv = popcorn_site_values(dt, d);
+        /* The frame's own slots: its return address and the caller's registers it restores. */
+        uint64_t ra = k == n - 1 ? (uint64_t)(uintptr_t)&__popcorn_main_return : frames[k + 1].dst->return_address;
+        memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)d->return_address_offset), &ra, 8);
+        const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, d);
+        int fp_listed = 0;
+        for (unsigned i = 0; i < d->saved_register_count; i++) {
+            if (sr[i].reg >= POPCORN_REG_COUNT || sr[i].size > 8)
+                return POPCORN_TRANSFORM_UNSUPPORTED;
+            memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)sr[i].cfa_offset), &cur[sr[i].reg], sr[i].size);
+            fp_listed |= sr[i].reg == d_fp;
+        }
+        if ((d->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
+            memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)d->frame_pointer_offset), &cur[d_fp], 8);
+        /* Inside this frame, the registers it saved hold only what its live values put there. */
+        for (unsigned i = 0; i < d->saved_register_count; i++)
+            cur[sr[i].reg] = POPCORN_POISON_WORD;
+        if (d->cfa_register == d_fp)
+            cur[d_fp] = f->dst_cfa - (int64_t)d->cfa_offset;
+        for (unsigned i = 0; i < d->live_value_count; i++) {
+            uint64_t v = values[f->values + i];
+            if (slv[i].kind == POPCORN_META_LOC_DIRECT) {
+                /* A compiler-made slot holding a pointer is re-pointed for sure; the program's own
+                 * objects are scanned word by word, since the metadata does not say which of
+                 * their bytes are pointers (see docs/STACK-TRANSFORM.md). */
+                uint64_t address;
+                dst_location(dt, f, &dlv[i], &address);
+                uint64_t size = slv[i].alloca_size < dlv[i].alloca_size ? slv[i].alloca_size : dlv[i].alloca_size;
+                if (address % 8 != 0)
+                    continue;
+                for (uint64_t off = 0; off + 8 <= size; off += 8) {
+                    uint64_t word;
+                    memcpy(&word, (const void *)(uintptr_t)(address + off), 8);
+                    uint64_t moved = repoint(word, lo, hi, object_count);
+                    if (moved != word)
+                        memcpy((void *)(uintptr_t)(address + off), &moved, 8);
+                }
+                continue;
+            }
+            if (slv[i].flags & (POPCORN_META_VALUE_POINTER | POPCORN_META_VALUE_DERIVED))
+                v = repoint(v, lo, hi, object_count);
+            if (dlv[i].kind == POPCORN_META_LOC_REGISTER) {
+                if (dlv[i].reg >= POPCORN_REG_COUNT)
+                    return POPCORN_TRANSFORM_UNSUPPORTED;
+                cur[dlv[i].reg] = v;
+            } else if (dlv[i].kind == POPCORN_META_LOC_INDIRECT) {
+                uint64_t address;
+                if (!dst_location(dt, f, &dlv[i], &address))
+                    return POPCORN_TRANSFORM_UNSUPPORTED;
+                memcpy((void *)(uintptr_t)address, &v, dlv[i].size > 8 ? 8 : dlv[i].size);
+            }
+        }
+    }
+
+    if ((options & POPCORN_TRANSFORM_KEEP_UNDESCRIBED) && dst_isa == src_isa) {
+        /* Same layout on both sides: every callee-saved register no live value claims gets the
+         * source's value back (slots and the resume set), re-pointed if it addressed a moved
+         * object.  Only for isolating hidden register state from transformation bugs. */
+        for (size_t k = 0; k < n; k++) {
+            const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, frames[k].dst);
+            for (unsigned i = 0; i < frames[k].dst->saved_register_count; i++) {
+                if (sr[i].reg == d_fp)
+                    continue;
+                uint64_t v = repoint(read_bytes(frames[k].src_cfa + (int64_t)sr[i].cfa_offset, 8), lo, hi,
+                                     object_count);
+                memcpy((void *)(uintptr_t)(frames[k].dst_cfa + (int64_t)sr[i].cfa_offset), &v, sr[i].size);
+            }
+        }
+        for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
+            if (callee_saved(src_isa, r) && r != d_fp && cur[r] == POPCORN_POISON_WORD)
+                cur[r] = repoint(src->reg[r], lo, hi, object_count);
+    }
+
+    dst_out->pc = frames[0].dst->return_address;
+    dst_out->isa = (uint32_t)dst_isa;
+    dst_out->reserved = 0;
+    memcpy(dst_out->reg, cur, sizeof cur);
+    dst_out->reg[d_sp] = frames[0].dst_cfa - frames[0].dst->frame_size;
+    return POPCORN_TRANSFORM_OK;
+}
+
+const char *popcorn_transform_status_string(enum popcorn_transform_status status)
+{
+    switch (status) {
+    case POPCORN_TRANSFORM_OK:
+        return "ok";
+    case POPCORN_TRANSFORM_NO_METADATA:
+        return "no migration metadata";
+    case POPCORN_TRANSFORM_UNKNOWN_FRAME:
+        return "a frame without metadata is on the stack";
+    case POPCORN_TRANSFORM_UNSUPPORTED:
+        return "a frame cannot be rebuilt from the metadata";
+    case POPCORN_TRANSFORM_NO_SPACE:
+        return "the destination stack is too small";
+    case POPCORN_TRANSFORM_NO_MEMORY:
+        return "out of memory";
+    }
+    return "unknown status";
+}
