@@ -1,4 +1,5 @@
 import CLLVM
+import Foundation
 
 /// One-time registration of the LLVM targets the toolchain lowers to.
 ///
@@ -16,6 +17,18 @@ public enum LLVMTargets {
         LLVMInitializeAArch64TargetMC()
         LLVMInitializeAArch64AsmPrinter()
         LLVMInitializeAArch64AsmParser()
+        // Machine CSE merges the materialisation of a global's address (aarch64 `adrp`) across
+        // blocks and keeps the result in a callee-saved register across calls, where no stackmap
+        // describes it (hidden state, DESIGN.md hazard 3; found by the poisoned rewrite mode).
+        // Without it every use rematerialises the address next to itself.
+        let options = ["popcorn-cc", "-disable-machine-cse"]
+        var argv = options.map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        argv.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                LLVMParseCommandLineOptions(Int32(options.count), $0, nil)
+            }
+        }
         return true
     }()
 

@@ -33,6 +33,7 @@ struct StackMaps {
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter(Self.isInstrumented)
             guard !calls.isEmpty else { continue }
+            ConstantPhiDemotion().run(on: function, builder: builder)
             var analysis = LiveValues(function: function)
             var live = analysis.liveAcross(calls)
             // Every live value except the frame's own fixed slots moves to a slot of its own, and so
