@@ -18,10 +18,15 @@ public enum LLVMTargets {
         LLVMInitializeAArch64AsmPrinter()
         LLVMInitializeAArch64AsmParser()
         // Machine CSE merges the materialisation of a global's address (aarch64 `adrp`) across
-        // blocks and keeps the result in a callee-saved register across calls, where no stackmap
-        // describes it (hidden state, DESIGN.md hazard 3; found by the poisoned rewrite mode).
-        // Without it every use rematerialises the address next to itself.
-        let options = ["popcorn-cc", "-disable-machine-cse"]
+        // blocks, and machine LICM hoists constants and addresses out of loops that contain calls
+        // (`mov w19, #0xab`, `adr x20, table`); both keep the result in a callee-saved register
+        // across calls, where no stackmap describes it (hidden state, DESIGN.md hazard 3; found by
+        // the poisoned rewrite mode). Without them every use rematerialises the value next to it.
+        // CodeGenPrepare's branch optimisations would merge the block `StackMaps` starts after
+        // each call back into its predecessor, so that a constant or frame address (`leaq
+        // -0x170(%rbp), %rbx`) is again materialised once before several calls.
+        let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
+                       "-disable-cgp-branch-opts"]
         var argv = options.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         argv.withUnsafeMutableBufferPointer { buffer in

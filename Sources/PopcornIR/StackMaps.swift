@@ -53,6 +53,7 @@ struct StackMaps {
                 live = analysis.liveAcross(calls)
             }
             let escaped = escapedAllocas(of: function)
+            var stackmaps: [LLVMValueRef] = []
             let functionName = IR.name(of: function)
             for (ordinal, call) in calls.enumerated() {
                 let callee = IR.calleeName(of: call)
@@ -69,11 +70,28 @@ struct StackMaps {
                 }
                 let described = operands.map { describe($0, demoted: demoted, among: operands, dataLayout: dataLayout) }
                 records.append(CallSiteRecord(id: id, function: functionName, callee: callee, operands: described))
-                insertStackMap(after: call, id: id, operands: operands, module: module, context: context, builder: builder)
+                stackmaps.append(insertStackMap(after: call, id: id, operands: operands, module: module,
+                                                context: context, builder: builder))
             }
+            // Only now: splitting rebuilds phis, which the records above still refer to.
+            for stackmap in stackmaps { Self.startBlock(after: stackmap, builder: builder) }
         }
         if !records.isEmpty { CallSiteTable.emit(records, moduleHash: moduleHash, into: module) }
         return records
+    }
+
+    /// What follows a stackmap starts a block of its own. Instruction selection materialises a
+    /// constant or a frame address once per block and shares it between the block's users; one used
+    /// both before and after a call would then be kept in a callee-saved register across it, where no
+    /// stackmap describes it (seen: aarch64 `mov w19, #0xab` feeding several calls, x86_64 `leaq
+    /// -0x170(%rbp), %rbx`). Per block, everything after the call is materialised after it. (The
+    /// machine passes that would merge them again are disabled: see `LLVMTargets`.)
+    static func startBlock(after stackmap: LLVMValueRef, builder: borrowing IRBuilder) {
+        guard let next = LLVMGetNextInstruction(stackmap) else { return }
+        let head = LLVMGetInstructionParent(stackmap)!
+        let tail = CFGEditing.splitBlock(before: next, name: "popcorn.after.call", builder: builder)
+        builder.position(atEndOf: head)
+        LLVMBuildBr(builder.ref, tail)
     }
 
     /// True for calls that get a stackmap.
@@ -188,8 +206,9 @@ struct StackMaps {
         return .init(kind: .alloca, size: size, base: nil, holds: holds)
     }
 
+    @discardableResult
     private func insertStackMap(after call: LLVMValueRef, id: UInt64, operands: [LLVMValueRef],
-                                module: LLVMModuleRef, context: LLVMContextRef, builder: borrowing IRBuilder) {
+                                module: LLVMModuleRef, context: LLVMContextRef, builder: borrowing IRBuilder) -> LLVMValueRef {
         let i64 = LLVMInt64TypeInContext(context)!
         let i32 = LLVMInt32TypeInContext(context)!
         var parameters: [LLVMTypeRef?] = [i64, i32]
@@ -200,9 +219,10 @@ struct StackMaps {
         builder.position(after: call)
         LLVMSetCurrentDebugLocation2(builder.ref, LLVMInstructionGetDebugLoc(call))
         var arguments: [LLVMValueRef?] = [LLVMConstInt(i64, id, 0), LLVMConstInt(i32, 0, 0)] + operands
-        _ = arguments.withUnsafeMutableBufferPointer {
-            LLVMBuildCall2(builder.ref, type, function, $0.baseAddress, UInt32($0.count), "")
+        let stackmap = arguments.withUnsafeMutableBufferPointer {
+            LLVMBuildCall2(builder.ref, type, function, $0.baseAddress, UInt32($0.count), "")!
         }
         LLVMSetCurrentDebugLocation2(builder.ref, nil)
+        return stackmap
     }
 }
