@@ -61,4 +61,41 @@ import PopcornSupport
         #expect(occurrences == 1, "the buffered partial line was written \(occurrences) times")
         #expect(moved.stdoutText.contains("same pid: yes"))
     }
+
+    /// Runs pingpong.c on `isa` with `POPCORN_STATS=1` and the given `POPCORN_MIGRATE_AT` (empty:
+    /// no move); returns stdout and stderr.
+    static func pingpong(_ work: TemporaryDirectory, isa: ISA, migrateAt: String) throws -> ProcessResult {
+        let environment = "POPCORN_STATS=1" + (migrateAt.isEmpty ? "" : " POPCORN_MIGRATE_AT=\(migrateAt)")
+        return try Harness.shell(try command(isa: isa, environment: environment, arguments: ""), in: work.path)
+    }
+
+    /// Moves between ISAs at migration points in the middle of a recursion: one hop from each
+    /// ISA, and there-and-back chains from each.  stdout (globals, heap lists built and freed
+    /// across the moves, thread-locals whose addresses frames hold, a partial line buffered at
+    /// every move, an O_CLOEXEC descriptor, clock_gettime, allocations after the moves) must be
+    /// the unmoved run's, and the move counter carried through every exec must say how many
+    /// hops happened.
+    @Test(arguments: [(ISA.x86_64, "50"), (.aarch64, "50"), (.x86_64, "50,900"), (.aarch64, "100,1000"),
+                      (.x86_64, "1,2")])
+    func crossISAMoveKeepsTheRun(_ isa: ISA, _ migrateAt: String) throws {
+        let work = try Self.build("pingpong.c")
+        let plain = try Self.pingpong(work, isa: isa, migrateAt: "")
+        #expect(plain.succeeded, "unmoved run failed on \(isa): \(plain.stderrText)")
+        #expect(plain.stderrText.hasSuffix("migrations: 0\n"))
+        #expect(plain.stdoutText.hasPrefix("round: 0 1 2\n"))
+        #expect(plain.stdoutText.contains("tls 65385 tls-set\n"))
+        #expect(plain.stdoutText.contains("cloexec fd: open yes, FD_CLOEXEC kept\n"))
+        let hops = migrateAt.split(separator: ",").count
+        // Several runs: ASLR places both processes differently each time.
+        for _ in 0..<3 {
+            let moved = try Self.pingpong(work, isa: isa, migrateAt: migrateAt)
+            #expect(moved.succeeded, "run moved at \(migrateAt) from \(isa) failed (\(moved.status)): \(moved.stderrText)")
+            #expect(moved.stderrText.hasSuffix("migrations: \(hops)\n"),
+                    "expected \(hops) moves from \(isa) at \(migrateAt): \(moved.stderrText)")
+            #expect(moved.stdoutText == plain.stdoutText,
+                    "output moved at \(migrateAt) from \(isa) differs:\n--- moved\n\(moved.stdoutText)\n--- unmoved\n\(plain.stdoutText)")
+            // stdout is a pipe (fully buffered): the first line was in the buffer at the moves.
+            #expect(moved.stdoutText.components(separatedBy: "round:").count == 2)
+        }
+    }
 }

@@ -410,6 +410,26 @@ static long write_checkpoint(struct scratch *s, int fd)
     return 0;
 }
 
+/* Writable segments of every binary this run has executed (carried across hops with the rest
+ * of .bss: this object is at one address on every ISA). */
+static uint64_t visited[POPCORN_HANDOVER_VISITED][2];
+static uint32_t visited_count;
+
+static void remember_segments(const struct popcorn_exe_layout *layout)
+{
+    for (uint32_t i = 0; i < layout->segment_count; i++) {
+        uint32_t k = 0;
+        while (k < visited_count &&
+               !(visited[k][0] == layout->segments[i].start && visited[k][1] == layout->segments[i].size))
+            k++;
+        if (k == visited_count && visited_count < POPCORN_HANDOVER_VISITED) {
+            visited[k][0] = layout->segments[i].start;
+            visited[k][1] = layout->segments[i].size;
+            visited_count++;
+        }
+    }
+}
+
 /* envp plus POPCORN_CHECKPOINT_FD (replacing any inherited one), built in `slots`. */
 static char **build_environment(struct scratch *s, char **slots, size_t capacity, int fd)
 {
@@ -429,11 +449,13 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
         warn(dst, "unknown destination", NULL);
         return -1;
     }
-    if (dst != THIS_ISA) {
-        /* The restore cannot yet hand the thread descriptor, TLS block and per-ISA libc state
-         * over to another ISA's libc (docs/PROCESS-MOVE.md); refusing here keeps the program
-         * running instead of failing after the exec. */
-        warn(dst, "moves between ISAs are not supported yet", NULL);
+    /* Across ISAs the destination needs this binary's TLS block and the symbol table to find
+     * the per-ISA libc objects; without them the move would fail after the exec, so it is
+     * refused here and the program continues. */
+    struct popcorn_exe_layout layout;
+    if (dst != THIS_ISA && popcorn_read_exe_layout(&layout) != 0) {
+        warn(dst, "the binary has no symbol table or TLS segment to hand libc state over with "
+                  "(linked with -s?)", NULL);
         return -1;
     }
     size_t env_count = 0, arg_count = 0;
@@ -483,6 +505,13 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     h->destination_isa = dst;
     h->regs = *regs;
     h->source_tp = popcorn_thread_pointer();
+    if (dst != THIS_ISA) {
+        h->tls_start = layout.tls_block;
+        h->tls_size = layout.tls_size;
+        remember_segments(&layout);
+        h->segment_count = visited_count;
+        memcpy(h->segments, visited, sizeof visited);
+    }
     h->signal_mask[0] = old_mask;
     h->checkpoint_fd = (int32_t)fd;
     record_descriptors(s, (int)fd);

@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 
 #define POPCORN_CKPT_MAGIC 0x3154504b43504f50ull /* "POPCKPT1" */
-#define POPCORN_CKPT_VERSION 1
+#define POPCORN_CKPT_VERSION 2
 #define POPCORN_CKPT_ENV "POPCORN_CHECKPOINT_FD"
 #define POPCORN_CKPT_PAGE 4096ull
 
@@ -56,6 +56,23 @@ struct popcorn_ckpt_special {
 /* The kernel's mappings that are moved rather than copied (vDSO code and data). */
 enum { POPCORN_CKPT_VVAR, POPCORN_CKPT_VVAR_VCLOCK, POPCORN_CKPT_VDSO, POPCORN_CKPT_SPECIALS };
 
+#define POPCORN_HANDOVER_SEGMENTS 8
+#define POPCORN_HANDOVER_OBJECTS 32
+#define POPCORN_HANDOVER_VISITED 16
+
+struct popcorn_handover_range {
+    uint64_t start, size;
+};
+
+/* This process's executable as a move between ISAs needs it (handover.c). */
+struct popcorn_exe_layout {
+    uint64_t tls_block; /* the calling thread's TLS block */
+    uint64_t tls_size;  /* PT_TLS memsz */
+    uint32_t segment_count, object_count;
+    struct popcorn_handover_range segments[POPCORN_HANDOVER_SEGMENTS]; /* writable PT_LOADs */
+    struct popcorn_handover_range objects[POPCORN_HANDOVER_OBJECTS];   /* per-ISA libc objects */
+};
+
 struct popcorn_ckpt_header {
     uint64_t magic;
     uint32_t version;
@@ -69,12 +86,17 @@ struct popcorn_ckpt_header {
     uint64_t regions_offset, fds_offset, signals_offset;
     struct popcorn_move_regs regs;   /* destination format */
     uint64_t source_tp;
-    uint64_t tls_start, tls_size;    /* the source thread's TLS block (variable part) */
+    uint64_t tls_start, tls_size;    /* the source thread's TLS block (PT_TLS memsz, same layout everywhere) */
     uint64_t signal_mask[2];         /* to re-install after the restore */
     uint64_t altstack_sp, altstack_size;
     int32_t altstack_flags;
     int32_t checkpoint_fd;
     struct popcorn_ckpt_special specials[POPCORN_CKPT_SPECIALS];
+    /* Writable segments of every ISA's binary the run has executed on (start, size): what is
+     * outside them in the destination's own segments is data only the destination has. */
+    uint32_t segment_count;
+    uint32_t reserved;
+    uint64_t segments[POPCORN_HANDOVER_VISITED][2];
 };
 
 /* ---- raw system calls --------------------------------------------------------------------
@@ -133,6 +155,20 @@ void popcorn_move_message(const char *first, const char *second, const char *thi
 
 /* The thread pointer of the calling thread. */
 uint64_t popcorn_thread_pointer(void);
+
+/*
+ * Reads /proc/self/exe's program headers and symbol table (raw system calls): 0, -ENOENT when
+ * there is no symbol table to find the per-ISA objects in, or another -errno.
+ */
+long popcorn_read_exe_layout(struct popcorn_exe_layout *out);
+
+/*
+ * The ranges the destination keeps from its own start-up: its per-ISA libc objects and the parts
+ * of its writable segments outside every segment in `source->segments`.  Returns the count
+ * written to `out` (at most `capacity`).
+ */
+uint32_t popcorn_kept_ranges(const struct popcorn_exe_layout *own, const struct popcorn_ckpt_header *source,
+                             struct popcorn_handover_range *out, uint32_t capacity);
 
 /* Assembly helpers (restore_asm.c). */
 int __popcorn_capture_regs(struct popcorn_move_regs *regs) __attribute__((returns_twice));

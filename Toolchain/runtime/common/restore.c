@@ -32,8 +32,18 @@ char **__popcorn_saved_argv;
 #define RESTORE_STACK (256u * 1024u)
 #define STACK_RESERVE (8ull << 20) /* room below a restored initial stack, like RLIMIT_STACK */
 
+#define KEPT_RANGES 64
+
+/* Weak: metadata_load.c (in migrate.o) is linked into every program with migration points. */
+extern void __popcorn_metadata_forget(void) __attribute__((weak));
+
 struct restore_area {
     struct popcorn_ckpt_header header; /* copy; tables follow in `tables` */
+    /* Across ISAs: what this process keeps from its own start-up, and where its TLS block is. */
+    struct popcorn_handover_range kept[KEPT_RANGES];
+    uint32_t kept_count;
+    uint64_t own_tls_block;
+    unsigned char *kept_bytes; /* the kept ranges' bytes, then room for the TLS block */
     struct popcorn_ckpt_special current[POPCORN_CKPT_SPECIALS]; /* this process's vDSO */
     uint64_t area_start, area_end;
     int fd;
@@ -220,18 +230,71 @@ static void restore_signals(const struct restore_area *area)
     }
 }
 
+/*
+ * The TLS block has the same layout on both ISAs but not the same place relative to the thread
+ * pointer (x86_64 below it, aarch64 above the descriptor), so it is at another address here.
+ * The transformed frames may hold addresses of thread-locals (computed before a call and kept in
+ * a slot); the stack the registers point into holds exactly those frames (the transformation
+ * builds it from main down), so its words, and the registers, that point into the source's block
+ * are moved to this process's block.  Like the transformation's scan of the program's own
+ * objects this is conservative: an integer equal to such an address would be changed too, and
+ * thread-local addresses kept in the heap or in globals are not found (docs/PROCESS-MOVE.md).
+ */
+static void repoint_tls(const struct restore_area *area, struct popcorn_move_regs *regs)
+{
+    const struct popcorn_ckpt_header *h = &area->header;
+    uint64_t lo = h->tls_start, hi = h->tls_start + h->tls_size, delta = area->own_tls_block - lo;
+    if (delta == 0)
+        return;
+    unsigned sp_index = THIS_ISA == POPCORN_ISA_X86_64 ? POPCORN_MOVE_SP_X86_64 : POPCORN_MOVE_SP_AARCH64;
+    for (unsigned i = 0; i < 32; i++)
+        if (i != sp_index && regs->gpr[i] >= lo && regs->gpr[i] <= hi)
+            regs->gpr[i] += delta;
+    uint64_t sp = regs->gpr[sp_index] & ~7ull, top = 0;
+    const struct popcorn_ckpt_region *regions = regions_of(area);
+    for (uint32_t i = 0; i < h->region_count; i++)
+        if (regions[i].kind != POPCORN_CKPT_REGION_RESERVE && regions[i].start <= sp && sp < regions[i].end)
+            top = regions[i].end;
+    for (uint64_t at = sp; at + 8 <= top; at += 8) {
+        uint64_t *word = (uint64_t *)(uintptr_t)at;
+        if (*word >= lo && *word <= hi)
+            *word += delta;
+    }
+}
+
 /* Runs on the private stack; never returns. */
 static void restore_main(void *argument)
 {
     struct restore_area *area = argument;
     const struct popcorn_ckpt_header *h = &area->header;
-    move_specials(area);
+    int cross = h->source_isa != h->destination_isa;
+    /* Across ISAs this process keeps its vDSO where it is, and its own vdso_func with it; the
+     * other kernel's (or qemu's) vDSO has another size and other entry points. */
+    if (!cross)
+        move_specials(area);
     map_regions(area);
     /* From here on libc's memory is the old process's. */
-    if (h->source_isa == h->destination_isa)
+    if (!cross) {
         set_thread_pointer(h->regs.tp);
-    else
-        fatal("moves between ISAs need the stack transformation", ENOSYS);
+    } else {
+        /* The source's TLS block is in the restored memory, possibly where this process's
+         * thread descriptor lives: take it aside, put the kept objects back, then fill this
+         * thread's own block.  The thread pointer stays this process's. */
+        unsigned char *bytes = area->kept_bytes;
+        uint64_t used = 0;
+        for (uint32_t i = 0; i < area->kept_count; i++)
+            used += area->kept[i].size;
+        memcpy(bytes + used, (const void *)(uintptr_t)h->tls_start, h->tls_size);
+        used = 0;
+        for (uint32_t i = 0; i < area->kept_count; i++) {
+            memcpy((void *)(uintptr_t)area->kept[i].start, bytes + used, area->kept[i].size);
+            used += area->kept[i].size;
+        }
+        memcpy((void *)(uintptr_t)area->own_tls_block, bytes + used, h->tls_size);
+    }
+    /* The migration metadata was mapped from the old executable (read-only: not carried). */
+    if (__popcorn_metadata_forget)
+        __popcorn_metadata_forget();
     const struct popcorn_ckpt_fd *fds =
         (const struct popcorn_ckpt_fd *)(area->tables + h->fds_offset - sizeof *h);
     for (uint32_t i = 0; i < h->fd_count; i++)
@@ -239,6 +302,8 @@ static void restore_main(void *argument)
     popcorn_sys(SYS_close, area->fd);
     restore_signals(area);
     struct popcorn_move_regs regs = h->regs;
+    if (cross)
+        repoint_tls(area, &regs);
     uint64_t mask = h->signal_mask[0];
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
     __popcorn_resume_regs(&regs);
@@ -262,9 +327,38 @@ static void restore_checkpoint(int fd)
     const struct popcorn_ckpt_header *header = (const void *)whole;
     const struct popcorn_ckpt_region *regions = (const void *)(whole + header->regions_offset);
 
-    uint64_t size = page_up(sizeof(struct restore_area) + header_size) + RESTORE_STACK;
+    /* Across ISAs: what to keep from this process, read while its libc is still its own. */
+    struct popcorn_exe_layout own = {0};
+    struct popcorn_handover_range kept[KEPT_RANGES];
+    uint32_t kept_count = 0;
+    uint64_t kept_size = 0;
+    if (header->source_isa != THIS_ISA) {
+        long status = popcorn_read_exe_layout(&own);
+        if (status < 0)
+            fatal("cannot read this executable's symbols and TLS segment", status);
+        if (own.tls_size != header->tls_size)
+            fatal("the TLS blocks of the two binaries differ", EINVAL);
+        kept_count = popcorn_kept_ranges(&own, header, kept, KEPT_RANGES);
+        if (kept_count == KEPT_RANGES)
+            fatal("too many per-ISA ranges to keep", E2BIG);
+        for (uint32_t i = 0; i < kept_count; i++)
+            kept_size += kept[i].size;
+        kept_size += header->tls_size;
+    }
+
+    uint64_t tables_size = page_up(sizeof(struct restore_area) + header_size);
+    uint64_t size = tables_size + page_up(kept_size) + RESTORE_STACK;
     struct restore_area *area = place_area(header, regions, size);
     memcpy(&area->header, header, sizeof *header);
+    area->kept_bytes = (unsigned char *)area + tables_size;
+    area->kept_count = kept_count;
+    memcpy(area->kept, kept, sizeof kept);
+    area->own_tls_block = own.tls_block;
+    uint64_t copied = 0;
+    for (uint32_t i = 0; i < kept_count; i++) {
+        memcpy(area->kept_bytes + copied, (const void *)(uintptr_t)kept[i].start, kept[i].size);
+        copied += kept[i].size;
+    }
     memcpy(area->tables, (const char *)whole + sizeof *header, header_size - sizeof *header);
     popcorn_sys(SYS_munmap, whole, header_size);
     area->fd = fd;

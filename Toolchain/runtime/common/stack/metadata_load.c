@@ -158,6 +158,17 @@ static const char *load(void)
     return NULL;
 }
 
+/*
+ * Forgets the loaded tables: called by the restore of a process move, whose executable mapping
+ * (read-only, so not carried over) is gone; the next lookup maps the new executable.
+ */
+void __popcorn_metadata_forget(void)
+{
+    memset(tables, 0, sizeof tables);
+    memset(table_present, 0, sizeof table_present);
+    __atomic_store_n(&load_state, 0, __ATOMIC_RELEASE);
+}
+
 const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa)
 {
     int state = __atomic_load_n(&load_state, __ATOMIC_ACQUIRE);
