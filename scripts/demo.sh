@@ -1,7 +1,8 @@
 #!/bin/bash
 # The main job: build one of the examples with popcorn-cc/popcorn-ld exactly as a user would
 # (`make CC=popcorn-cc LD=popcorn-ld`), run the binary for each ISA (aarch64 under qemu-aarch64
-# on an x86_64 host), show that both print the same thing, and verify the alignment.
+# on an x86_64 host), show that both print the same thing, verify the alignment, and then run it
+# again migrating mid-run from the host ISA to the other and back (POPCORN_MIGRATE_AT).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 example=${1:-nbody}
@@ -41,3 +42,20 @@ fi
 echo
 echo "== popcorn-dump --verify app"
 popcorn-dump --verify app
+echo
+
+# Migration points are counted over the whole run; pick two well inside it.
+points=$(POPCORN_STATS=1 ./app "${args[@]}" 2>&1 >/dev/null | sed -n 's/^migration points: //p')
+first=$((points / 5)); second=$((points * 3 / 5))
+echo "== migrating: $host -> $other at migration point $first, back to $host at point $second (of $points)"
+# stdout and stderr share one pipe so the "(running on …)" notes appear in program order.
+POPCORN_STATS=1 POPCORN_MIGRATE_AT="$first,$second" ./app "${args[@]}" 2>&1 | tee "$work/migrated.all"
+grep -v -e '(running on ' -e '^migration points: ' -e '^migrations: ' "$work/migrated.all" > "$work/out.migrated"
+echo
+if cmp -s "$work/out.$host" "$work/out.migrated" && grep -q "^migrations: 2$" "$work/migrated.all"; then
+    echo "== the migrated run moved twice and printed exactly what the unmigrated runs printed"
+else
+    echo "demo: error: the migrated run differs from the unmigrated one" >&2
+    diff "$work/out.$host" "$work/out.migrated" >&2 || true
+    exit 1
+fi

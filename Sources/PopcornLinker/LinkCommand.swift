@@ -30,6 +30,9 @@ public struct LinkCommand: Sendable {
         return files
     }
 
+    /// Runtime entry points every program links (see `arguments`).
+    public static let runtimeRoots = ["popcorn_migrate", "__popcorn_move_to_regs"]
+
     /// The page size every ISA's binary is linked for (see `LayoutPlanner.regionAlignment`).
     public static let pageSize: UInt64 = 0x1000
 
@@ -58,6 +61,12 @@ public struct LinkCommand: Sendable {
         if let entry = options.entry { args += ["-e", entry] }
         if strip { args.append("--strip-all") }
         for symbol in forcedSymbols { args += ["-u", symbol] }
+        // The runtime's migration slow path reaches the process mover only weakly (so the slow
+        // path can also be linked on its own); load the mover and its restore constructor into
+        // every program so POPCORN_MIGRATE_AT, the signal and popcorn_migrate() all work.
+        if !options.noStdlib && runtimeArchive != nil {
+            for symbol in Self.runtimeRoots { args += ["-u", symbol] }
+        }
         let lib = isa.muslLibDir
         if !options.noStartFiles { args += ["\(lib)/crt1.o", "\(lib)/crti.o"] }
         for item in inputs.items {
