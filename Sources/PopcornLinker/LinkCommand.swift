@@ -8,6 +8,9 @@ public struct LinkCommand: Sendable {
     public var options: LinkerOptions
     /// `libpopcorn.a` for this ISA, or `nil` with `-nostdlib`.
     public var runtimeArchive: String?
+    /// Whether the program can migrate (some input has call-site metadata): only then are the
+    /// process mover and the stack transformation linked in (`runtimeRoots`).
+    public var linksMigrationRuntime = true
     /// Symbols passed as `-u` so that both ISAs load the same archive members (`MemberBalancer`).
     public var forcedSymbols: [String] = []
     /// Objects only the final link needs (the entry-stub section object, `StubObject`).
@@ -64,7 +67,7 @@ public struct LinkCommand: Sendable {
         // The runtime's migration slow path reaches the process mover only weakly (so the slow
         // path can also be linked on its own); load the mover and its restore constructor into
         // every program so POPCORN_MIGRATE_AT, the signal and popcorn_migrate() all work.
-        if !options.noStdlib && runtimeArchive != nil {
+        if !options.noStdlib && runtimeArchive != nil && linksMigrationRuntime {
             for symbol in Self.runtimeRoots { args += ["-u", symbol] }
         }
         let lib = isa.muslLibDir

@@ -12,6 +12,23 @@ public enum Linker {
     /// Probe rounds spent making archive member selection agree (see `MemberBalancer`).
     static let maxBalancingRounds = 4
 
+    /// Whether any input object (or archive member) carries popcorn-cc's call-site side table,
+    /// i.e. was compiled with migration points.
+    static func hasCallSiteMetadata(_ inputs: ISALinkInputs) throws -> Bool {
+        func objectHasTable(_ data: Data, _ path: String) -> Bool {
+            (try? ELFFile(data: data, path: path))?.section(named: ".popcorn.callsites") != nil
+        }
+        for item in inputs.items {
+            guard case let .file(path) = item, let data = FileManager.default.contents(atPath: path) else { continue }
+            if ArArchive.isArchive(data) {
+                if try ArArchive(data: data, path: path).members.contains(where: { objectHasTable($0.data, path) }) { return true }
+            } else if objectHasTable(data, path) {
+                return true
+            }
+        }
+        return false
+    }
+
     /// Runs `body` for every ISA at once: the links of different ISAs are independent, and
     /// ld.lld is most of popcorn-ld's time. The first error (in ISA order) is rethrown.
     static func concurrently<T>(_ isas: [ISA], _ body: @escaping (ISA) throws -> T) throws -> [ISA: T] {
@@ -73,6 +90,9 @@ public enum Linker {
         var commands = Dictionary(uniqueKeysWithValues: isas.map {
             ($0, LinkCommand(isa: $0, inputs: split[$0]!, options: options, runtimeArchive: runtimes[$0]))
         })
+        // An aligned-only program (no migration points anywhere) does not need the mover.
+        let migratable = try Self.hasCallSiteMetadata(split[host]!)
+        for isa in isas { commands[isa]!.linksMigrationRuntime = migratable }
         let runner = LLDRunner(lld: lld, diagnostics: diagnostics, verbose: options.verbose)
 
         // 4. probe links, repeated while MemberBalancer loads more members (each round can only
