@@ -12,6 +12,12 @@ public enum Linker {
     /// Probe rounds spent making archive member selection agree (see `MemberBalancer`).
     static let maxBalancingRounds = 4
 
+    /// Where one ISA's binary goes: `app` / `app.<isa>`; every ISA's output into a device such as
+    /// `-o /dev/null` (no `/dev/null.aarch64` file is created next to it).
+    static func outputPath(_ output: String, isa: ISA) -> String {
+        AtomicFile.isSpecial(output) ? output : isa.siblingPath(of: output)
+    }
+
     /// Whether any input object (or archive member) carries popcorn-cc's call-site side table,
     /// i.e. was compiled with migration points.
     static func hasCallSiteMetadata(_ inputs: ISALinkInputs) throws -> Bool {
@@ -134,7 +140,10 @@ public enum Linker {
         defer { for path in temporaries.values { unlink(path) } }
         var maps: [ISA: String] = [:]
         for isa in isas {
-            temporaries[isa] = AtomicFile.temporaryPath(for: isa.siblingPath(of: options.output))
+            // Next to the output (same file system: the commit is a rename), except for a device
+            // output, where nothing may be created beside it.
+            temporaries[isa] = AtomicFile.isSpecial(options.output) ? scratch.file("output.\(isa.rawValue)")
+                : AtomicFile.temporaryPath(for: Self.outputPath(options.output, isa: isa))
             maps[isa] = scratch.file("final.\(isa.rawValue).map")
         }
         let finalCommands = commands, outputs = temporaries, finalMaps = maps, finalScripts = scripts
@@ -169,7 +178,7 @@ public enum Linker {
         }
         for isa in isas {
             chmod(temporaries[isa]!, 0o755)
-            try AtomicFile.commit(temporaries[isa]!, to: isa.siblingPath(of: options.output))
+            try AtomicFile.commit(temporaries[isa]!, to: Self.outputPath(options.output, isa: isa))
             temporaries[isa] = nil
         }
     }

@@ -28,8 +28,18 @@ public enum AtomicFile {
         return "\(dir).\(name).tmp-\(unique)"
     }
 
+    /// Whether `path` exists and is not a regular file (or a link to one): a device such as
+    /// `/dev/null`, a FIFO. Such outputs are written in place, like clang does: renaming over
+    /// them would replace the device with a file.
+    public static func isSpecial(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return (info.st_mode & S_IFMT) != S_IFREG
+    }
+
     /// Writes `data` to `path` atomically, with the given permission bits.
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+        if isSpecial(path) { return try writeInPlace(data, to: path) }
         let tmp = temporaryPath(for: path)
         guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: Int(mode)]) else {
             throw AtomicFileError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
@@ -39,6 +49,13 @@ public enum AtomicFile {
 
     /// Moves a finished temporary file into place; removes the temporary on failure.
     public static func commit(_ temporary: String, to destination: String) throws {
+        if isSpecial(destination) {
+            defer { unlink(temporary) }
+            guard let data = FileManager.default.contents(atPath: temporary) else {
+                throw AtomicFileError.cannotCreate(path: destination, reason: "cannot read '\(temporary)'")
+            }
+            return try writeInPlace(data, to: destination)
+        }
         if rename(temporary, destination) != 0 {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
@@ -46,8 +63,32 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes into an existing special file (device, FIFO) without replacing it.
+    static func writeInPlace(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AtomicFileError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw AtomicFileError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
+                }
+                offset += n
+            }
+        }
+    }
+
     /// Copies a finished file (possibly on another file system) into place atomically.
     public static func install(_ source: String, to destination: String, mode: mode_t? = nil) throws {
+        if isSpecial(destination) {
+            guard let data = FileManager.default.contents(atPath: source) else {
+                throw AtomicFileError.cannotCreate(path: destination, reason: "cannot read '\(source)'")
+            }
+            return try writeInPlace(data, to: destination)
+        }
         let tmp = temporaryPath(for: destination)
         do {
             try FileManager.default.copyItem(atPath: source, toPath: tmp)

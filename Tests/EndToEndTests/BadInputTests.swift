@@ -89,4 +89,16 @@ import PopcornSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty)
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: work.path)) == ["app", "app.aarch64"])
     }
+
+    /// `-o /dev/null` (compile and link) writes into the device instead of replacing it, and
+    /// creates nothing beside it.
+    @Test func outputToDevNullKeepsTheDevice() throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("devnull")
+        try Harness.mustSucceed("'\(cc)' -O2 -c '\(Self.inputs)/hello.c' -o /dev/null", in: work.path)
+        try Harness.mustSucceed("'\(cc)' -O2 '\(Self.inputs)/hello.c' -o /dev/null", in: work.path)
+        var info = stat()
+        #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR, "/dev/null is no longer a device")
+        #expect(!FileManager.default.fileExists(atPath: "/dev/null.aarch64"))
+    }
 }

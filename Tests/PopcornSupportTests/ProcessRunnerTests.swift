@@ -37,3 +37,18 @@ import Testing
         #expect(!tmp.dropFirst(dir.count).contains("/"))
     }
 }
+
+@Suite struct SpecialOutputTests {
+    /// Writing to a device must not replace it (`-o /dev/null`): a rename would turn it into a file.
+    @Test func devNullStaysADevice() throws {
+        #expect(AtomicFile.isSpecial("/dev/null"))
+        try AtomicFile.write(Data("discarded".utf8), to: "/dev/null")
+        let dir = try TemporaryDirectory()
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.file("src")))
+        try AtomicFile.install(dir.file("src"), to: "/dev/null")
+        var info = stat()
+        #expect(stat("/dev/null", &info) == 0)
+        #expect((info.st_mode & S_IFMT) == S_IFCHR)
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: "/dev")).contains { $0.hasPrefix(".null.tmp") })
+    }
+}
