@@ -149,8 +149,23 @@ public enum LinkerOptionParser {
 
     /// `--help` text, generated from the table so it never drifts from what is accepted.
     public static var helpText: String {
-        var lines = ["OVERVIEW: popcorn-ld, the aligning linker for multi-ISA popcorn objects", "",
-                     "USAGE: popcorn-ld [options] file...", "", "OPTIONS:"]
+        var lines = ["NAME", "  popcorn-ld - aligning linker for multi-ISA popcorn objects", "",
+                     "USAGE", "  popcorn-ld [options] file...", "",
+                     "DESCRIPTION",
+                     "  Links objects and archives compiled by popcorn-cc into one static executable per ISA:",
+                     "  -o app writes the host ISA's binary to app and each other ISA's to app.<isa>",
+                     "  (app.aarch64 on an x86_64 host). Every function, variable, string literal and",
+                     "  thread-local defined on several ISAs gets the same address in each binary; code and",
+                     "  data that exist on one ISA only go to address ranges the others leave free. Each ISA",
+                     "  is linked with ld.lld-19 against Debian's musl, the compiler builtins (libgcc) and the",
+                     "  popcorn runtime; the result is checked symbol by symbol, the stack-transformation",
+                     "  metadata (.popcorn.meta) is built from the binaries' stackmaps and CFI and appended,",
+                     "  and only then are the outputs written (atomically; nothing is written on error).",
+                     "",
+                     "  Inputs are popcorn multi-ISA objects and ar archives of them; -lNAME looks for",
+                     "  libNAME.a in the -L directories, then in musl's directory for each ISA. Plain",
+                     "  single-ISA objects are rejected.", "",
+                     "OPTIONS"]
         for spec in table {
             var names = spec.spellings.joined(separator: ", ")
             switch spec.style {
@@ -160,6 +175,15 @@ public enum LinkerOptionParser {
             }
             lines.append("  " + names.padding(toLength: max(34, names.count + 1), withPad: " ", startingAt: 0) + spec.help)
         }
+        lines += ["", "ENVIRONMENT",
+                  "  POPCORN_LLD            ld.lld to run (default: ld.lld-19)",
+                  "  POPCORN_RUNTIME_DIR    runtime directory (default: <bin>/../lib/popcorn)",
+                  "  POPCORN_KEEP_TEMPS=1   keep the scratch directory (probe maps, linker scripts)",
+                  "", "EXIT STATUS", "  0 on success, 1 on any error (nothing is written then).",
+                  "", "EXAMPLES",
+                  "  popcorn-ld main.o util.o -L. -lfoo -lm -o app",
+                  "  popcorn-ld -v --print-layout main.o -o app     # show the commands and the layout",
+                  "  popcorn-dump --verify app                       # check the pair independently"]
         return lines.joined(separator: "\n") + "\n"
     }
 }
