@@ -41,7 +41,8 @@ public enum Backend {
         if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }
         SymbolNaming().run(on: module.ref)
         SectionAssignment().run(on: module.ref)
-        if migration != .none {
+        // Also under `none` when the file has explicit points: stackmaps are placed then too.
+        if migration != .none || LLVMGetNamedFunction(module.ref, MigrationPoints.explicitPoint).map({ LLVMGetFirstUse($0) != nil }) == true {
             UndescribableFrames(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
         }
         MigrationPoints(policy: migration).run(on: module.ref)

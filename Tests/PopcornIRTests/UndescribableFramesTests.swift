@@ -55,4 +55,29 @@ import PopcornSupport
         #expect(lines.isEmpty)
         #expect(!text.contains("llvm.experimental.stackmap"))
     }
+
+    /// Under `none`, a file with an explicit point still gets stackmaps, so its undescribable
+    /// frames are excluded (and reported) all the same.
+    @Test func explicitPointsUnderNoneStillExcludeVariableLengthArrays() throws {
+        let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
+        let source = directory.file("vla2.c")
+        try AtomicFile.write(Data("""
+        void popcorn_migrate_point(void);
+        int use(int *p, int n);
+        int work(int n) { int buf[n]; return use(buf, n); }
+        int point(int n) { popcorn_migrate_point(); return use(&n, 1); }
+        """.utf8), to: source)
+        let bitcode = directory.file("vla2.bc")
+        try CProgramHarness.frontend(source, output: bitcode, optimization: "1")
+        let module = try IRModule(bitcodeFile: bitcode)
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { lines.all.append($0) })
+        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .none,
+                                    diagnostics: engine)
+        try module.verify()
+        #expect(lines.all.count == 1 && lines.all.first?.contains("'work'") == true, "\(lines.all)")
+        #expect(!body(of: "work", in: module.text).contains("llvm.experimental.stackmap"))
+        #expect(body(of: "point", in: module.text).contains("llvm.experimental.stackmap"))
+    }
 }
