@@ -28,8 +28,10 @@
 #endif
 
 unsigned long long __popcorn_process_moves;
+struct popcorn_move_timing __popcorn_move_timing;
 
 #define MAX_REGIONS 4096
+#define MAX_EXTENTS 32768
 #define MAX_FDS 1024
 #define MAX_SIGNALS 64
 #define MAPS_BUFFER (512u * 1024u)
@@ -45,89 +47,12 @@ void popcorn_move_message(const char *first, const char *second, const char *thi
             popcorn_sys(SYS_write, 2, parts[i], strlen(parts[i]));
 }
 
-static uint64_t parse_hex(const char **cursor)
-{
-    uint64_t value = 0;
-    const char *p = *cursor;
-    for (;; p++) {
-        int digit;
-        if (*p >= '0' && *p <= '9') digit = *p - '0';
-        else if (*p >= 'a' && *p <= 'f') digit = *p - 'a' + 10;
-        else break;
-        value = value * 16 + (uint64_t)digit;
-    }
-    *cursor = p;
-    return value;
-}
-
-long popcorn_read_maps(char *buffer, size_t size, void (*visit)(const struct popcorn_map_entry *, void *),
-                       void *context)
-{
-    long fd = popcorn_sys(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fd;
-    size_t used = 0;
-    for (;;) {
-        if (used + 1 >= size) {
-            popcorn_sys(SYS_close, fd);
-            return -ENOBUFS;
-        }
-        long got = popcorn_sys(SYS_read, fd, buffer + used, size - 1 - used);
-        if (got < 0 && got != -EINTR) {
-            popcorn_sys(SYS_close, fd);
-            return got;
-        }
-        if (got == 0)
-            break;
-        if (got > 0)
-            used += (size_t)got;
-    }
-    popcorn_sys(SYS_close, fd);
-    buffer[used] = '\0';
-
-    long count = 0;
-    for (const char *line = buffer; *line;) {
-        struct popcorn_map_entry entry;
-        memset(&entry, 0, sizeof entry);
-        const char *p = line;
-        entry.start = parse_hex(&p);
-        if (*p == '-') p++;
-        entry.end = parse_hex(&p);
-        while (*p == ' ') p++;
-        entry.readable = p[0] == 'r';
-        entry.writable = p[1] == 'w';
-        entry.executable = p[2] == 'x';
-        entry.shared = p[3] == 's';
-        p += 4;
-        while (*p == ' ') p++;
-        entry.offset = parse_hex(&p);
-        /* device and inode, then the optional name */
-        for (int field = 0; field < 2; field++) {
-            while (*p == ' ') p++;
-            while (*p && *p != ' ' && *p != '\n') p++;
-        }
-        while (*p == ' ') p++;
-        size_t n = 0;
-        while (*p && *p != '\n') {
-            if (n + 1 < sizeof entry.name) entry.name[n++] = *p;
-            p++;
-        }
-        entry.name[n] = '\0';
-        if (*p == '\n') p++;
-        line = p;
-        if (entry.end > entry.start) {
-            visit(&entry, context);
-            count++;
-        }
-    }
-    return count;
-}
-
 /* ---- what to save ------------------------------------------------------------------------- */
 
 struct snapshot {
     struct popcorn_ckpt_header *header;
     struct popcorn_ckpt_region *regions;
+    unsigned char *anonymous; /* per region: anonymous memory (the page map can tell zero pages) */
     uint64_t scratch_start, scratch_end;
     int overflow;
 };
@@ -178,13 +103,14 @@ static void collect_region(const struct popcorn_map_entry *entry, void *context)
         snap->overflow = 1;
         return;
     }
+    snap->anonymous[snap->header->region_count] = (unsigned char)anonymous;
     struct popcorn_ckpt_region *region = &snap->regions[snap->header->region_count++];
+    memset(region, 0, sizeof *region);
     region->start = entry->start;
     region->end = entry->end;
     region->prot = (entry->readable ? PROT_READ : 0) | (entry->writable ? PROT_WRITE : 0) |
                    (entry->executable ? PROT_EXEC : 0);
     region->kind = kind;
-    region->data_offset = 0;
 }
 
 /* ---- where to go -------------------------------------------------------------------------- */
@@ -277,7 +203,10 @@ extern char **__popcorn_saved_argv;
 
 struct scratch {
     char maps[MAPS_BUFFER];
+    char host_maps[MAPS_BUFFER]; /* the host's list, under qemu-user (checkpoint_maps.c) */
     struct popcorn_ckpt_region regions[MAX_REGIONS];
+    unsigned char anonymous[MAX_REGIONS];
+    struct popcorn_ckpt_extent extents[MAX_EXTENTS];
     struct popcorn_ckpt_fd fds[MAX_FDS];
     struct popcorn_ckpt_signal signals[MAX_SIGNALS];
     struct popcorn_ckpt_header header;
@@ -288,6 +217,13 @@ struct scratch {
 
 static void warn(enum popcorn_isa dst, const char *reason, const char *detail)
 {
+    /* A destination that is not there stays missing for the rest of the run: say so once, not at
+     * every later request (POPCORN_MIGRATE_AT lists, repeated popcorn_migrate calls). */
+    static int warned_unavailable[8];
+    if (reason && (strncmp(reason, "no binary", 9) == 0 || strncmp(reason, "qemu-aarch64 not found", 22) == 0)) {
+        if ((unsigned)dst < 8 && warned_unavailable[dst]++)
+            return;
+    }
     char text[PATH_BYTES + 256];
     snprintf(text, sizeof text, "popcorn: warning: cannot migrate to %s: %s%s; continuing on %s\n",
              popcorn_isa_name(dst) ? popcorn_isa_name(dst) : "?", reason, detail ? detail : "",
@@ -357,55 +293,60 @@ static void record_signals(struct scratch *s)
     }
 }
 
-/* Writes all of `length` bytes at `offset`; returns 0 or -errno. */
-static long write_all(int fd, const void *data, uint64_t length, uint64_t offset)
+static long write_checkpoint(struct scratch *s, int fd, uint64_t scratch_bytes)
 {
-    const char *p = data;
-    while (length > 0) {
-        long put = popcorn_sys(SYS_pwrite64, fd, p, length > (1u << 30) ? (1u << 30) : length, offset);
-        if (put == -EINTR)
-            continue;
-        if (put <= 0)
-            return put < 0 ? put : -EIO;
-        p += put;
-        offset += (uint64_t)put;
-        length -= (uint64_t)put;
-    }
-    return 0;
-}
-
-static long write_checkpoint(struct scratch *s, int fd)
-{
-    struct snapshot snap = {&s->header, s->regions, (uint64_t)(uintptr_t)s,
-                            (uint64_t)(uintptr_t)s + page_up(sizeof *s), 0};
+    /* The last page of the scratch mapping is never touched: it checks the page map. */
+    const void *untouched = (const char *)s + scratch_bytes - POPCORN_CKPT_PAGE;
+    struct snapshot snap = {&s->header, s->regions, s->anonymous, (uint64_t)(uintptr_t)s,
+                            (uint64_t)(uintptr_t)s + scratch_bytes, 0};
     s->header.region_count = 0;
     long entries = popcorn_read_maps(s->maps, sizeof s->maps, collect_region, &snap);
     if (entries < 0)
         return entries;
     if (snap.overflow)
         return -E2BIG;
+    uint32_t listed = s->header.region_count;
+    long hidden = popcorn_add_hidden_guest_regions(s->maps, s->host_maps, sizeof s->host_maps, s->regions,
+                                                   &s->header.region_count, MAX_REGIONS, snap.scratch_start,
+                                                   snap.scratch_end);
+    if (hidden < 0)
+        return hidden;
+    for (uint32_t i = listed; i < s->header.region_count; i++)
+        s->anonymous[i] = 1;
     struct popcorn_ckpt_header *h = &s->header;
     h->regions_offset = sizeof *h;
     h->fds_offset = h->regions_offset + h->region_count * sizeof(struct popcorn_ckpt_region);
     h->signals_offset = h->fds_offset + h->fd_count * sizeof(struct popcorn_ckpt_fd);
     h->header_size = page_up(h->signals_offset + h->signal_count * sizeof(struct popcorn_ckpt_signal));
+    long pagemap = popcorn_open_pagemap(s, untouched);
     uint64_t offset = h->header_size;
-    for (uint32_t i = 0; i < h->region_count; i++) {
+    h->extent_count = 0;
+    h->data_bytes = 0;
+    long status = 0;
+    uint64_t mapped = 0;
+    for (uint32_t i = 0; i < h->region_count && status == 0; i++) {
         struct popcorn_ckpt_region *region = &s->regions[i];
         if (region->kind == POPCORN_CKPT_REGION_RESERVE)
             continue;
-        region->data_offset = offset;
-        long status = write_all(fd, (const void *)(uintptr_t)region->start, region->end - region->start, offset);
-        if (status < 0)
-            return status;
-        offset += region->end - region->start;
+        mapped += region->end - region->start;
+        status = popcorn_save_region_pages(fd, region, s->anonymous[i], pagemap, s->extents, &h->extent_count,
+                                           MAX_EXTENTS, &offset, &h->data_bytes);
     }
-    h->file_size = offset;
-    long status;
-    if ((status = write_all(fd, h, sizeof *h, 0)) < 0 ||
-        (status = write_all(fd, s->regions, h->region_count * sizeof *s->regions, h->regions_offset)) < 0 ||
-        (status = write_all(fd, s->fds, h->fd_count * sizeof *s->fds, h->fds_offset)) < 0 ||
-        (status = write_all(fd, s->signals, h->signal_count * sizeof *s->signals, h->signals_offset)) < 0)
+    if (pagemap >= 0)
+        popcorn_sys(SYS_close, pagemap);
+    if (status < 0)
+        return status;
+    /* The extent table follows the data: its length is known only now. */
+    h->extents_offset = offset;
+    h->file_size = offset + h->extent_count * sizeof *s->extents;
+    __popcorn_move_timing.data_bytes = h->data_bytes;
+    __popcorn_move_timing.mapped_bytes = mapped;
+    h->checkpoint_done_ns = popcorn_monotonic_ns();
+    if ((status = popcorn_write_all(fd, h, sizeof *h, 0)) < 0 ||
+        (status = popcorn_write_all(fd, s->regions, h->region_count * sizeof *s->regions, h->regions_offset)) < 0 ||
+        (status = popcorn_write_all(fd, s->extents, h->extent_count * sizeof *s->extents, h->extents_offset)) < 0 ||
+        (status = popcorn_write_all(fd, s->fds, h->fd_count * sizeof *s->fds, h->fds_offset)) < 0 ||
+        (status = popcorn_write_all(fd, s->signals, h->signal_count * sizeof *s->signals, h->signals_offset)) < 0)
         return status;
     return 0;
 }
@@ -445,6 +386,13 @@ static char **build_environment(struct scratch *s, char **slots, size_t capacity
 
 int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs *regs)
 {
+    uint64_t request_ns = __popcorn_move_timing.request_ns ? __popcorn_move_timing.request_ns : popcorn_monotonic_ns();
+    __popcorn_move_timing.request_ns = 0;
+    /* The previous restore's private stack and tables are not program state. */
+    if (__popcorn_restore_leftover[1] > __popcorn_restore_leftover[0]) {
+        popcorn_sys(SYS_munmap, __popcorn_restore_leftover[0], __popcorn_restore_leftover[1] - __popcorn_restore_leftover[0]);
+        __popcorn_restore_leftover[0] = __popcorn_restore_leftover[1] = 0;
+    }
     if (!popcorn_isa_name(dst) || !regs) {
         warn(dst, "unknown destination", NULL);
         return -1;
@@ -462,7 +410,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     for (char **e = __environ; e && *e; e++) env_count++;
     for (char **a = __popcorn_saved_argv; a && *a; a++) arg_count++;
     size_t vector_bytes = (env_count + arg_count + 8) * sizeof(char *);
-    size_t scratch_bytes = page_up(sizeof(struct scratch)) + page_up(vector_bytes);
+    size_t scratch_bytes = page_up(sizeof(struct scratch)) + page_up(vector_bytes) + POPCORN_CKPT_PAGE;
     void *memory = mmap(NULL, scratch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) {
         warn(dst, "out of memory", NULL);
@@ -504,6 +452,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     h->source_isa = THIS_ISA;
     h->destination_isa = dst;
     h->regs = *regs;
+    h->request_ns = request_ns;
     h->source_tp = popcorn_thread_pointer();
     if (dst != THIS_ISA) {
         h->tls_start = layout.tls_block;
@@ -529,7 +478,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     build_environment(s, envp, env_count + 2, (int)fd);
 
     __popcorn_process_moves++; /* saved with the memory: the destination sees the move counted */
-    long status = write_checkpoint(s, (int)fd);
+    long status = write_checkpoint(s, (int)fd, scratch_bytes);
     if (status == 0) {
         status = popcorn_sys(SYS_execve, native ? s->destination : s->qemu, argv, envp);
         if (native && dst == POPCORN_ISA_AARCH64 && find_qemu(s->qemu) == 0) {

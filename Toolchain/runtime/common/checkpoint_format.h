@@ -9,7 +9,12 @@
  *   regions  struct popcorn_ckpt_region[region_count]
  *   fds      struct popcorn_ckpt_fd[fd_count]
  *   signals  struct popcorn_ckpt_signal[signal_count]
- *   data     each region's bytes at its page-aligned data_offset (mmap'd back in place)
+ *   data     each extent's bytes at its page-aligned data_offset (mmap'd back in place)
+ *   extents  struct popcorn_ckpt_extent[extent_count] at extents_offset (known only after the data)
+ *
+ * Only the pages of a region that hold data are saved (version 3): a region lists the extents
+ * (runs of pages) whose bytes are in the file; every other page of it was never touched or
+ * holds zeros, and the restore leaves it as fresh zero-filled anonymous memory.
  */
 #ifndef POPCORN_CHECKPOINT_FORMAT_H
 #define POPCORN_CHECKPOINT_FORMAT_H
@@ -20,7 +25,7 @@
 #include <sys/syscall.h>
 
 #define POPCORN_CKPT_MAGIC 0x3154504b43504f50ull /* "POPCKPT1" */
-#define POPCORN_CKPT_VERSION 2
+#define POPCORN_CKPT_VERSION 3
 #define POPCORN_CKPT_ENV "POPCORN_CHECKPOINT_FD"
 #define POPCORN_CKPT_PAGE 4096ull
 
@@ -31,9 +36,15 @@
 
 struct popcorn_ckpt_region {
     uint64_t start, end;
-    uint64_t data_offset;
+    uint32_t extent_first, extent_count; /* this region's saved extents in the extent table */
     uint32_t prot;  /* PROT_* (identical values on both ISAs) */
     uint32_t kind;
+};
+
+/* Pages [start, end) of a region whose bytes are at data_offset (page-aligned) in the file. */
+struct popcorn_ckpt_extent {
+    uint64_t start, end;
+    uint64_t data_offset;
 };
 
 struct popcorn_ckpt_fd {
@@ -95,9 +106,38 @@ struct popcorn_ckpt_header {
     /* Writable segments of every ISA's binary the run has executed on (start, size): what is
      * outside them in the destination's own segments is data only the destination has. */
     uint32_t segment_count;
-    uint32_t reserved;
+    uint32_t extent_count;
     uint64_t segments[POPCORN_HANDOVER_VISITED][2];
+    uint64_t extents_offset;
+    uint64_t data_bytes;        /* bytes of region data in the file */
+    /* CLOCK_MONOTONIC (ns; one clock for the whole machine, also under qemu-user): when the move
+     * was requested (the migration point, before the stack transformation) and when the
+     * checkpoint was complete, right before the exec. */
+    uint64_t request_ns, checkpoint_done_ns;
 };
+
+/* ---- statistics (POPCORN_STATS, migrate.c) ------------------------------------------------ */
+
+/* Timing of the last move, in .bss so that the restore's figures land in the resumed process.
+ * Everything from request_ns to the jump back into the program is counted; exec_ns is the part
+ * spent in execve, the kernel's loader, qemu-user's start-up and libc's start-up, which is not
+ * the runtime's own cost. */
+struct popcorn_move_timing {
+    uint64_t moves;         /* moves that completed (the resumed process sets it) */
+    uint64_t request_ns;    /* set by the slow path before transforming; 0: the mover takes its own */
+    uint64_t checkpoint_ns; /* request to the end of the checkpoint (includes the transformation) */
+    uint64_t exec_ns;       /* end of the checkpoint to the restore constructor */
+    uint64_t restore_ns;    /* restore constructor to the jump into the program */
+    uint64_t data_bytes;    /* region bytes written to the checkpoint */
+    uint64_t mapped_bytes;  /* bytes of the regions saved (data and skipped zero pages) */
+};
+extern struct popcorn_move_timing __popcorn_move_timing;
+
+/* The restore area of the last restore (restore.c): unmapped by the next checkpoint. */
+extern uint64_t __popcorn_restore_leftover[2];
+
+/* CLOCK_MONOTONIC in ns through the raw system call (usable while libc's memory is replaced). */
+uint64_t popcorn_monotonic_ns(void);
 
 /* ---- raw system calls --------------------------------------------------------------------
  * The restore overwrites libc's memory (errno lives in the thread descriptor, which is part of
@@ -149,6 +189,43 @@ struct popcorn_map_entry {
  */
 long popcorn_read_maps(char *buffer, size_t size,
                        void (*visit)(const struct popcorn_map_entry *, void *), void *context);
+
+/*
+ * Adds to `regions` the guest pages a qemu-user /proc/self/maps leaves out.  qemu-user 7.2 builds
+ * the guest's maps from the host's, and drops every host mapping that is not guest memory from
+ * one end to the other: when the kernel merges a guest mapping with an adjacent one of qemu's own
+ * (same protections, both anonymous), the guest's pages vanish from the list.  Natively (and when
+ * qemu's list is complete) the host's list, /proc/thread-self/maps, is the same text and nothing
+ * is done; otherwise every page of an anonymous read-write host mapping not already covered is
+ * probed with mincore(), which qemu fails for pages that are not guest memory.  `guest_maps` is
+ * the text popcorn_read_maps left in its buffer; `buffer` receives the host's.  Returns the
+ * number of regions added, or -E2BIG when `capacity` was reached.
+ */
+long popcorn_add_hidden_guest_regions(const char *guest_maps, char *buffer, size_t size,
+                                      struct popcorn_ckpt_region *regions, uint32_t *count, uint32_t capacity,
+                                      uint64_t skip_start, uint64_t skip_end);
+
+/*
+ * Writes the pages of `region` that hold data to `fd` from `*offset` on (advanced, page-aligned)
+ * and appends their extents to `extents` (region->extent_first/extent_count set).  `anonymous`:
+ * the region is anonymous memory, so a page the kernel's page map lists as neither present nor
+ * swapped is known to be zero without reading it (`pagemap_fd` >= 0).  Other pages are compared
+ * with zero.  Returns 0 or -errno.
+ */
+long popcorn_save_region_pages(int fd, struct popcorn_ckpt_region *region, int anonymous, long pagemap_fd,
+                               struct popcorn_ckpt_extent *extents, uint32_t *extent_count,
+                               uint32_t extent_capacity, uint64_t *offset, uint64_t *data_bytes);
+
+/*
+ * Opens /proc/self/pagemap and checks that it describes this address space (under qemu-user it
+ * is the host's: right only when guest addresses are host addresses): `touched` must be listed
+ * present and `untouched` (a page of a private anonymous mapping never accessed) not.  Returns
+ * the descriptor or -1 when the page map cannot be used; pages are then compared with zero.
+ */
+long popcorn_open_pagemap(const void *touched, const void *untouched);
+
+/* Writes all of `length` bytes at `offset`; returns 0 or -errno. */
+long popcorn_write_all(int fd, const void *data, uint64_t length, uint64_t offset);
 
 /* Writes a message to stderr with raw system calls. */
 void popcorn_move_message(const char *first, const char *second, const char *third);

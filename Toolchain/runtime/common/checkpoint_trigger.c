@@ -22,6 +22,10 @@
 static volatile int requested = -1;
 static unsigned long long migrate_at[MAX_MIGRATE_AT];
 static unsigned migrate_at_count, migrate_at_next;
+/* POPCORN_MIGRATE_SAME_ISA=1: POPCORN_MIGRATE_AT moves stay on the current ISA (the whole process
+ * move path, transformation, checkpoint, exec and restore, without an emulator: for tests and
+ * for measuring the runtime's own cost). */
+static int migrate_at_same_isa;
 
 /* The slow path reaches the mover through weak references (it works without it), so a program
  * that asks for moves must pull the mover — and with it the restore constructor — in itself. */
@@ -55,7 +59,7 @@ int __popcorn_should_migrate(unsigned long long point_index, enum popcorn_isa *d
         migrate_at_next++;
     if (migrate_at_next < migrate_at_count && migrate_at[migrate_at_next] == point_index) {
         migrate_at_next++;
-        *dst = other_isa();
+        *dst = migrate_at_same_isa ? THIS_ISA : other_isa();
         return 1;
     }
     int wanted = requested;
@@ -111,6 +115,8 @@ __attribute__((constructor(102))) static void popcorn_trigger_init(void)
         parse_migrate_at(at);
         if (migrate_at_count)
             __popcorn_migration_pending = 1; /* every point must be counted */
+        const char *same = getenv("POPCORN_MIGRATE_SAME_ISA");
+        migrate_at_same_isa = same && strcmp(same, "1") == 0;
     }
     const char *signal_setting = getenv("POPCORN_MIGRATE_SIGNAL");
     if (signal_setting && strcmp(signal_setting, "1") == 0) {

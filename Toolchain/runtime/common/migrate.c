@@ -23,8 +23,10 @@
 #include "popcorn.h"
 
 #include "transform.h"
+#include "stack/metadata.h"
 /* The cross-ISA half is written alongside; until its header exists, only the same-ISA mode is built. */
 #if __has_include("process_move.h")
+#include "checkpoint_format.h"
 #include "process_move.h"
 #define POPCORN_HAVE_PROCESS_MOVE 1
 #endif
@@ -34,6 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Read by the code at every migration point; never cached (volatile) so a request made by
@@ -64,7 +67,42 @@ extern int __popcorn_move_keep_pending(void) __attribute__((weak));
 extern int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs *regs)
     __attribute__((weak));
 extern unsigned long long __popcorn_process_moves __attribute__((weak));
+/* Timing of the last process move (checkpoint.c, filled in by the restore). */
+extern struct popcorn_move_timing __popcorn_move_timing __attribute__((weak));
 #endif
+
+/* POPCORN_STATS: time spent in same-ISA stack transformations and the frames they moved. */
+static unsigned long long transform_ns, transform_frames, transform_count;
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+/* Frames on a stack the transformation built: from the innermost out to main, whose return
+ * address is __popcorn_main_return (each frame's CFA is its SP plus the call site's frame size). */
+static unsigned long long count_frames(const struct popcorn_regs *regs)
+{
+    const struct popcorn_table *table = popcorn_metadata_table(POPCORN_RUNTIME_ISA);
+    if (!table)
+        return 0;
+    uint64_t sp = regs->reg[POPCORN_RUNTIME_ISA == POPCORN_ISA_X86_64 ? 7 : 31], pc = regs->pc;
+    unsigned long long frames = 0;
+    while (frames < (1u << 20)) {
+        const struct popcorn_meta_call_site *site = popcorn_site_by_address(table, pc);
+        if (!site)
+            break;
+        frames++;
+        uint64_t cfa = sp + site->frame_size;
+        memcpy(&pc, (const void *)(uintptr_t)(cfa + (int64_t)site->return_address_offset), sizeof pc);
+        sp = cfa;
+        if (pc == (uint64_t)(uintptr_t)&__popcorn_main_return)
+            break;
+    }
+    return frames;
+}
 
 /*
  * Two stacks that transformed frames are built on, alternately: a transformation always runs on
@@ -132,9 +170,15 @@ static void rewrite_here(struct popcorn_regs *at)
         return;
     }
     static struct popcorn_regs next; /* not on either stack: read by __popcorn_resume after the switch */
+    uint64_t started = print_rewrites ? monotonic_ns() : 0;
     enum popcorn_transform_status status =
         popcorn_transform_with_options(at, POPCORN_RUNTIME_ISA, stacks[which].base + stacks[which].size,
                                        stacks[which].size, &next, rewrite_options);
+    if (print_rewrites && status == POPCORN_TRANSFORM_OK) {
+        transform_ns += monotonic_ns() - started; /* the transformation alone, not the frame count */
+        transform_frames += count_frames(&next);
+        transform_count++;
+    }
     if (status != POPCORN_TRANSFORM_OK) {
         rewrite_deferred = 1;
         return;
@@ -162,6 +206,8 @@ static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
     int which = destination_stack(stack_pointer(at));
     if (which < 0)
         return;
+    if (&__popcorn_move_timing)
+        __popcorn_move_timing.request_ns = monotonic_ns(); /* the move's time starts here */
     static struct popcorn_regs next;
     enum popcorn_transform_status status =
         popcorn_transform(at, dst, stacks[which].base + stacks[which].size, stacks[which].size, &next);
@@ -220,7 +266,22 @@ static void print_statistics(void)
 #ifdef POPCORN_HAVE_PROCESS_MOVE
     if (&__popcorn_process_moves)
         moves = __popcorn_process_moves;
+    if (&__popcorn_move_timing && __popcorn_move_timing.moves) {
+        /* The last move: the runtime's own time (request to resumed execution, without the exec,
+         * the loader and qemu-user's start-up, which are reported apart). */
+        const struct popcorn_move_timing *t = &__popcorn_move_timing;
+        fprintf(stderr,
+                "migration: checkpoint %llu us, restore %llu us, total %llu us, exec and start-up %llu us, "
+                "saved %llu of %llu KiB\n",
+                (unsigned long long)(t->checkpoint_ns / 1000), (unsigned long long)(t->restore_ns / 1000),
+                (unsigned long long)((t->checkpoint_ns + t->restore_ns) / 1000),
+                (unsigned long long)(t->exec_ns / 1000), (unsigned long long)(t->data_bytes >> 10),
+                (unsigned long long)(t->mapped_bytes >> 10));
+    }
 #endif
+    if (transform_count)
+        fprintf(stderr, "transform: %llu frames in %llu ns (%llu transformations)\n", transform_frames,
+                transform_ns, transform_count);
     fprintf(stderr, "migration points: %llu\nmigrations: %llu\n",
             __atomic_load_n(&points_reached, __ATOMIC_RELAXED), moves);
     if (print_rewrites)

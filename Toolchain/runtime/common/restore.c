@@ -28,6 +28,7 @@
 #endif
 
 char **__popcorn_saved_argv;
+uint64_t __popcorn_restore_leftover[2];
 
 #define RESTORE_STACK (256u * 1024u)
 #define STACK_RESERVE (8ull << 20) /* room below a restored initial stack, like RLIMIT_STACK */
@@ -46,6 +47,8 @@ struct restore_area {
     unsigned char *kept_bytes; /* the kept ranges' bytes, then room for the TLS block */
     struct popcorn_ckpt_special current[POPCORN_CKPT_SPECIALS]; /* this process's vDSO */
     uint64_t area_start, area_end;
+    uint64_t started_ns; /* the restore constructor's start (after exec, qemu and libc start-up) */
+    const struct popcorn_ckpt_extent *extents;
     int fd;
     char maps[64 * 1024];
     char tables[]; /* header_size - sizeof header bytes */
@@ -165,21 +168,40 @@ static void move_specials(struct restore_area *area)
     }
 }
 
+/* Maps `size` bytes at `start` as fresh anonymous memory (zero pages, as never touched). */
+static void map_zero(uint64_t start, uint64_t size, int prot)
+{
+    long got = popcorn_sys(SYS_mmap, start, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    if (got < 0 && got > -4096)
+        fatal("cannot map a saved region", got);
+}
+
 static void map_regions(struct restore_area *area)
 {
     const struct popcorn_ckpt_region *regions = regions_of(area);
     for (uint32_t i = 0; i < area->header.region_count; i++) {
         const struct popcorn_ckpt_region *region = &regions[i];
         uint64_t size = region->end - region->start;
-        long got;
-        if (region->kind == POPCORN_CKPT_REGION_RESERVE)
-            got = popcorn_sys(SYS_mmap, region->start, size, PROT_NONE,
-                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-        else
-            got = popcorn_sys(SYS_mmap, region->start, size, region->prot, MAP_PRIVATE | MAP_FIXED, area->fd,
-                              region->data_offset);
-        if (got < 0 && got > -4096)
-            fatal("cannot map a saved region", got);
+        if (region->kind == POPCORN_CKPT_REGION_RESERVE) {
+            map_zero(region->start, size, PROT_NONE);
+            continue;
+        }
+        if (region->extent_first + (uint64_t)region->extent_count > area->header.extent_count)
+            fatal("the checkpoint's extent table is inconsistent", EINVAL);
+        const struct popcorn_ckpt_extent *extents = area->extents + region->extent_first;
+        /* Pages outside the saved extents held zeros: anonymous memory under the extents, unless
+         * one extent covers the whole region. */
+        if (!(region->extent_count == 1 && extents[0].start == region->start && extents[0].end == region->end))
+            map_zero(region->start, size, (int)region->prot);
+        for (uint32_t k = 0; k < region->extent_count; k++) {
+            const struct popcorn_ckpt_extent *e = &extents[k];
+            if (e->start < region->start || e->end > region->end || e->end <= e->start)
+                fatal("the checkpoint's extent table is inconsistent", EINVAL);
+            long got = popcorn_sys(SYS_mmap, e->start, e->end - e->start, region->prot, MAP_PRIVATE | MAP_FIXED,
+                                   area->fd, e->data_offset);
+            if (got < 0 && got > -4096)
+                fatal("cannot map a saved region", got);
+        }
         if (region->kind != POPCORN_CKPT_REGION_STACK)
             continue;
         /* The kernel grew the old stack on demand; the copy is a plain mapping, so give it the
@@ -304,13 +326,29 @@ static void restore_main(void *argument)
     struct popcorn_move_regs regs = h->regs;
     if (cross)
         repoint_tls(area, &regs);
+    /* The statistics live in the restored .bss: this process's figures for the move it finishes. */
+    uint64_t mapped = 0;
+    const struct popcorn_ckpt_region *regions = regions_of(area);
+    for (uint32_t i = 0; i < h->region_count; i++)
+        if (regions[i].kind != POPCORN_CKPT_REGION_RESERVE)
+            mapped += regions[i].end - regions[i].start;
+    __popcorn_restore_leftover[0] = area->area_start;
+    __popcorn_restore_leftover[1] = area->area_end;
+    __popcorn_move_timing.moves++;
+    __popcorn_move_timing.request_ns = 0;
+    __popcorn_move_timing.checkpoint_ns = h->checkpoint_done_ns - h->request_ns;
+    __popcorn_move_timing.exec_ns = area->started_ns - h->checkpoint_done_ns;
+    __popcorn_move_timing.data_bytes = h->data_bytes;
+    __popcorn_move_timing.mapped_bytes = mapped;
     uint64_t mask = h->signal_mask[0];
+    __popcorn_move_timing.restore_ns = popcorn_monotonic_ns() - area->started_ns;
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
     __popcorn_resume_regs(&regs);
 }
 
 static void restore_checkpoint(int fd)
 {
+    uint64_t started_ns = popcorn_monotonic_ns();
     long first = popcorn_sys(SYS_mmap, 0, POPCORN_CKPT_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
     if (first < 0 && first > -4096)
         fatal("cannot read the checkpoint", first);
@@ -347,10 +385,23 @@ static void restore_checkpoint(int fd)
     }
 
     uint64_t tables_size = page_up(sizeof(struct restore_area) + header_size);
-    uint64_t size = tables_size + page_up(kept_size) + RESTORE_STACK;
+    uint64_t extents_size = page_up(header->extent_count * sizeof(struct popcorn_ckpt_extent));
+    uint64_t size = tables_size + extents_size + page_up(kept_size) + RESTORE_STACK;
     struct restore_area *area = place_area(header, regions, size);
     memcpy(&area->header, header, sizeof *header);
-    area->kept_bytes = (unsigned char *)area + tables_size;
+    area->started_ns = started_ns;
+    struct popcorn_ckpt_extent *extents = (struct popcorn_ckpt_extent *)((char *)area + tables_size);
+    uint64_t extent_bytes = header->extent_count * sizeof(struct popcorn_ckpt_extent);
+    for (uint64_t got = 0; got < extent_bytes;) {
+        long n = popcorn_sys(SYS_pread64, fd, (char *)extents + got, extent_bytes - got, header->extents_offset + got);
+        if (n == -EINTR)
+            continue;
+        if (n <= 0)
+            fatal("cannot read the checkpoint's extent table", n < 0 ? n : EIO);
+        got += (uint64_t)n;
+    }
+    area->extents = extents;
+    area->kept_bytes = (unsigned char *)area + tables_size + extents_size;
     area->kept_count = kept_count;
     memcpy(area->kept, kept, sizeof kept);
     area->own_tls_block = own.tls_block;
