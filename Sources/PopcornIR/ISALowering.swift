@@ -13,10 +13,14 @@ public struct ISALowering: Sendable {
     }
 
     /// Retargets `module` to the ISA and, on x86_64, applies the ABI fix-ups in order:
-    /// `va_start`/`va_copy`, variadic call padding, `long double` at the libc boundary, shims.
+    /// `va_start`/`va_copy`, variadic call padding, `long double` at the libc boundary, shims;
+    /// on aarch64, isolates frame addresses from loads and stores (`FrameAddressIsolation`).
     public func run(on module: borrowing IRModule) {
         ISARetargeting(isa: isa, dataLayout: dataLayout).run(on: module.ref)
-        guard isa == .x86_64 else { return }
+        guard isa == .x86_64 else {
+            FrameAddressIsolation().run(on: module.ref)
+            return
+        }
         VAListLowering().run(on: module.ref)
         // Padding must see libc's real names, so it runs before the shim renaming.
         VariadicCallPadding().run(on: module.ref)

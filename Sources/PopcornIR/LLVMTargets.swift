@@ -24,9 +24,11 @@ public enum LLVMTargets {
         // the poisoned rewrite mode). Without them every use rematerialises the value next to it.
         // CodeGenPrepare's branch optimisations would merge the block `StackMaps` starts after
         // each call back into its predecessor, so that a constant or frame address (`leaq
-        // -0x170(%rbp), %rbx`) is again materialised once before several calls.
+        // -0x170(%rbp), %rbx`) is again materialised once before several calls. aarch64 runs a
+        // CFG simplification of its own after atomic expansion that merges those blocks too (a
+        // frame address computed once, `add x19, sp, #96`, and used after three calls).
         let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
-                       "-disable-cgp-branch-opts"]
+                       "-disable-cgp-branch-opts", "-aarch64-enable-atomic-cfg-tidy=false"]
         var argv = options.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         argv.withUnsafeMutableBufferPointer { buffer in

@@ -84,14 +84,20 @@ struct StackMaps {
     /// constant or a frame address once per block and shares it between the block's users; one used
     /// both before and after a call would then be kept in a callee-saved register across it, where no
     /// stackmap describes it (seen: aarch64 `mov w19, #0xab` feeding several calls, x86_64 `leaq
-    /// -0x170(%rbp), %rbx`). Per block, everything after the call is materialised after it. (The
-    /// machine passes that would merge them again are disabled: see `LLVMTargets`.)
+    /// -0x170(%rbp), %rbx`). Per block, everything after the call is materialised after it.
+    ///
+    /// The edge is a `switch` with only a default destination rather than a `br`: CodeGenPrepare
+    /// merges a block into its single predecessor whenever that ends in an unconditional `br`, and
+    /// does so even with its branch optimisations off. Instruction selection turns the switch into
+    /// a plain fall-through. (The machine passes that would share values across blocks again are
+    /// disabled: see `LLVMTargets`.)
     static func startBlock(after stackmap: LLVMValueRef, builder: borrowing IRBuilder) {
         guard let next = LLVMGetNextInstruction(stackmap) else { return }
         let head = LLVMGetInstructionParent(stackmap)!
         let tail = CFGEditing.splitBlock(before: next, name: "popcorn.after.call", builder: builder)
         builder.position(atEndOf: head)
-        LLVMBuildBr(builder.ref, tail)
+        let context = LLVMGetTypeContext(LLVMTypeOf(LLVMGetBasicBlockParent(head)!))!
+        LLVMBuildSwitch(builder.ref, LLVMConstInt(LLVMInt32TypeInContext(context), 0, 0), tail, 0)
     }
 
     /// True for calls that get a stackmap.

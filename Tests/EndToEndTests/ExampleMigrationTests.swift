@@ -5,14 +5,12 @@ import PopcornSupport
 /// The examples migrated mid-run with POPCORN_MIGRATE_AT: one hop and a round trip, starting on
 /// either ISA. Standard output must equal the unmigrated run's and POPCORN_STATS must report the
 /// moves, so a run that silently did not move cannot pass.
-///
-/// wordcount and kvstore are not listed: after a move to aarch64 they crash, because aarch64's
-/// local stack slot allocation keeps a frame base address in a callee-saved register that no
-/// stackmap describes (docs/STACK-TRANSFORM.md, "Still open"). Add them when that is fixed.
 @Suite(.serialized) struct ExampleMigrationTests {
     static let examples: [(name: String, arguments: [String])] = [
         ("nbody", ["3000"]),
         ("matrix", ["24", "1"]),
+        ("wordcount", ["300"]),
+        ("kvstore", ["300"]),
     ]
 
     static func stat(_ name: String, in text: String) -> Int? {

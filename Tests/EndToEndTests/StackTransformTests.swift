@@ -7,15 +7,9 @@ import PopcornSupport
 /// metadata alone and continues there. The output must equal the unmigrated run's, and
 /// POPCORN_STATS must report that rewrites actually happened.
 @Suite(.serialized) struct StackTransformTests {
-    /// Programs under Tests/Inputs/migration, and whether every undescribed register may be
-    /// poisoned on each ISA. Where the backend still keeps state the metadata does not describe
-    /// in a callee-saved register (see docs/STACK-TRANSFORM.md, "Hidden state found"), the test
-    /// keeps those registers (POPCORN_REWRITE_POISON=0) so the transformation itself is checked.
-    static let programs: [(name: String, poisonOn: Set<ISA>)] = [
-        ("recursion", [.x86_64, .aarch64]),
-        ("registers", [.x86_64, .aarch64]),
-        ("frames", [.x86_64, .aarch64]),
-    ]
+    /// Programs under Tests/Inputs/migration, rewritten with every register the metadata does not
+    /// describe poisoned on both ISAs (hidden backend state, docs/STACK-TRANSFORM.md).
+    static let programs = ["recursion", "registers", "frames"]
 
     static func build(_ name: String, in directory: TemporaryDirectory) throws -> String {
         let source = "\(Harness.root)/Tests/Inputs/migration/\(name).c"
@@ -47,18 +41,16 @@ import PopcornSupport
         return nil
     }
 
-    @Test(arguments: programs.map(\.name))
+    @Test(arguments: programs)
     func rewritingAtEveryPointKeepsTheOutput(_ name: String) throws {
         let directory = try Harness.scratch("rewrite-\(name)")
         let base = try Self.build(name, in: directory)
-        let poisonOn = Self.programs.first { $0.name == name }!.poisonOn
         for isa in ISA.allCases {
             let exe = Self.binary(base, isa)
             let plain = try Self.run(exe, isa: isa, environment: ["POPCORN_STATS": "1"])
             #expect(plain.succeeded, "\(isa): \(plain.stderrText)")
             let points = try #require(Self.stat("migration points", in: plain.stderrText))
-            var env = ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "all"]
-            if !poisonOn.contains(isa) { env["POPCORN_REWRITE_POISON"] = "0" }
+            let env = ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "all"]
             let rewritten = try Self.run(exe, isa: isa, environment: env)
             #expect(rewritten.succeeded, "\(isa): \(rewritten.stderrText)")
             #expect(rewritten.stdoutText == plain.stdoutText, "\(isa)")
@@ -96,15 +88,13 @@ import PopcornSupport
         #expect(Self.stat("rewrites", in: bad.stderrText) == nil)
     }
 
-    /// The examples, rewritten at every migration point with every undescribed register poisoned.
-    /// aarch64's local stack slot allocation still keeps a frame base address (`sub x19, x29, #…`)
-    /// in a callee-saved register in functions with large frames (docs/STACK-TRANSFORM.md), so
-    /// there only nbody runs poisoned; the others check the transformation with those registers kept.
-    static let examples: [(name: String, arguments: [String], poisonOn: Set<ISA>)] = [
-        ("nbody", ["1500"], [.x86_64, .aarch64]),
-        ("matrix", ["16", "1"], [.x86_64]),
-        ("wordcount", ["150"], [.x86_64]),
-        ("kvstore", ["200"], [.x86_64]),
+    /// The examples, rewritten at every migration point with every undescribed register poisoned
+    /// on both ISAs.
+    static let examples: [(name: String, arguments: [String])] = [
+        ("nbody", ["1500"]),
+        ("matrix", ["16", "1"]),
+        ("wordcount", ["150"]),
+        ("kvstore", ["200"]),
     ]
 
     @Test(arguments: examples.map(\.name))
@@ -127,8 +117,7 @@ import PopcornSupport
             }
             let plain = try runIn([:])
             #expect(plain.succeeded)
-            var env = ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "all"]
-            if !example.poisonOn.contains(isa) { env["POPCORN_REWRITE_POISON"] = "0" }
+            let env = ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "all"]
             let rewritten = try runIn(env)
             #expect(rewritten.succeeded, "\(name) on \(isa): \(rewritten.stderrText)")
             #expect(rewritten.stdoutText == plain.stdoutText, "\(name) on \(isa)")

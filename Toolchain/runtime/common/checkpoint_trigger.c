@@ -59,12 +59,18 @@ int __popcorn_should_migrate(unsigned long long point_index, enum popcorn_isa *d
         migrate_at_next++;
     if (migrate_at_next < migrate_at_count && migrate_at[migrate_at_next] == point_index) {
         migrate_at_next++;
-        *dst = migrate_at_same_isa ? THIS_ISA : other_isa();
-        return 1;
+        /* Becomes an ordinary request, so that a point where the stack cannot be moved (a libc
+         * frame such as qsort's below a comparator) defers it to the next point instead of
+         * dropping it. */
+        requested = (int)(migrate_at_same_isa ? THIS_ISA : other_isa());
     }
     int wanted = requested;
     if (wanted < 0)
         return 0;
+    if (wanted == (int)THIS_ISA && !migrate_at_same_isa) {
+        requested = -1; /* already there */
+        return 0;
+    }
     *dst = (enum popcorn_isa)wanted;
     return 1;
 }

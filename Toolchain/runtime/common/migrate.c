@@ -220,8 +220,12 @@ static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
     memcpy(regs.fpr, vectors, (dst == POPCORN_ISA_X86_64 ? 16 : 32) * sizeof(uint64_t));
     regs.pc = next.pc;
     regs.tp = thread_pointer();
-    if (__popcorn_move_to_regs(dst, &regs) != 0 && __popcorn_move_request_done)
-        __popcorn_move_request_done(); /* impossible (no sibling, no qemu): warned, drop it */
+    /* Served now: cleared before the checkpoint, so the restored process does not see it again.
+     * If the move turns out impossible (no sibling, no qemu) it has warned and the request is
+     * dropped too. */
+    if (__popcorn_move_request_done)
+        __popcorn_move_request_done();
+    __popcorn_move_to_regs(dst, &regs);
 }
 #endif
 
