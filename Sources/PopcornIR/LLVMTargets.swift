@@ -22,9 +22,10 @@ public enum LLVMTargets {
         // (`mov w19, #0xab`, `adr x20, table`); both keep the result in a callee-saved register
         // across calls, where no stackmap describes it (hidden state, DESIGN.md hazard 3; found by
         // the poisoned rewrite mode). Without them every use rematerialises the value next to it.
-        // CodeGenPrepare's branch optimisations would merge the block `StackMaps` starts after
-        // each call back into its predecessor, so that a constant or frame address (`leaq
-        // -0x170(%rbp), %rbx`) is again materialised once before several calls. aarch64 runs a
+        // CodeGenPrepare's branch optimisations would fold the default-only switch that ends the
+        // block before each `StackMaps` split into a `br` and merge the blocks again, so that a
+        // constant or frame address (`leaq -0x170(%rbp), %rbx`) is again materialised once
+        // before several calls. aarch64 runs a
         // CFG simplification of its own after atomic expansion that merges those blocks too (a
         // frame address computed once, `add x19, sp, #96`, and used after three calls).
         let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
