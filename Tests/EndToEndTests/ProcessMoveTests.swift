@@ -98,4 +98,94 @@ import PopcornSupport
             #expect(moved.stdoutText.components(separatedBy: "round:").count == 2)
         }
     }
+
+    /// Chains of four hops (the qemu-user case used to crash: guest pages qemu left out of the
+    /// guest's /proc/self/maps were not carried), several runs from each ISA.
+    @Test(arguments: ISA.allCases)
+    func fourHopChainsKeepTheRun(_ isa: ISA) throws {
+        let work = try Self.build("pingpong.c")
+        let plain = try Self.pingpong(work, isa: isa, migrateAt: "")
+        #expect(plain.succeeded, "unmoved run failed on \(isa): \(plain.stderrText)")
+        for run in 0..<6 {
+            let moved = try Self.pingpong(work, isa: isa, migrateAt: "300,700,1200,1500")
+            #expect(moved.succeeded, "4-hop run \(run) from \(isa) failed (\(moved.status)): \(moved.stderrText)")
+            #expect(moved.stderrText.hasSuffix("migrations: 4\n"), "run \(run) from \(isa): \(moved.stderrText)")
+            #expect(moved.stdoutText == plain.stdoutText, "4-hop run \(run) from \(isa) printed other output")
+        }
+    }
+
+    /// The `migration:` statistics line of POPCORN_STATS: checkpoint, restore, total, exec and
+    /// start-up (microseconds), saved and mapped KiB.
+    static func moveStatistics(_ stderr: String) -> [Int]? {
+        for line in stderr.split(separator: "\n") where line.hasPrefix("migration: ") {
+            let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            return numbers.count == 6 ? numbers : nil
+        }
+        return nil
+    }
+
+    /// Only pages holding data are written: a hop of pingpong.c saves a small fraction of the
+    /// mapped memory (the stack pool and large reservations are untouched), and the statistics
+    /// line parses with a total equal to checkpoint plus restore.
+    @Test(arguments: ISA.allCases)
+    func checkpointSkipsZeroPages(_ isa: ISA) throws {
+        let work = try Self.build("pingpong.c")
+        let moved = try Self.pingpong(work, isa: isa, migrateAt: "300")
+        #expect(moved.succeeded, "\(moved.stderrText)")
+        let stats = try #require(Self.moveStatistics(moved.stderrText), "no migration line: \(moved.stderrText)")
+        #expect(abs(stats[2] - (stats[0] + stats[1])) <= 1, "total is not checkpoint + restore: \(stats)")
+        #expect(stats[4] > 0 && stats[4] * 16 < stats[5], "saved \(stats[4]) of \(stats[5]) KiB")
+    }
+
+    /// Written heap pages survive a move byte for byte while untouched ones are skipped: the
+    /// benchmark program checks its 64 MiB heap after a same-ISA move and after a move to the
+    /// other ISA.
+    @Test(arguments: [("64", "64"), ("64", "1")])
+    func heapContentsSurviveTheMove(_ heap: String, _ written: String) throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("move-heap")
+        try Harness.mustSucceed("'\(cc)' -O2 '\(Harness.root)/Tests/Inputs/bench/heap_move.c' -o prog", in: work.path)
+        for (isa, environment) in [(ISA.host, "POPCORN_MIGRATE_SAME_ISA=1"), (.host, "")] {
+            let run = try Harness.shell(try Self.command(isa: isa, environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=2 \(environment)",
+                                                         arguments: "\(heap) \(written)"), in: work.path)
+            #expect(run.succeeded, "\(environment): \(run.stderrText)")
+            #expect(run.stdoutText == "heap \(heap) MiB, \(written) MiB written: intact\n")
+            #expect(run.stderrText.hasSuffix("migrations: 1\n"), "\(run.stderrText)")
+            let stats = try #require(Self.moveStatistics(run.stderrText), "\(run.stderrText)")
+            #expect(stats[4] >= (Int(written)! << 10), "saved \(stats[4]) KiB for \(written) MiB written")
+        }
+    }
+
+    /// A missing destination: exactly one warning, however many moves were asked for, and the
+    /// run finishes on its own ISA with the unmoved output.
+    static func expectOneWarningAndSameOutput(_ run: ProcessResult, _ plain: ProcessResult, _ what: String) {
+        #expect(run.succeeded, "\(what): \(run.stderrText)")
+        let warnings = run.stderrText.split(separator: "\n").filter { $0.hasPrefix("popcorn: warning: cannot migrate") }
+        #expect(warnings.count == 1, "\(what): \(run.stderrText)")
+        #expect(run.stderrText.hasSuffix("migrations: 0\n"), "\(what): \(run.stderrText)")
+        #expect(run.stdoutText == plain.stdoutText, "\(what): output differs")
+    }
+
+    @Test(arguments: ISA.allCases)
+    func missingSiblingBinaryWarnsOnceAndContinues(_ isa: ISA) throws {
+        let work = try Self.build("pingpong.c")
+        let plain = try Self.pingpong(work, isa: isa, migrateAt: "")
+        let binary = isa.siblingPath(of: "prog")
+        try Harness.mustSucceed("mkdir alone && cp '\(binary)' alone/", in: work.path)
+        let command = try Self.command(isa: isa, environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=50,400,900",
+                                       arguments: "").replacingOccurrences(of: "./\(binary)", with: "./alone/\(binary)")
+        let run = try Harness.shell(command, in: work.path)
+        Self.expectOneWarningAndSameOutput(run, plain, "no sibling of \(binary)")
+        #expect(run.stderrText.contains("no binary"), "\(run.stderrText)")
+    }
+
+    @Test func missingQemuWarnsOnceAndContinues() throws {
+        let work = try Self.build("pingpong.c")
+        let plain = try Self.pingpong(work, isa: .x86_64, migrateAt: "")
+        for environment in ["POPCORN_QEMU_AARCH64=/nonexistent/qemu-aarch64", "PATH=/nonexistent"] {
+            let run = try Harness.shell("\(environment) POPCORN_STATS=1 POPCORN_MIGRATE_AT=50,400,900 ./prog", in: work.path)
+            Self.expectOneWarningAndSameOutput(run, plain, environment)
+            #expect(run.stderrText.contains("qemu-aarch64 not found"), "\(environment): \(run.stderrText)")
+        }
+    }
 }
