@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import PopcornSupport
+
+/// Migration requests made through <popcorn.h> (Tests/Inputs/triggers/requests.c): a request is
+/// served once, at the next point where the stack can move, and a request for the ISA the process
+/// is already on does nothing. Output must equal the run that makes no request (NO_REQUEST=1).
+@Suite(.serialized) struct MigrationTriggerTests {
+    static func stat(_ name: String, in text: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
+            return Int(line.dropFirst(name.count + 2))
+        }
+        return nil
+    }
+
+    static func command(_ isa: ISA, _ arguments: String, environment: String = "") throws -> String {
+        let binary = "./" + isa.siblingPath(of: "requests")
+        if let emulator = isa.emulator {
+            let qemu = try Harness.systemTool(emulator, package: "qemu-user")
+            return "\(environment) POPCORN_STATS=1 '\(qemu)' \(binary) \(arguments)"
+        }
+        return "\(environment) POPCORN_STATS=1 \(binary) \(arguments)"
+    }
+
+    @Test(arguments: ["api", "sort"])
+    func requestIsServedOnceFromEitherISA(_ mode: String) throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("requests-\(mode)")
+        try Harness.mustSucceed("'\(cc)' -O2 '\(Harness.root)/Tests/Inputs/triggers/requests.c' -o requests",
+                                in: work.path)
+        for start in ISA.allCases {
+            let reference = try Harness.shell(try Self.command(start, mode, environment: "NO_REQUEST=1"), in: work.path)
+            #expect(reference.succeeded, "\(mode) on \(start) without a request: \(reference.stderrText)")
+            #expect(Self.stat("migrations", in: reference.stderrText) == 0)
+            let other = ISA.allCases.first { $0 != start }!
+            let run = try Harness.shell(try Self.command(start, mode), in: work.path)
+            #expect(run.succeeded, "\(mode) from \(start): \(run.stderrText)")
+            #expect(Self.stat("migrations", in: run.stderrText) == 1, "\(mode) from \(start): \(run.stderrText)")
+            #expect(run.stderrText.contains("started on \(start.rawValue), finished on \(other.rawValue)"),
+                    "\(mode) from \(start): \(run.stderrText)")
+            #expect(run.stdoutText == reference.stdoutText && run.stdoutText.hasPrefix("\(mode) "), "\(mode) from \(start)")
+        }
+    }
+}
