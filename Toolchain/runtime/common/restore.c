@@ -176,6 +176,23 @@ static void map_zero(uint64_t start, uint64_t size, int prot)
         fatal("cannot map a saved region", got);
 }
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* An inaccessible reservation (a guard page, an allocator's reserve, the holes qemu-user leaves
+ * in its reservation of the guest image) only keeps other mappings away. Where the destination
+ * already has something there — its own binary's segments, which sit at other page boundaries on
+ * the other ISA — the reservation must not replace it; free ranges get it. */
+static void map_reserve(uint64_t start, uint64_t size)
+{
+    long got = popcorn_sys(SYS_mmap, start, size, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got == (long)start || (got < 0 && got > -4096))
+        return; /* reserved, or occupied (EEXIST): leave what is there */
+    popcorn_sys(SYS_munmap, (uint64_t)got, size); /* a kernel that took the address as a hint */
+}
+
 static void map_regions(struct restore_area *area)
 {
     const struct popcorn_ckpt_region *regions = regions_of(area);
@@ -183,7 +200,7 @@ static void map_regions(struct restore_area *area)
         const struct popcorn_ckpt_region *region = &regions[i];
         uint64_t size = region->end - region->start;
         if (region->kind == POPCORN_CKPT_REGION_RESERVE) {
-            map_zero(region->start, size, PROT_NONE);
+            map_reserve(region->start, size);
             continue;
         }
         if (region->extent_first + (uint64_t)region->extent_count > area->header.extent_count)
