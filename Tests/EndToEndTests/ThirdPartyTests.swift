@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import PopcornSupport
+
+/// Programs nobody wrote for this toolchain, from Debian source packages fetched at test time by
+/// scripts/debian-source.sh (cached outside the repository): built with their own Makefiles and
+/// popcorn-cc/popcorn-ld, run on both ISAs against a plain clang-19 build, checked with
+/// popcorn-dump --verify, and migrated mid-run in both directions.
+@Suite(.serialized) struct ThirdPartyTests {
+    /// The unpacked upstream source of a Debian package. A failed download fails the test: CI
+    /// machines have the Debian archive (and the cache).
+    static func debianSource(_ package: String) throws -> String {
+        let fetched = try ProcessRunner.run("\(Harness.root)/scripts/debian-source.sh", [package],
+                                            environment: Harness.environment)
+        guard fetched.succeeded else {
+            Issue.record("scripts/debian-source.sh \(package) failed: \(fetched.stderrText)")
+            throw Harness.MissingTool(description: "source package \(package) is not available")
+        }
+        return fetched.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func stat(_ name: String, in text: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
+            return Int(line.dropFirst(name.count + 2))
+        }
+        return nil
+    }
+
+    /// A deterministic text of about a megabyte (words from a small vocabulary: compressible, but
+    /// not trivially).
+    static func text() -> Data {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return state
+        }
+        let vocabulary = (0..<400).map { _ in
+            String((0..<(2 + Int(next() % 8))).map { _ in Character(UnicodeScalar(UInt8(97 + next() % 12))) })
+        }
+        var words: [String] = []
+        for i in 0..<160_000 { words.append(vocabulary[Int(next() % 400)] + (i % 17 == 0 ? "\n" : "")) }
+        return Data(words.joined(separator: " ").utf8)
+    }
+
+    /// The command running `binary` (a popcorn build's x86_64 name) on `isa` with `environment`.
+    static func command(_ binary: String, on isa: ISA, _ arguments: String, environment: String = "") throws -> String {
+        let path = isa.siblingPath(of: binary)
+        if let emulator = isa.emulator {
+            let qemu = try Harness.systemTool(emulator, package: "qemu-user")
+            return "\(environment) '\(qemu)' '\(path)' \(arguments)"
+        }
+        return "\(environment) '\(path)' \(arguments)"
+    }
+
+    @Test func bzip2CompressesAndMigratesLikeAPlainBuild() throws {
+        let source = try Self.debianSource("bzip2")
+        let cc = try Harness.popcornTool("popcorn-cc"), dump = try Harness.popcornTool("popcorn-dump")
+        let work = try Harness.scratch("bzip2")
+        let popcorn = "\(work.path)/popcorn", plain = "\(work.path)/plain"
+        try Harness.copy(source, to: popcorn)
+        try Harness.copy(source, to: plain)
+        let tools = "AR=llvm-ar-19 RANLIB=llvm-ranlib-19"
+        let built = try Harness.mustSucceed("make -j2 CC='\(cc)' \(tools) bzip2 2>&1", in: popcorn)
+        // Every call site of the program must make it into the metadata.
+        #expect(!built.stdoutText.contains("popcorn-ld: warning"), "\(built.stdoutText)")
+        try Harness.mustSucceed("make -j2 CC='\(Harness.plainCC(.host))' \(tools) bzip2", in: plain)
+        try Harness.mustSucceed("'\(dump)' --verify bzip2 >/dev/null", in: popcorn)
+
+        let input = "\(work.path)/input.txt"
+        try AtomicFile.write(Self.text(), to: input)
+        let reference = try Harness.mustSucceed("./bzip2 -c '\(input)' | od -An -tx1 | md5sum", in: plain).stdoutText
+        let original = try Harness.mustSucceed("md5sum < '\(input)'", in: work.path).stdoutText
+
+        for isa in ISA.allCases {
+            let compressed = try Harness.shell(
+                try Self.command("\(popcorn)/bzip2", on: isa, "-c '\(input)'", environment: "POPCORN_STATS=1")
+                    + " 2>stats.txt | od -An -tx1 | md5sum", in: work.path)
+            #expect(compressed.stdoutText == reference, "compressed output on \(isa) differs from the plain build")
+            let stats = try String(contentsOfFile: "\(work.path)/stats.txt", encoding: .utf8)
+            let points = try #require(Self.stat("migration points", in: stats), "\(isa): \(stats)")
+            #expect(points > 1000)
+            let roundTrip = try Harness.shell(
+                "./plain/bzip2 -c '\(input)' | "
+                    + (try Self.command("\(popcorn)/bzip2", on: isa, "-dc")) + " | md5sum", in: work.path)
+            #expect(roundTrip.stdoutText == original, "decompression on \(isa)")
+
+            // Migrated mid-compression: one hop, and there and back.
+            for hops in [[points / 3], [points / 4, points * 3 / 4]] {
+                let at = hops.map(String.init).joined(separator: ",")
+                let moved = try Harness.shell(
+                    try Self.command("\(popcorn)/bzip2", on: isa, "-c '\(input)'",
+                                     environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)")
+                        + " 2>moved.txt | od -An -tx1 | md5sum", in: work.path)
+                let movedStats = try String(contentsOfFile: "\(work.path)/moved.txt", encoding: .utf8)
+                #expect(moved.stdoutText == reference, "from \(isa) at \(at): \(movedStats)")
+                #expect(Self.stat("migrations", in: movedStats) == hops.count, "from \(isa) at \(at): \(movedStats)")
+            }
+        }
+    }
+}
