@@ -165,16 +165,14 @@ struct ISAMetadataBuilder {
             }
             return LiveValue(kind: .register, size: location.size, register: location.register)
         case .direct, .indirect:
-            var cfaOffset: Int64? = nil
-            if location.register == frame.cfaRegister {
-                cfaOffset = Int64(location.offset) - Int64(frame.cfaOffset)
-            } else if location.register == registers.stackPointer, let size = frame.frameSize {
-                cfaOffset = Int64(location.offset) - Int64(size)
-            } else if location.register != registers.framePointer {
+            // One rule for the builder and the reader: the format stores only `register + offset`.
+            let cfaOffset = MetadataFormat.cfaOffset(register: location.register, offset: location.offset, frame: frame, isa: registers.isa)
+            if cfaOffset == nil && location.register != registers.framePointer && location.register != frame.cfaRegister
+                && location.register != registers.stackPointer {
                 throw fail("live value \(i) is addressed from \(registers.name(of: location.register)), which is neither the stack nor the frame pointer")
             }
             return LiveValue(kind: location.kind == .direct ? .direct : .indirect, size: location.size,
-                             register: location.register, offset: location.offset, cfaOffset: cfaOffset.flatMap { Int32(exactly: $0) })
+                             register: location.register, offset: location.offset, cfaOffset: cfaOffset)
         }
     }
 }

@@ -8,21 +8,28 @@ public enum MetadataFormat {
     public static let sectionName = ".popcorn.meta"
     /// First 8 bytes of every blob.
     public static let magic: [UInt8] = Array("POPCMETA".utf8)
-    public static let version: UInt16 = 1
+    /// Version 2: pooled live values, shared value lists and frames, 32-bit addresses relative to
+    /// `address_base`. Version 1 (32-byte live values, 56-byte call sites) is no longer read.
+    public static let version: UInt16 = 2
 
     /// Sizes of the fixed-size records, in bytes.
-    public static let headerSize = 96
-    public static let functionSize = 32
-    public static let callSiteSize = 56
-    public static let liveValueSize = 32
+    public static let headerSize = 112
+    public static let functionSize = 20
+    public static let callSiteSize = 32
+    public static let frameSize = 16
+    public static let liveValueSize = 16
     public static let savedRegisterSize = 8
     public static let indexEntrySize = 4
-    /// Every table and every blob starts at a multiple of this.
+    /// Every table and every array starts at a multiple of this.
     public static let alignment = 8
 
-    /// Call-site flags.
-    public static let siteFramePointerSaved: UInt32 = 1
-    public static let siteDynamicFrame: UInt32 = 2
+    /// Header flags: value-list entries are 32-bit (more than 65536 distinct live values);
+    /// otherwise they are 16-bit.
+    public static let tableWideValueIndex: UInt32 = 1
+
+    /// Frame flags.
+    public static let siteFramePointerSaved: UInt8 = 1
+    public static let siteDynamicFrame: UInt8 = 2
 
     /// Live-value flags.
     public static let valuePointer: UInt8 = 1
@@ -48,5 +55,21 @@ public enum MetadataFormat {
         case 2: .aarch64
         default: nil
         }
+    }
+
+    /// The CFA-relative offset of a frame slot that the format stores as `register + offset`:
+    /// the format keeps only the stackmap's offset and this rule (the one `MetadataBuilder` uses)
+    /// recovers the CFA offset. `nil` when the slot is addressed from a register whose distance
+    /// to the CFA is not static (the frame pointer of an SP-based frame).
+    public static func cfaOffset(register: UInt16, offset: Int32, frame: FrameLayout, isa: ISA) -> Int32? {
+        let wide: Int64
+        if register == frame.cfaRegister {
+            wide = Int64(offset) - Int64(frame.cfaOffset)
+        } else if register == RegisterFile(isa).stackPointer, let size = frame.frameSize {
+            wide = Int64(offset) - Int64(size)
+        } else {
+            return nil
+        }
+        return Int32(exactly: wide)
     }
 }

@@ -48,49 +48,60 @@ public enum MetadataReader {
         typealias F = MetadataFormat
         func malformed(_ reason: String) -> MetadataError { .malformed(context: context, reason: "table at offset \(base): \(reason)") }
         var h = DataCursor(bytes: bytes, context: context, offset: base)
-        try h.require(F.headerSize, "metadata header at offset \(base)")
+        // The magic and version come first so an old table is named as such, whatever its size.
+        try h.require(10, "metadata header at offset \(base)")
         guard Array(try h.take(8, "magic")) == F.magic else { throw malformed("bad magic (not popcorn metadata)") }
         let version = try h.u16("version")
         guard version == F.version else {
-            throw MetadataError.unsupported(context: context, what: "metadata version \(version) (expected \(F.version))")
+            throw MetadataError.unsupported(context: context, what: "metadata version \(version) (expected \(F.version); relink the program with this popcorn-ld)")
         }
+        try h.require(F.headerSize - 10, "metadata header at offset \(base)")
         let isaCode = try h.u16("isa")
         guard let isa = F.isa(code: isaCode) else { throw malformed("unknown isa \(isaCode)") }
         let headerSize = Int(try h.u32("header size"))
-        let totalSize64 = try h.u64("total size")
+        let totalSize = Int(try h.u32("total size"))
+        let flags = try h.u32("flags")
         _ = try h.u64("site set hash")
+        let addressBase = try h.u64("address base")
         let functionCount = Int(try h.u32("function count"))
         let siteCount = Int(try h.u32("call site count"))
-        let valueCount = Int(try h.u32("live value count"))
+        let frameCount = Int(try h.u32("frame count"))
         let savedCount = Int(try h.u32("saved register count"))
+        let valueCount = Int(try h.u32("live value count"))
+        let listSize = Int(try h.u32("value list size"))
         let stringsSize = Int(try h.u32("string table size"))
-        _ = try h.u32("flags")
+        let names = ["function table", "call site table", "address index", "frame table", "saved register table",
+                     "live value table", "value lists", "string table"]
         var offsets: [Int] = []
-        for name in ["functions", "call sites", "address index", "live values", "saved registers", "string table"] {
-            offsets.append(Int(try h.u32("\(name) offset")))
-        }
+        for name in names { offsets.append(Int(try h.u32("\(name) offset"))) }
+        guard flags & ~F.tableWideValueIndex == 0 else { throw malformed("unknown flags 0x\(String(flags, radix: 16))") }
+        let listEntrySize = flags & F.tableWideValueIndex != 0 ? 4 : 2
         guard headerSize >= F.headerSize else { throw malformed("header size \(headerSize)") }
-        guard totalSize64 % UInt64(F.alignment) == 0, totalSize64 >= UInt64(headerSize),
-              totalSize64 <= UInt64(bytes.count - base) else {
-            throw MetadataError.truncated(context: context, what: "table at offset \(base) (size \(totalSize64), \(bytes.count - base) bytes left)")
+        guard totalSize % F.alignment == 0, totalSize >= headerSize, totalSize <= bytes.count - base else {
+            throw MetadataError.truncated(context: context, what: "table at offset \(base) (size \(totalSize), \(bytes.count - base) bytes left)")
         }
-        let totalSize = Int(totalSize64)
         let extents = [(functionCount, F.functionSize), (siteCount, F.callSiteSize), (siteCount, F.indexEntrySize),
-                       (valueCount, F.liveValueSize), (savedCount, F.savedRegisterSize), (stringsSize, 1)]
-        let names = ["function table", "call site table", "address index", "live value table", "saved register table", "string table"]
+                       (frameCount, F.frameSize), (savedCount, F.savedRegisterSize), (valueCount, F.liveValueSize),
+                       (listSize, listEntrySize), (stringsSize, 1)]
         for (i, (count, size)) in extents.enumerated() {
             let start = offsets[i]
             guard start >= headerSize, start <= totalSize, count <= (totalSize - start) / size else {
                 throw MetadataError.truncated(context: context, what: "\(names[i]) of table at offset \(base)")
             }
+            guard start % F.alignment == 0 else { throw malformed("\(names[i]) at unaligned offset \(start)") }
         }
         let blobEnd = base + totalSize
         func cursor(_ table: Int) -> DataCursor {
             DataCursor(bytes: bytes, context: context, offset: base + offsets[table], limit: blobEnd)
         }
+        func address(_ relative: UInt32, _ what: String) throws -> UInt64 {
+            let (sum, overflow) = addressBase.addingReportingOverflow(UInt64(relative))
+            guard !overflow else { throw malformed("\(what): address overflows") }
+            return sum
+        }
 
         // Strings.
-        let stringsStart = base + offsets[5]
+        let stringsStart = base + offsets[7]
         func string(at offset: UInt32) throws -> String {
             guard Int(offset) < stringsSize else { throw malformed("name offset \(offset) outside the string table") }
             var c = DataCursor(bytes: bytes, context: context, offset: stringsStart + Int(offset), limit: stringsStart + stringsSize)
@@ -101,49 +112,69 @@ public enum MetadataReader {
         var functionSites: [(first: Int, count: Int)] = []
         var c = cursor(0)
         for i in 0..<functionCount {
-            let address = try c.u64("function \(i)")
-            let size = try c.u64("function \(i)")
+            let start = try address(try c.u32("function \(i)"), "function \(i)")
+            let size = try c.u32("function \(i)")
             let name = try string(at: try c.u32("function \(i)"))
             let first = Int(try c.u32("function \(i)"))
             let count = Int(try c.u32("function \(i)"))
-            _ = try c.u32("function \(i)")
             guard first <= siteCount, count <= siteCount - first else { throw malformed("function '\(name)' has call sites out of range") }
-            if let previous = functions.last, previous.address >= address {
+            if let previous = functions.last, previous.address >= start {
                 throw malformed("functions not sorted by address at '\(name)'")
             }
-            functions.append(MetadataFunction(name: name, address: address, size: size))
+            functions.append(MetadataFunction(name: name, address: start, size: UInt64(size)))
             functionSites.append((first, count))
         }
 
-        // Live values and saved registers first, so call sites can take their slices.
-        var values: [LiveValue] = []
-        values.reserveCapacity(valueCount)
-        c = cursor(3)
-        for i in 0..<valueCount {
-            let rawKind = try c.u8("live value \(i)")
-            guard let kind = LiveValue.Kind(rawValue: rawKind) else { throw malformed("live value \(i) has invalid kind \(rawKind)") }
-            let flags = try c.u8("live value \(i)")
-            let size = try c.u16("live value \(i)")
-            let register = try c.u16("live value \(i)")
-            let base = try c.u16("live value \(i)")
-            let offset = try c.i32("live value \(i)")
-            let cfaOffset = try c.i32("live value \(i)")
-            let constant = try c.u64("live value \(i)")
-            let allocaSize = try c.u32("live value \(i)")
-            _ = try c.u32("live value \(i)")
-            let info = LiveValueAnnotation(isPointer: flags & F.valuePointer != 0,
-                                           base: flags & F.valueDerived != 0 ? base : nil,
-                                           isAlloca: flags & F.valueAlloca != 0, allocaSize: allocaSize,
-                                           holdsPointer: flags & F.valueHoldsPointer != 0)
-            values.append(LiveValue(kind: kind, size: size, register: register, offset: offset,
-                                    cfaOffset: flags & F.valueCFARelative != 0 ? cfaOffset : nil, constant: constant, info: info))
-        }
         var saved: [SavedRegister] = []
         c = cursor(4)
         for i in 0..<savedCount {
             let register = try c.u16("saved register \(i)")
             let size = try c.u16("saved register \(i)")
             saved.append(SavedRegister(register: register, size: size, cfaOffset: try c.i32("saved register \(i)")))
+        }
+        var frames: [FrameLayout] = []
+        c = cursor(3)
+        for i in 0..<frameCount {
+            let what = "frame \(i)"
+            let flags = try c.u8(what)
+            let cfaRegister = UInt16(try c.u8(what))
+            let nSaved = Int(try c.u16(what))
+            let cfaOffset = try c.i32(what)
+            let fpOffset = try c.i32(what)
+            let firstSaved = Int(try c.u32(what))
+            guard firstSaved <= savedCount, nSaved <= savedCount - firstSaved else { throw malformed("frame \(i) has saved registers out of range") }
+            frames.append(FrameLayout(frameSize: flags & F.siteDynamicFrame != 0 ? nil : 0, cfaRegister: cfaRegister,
+                                      cfaOffset: cfaOffset, returnAddressOffset: 0,
+                                      framePointerOffset: flags & F.siteFramePointerSaved != 0 ? fpOffset : nil,
+                                      savedRegisters: Array(saved[firstSaved..<(firstSaved + nSaved)])))
+        }
+
+        // Value records; the kind-dependent fields are interpreted per site (CFA offsets need the frame).
+        var records: [(kind: LiveValue.Kind, flags: UInt8, size: UInt16, register: UInt16, offset: Int32, extra: UInt32, base: UInt16)] = []
+        records.reserveCapacity(valueCount)
+        c = cursor(5)
+        for i in 0..<valueCount {
+            let rawKind = try c.u8("live value \(i)")
+            guard let kind = LiveValue.Kind(rawValue: rawKind) else { throw malformed("live value \(i) has invalid kind \(rawKind)") }
+            let flags = try c.u8("live value \(i)")
+            let size = UInt16(try c.u8("live value \(i)"))
+            let register = UInt16(try c.u8("live value \(i)"))
+            let offset = try c.i32("live value \(i)")
+            let extra = try c.u32("live value \(i)")
+            let base = try c.u16("live value \(i)")
+            _ = try c.u16("live value \(i)")
+            if flags & F.valueCFARelative != 0 && kind != .direct && kind != .indirect {
+                throw malformed("live value \(i) is not a frame slot but has a CFA offset")
+            }
+            records.append((kind, flags, size, register, offset, extra, base))
+        }
+        var lists: [Int] = []
+        lists.reserveCapacity(listSize)
+        c = cursor(6)
+        for i in 0..<listSize {
+            let entry = Int(listEntrySize == 4 ? try c.u32("value list entry \(i)") : UInt32(try c.u16("value list entry \(i)")))
+            guard entry < valueCount else { throw malformed("value list entry \(i) refers to live value \(entry) of \(valueCount)") }
+            lists.append(entry)
         }
 
         var sites: [CallSite] = []
@@ -152,33 +183,51 @@ public enum MetadataReader {
         for i in 0..<siteCount {
             let what = "call site \(i)"
             let id = try c.u64(what)
-            let returnAddress = try c.u64(what)
-            let function = Int(try c.u32(what))
-            let flags = try c.u32(what)
-            let firstValue = Int(try c.u32(what))
-            let nValues = Int(try c.u16(what))
-            let nSaved = Int(try c.u16(what))
-            let firstSaved = Int(try c.u32(what))
+            let returnAddress = try address(try c.u32(what), what)
             let frameSize = try c.u32(what)
-            let cfaRegister = try c.u16(what)
-            _ = try c.u16(what)
-            let cfaOffset = try c.i32(what)
-            let raOffset = try c.i32(what)
-            let fpOffset = try c.i32(what)
+            let firstValue = Int(try c.u32(what))
+            let function = Int(try c.u32(what))
+            let frameIndex = Int(try c.u32(what))
+            let nValues = Int(try c.u16(what))
+            let raOffset = Int32(Int16(bitPattern: try c.u16(what)))
             let site = MetadataError.hex(id)
             guard function < functionCount else { throw malformed("call site \(site) refers to function \(function) of \(functionCount)") }
-            guard firstValue <= valueCount, nValues <= valueCount - firstValue else { throw malformed("call site \(site) has live values out of range") }
-            guard firstSaved <= savedCount, nSaved <= savedCount - firstSaved else { throw malformed("call site \(site) has saved registers out of range") }
+            guard frameIndex < frameCount else { throw malformed("call site \(site) refers to frame \(frameIndex) of \(frameCount)") }
+            guard firstValue <= listSize, nValues <= listSize - firstValue else { throw malformed("call site \(site) has live values out of range") }
             if let previous = sites.last, previous.id >= id { throw malformed("call sites not sorted by id at \(site)") }
-            for v in values[firstValue..<(firstValue + nValues)] {
-                if let b = v.info.base, Int(b) >= nValues { throw malformed("call site \(site) has a derived pointer with base \(b) of \(nValues)") }
+            var frame = frames[frameIndex]
+            frame.returnAddressOffset = raOffset
+            if frame.frameSize != nil { frame.frameSize = frameSize } else if frameSize != 0 {
+                throw malformed("call site \(site) has a dynamic frame of size \(frameSize)")
             }
-            let frame = FrameLayout(frameSize: flags & F.siteDynamicFrame != 0 ? nil : frameSize, cfaRegister: cfaRegister,
-                                    cfaOffset: cfaOffset, returnAddressOffset: raOffset,
-                                    framePointerOffset: flags & F.siteFramePointerSaved != 0 ? fpOffset : nil,
-                                    savedRegisters: Array(saved[firstSaved..<(firstSaved + nSaved)]))
-            sites.append(CallSite(id: id, returnAddress: returnAddress, functionIndex: function, frame: frame,
-                                  liveValues: Array(values[firstValue..<(firstValue + nValues)])))
+            var values: [LiveValue] = []
+            values.reserveCapacity(nValues)
+            for n in 0..<nValues {
+                let r = records[lists[firstValue + n]]
+                var info = LiveValueAnnotation(isPointer: r.flags & F.valuePointer != 0,
+                                               isAlloca: r.flags & F.valueAlloca != 0, allocaSize: 0,
+                                               holdsPointer: r.flags & F.valueHoldsPointer != 0)
+                if r.flags & F.valueDerived != 0 {
+                    guard Int(r.base) < nValues else { throw malformed("call site \(site) has a derived pointer with base \(r.base) of \(nValues)") }
+                    info.base = r.base
+                }
+                var value = LiveValue(kind: r.kind, size: r.size, register: r.register, info: info)
+                switch r.kind {
+                case .constant:
+                    value.constant = UInt64(UInt32(bitPattern: r.offset)) | UInt64(r.extra) << 32
+                case .register, .direct, .indirect:
+                    value.offset = r.offset
+                    if info.isAlloca { value.info.allocaSize = r.extra }
+                }
+                if r.flags & F.valueCFARelative != 0 {
+                    guard let cfa = F.cfaOffset(register: r.register, offset: r.offset, frame: frame, isa: isa) else {
+                        throw malformed("call site \(site) live value \(n) is CFA-relative, but \(RegisterFile(isa).name(of: r.register)) is not at a fixed distance from the CFA")
+                    }
+                    value.cfaOffset = cfa
+                }
+                values.append(value)
+            }
+            sites.append(CallSite(id: id, returnAddress: returnAddress, functionIndex: function, frame: frame, liveValues: values))
         }
 
         // The address index must be a permutation ordered by return address, and each

@@ -1,7 +1,11 @@
 import Foundation
 import PopcornSupport
 
-/// Encodes stack-transformation metadata in the `.popcorn.meta` format.
+/// Encodes stack-transformation metadata in the `.popcorn.meta` format (version 2).
+///
+/// The encoding is built for size: most call sites of a function describe the same frame and
+/// list mostly the same stack slots, so frames, saved-register lists, live-value records and
+/// whole live-value lists are each stored once and referenced by index.
 public enum MetadataWriter {
     /// The contents of a `.popcorn.meta` section: one blob per ISA, in ISA order.
     ///
@@ -15,9 +19,36 @@ public enum MetadataWriter {
         return out
     }
 
+    /// The fields of one frame record; equal frames share a record.
+    private struct FrameKey: Hashable {
+        var flags: UInt8
+        var cfaRegister: UInt16
+        var cfaOffset: Int32
+        var framePointerOffset: Int32
+        var savedRegisters: [SavedRegister]
+    }
+
+    /// The fields of one live-value record; equal values share a record.
+    private struct ValueKey: Hashable {
+        var kind: UInt8
+        var flags: UInt8
+        var size: UInt16
+        var register: UInt16
+        var offset: Int32
+        var extra: UInt32
+        var base: UInt16
+    }
+
     /// Encodes one ISA's metadata as a self-contained blob (a multiple of 8 bytes long).
+    ///
+    /// - Throws: `MetadataError.invalidInput` for metadata the format cannot hold: a register
+    ///   number or location size above 255, a CFA offset that disagrees with its slot's
+    ///   `register + offset`, a stack object that is not a `direct` location, addresses spanning
+    ///   more than 4 GiB, or a table larger than 4 GiB.
     public static func encode(_ m: StackTransformMetadata) throws -> Data {
         typealias F = MetadataFormat
+        func invalid(_ reason: String) -> MetadataError { .invalidInput(reason: "\(m.isa): \(reason)") }
+
         // Strings: offset 0 is the empty string; equal names share one entry.
         var strings = Data([0])
         var stringOffsets: [String: UInt32] = ["": 0]
@@ -29,6 +60,14 @@ public enum MetadataWriter {
             return o
         }
         let nameOffsets = m.functions.map { intern($0.name) }
+
+        // Addresses are stored as 32-bit distances from the lowest one.
+        let addresses = m.functions.map(\.address) + m.callSites.map(\.returnAddress)
+        let addressBase = addresses.min() ?? 0
+        func relative(_ address: UInt64, _ what: String) throws -> UInt32 {
+            guard let r = UInt32(exactly: address - addressBase) else { throw invalid("\(what) is more than 4 GiB from 0x\(String(addressBase, radix: 16))") }
+            return r
+        }
 
         let byAddress = m.indicesByReturnAddress
         // Each function's sites are contiguous in the by-address index.
@@ -43,30 +82,65 @@ public enum MetadataWriter {
             siteCount[f] += 1
         }
 
-        // Saved-register lists are shared between sites with identical frames (the common case
-        // for all sites of one function).
-        var savedRegisters: [SavedRegister] = []
-        var savedListStart: [[SavedRegister]: Int] = [:]
-        var liveValueCount = 0
+        // Frames, saved-register lists, values and value lists, each stored once.
+        var frames: [FrameKey] = [], frameIndex: [FrameKey: Int] = [:]
+        var savedRegisters: [SavedRegister] = [], savedStart: [[SavedRegister]: Int] = [:]
+        var values: [ValueKey] = [], valueIndex: [ValueKey: Int] = [:]
+        var valueLists: [Int] = [], listStart: [[Int]: Int] = [:]
+        var siteFrame: [Int] = [], siteList: [Int] = []
         for site in m.callSites {
-            if savedListStart[site.frame.savedRegisters] == nil {
-                savedListStart[site.frame.savedRegisters] = savedRegisters.count
-                savedRegisters += site.frame.savedRegisters
+            let label = "call site \(MetadataError.hex(site.id))"
+            var flags: UInt8 = 0
+            if site.frame.framePointerOffset != nil { flags |= F.siteFramePointerSaved }
+            if site.frame.frameSize == nil { flags |= F.siteDynamicFrame }
+            guard site.frame.cfaRegister <= UInt8.max else { throw invalid("\(label): CFA register \(site.frame.cfaRegister)") }
+            guard Int16(exactly: site.frame.returnAddressOffset) != nil else {
+                throw invalid("\(label): return address slot at CFA\(site.frame.returnAddressOffset)")
             }
-            liveValueCount += site.liveValues.count
+            guard site.liveValues.count <= Int(UInt16.max), site.frame.savedRegisters.count <= Int(UInt16.max) else {
+                throw invalid("\(label) has too many live values")
+            }
+            let frame = FrameKey(flags: flags, cfaRegister: site.frame.cfaRegister, cfaOffset: site.frame.cfaOffset,
+                                 framePointerOffset: site.frame.framePointerOffset ?? 0, savedRegisters: site.frame.savedRegisters)
+            if frameIndex[frame] == nil {
+                frameIndex[frame] = frames.count
+                frames.append(frame)
+                if savedStart[frame.savedRegisters] == nil {
+                    savedStart[frame.savedRegisters] = savedRegisters.count
+                    savedRegisters += frame.savedRegisters
+                }
+            }
+            siteFrame.append(frameIndex[frame]!)
+
+            var list: [Int] = []
+            for (n, v) in site.liveValues.enumerated() {
+                let key = try valueKey(v, site: site, isa: m.isa) { invalid("\(label): live value \(n): \($0)") }
+                if valueIndex[key] == nil {
+                    valueIndex[key] = values.count
+                    values.append(key)
+                }
+                list.append(valueIndex[key]!)
+            }
+            if listStart[list] == nil {
+                listStart[list] = valueLists.count
+                valueLists += list
+            }
+            siteList.append(listStart[list]!)
         }
+        let wideIndex = values.count > Int(UInt16.max) + 1
+        let listEntrySize = wideIndex ? 4 : 2
 
         func aligned(_ n: Int) -> Int { (n + F.alignment - 1) / F.alignment * F.alignment }
         let functionsOffset = F.headerSize
         let callSitesOffset = aligned(functionsOffset + m.functions.count * F.functionSize)
         let indexOffset = aligned(callSitesOffset + m.callSites.count * F.callSiteSize)
-        let liveValuesOffset = aligned(indexOffset + m.callSites.count * F.indexEntrySize)
-        let savedOffset = aligned(liveValuesOffset + liveValueCount * F.liveValueSize)
-        let stringsOffset = aligned(savedOffset + savedRegisters.count * F.savedRegisterSize)
+        let framesOffset = aligned(indexOffset + m.callSites.count * F.indexEntrySize)
+        let savedOffset = aligned(framesOffset + frames.count * F.frameSize)
+        let valuesOffset = aligned(savedOffset + savedRegisters.count * F.savedRegisterSize)
+        let listsOffset = aligned(valuesOffset + values.count * F.liveValueSize)
+        let stringsOffset = aligned(listsOffset + valueLists.count * listEntrySize)
         let totalSize = aligned(stringsOffset + strings.count)
-        guard totalSize <= Int(UInt32.max) else {
-            throw MetadataError.invalidInput(reason: "metadata for \(m.isa) exceeds 4 GiB")
-        }
+        guard totalSize <= Int(UInt32.max) else { throw invalid("metadata exceeds 4 GiB") }
 
         var out = Data(capacity: totalSize)
         let registers = RegisterFile(m.isa)
@@ -74,79 +148,56 @@ public enum MetadataWriter {
         out.appendLE(F.version)
         out.appendLE(F.code(for: m.isa))
         out.appendLE(UInt32(F.headerSize))
-        out.appendLE(UInt64(totalSize))
+        out.appendLE(UInt32(totalSize))
+        out.appendLE(wideIndex ? F.tableWideValueIndex : 0)
         out.appendLE(m.siteSetHash)
-        for count in [m.functions.count, m.callSites.count, liveValueCount, savedRegisters.count, strings.count] {
+        out.appendLE(addressBase)
+        for count in [m.functions.count, m.callSites.count, frames.count, savedRegisters.count, values.count,
+                      valueLists.count, strings.count] {
             out.appendLE(UInt32(count))
         }
-        out.appendLE(UInt32(0)) // flags
-        for offset in [functionsOffset, callSitesOffset, indexOffset, liveValuesOffset, savedOffset, stringsOffset] {
+        for offset in [functionsOffset, callSitesOffset, indexOffset, framesOffset, savedOffset, valuesOffset,
+                       listsOffset, stringsOffset] {
             out.appendLE(UInt32(offset))
         }
-        out.appendLE(registers.stackPointer)
-        out.appendLE(registers.framePointer)
-        out.appendLE(registers.returnAddress)
-        out.appendLE(UInt16(0))
+        for register in [registers.stackPointer, registers.framePointer, registers.returnAddress] {
+            out.appendLE(UInt8(register))
+        }
+        out.appendLE(UInt8(0))
         out.appendLE(UInt64(0))
         assert(out.count == F.headerSize)
 
         for (i, f) in m.functions.enumerated() {
-            out.appendLE(f.address)
-            out.appendLE(f.size)
+            guard let size = UInt32(exactly: f.size) else { throw invalid("function '\(f.name)' is larger than 4 GiB") }
+            out.appendLE(try relative(f.address, "function '\(f.name)'"))
+            out.appendLE(size)
             out.appendLE(nameOffsets[i])
             out.appendLE(UInt32(firstSite[i]))
             out.appendLE(UInt32(siteCount[i]))
-            out.appendLE(UInt32(0))
         }
         out.pad(to: callSitesOffset)
 
-        var nextLiveValue = 0
-        for site in m.callSites {
-            guard site.liveValues.count <= Int(UInt16.max), site.frame.savedRegisters.count <= Int(UInt16.max) else {
-                throw MetadataError.invalidInput(reason: "call site \(MetadataError.hex(site.id)) has too many live values")
-            }
-            var flags: UInt32 = 0
-            if site.frame.framePointerOffset != nil { flags |= F.siteFramePointerSaved }
-            if site.frame.frameSize == nil { flags |= F.siteDynamicFrame }
+        for (i, site) in m.callSites.enumerated() {
             out.appendLE(site.id)
-            out.appendLE(site.returnAddress)
-            out.appendLE(UInt32(site.functionIndex))
-            out.appendLE(flags)
-            out.appendLE(UInt32(nextLiveValue))
-            out.appendLE(UInt16(site.liveValues.count))
-            out.appendLE(UInt16(site.frame.savedRegisters.count))
-            out.appendLE(UInt32(savedListStart[site.frame.savedRegisters]!))
+            out.appendLE(try relative(site.returnAddress, "call site \(MetadataError.hex(site.id))"))
             out.appendLE(site.frame.frameSize ?? 0)
-            out.appendLE(site.frame.cfaRegister)
-            out.appendLE(UInt16(0))
-            out.appendLE(site.frame.cfaOffset)
-            out.appendLE(site.frame.returnAddressOffset)
-            out.appendLE(site.frame.framePointerOffset ?? 0)
-            nextLiveValue += site.liveValues.count
+            out.appendLE(UInt32(siteList[i]))
+            out.appendLE(UInt32(site.functionIndex))
+            out.appendLE(UInt32(siteFrame[i]))
+            out.appendLE(UInt16(site.liveValues.count))
+            out.appendLE(Int16(site.frame.returnAddressOffset))
         }
         out.pad(to: indexOffset)
         for i in byAddress { out.appendLE(UInt32(i)) }
-        out.pad(to: liveValuesOffset)
+        out.pad(to: framesOffset)
 
-        for site in m.callSites {
-            for v in site.liveValues {
-                var flags: UInt8 = 0
-                if v.info.isPointer { flags |= F.valuePointer }
-                if v.cfaOffset != nil { flags |= F.valueCFARelative }
-                if v.info.base != nil { flags |= F.valueDerived }
-                if v.info.isAlloca { flags |= F.valueAlloca }
-                if v.info.holdsPointer { flags |= F.valueHoldsPointer }
-                out.appendLE(v.kind.rawValue)
-                out.appendLE(flags)
-                out.appendLE(v.size)
-                out.appendLE(v.register)
-                out.appendLE(v.info.base ?? F.noBase)
-                out.appendLE(v.offset)
-                out.appendLE(v.cfaOffset ?? 0)
-                out.appendLE(v.constant)
-                out.appendLE(v.info.allocaSize)
-                out.appendLE(UInt32(0))
-            }
+        for frame in frames {
+            out.appendLE(frame.flags)
+            out.appendLE(UInt8(frame.cfaRegister))
+            out.appendLE(UInt16(frame.savedRegisters.count))
+            out.appendLE(frame.cfaOffset)
+            out.appendLE(frame.framePointerOffset)
+            out.appendLE(UInt32(savedStart[frame.savedRegisters]!))
         }
         out.pad(to: savedOffset)
         for r in savedRegisters {
@@ -154,10 +205,59 @@ public enum MetadataWriter {
             out.appendLE(r.size)
             out.appendLE(r.cfaOffset)
         }
+        out.pad(to: valuesOffset)
+        for v in values {
+            out.appendLE(v.kind)
+            out.appendLE(v.flags)
+            out.appendLE(UInt8(v.size))
+            out.appendLE(UInt8(v.register))
+            out.appendLE(v.offset)
+            out.appendLE(v.extra)
+            out.appendLE(v.base)
+            out.appendLE(UInt16(0))
+        }
+        out.pad(to: listsOffset)
+        for entry in valueLists {
+            if wideIndex { out.appendLE(UInt32(entry)) } else { out.appendLE(UInt16(entry)) }
+        }
         out.pad(to: stringsOffset)
         out.append(strings)
         out.pad(to: totalSize)
         return out
+    }
+
+    /// The record of one live value. The CFA offset of a slot is not stored: the reader derives it
+    /// from `register + offset` and the frame (`MetadataFormat.cfaOffset`), so it must agree.
+    private static func valueKey(_ v: LiveValue, site: CallSite, isa: ISA,
+                                 invalid: (String) -> MetadataError) throws -> ValueKey {
+        typealias F = MetadataFormat
+        guard v.size <= UInt8.max else { throw invalid("size \(v.size)") }
+        guard v.register <= UInt8.max else { throw invalid("register \(v.register)") }
+        var flags: UInt8 = 0
+        if v.info.isPointer { flags |= F.valuePointer }
+        if v.info.base != nil { flags |= F.valueDerived }
+        if v.info.isAlloca { flags |= F.valueAlloca }
+        if v.info.holdsPointer { flags |= F.valueHoldsPointer }
+        var offset = v.offset, extra: UInt32 = 0
+        switch v.kind {
+        case .constant:
+            guard !v.info.isAlloca else { throw invalid("a constant cannot be a stack object") }
+            offset = Int32(bitPattern: UInt32(truncatingIfNeeded: v.constant))
+            extra = UInt32(truncatingIfNeeded: v.constant >> 32)
+        case .register:
+            guard !v.info.isAlloca else { throw invalid("a register cannot be a stack object") }
+        case .direct, .indirect:
+            if v.info.isAlloca { extra = v.info.allocaSize }
+        }
+        if let cfa = v.cfaOffset {
+            guard v.kind == .direct || v.kind == .indirect,
+                  F.cfaOffset(register: v.register, offset: v.offset, frame: site.frame, isa: isa) == cfa else {
+                throw invalid("CFA offset \(cfa) does not follow from its location")
+            }
+            flags |= F.valueCFARelative
+        }
+        return ValueKey(kind: v.kind.rawValue, flags: flags, size: v.size, register: v.register,
+                        offset: offset, extra: extra, base: v.info.base ?? F.noBase)
     }
 }
 

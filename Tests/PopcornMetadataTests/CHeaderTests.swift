@@ -38,24 +38,32 @@ import PopcornSupport
             const struct popcorn_meta_function *fn = (const void *)(base + h->functions_offset);
             const struct popcorn_meta_call_site *cs = (const void *)(base + h->call_sites_offset);
             const uint32_t *by_ra = (const void *)(base + h->address_index_offset);
+            const struct popcorn_meta_frame *fr = (const void *)(base + h->frames_offset);
             const struct popcorn_meta_live_value *lv = (const void *)(base + h->live_values_offset);
+            const uint16_t *lists16 = (const void *)(base + h->value_lists_offset);
+            const uint32_t *lists32 = (const void *)(base + h->value_lists_offset);
             const struct popcorn_meta_saved_register *sr = (const void *)(base + h->saved_registers_offset);
             const char *strings = (const char *)(base + h->string_table_offset);
             for (uint32_t i = 0; i < h->call_site_count; i++) {
                 const struct popcorn_meta_call_site *s = &cs[i];
+                const struct popcorn_meta_frame *f = &fr[s->frame_index];
                 printf("site %llu ra=%llx fn=%s frame=%u cfa=%u%+d ra@%d", (unsigned long long)s->id,
-                       (unsigned long long)s->return_address, strings + fn[s->function_index].name_offset,
-                       s->frame_size, s->cfa_register, s->cfa_offset, s->return_address_offset);
-                if (s->flags & POPCORN_META_SITE_FP_SAVED) printf(" fp@%d", s->frame_pointer_offset);
-                for (uint32_t r = 0; r < s->saved_register_count; r++)
-                    printf(" s%u@%d", sr[s->first_saved_register + r].reg, sr[s->first_saved_register + r].cfa_offset);
+                       (unsigned long long)(h->address_base + s->return_address), strings + fn[s->function_index].name_offset,
+                       s->frame_size, f->cfa_register, f->cfa_offset, s->return_address_offset);
+                if (f->flags & POPCORN_META_SITE_FP_SAVED) printf(" fp@%d", f->frame_pointer_offset);
+                for (uint32_t r = 0; r < f->saved_register_count; r++)
+                    printf(" s%u@%d", sr[f->first_saved_register + r].reg, sr[f->first_saved_register + r].cfa_offset);
                 for (uint32_t v = 0; v < s->live_value_count; v++) {
-                    const struct popcorn_meta_live_value *l = &lv[s->first_live_value + v];
-                    printf(" v%u:%u:%u:%d f%u", l->kind, l->reg, l->size, l->offset, l->flags);
+                    uint32_t entry = (h->flags & POPCORN_META_WIDE_VALUE_INDEX) ? lists32[s->first_live_value + v]
+                                                                                : lists16[s->first_live_value + v];
+                    const struct popcorn_meta_live_value *l = &lv[entry];
+                    int constant = l->kind == POPCORN_META_LOC_CONSTANT;
+                    printf(" v%u:%u:%u:%d f%u", l->kind, l->reg, l->size, constant ? 0 : l->offset, l->flags);
                     if (l->flags & POPCORN_META_VALUE_DERIVED) printf(" b%u", l->base);
-                    if (l->flags & POPCORN_META_VALUE_ALLOCA) printf(" a%u", l->alloca_size);
-                    if (l->flags & POPCORN_META_VALUE_CFA_RELATIVE) printf("@cfa%+d", l->cfa_offset);
-                    if (l->kind == POPCORN_META_LOC_CONSTANT) printf("=%llu", (unsigned long long)l->constant);
+                    if (l->flags & POPCORN_META_VALUE_ALLOCA) printf(" a%u", l->extra);
+                    if (l->flags & POPCORN_META_VALUE_CFA_RELATIVE)
+                        printf("@cfa%+d", l->reg == f->cfa_register ? l->offset - f->cfa_offset : l->offset - (int32_t)s->frame_size);
+                    if (constant) printf("=%llu", (unsigned long long)((uint64_t)(uint32_t)l->offset | (uint64_t)l->extra << 32));
                 }
                 printf("\n");
             }

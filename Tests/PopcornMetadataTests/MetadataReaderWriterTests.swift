@@ -51,18 +51,105 @@ import PopcornSupport
         func u32(_ o: Int) -> UInt64 { u16(o) | u16(o + 2) << 16 }
         func u64(_ o: Int) -> UInt64 { u32(o) | u32(o + 4) << 32 }
         #expect(Array(blob[0..<8]) == Array("POPCMETA".utf8))
-        #expect(u16(8) == 1 && u16(10) == 2 && u32(12) == 96 && u64(16) == UInt64(blob.count))
+        #expect(u16(8) == 2 && u16(10) == 2 && u32(12) == 112 && u32(16) == UInt64(blob.count) && u32(20) == 0)
         #expect(u64(24) == Self.sample.siteSetHash)
-        #expect(u32(32) == 2 && u32(36) == 3 && u32(40) == 6 && u32(44) == 2) // shared saved-register list
-        #expect(u16(80) == 31 && u16(82) == 29 && u16(84) == 30)
-        let sites = Int(u32(60)), index = Int(u32(64))
-        #expect(u64(sites) == 5 && u64(sites + 56) == 9 && u64(sites + 112) == 12) // sorted by id
+        #expect(u64(32) == 0x1000)                                          // lowest address
+        // 2 functions, 3 sites, 2 frames (sites 5 and 12 share one), 2 saved registers,
+        // 6 distinct live values, 6 value-list entries.
+        #expect([u32(40), u32(44), u32(48), u32(52), u32(56), u32(60)] == [2, 3, 2, 2, 6, 6])
+        #expect(blob[100] == 31 && blob[101] == 29 && blob[102] == 30)
+        let sites = Int(u32(72)), index = Int(u32(76)), frames = Int(u32(80))
+        #expect(u64(sites) == 5 && u64(sites + 32) == 9 && u64(sites + 64) == 12) // sorted by id
+        #expect(u32(sites + 8) == 0x1010 && u32(sites + 40) == 0x8)             // return address − base
+        #expect([u32(sites + 24), u32(sites + 56), u32(sites + 88)] == [0, 1, 0])  // frame indices
         #expect([u32(index), u32(index + 4), u32(index + 8)] == [1, 0, 2])         // by return address
-        #expect(u32(sites + 20) == UInt64(MetadataFormat.siteFramePointerSaved | MetadataFormat.siteDynamicFrame))
-        let functions = Int(u32(56)), strings = Int(u32(76))
-        let nameOffset = Int(u32(functions + 32 + 16))
+        #expect(UInt8(blob[frames]) == MetadataFormat.siteFramePointerSaved | MetadataFormat.siteDynamicFrame)
+        let functions = Int(u32(68)), strings = Int(u32(96))
+        let nameOffset = Int(u32(functions + 20 + 8))
         #expect(String(decoding: blob[(strings + nameOffset)..<(strings + nameOffset + 4)], as: UTF8.self) == "beta")
-        #expect(u32(functions + 32 + 20) == 1 && u32(functions + 32 + 24) == 2) // beta: index positions 1-2
+        #expect(u32(functions + 20) == 0x1000 && u32(functions + 20 + 12) == 1 && u32(functions + 20 + 16) == 2) // beta: index positions 1-2
+        // The 64-bit constant is split over offset (low half) and extra (high half).
+        let value3 = Int(u32(88)) + 3 * 16
+        #expect(blob[value3] == 4 && u32(value3 + 4) == 0xffff_fff0 && u32(value3 + 8) == 0xffff_ffff)
+    }
+
+    /// Sites listing the same values share the records and the list; the section stays
+    /// proportional to what differs, not to sites × values.
+    @Test func identicalValueListsAreStoredOnce() throws {
+        let frame = FrameLayout(frameSize: 64, cfaRegister: 7, cfaOffset: 64, returnAddressOffset: -8,
+                                framePointerOffset: nil, savedRegisters: [SavedRegister(register: 3, cfaOffset: -16)])
+        var slots: [LiveValue] = []
+        for n in 0..<10 {
+            let offset = Int32(8 * n)
+            slots.append(LiveValue(kind: .direct, size: 8, register: 7, offset: offset, cfaOffset: offset - 64,
+                                   info: LiveValueAnnotation(isAlloca: true, allocaSize: 8)))
+        }
+        var sites: [CallSite] = []
+        for n in 0..<50 {
+            let values: [LiveValue] = n == 49 ? Array(slots.prefix(3)) : slots
+            sites.append(CallSite(id: UInt64(n + 1), returnAddress: 0x401000 + UInt64(n) * 16, functionIndex: 0,
+                                  frame: frame, liveValues: values))
+        }
+        let table = StackTransformMetadata(isa: .x86_64, functions: [MetadataFunction(name: "f", address: 0x400ff0, size: 0x400)],
+                                           callSites: sites)
+        let blob = [UInt8](try MetadataWriter.encode(table))
+        func u32(_ o: Int) -> Int { Int(blob[o]) | Int(blob[o + 1]) << 8 | Int(blob[o + 2]) << 16 | Int(blob[o + 3]) << 24 }
+        #expect(u32(48) == 1 && u32(56) == 10 && u32(60) == 13)  // one frame, 10 values, lists of 10 + 3
+        let bound: Int = 112 + 24 + 50 * 36 + 16 + 8 + 10 * 16 + 13 * 2 + 64
+        #expect(blob.count < bound)
+        #expect(try MetadataReader.decode(Data(blob)) == table)
+    }
+
+    /// More than 65536 distinct live values switch the value lists to 32-bit entries.
+    @Test func manyDistinctValuesUseWideListEntries() throws {
+        let frame = FrameLayout(frameSize: nil, cfaRegister: 6, cfaOffset: 16, returnAddressOffset: -8,
+                                framePointerOffset: -16, savedRegisters: [])
+        var sites: [CallSite] = []
+        for s in 0..<3 {
+            var values: [LiveValue] = []
+            for n in 0..<30_000 { values.append(LiveValue(kind: .constant, size: 8, constant: UInt64(s * 30_000 + n))) }
+            sites.append(CallSite(id: UInt64(s + 1), returnAddress: 0x1000 + UInt64(s), functionIndex: 0, frame: frame,
+                                  liveValues: values))
+        }
+        let table = StackTransformMetadata(isa: .x86_64, functions: [MetadataFunction(name: "big", address: 0x1000, size: 0)],
+                                           callSites: sites)
+        let blob = try MetadataWriter.encode(table)
+        #expect(blob[20] & UInt8(MetadataFormat.tableWideValueIndex) != 0)
+        #expect(try MetadataReader.decode(blob) == table)
+    }
+
+    /// What the format cannot hold is an error when writing, not a silently different table.
+    @Test func unrepresentableMetadataIsRejected() throws {
+        func table(_ value: LiveValue) -> StackTransformMetadata {
+            var t = Self.sample
+            t.callSites[0].liveValues = [value]
+            return t
+        }
+        let cases: [(LiveValue, String)] = [
+            (LiveValue(kind: .direct, size: 8, register: 29, offset: -40, cfaOffset: -40), "does not follow from its location"),
+            (LiveValue(kind: .register, size: 8, register: 300), "register 300"),
+            (LiveValue(kind: .indirect, size: 512, register: 29, offset: 8), "size 512"),
+            (LiveValue(kind: .constant, size: 8, info: LiveValueAnnotation(isAlloca: true)), "cannot be a stack object"),
+        ]
+        for (value, expected) in cases {
+            #expect { try MetadataWriter.encode(table(value)) } throws: { error in
+                (error as? MetadataError)?.diagnostic.message.contains(expected) == true
+            }
+        }
+    }
+
+    /// A table written by an older popcorn-ld (version 1) is refused by name, not misread.
+    @Test func oldVersionIsRejectedClearly() throws {
+        var blob = [UInt8](try MetadataWriter.encode(Self.sample))
+        blob[8] = 1
+        #expect { try MetadataReader.decode(Data(blob)) } throws: { error in
+            let message = (error as? MetadataError)?.diagnostic.message ?? ""
+            return message.contains("unsupported metadata version 1 (expected 2") && message.contains("relink")
+        }
+        // Even a version-1 table too short for a version-2 header is named as such.
+        #expect { try MetadataReader.decode(Data(blob.prefix(96))) } throws: { error in
+            (error as? MetadataError)?.diagnostic.message.contains("metadata version 1") == true
+        }
     }
 
     @Test func everyTruncationIsAnError() throws {
@@ -79,16 +166,22 @@ import PopcornSupport
             copy.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
             return copy
         }
-        let sites = Int(blob[60]) | Int(blob[61]) << 8
+        func u32(_ o: Int) -> Int { Int(blob[o]) | Int(blob[o + 1]) << 8 | Int(blob[o + 2]) << 16 | Int(blob[o + 3]) << 24 }
+        let sites = u32(72), values = u32(88), lists = u32(92)
         let cases: [(Data, String)] = [
             (corrupt(0, [0x58]), "bad magic"),
-            (corrupt(8, [2, 0]), "metadata version 2"),
+            (corrupt(8, [1, 0]), "metadata version 1"),
             (corrupt(10, [7, 0]), "unknown isa 7"),
-            (corrupt(36, [0xff, 0xff, 0, 0]), "truncated call site table"),
-            (corrupt(sites + 56, [1]), "call sites not sorted by id"),
-            (corrupt(sites + 16, [9]), "refers to function 9 of 2"),
+            (corrupt(20, [2]), "unknown flags 0x2"),
+            (corrupt(44, [0xff, 0xff, 0, 0]), "truncated call site table"),
+            (corrupt(sites + 32, [1]), "call sites not sorted by id"),
+            (corrupt(sites + 20, [9]), "refers to function 9 of 2"),
+            (corrupt(sites + 24, [9]), "refers to frame 9 of 2"),
             (corrupt(sites + 28, [0x40, 0]), "live values out of range"),
-            (corrupt(Int(blob[68]) | Int(blob[69]) << 8 + 5 * 32 + 6, [7]), "derived pointer with base 7 of 2"),
+            (corrupt(values + 5 * 16 + 12, [7]), "derived pointer with base 7 of 2"),
+            (corrupt(values + 1, [2]), "is not a frame slot but has a CFA offset"),
+            (corrupt(lists, [0x30, 0]), "value list entry 0 refers to live value 48 of 6"),
+            (corrupt(u32(80) + 2, [0xff, 0]), "frame 0 has saved registers out of range"),
         ]
         for (data, expected) in cases {
             #expect { try MetadataReader.decode(data) } throws: { error in

@@ -20,12 +20,16 @@ struct popcorn_table {
     const struct popcorn_meta_function *functions;
     const struct popcorn_meta_call_site *sites;          /* sorted by id */
     const uint32_t *address_index;                       /* site indices sorted by return address */
+    const struct popcorn_meta_frame *frames;
     const struct popcorn_meta_live_value *live_values;
     const struct popcorn_meta_saved_register *saved_registers;
+    const void *value_lists;                             /* uint16_t or uint32_t entries */
     const char *strings;
+    uint64_t address_base;
     uint32_t function_count;
     uint32_t site_count;
     uint32_t string_table_size;
+    int wide_value_index;                                /* value_lists holds uint32_t */
     /* Index of the function named "main", or UINT32_MAX: the walk's outermost frame. */
     uint32_t main_function;
 };
@@ -44,18 +48,69 @@ const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcor
 /** The call site with this ID, or NULL. */
 const struct popcorn_meta_call_site *popcorn_site_by_id(const struct popcorn_table *table, uint64_t id);
 
-/** The live values of a site (live_value_count of them). */
-static inline const struct popcorn_meta_live_value *
-popcorn_site_values(const struct popcorn_table *table, const struct popcorn_meta_call_site *site)
+/** The absolute return address of a site. */
+static inline uint64_t popcorn_site_return_address(const struct popcorn_table *table,
+                                                   const struct popcorn_meta_call_site *site)
 {
-    return table->live_values + site->first_live_value;
+    return table->address_base + site->return_address;
 }
 
-/** The callee-saved registers a site's function spilled (saved_register_count of them). */
+/** The frame description of a site (validated at load: the index is in range). */
+static inline const struct popcorn_meta_frame *popcorn_site_frame(const struct popcorn_table *table,
+                                                                  const struct popcorn_meta_call_site *site)
+{
+    return &table->frames[site->frame_index];
+}
+
+/** Live value `i` (< live_value_count) of a site. */
+static inline const struct popcorn_meta_live_value *
+popcorn_site_value(const struct popcorn_table *table, const struct popcorn_meta_call_site *site, unsigned i)
+{
+    uint32_t entry = table->wide_value_index ? ((const uint32_t *)table->value_lists)[site->first_live_value + i]
+                                             : ((const uint16_t *)table->value_lists)[site->first_live_value + i];
+    return &table->live_values[entry];
+}
+
+/** The callee-saved registers a site's function spilled (the frame's saved_register_count). */
 static inline const struct popcorn_meta_saved_register *
 popcorn_site_saved(const struct popcorn_table *table, const struct popcorn_meta_call_site *site)
 {
-    return table->saved_registers + site->first_saved_register;
+    return table->saved_registers + popcorn_site_frame(table, site)->first_saved_register;
+}
+
+/**
+ * The CFA-relative offset of a frame slot (DIRECT/INDIRECT value with VALUE_CFA_RELATIVE): the
+ * format stores the slot as reg + offset, and reg is the CFA register or, in a fixed-size frame,
+ * the stack pointer.  Returns 0 when the value is not CFA-relative.
+ */
+static inline int popcorn_value_cfa_offset(const struct popcorn_table *table,
+                                           const struct popcorn_meta_call_site *site,
+                                           const struct popcorn_meta_live_value *lv, int64_t *out)
+{
+    const struct popcorn_meta_frame *frame = popcorn_site_frame(table, site);
+    if (!(lv->flags & POPCORN_META_VALUE_CFA_RELATIVE))
+        return 0;
+    if (lv->reg == frame->cfa_register) {
+        *out = (int64_t)lv->offset - frame->cfa_offset;
+        return 1;
+    }
+    if (lv->reg == table->header->sp_register && !(frame->flags & POPCORN_META_SITE_DYNAMIC_FRAME)) {
+        *out = (int64_t)lv->offset - (int64_t)site->frame_size;
+        return 1;
+    }
+    return 0;
+}
+
+/** The value of a CONSTANT live value. */
+static inline uint64_t popcorn_value_constant(const struct popcorn_meta_live_value *lv)
+{
+    return (uint64_t)(uint32_t)lv->offset | (uint64_t)lv->extra << 32;
+}
+
+/** Bytes of the stack object a VALUE_ALLOCA value addresses (0 if unknown or not an alloca). */
+static inline uint64_t popcorn_value_alloca_size(const struct popcorn_meta_live_value *lv)
+{
+    return (lv->flags & POPCORN_META_VALUE_ALLOCA) ? lv->extra : 0;
 }
 
 /** Name of the function containing a site ("" if unknown). */

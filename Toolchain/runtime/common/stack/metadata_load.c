@@ -34,25 +34,31 @@ static int range_ok(uint64_t offset, uint64_t count, uint64_t size, uint64_t lim
     return offset <= limit && count * size <= limit - offset;
 }
 
-/* Validates one table at `base` (`available` bytes left in the section); fills `out`. */
+/* Validates one table at `base` (`available` bytes left in the section); fills `out`.  Every
+ * index the transformation follows is checked here, once, so the hot paths need no checks. */
 static const char *index_table(const unsigned char *base, uint64_t available, struct popcorn_table *out,
                                uint64_t *table_size)
 {
     const struct popcorn_meta_header *h = (const void *)base;
-    if (available < sizeof *h)
+    if (available < 10)
         return "truncated table header";
     if (memcmp(h->magic, POPCORN_META_MAGIC, POPCORN_META_MAGIC_SIZE) != 0)
         return "bad magic";
     if (h->version != POPCORN_META_VERSION)
-        return "unsupported version";
+        return "unsupported metadata version (relink the program with this popcorn-ld)";
+    if (available < sizeof *h)
+        return "truncated table header";
     if (h->header_size < sizeof *h || h->total_size % 8 != 0 || h->total_size > available ||
-        h->total_size < h->header_size)
+        h->total_size < h->header_size || (h->flags & ~POPCORN_META_WIDE_VALUE_INDEX) != 0)
         return "bad table size";
     uint64_t n = h->total_size;
+    int wide = (h->flags & POPCORN_META_WIDE_VALUE_INDEX) != 0;
     if (!range_ok(h->functions_offset, h->function_count, sizeof(struct popcorn_meta_function), n) ||
         !range_ok(h->call_sites_offset, h->call_site_count, sizeof(struct popcorn_meta_call_site), n) ||
         !range_ok(h->address_index_offset, h->call_site_count, sizeof(uint32_t), n) ||
+        !range_ok(h->frames_offset, h->frame_count, sizeof(struct popcorn_meta_frame), n) ||
         !range_ok(h->live_values_offset, h->live_value_count, sizeof(struct popcorn_meta_live_value), n) ||
+        !range_ok(h->value_lists_offset, h->value_list_size, wide ? 4 : 2, n) ||
         !range_ok(h->saved_registers_offset, h->saved_register_count,
                   sizeof(struct popcorn_meta_saved_register), n) ||
         h->string_table_offset > n || h->string_table_size > n - h->string_table_offset)
@@ -61,19 +67,31 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
     out->functions = (const void *)(base + h->functions_offset);
     out->sites = (const void *)(base + h->call_sites_offset);
     out->address_index = (const void *)(base + h->address_index_offset);
+    out->frames = (const void *)(base + h->frames_offset);
     out->live_values = (const void *)(base + h->live_values_offset);
+    out->value_lists = base + h->value_lists_offset;
     out->saved_registers = (const void *)(base + h->saved_registers_offset);
     out->strings = (const char *)(base + h->string_table_offset);
+    out->address_base = h->address_base;
+    out->wide_value_index = wide;
     out->function_count = h->function_count;
     out->site_count = h->call_site_count;
     out->string_table_size = h->string_table_size;
     if (out->string_table_size == 0 || out->strings[out->string_table_size - 1] != '\0')
         return "string table not terminated";
+    for (uint32_t i = 0; i < h->frame_count; i++)
+        if ((uint64_t)out->frames[i].first_saved_register + out->frames[i].saved_register_count >
+            h->saved_register_count)
+            return "frame out of bounds";
+    for (uint32_t i = 0; i < h->value_list_size; i++) {
+        uint32_t entry = wide ? ((const uint32_t *)out->value_lists)[i] : ((const uint16_t *)out->value_lists)[i];
+        if (entry >= h->live_value_count)
+            return "value list out of bounds";
+    }
     for (uint32_t i = 0; i < out->site_count; i++) {
         const struct popcorn_meta_call_site *s = &out->sites[i];
-        if (s->function_index >= out->function_count ||
-            (uint64_t)s->first_live_value + s->live_value_count > h->live_value_count ||
-            (uint64_t)s->first_saved_register + s->saved_register_count > h->saved_register_count)
+        if (s->function_index >= out->function_count || s->frame_index >= h->frame_count ||
+            (uint64_t)s->first_live_value + s->live_value_count > h->value_list_size)
             return "call site out of bounds";
         if (i > 0 && out->sites[i - 1].id >= s->id)
             return "call sites not sorted by id";
@@ -195,13 +213,17 @@ const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa)
 const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcorn_table *table,
                                                              uint64_t return_address)
 {
+    /* Stored addresses are 32-bit distances from address_base. */
+    if (return_address < table->address_base || return_address - table->address_base > UINT32_MAX)
+        return NULL;
+    uint32_t relative = (uint32_t)(return_address - table->address_base);
     uint32_t lo = 0, hi = table->site_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         const struct popcorn_meta_call_site *s = &table->sites[table->address_index[mid]];
-        if (s->return_address == return_address)
+        if (s->return_address == relative)
             return s;
-        if (s->return_address < return_address)
+        if (s->return_address < relative)
             lo = mid + 1;
         else
             hi = mid;

@@ -86,16 +86,18 @@ static int dst_location(const struct popcorn_table *t, const struct frame *f,
                         const struct popcorn_meta_live_value *lv, uint64_t *out)
 {
     const struct popcorn_meta_header *h = t->header;
-    if (lv->flags & POPCORN_META_VALUE_CFA_RELATIVE) {
-        *out = f->dst_cfa + (int64_t)lv->cfa_offset;
+    const struct popcorn_meta_frame *frame = popcorn_site_frame(t, f->dst);
+    int64_t cfa_offset;
+    if (popcorn_value_cfa_offset(t, f->dst, lv, &cfa_offset)) {
+        *out = f->dst_cfa + cfa_offset;
         return 1;
     }
     if (lv->reg == h->sp_register) {
         *out = f->dst_cfa - f->dst->frame_size + (int64_t)lv->offset;
         return 1;
     }
-    if (lv->reg == h->fp_register && f->dst->cfa_register == h->fp_register) {
-        *out = f->dst_cfa - (int64_t)f->dst->cfa_offset + (int64_t)lv->offset;
+    if (lv->reg == h->fp_register && frame->cfa_register == h->fp_register) {
+        *out = f->dst_cfa - (int64_t)frame->cfa_offset + (int64_t)lv->offset;
         return 1;
     }
     return 0;
@@ -164,8 +166,9 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         if (!s) /* libc calling back into the program, a thread's start, a -fpopcorn-migration=none file */
             return POPCORN_TRANSFORM_UNKNOWN_FRAME;
         const struct popcorn_meta_call_site *d = popcorn_site_by_id(dt, s->id);
-        if (!d || d->live_value_count != s->live_value_count || (d->flags & POPCORN_META_SITE_DYNAMIC_FRAME) ||
-            s->cfa_register >= POPCORN_REG_COUNT)
+        const struct popcorn_meta_frame *sf = popcorn_site_frame(st, s);
+        if (!d || d->live_value_count != s->live_value_count ||
+            (popcorn_site_frame(dt, d)->flags & POPCORN_META_SITE_DYNAMIC_FRAME) || sf->cfa_register >= POPCORN_REG_COUNT)
             return POPCORN_TRANSFORM_UNSUPPORTED;
         if (n == SCRATCH_FRAMES || value_count + s->live_value_count > SCRATCH_VALUES)
             return POPCORN_TRANSFORM_NO_MEMORY;
@@ -174,33 +177,34 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         f->dst = d;
         f->src_sp = regs[s_sp];
         f->src_fp = regs[s_fp];
-        f->src_cfa = regs[s->cfa_register] + (int64_t)s->cfa_offset;
+        f->src_cfa = regs[sf->cfa_register] + (int64_t)sf->cfa_offset;
         /* The CFA is above the frame's SP and below its caller's; anything else is not a frame. */
         if (f->src_cfa <= f->src_sp || (n > 1 && f->src_sp != frames[n - 2].src_cfa))
             return POPCORN_TRANSFORM_UNSUPPORTED;
         f->values = value_count;
-        const struct popcorn_meta_live_value *lv = popcorn_site_values(st, s);
         for (unsigned i = 0; i < s->live_value_count; i++) {
+            const struct popcorn_meta_live_value *lv = popcorn_site_value(st, s, i);
             uint64_t v;
-            switch (lv[i].kind) {
+            int64_t cfa_offset;
+            switch (lv->kind) {
             case POPCORN_META_LOC_REGISTER:
-                if (lv[i].reg >= POPCORN_REG_COUNT)
+                if (lv->reg >= POPCORN_REG_COUNT)
                     return POPCORN_TRANSFORM_UNSUPPORTED;
-                v = regs[lv[i].reg];
+                v = regs[lv->reg];
                 break;
             case POPCORN_META_LOC_DIRECT:
             case POPCORN_META_LOC_INDIRECT:
-                if (lv[i].flags & POPCORN_META_VALUE_CFA_RELATIVE)
-                    v = f->src_cfa + (int64_t)lv[i].cfa_offset;
-                else if (lv[i].reg < POPCORN_REG_COUNT)
-                    v = regs[lv[i].reg] + (int64_t)lv[i].offset;
+                if (popcorn_value_cfa_offset(st, s, lv, &cfa_offset))
+                    v = f->src_cfa + cfa_offset;
+                else if (lv->reg < POPCORN_REG_COUNT)
+                    v = regs[lv->reg] + (int64_t)lv->offset;
                 else
                     return POPCORN_TRANSFORM_UNSUPPORTED;
-                if (lv[i].kind == POPCORN_META_LOC_INDIRECT)
-                    v = read_bytes(v, lv[i].size);
+                if (lv->kind == POPCORN_META_LOC_INDIRECT)
+                    v = read_bytes(v, lv->size);
                 break;
             case POPCORN_META_LOC_CONSTANT:
-                v = lv[i].constant;
+                v = popcorn_value_constant(lv);
                 break;
             default:
                 return POPCORN_TRANSFORM_UNSUPPORTED;
@@ -211,14 +215,14 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         pc = read_bytes(f->src_cfa + (int64_t)s->return_address_offset, 8);
         const struct popcorn_meta_saved_register *sr = popcorn_site_saved(st, s);
         int fp_listed = 0;
-        for (unsigned i = 0; i < s->saved_register_count; i++) {
+        for (unsigned i = 0; i < sf->saved_register_count; i++) {
             if (sr[i].reg >= POPCORN_REG_COUNT)
                 return POPCORN_TRANSFORM_UNSUPPORTED;
             regs[sr[i].reg] = read_bytes(f->src_cfa + (int64_t)sr[i].cfa_offset, sr[i].size);
             fp_listed |= sr[i].reg == s_fp;
         }
-        if ((s->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
-            regs[s_fp] = read_bytes(f->src_cfa + (int64_t)s->frame_pointer_offset, 8);
+        if ((sf->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
+            regs[s_fp] = read_bytes(f->src_cfa + (int64_t)sf->frame_pointer_offset, 8);
         regs[s_sp] = f->src_cfa;
         /* main is the outermost frame moved, unless program code called it. */
         if (s->function_index == st->main_function && !popcorn_site_by_address(st, pc))
@@ -242,18 +246,19 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         uint64_t sp = f->dst_cfa - f->dst->frame_size;
         for (uint64_t *w = (uint64_t *)(uintptr_t)sp; w < (uint64_t *)(uintptr_t)f->dst_cfa; w++)
             *w = POPCORN_POISON_WORD;
-        const struct popcorn_meta_live_value *slv = popcorn_site_values(st, f->src);
-        const struct popcorn_meta_live_value *dlv = popcorn_site_values(dt, f->dst);
         for (unsigned i = 0; i < f->src->live_value_count; i++) {
-            if ((slv[i].kind == POPCORN_META_LOC_DIRECT) != (dlv[i].kind == POPCORN_META_LOC_DIRECT))
+            const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
+            const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, f->dst, i);
+            if ((slv->kind == POPCORN_META_LOC_DIRECT) != (dlv->kind == POPCORN_META_LOC_DIRECT))
                 return POPCORN_TRANSFORM_UNSUPPORTED;
-            if (slv[i].kind != POPCORN_META_LOC_DIRECT)
+            if (slv->kind != POPCORN_META_LOC_DIRECT)
                 continue;
             uint64_t address;
-            if (!dst_location(dt, f, &dlv[i], &address))
+            if (!dst_location(dt, f, dlv, &address))
                 return POPCORN_TRANSFORM_UNSUPPORTED;
-            uint64_t size = slv[i].alloca_size < dlv[i].alloca_size ? slv[i].alloca_size : dlv[i].alloca_size;
-            if (!(slv[i].flags & POPCORN_META_VALUE_ALLOCA) || size == 0)
+            uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
+            uint64_t size = s_size < d_size ? s_size : d_size;
+            if (!(slv->flags & POPCORN_META_VALUE_ALLOCA) || size == 0)
                 return POPCORN_TRANSFORM_UNSUPPORTED;
             if (object_count == SCRATCH_OBJECTS)
                 return POPCORN_TRANSFORM_NO_MEMORY;
@@ -283,35 +288,38 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
     for (size_t k = n; k-- > 0;) {
         struct frame *f = &frames[k];
         const struct popcorn_meta_call_site *d = f->dst;
-        const struct popcorn_meta_live_value *slv = popcorn_site_values(st, f->src);
-        const struct popcorn_meta_live_value *dlv = popcorn_site_values(dt, d);
+        const struct popcorn_meta_frame *df = popcorn_site_frame(dt, d);
         /* The frame's own slots: its return address and the caller's registers it restores. */
-        uint64_t ra = k == n - 1 ? (uint64_t)(uintptr_t)&__popcorn_main_return : frames[k + 1].dst->return_address;
+        uint64_t ra = k == n - 1 ? (uint64_t)(uintptr_t)&__popcorn_main_return
+                                 : popcorn_site_return_address(dt, frames[k + 1].dst);
         memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)d->return_address_offset), &ra, 8);
         const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, d);
         int fp_listed = 0;
-        for (unsigned i = 0; i < d->saved_register_count; i++) {
+        for (unsigned i = 0; i < df->saved_register_count; i++) {
             if (sr[i].reg >= POPCORN_REG_COUNT || sr[i].size > 8)
                 return POPCORN_TRANSFORM_UNSUPPORTED;
             memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)sr[i].cfa_offset), &cur[sr[i].reg], sr[i].size);
             fp_listed |= sr[i].reg == d_fp;
         }
-        if ((d->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
-            memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)d->frame_pointer_offset), &cur[d_fp], 8);
+        if ((df->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
+            memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)df->frame_pointer_offset), &cur[d_fp], 8);
         /* Inside this frame, the registers it saved hold only what its live values put there. */
-        for (unsigned i = 0; i < d->saved_register_count; i++)
+        for (unsigned i = 0; i < df->saved_register_count; i++)
             cur[sr[i].reg] = POPCORN_POISON_WORD;
-        if (d->cfa_register == d_fp)
-            cur[d_fp] = f->dst_cfa - (int64_t)d->cfa_offset;
+        if (df->cfa_register == d_fp)
+            cur[d_fp] = f->dst_cfa - (int64_t)df->cfa_offset;
         for (unsigned i = 0; i < d->live_value_count; i++) {
+            const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
+            const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, d, i);
             uint64_t v = values[f->values + i];
-            if (slv[i].kind == POPCORN_META_LOC_DIRECT) {
+            if (slv->kind == POPCORN_META_LOC_DIRECT) {
                 /* A compiler-made slot holding a pointer is re-pointed for sure; the program's own
                  * objects are scanned word by word, since the metadata does not say which of
                  * their bytes are pointers (see docs/STACK-TRANSFORM.md). */
                 uint64_t address;
-                dst_location(dt, f, &dlv[i], &address);
-                uint64_t size = slv[i].alloca_size < dlv[i].alloca_size ? slv[i].alloca_size : dlv[i].alloca_size;
+                dst_location(dt, f, dlv, &address);
+                uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
+                uint64_t size = s_size < d_size ? s_size : d_size;
                 if (address % 8 != 0)
                     continue;
                 for (uint64_t off = 0; off + 8 <= size; off += 8) {
@@ -323,17 +331,17 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                 }
                 continue;
             }
-            if (slv[i].flags & (POPCORN_META_VALUE_POINTER | POPCORN_META_VALUE_DERIVED))
+            if (slv->flags & (POPCORN_META_VALUE_POINTER | POPCORN_META_VALUE_DERIVED))
                 v = repoint(v, lo, hi, object_count);
-            if (dlv[i].kind == POPCORN_META_LOC_REGISTER) {
-                if (dlv[i].reg >= POPCORN_REG_COUNT)
+            if (dlv->kind == POPCORN_META_LOC_REGISTER) {
+                if (dlv->reg >= POPCORN_REG_COUNT)
                     return POPCORN_TRANSFORM_UNSUPPORTED;
-                cur[dlv[i].reg] = v;
-            } else if (dlv[i].kind == POPCORN_META_LOC_INDIRECT) {
+                cur[dlv->reg] = v;
+            } else if (dlv->kind == POPCORN_META_LOC_INDIRECT) {
                 uint64_t address;
-                if (!dst_location(dt, f, &dlv[i], &address))
+                if (!dst_location(dt, f, dlv, &address))
                     return POPCORN_TRANSFORM_UNSUPPORTED;
-                memcpy((void *)(uintptr_t)address, &v, dlv[i].size > 8 ? 8 : dlv[i].size);
+                memcpy((void *)(uintptr_t)address, &v, dlv->size > 8 ? 8 : dlv->size);
             }
         }
     }
@@ -344,7 +352,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
          * object.  Only for isolating hidden register state from transformation bugs. */
         for (size_t k = 0; k < n; k++) {
             const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, frames[k].dst);
-            for (unsigned i = 0; i < frames[k].dst->saved_register_count; i++) {
+            for (unsigned i = 0; i < popcorn_site_frame(dt, frames[k].dst)->saved_register_count; i++) {
                 if (sr[i].reg == d_fp)
                     continue;
                 uint64_t v = repoint(read_bytes(frames[k].src_cfa + (int64_t)sr[i].cfa_offset, 8), lo, hi,
@@ -357,7 +365,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                 cur[r] = repoint(src->reg[r], lo, hi, object_count);
     }
 
-    dst_out->pc = frames[0].dst->return_address;
+    dst_out->pc = popcorn_site_return_address(dt, frames[0].dst);
     dst_out->isa = (uint32_t)dst_isa;
     dst_out->reserved = 0;
     memcpy(dst_out->reg, cur, sizeof cur);
