@@ -62,16 +62,23 @@ def plain_link(isa, objs, libs, out):
 
 
 def metadata_stats(binary):
-    """(call sites, bytes) of the .popcorn.meta section, read with llvm-readelf."""
+    """(call sites, bytes) of the .popcorn.meta section: its size from llvm-readelf, the call-site
+    count from the first table's header (docs/METADATA.md; the stackmaps it was built from are no
+    longer in the binary)."""
     out = subprocess.run(["llvm-readelf-19", "-S", "--wide", binary], stdout=subprocess.PIPE, text=True).stdout
-    size = 0
+    offset = size = 0
     for line in out.splitlines():
         if ".popcorn.meta" in line:
             fields = line.split("]", 1)[1].split()
-            size = int(fields[4], 16)
-    maps = subprocess.run(["llvm-readelf-19", "--stackmap", binary], stdout=subprocess.PIPE, text=True).stdout
-    sites = sum(1 for line in maps.splitlines() if line.strip().startswith("Record ID"))
-    return sites, size
+            offset, size = int(fields[3], 16), int(fields[4], 16)
+    if size < 112:
+        return 0, size
+    with open(binary, "rb") as f:
+        f.seek(offset)
+        header = f.read(112)
+    if header[:8] != b"POPCMETA" or int.from_bytes(header[8:10], "little") != 2:
+        sys.exit(f"bench: error: {binary}: .popcorn.meta is not version 2 metadata")
+    return int.from_bytes(header[44:48], "little"), size
 
 
 def geomean(xs):

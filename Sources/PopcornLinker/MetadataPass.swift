@@ -9,7 +9,7 @@ import PopcornSupport
 /// symbol tables, `.llvm_stackmaps`, `.eh_frame` and `.popcorn.callsites`.
 /// Post: `build` has produced one section holding every ISA's table, checked across ISAs (call
 /// sites pair up by ID, frames are describable); `append` has added it, unchanged, to every
-/// binary as a non-allocated section. A program without any stackmaps (compiled with
+/// binary as a non-allocated section and removed `.llvm_stackmaps` and `.popcorn.callsites`. A program without any stackmaps (compiled with
 /// `-fpopcorn-migration=none`) gets tables with no call sites, so the runtime and popcorn-dump
 /// can tell "no migration points" from "not a popcorn binary".
 public enum MetadataPass {
@@ -48,10 +48,15 @@ public enum MetadataPass {
                       tableSizes: sizes)
     }
 
-    /// Appends `result.section` to every binary (in place, atomically per file).
+    /// The sections `.popcorn.meta` is built from. Once it is, nothing reads them (the runtime and
+    /// popcorn-dump use `.popcorn.meta` alone), and they are larger than the metadata itself.
+    public static let inputSections: Set<String> = Set(LayoutPlanner.fileOnlySections)
+
+    /// Appends `result.section` to every binary and removes the metadata's input sections
+    /// (in place, atomically per file; nothing loaded moves).
     public static func append(_ result: Result, to binaries: [ISA: String]) throws {
         for (_, path) in binaries.sorted(by: { $0.key < $1.key }) {
-            try SectionAppender.append(section: sectionName, contents: result.section, toFileAt: path)
+            try SectionAppender.append(section: sectionName, contents: result.section, removing: inputSections, toFileAt: path)
         }
     }
 

@@ -2,21 +2,31 @@ import Foundation
 import PopcornELF
 import PopcornSupport
 
-/// Appends a non-allocated section to a linked ELF64 little-endian file (executables included)
-/// without moving anything that is loaded.
+/// Appends a non-allocated section to a linked ELF64 little-endian file (executables included),
+/// optionally removing other non-allocated sections, without moving anything that is loaded.
 ///
 /// The metadata is only known after the final links, when every address is fixed, so the section
-/// has to be added to finished binaries. Re-linking would be circular; instead the new contents,
-/// a new section-name table and a new section header table go after everything else in the file.
-/// Program headers, segment contents and every address are untouched, so the alignment the
-/// verifier proved still holds byte for byte.
+/// has to be added to finished binaries. Re-linking would be circular; instead everything that is
+/// loaded stays where it is, byte for byte, and the non-allocated sections that follow it are
+/// written again: the kept ones, the new contents, a new section-name table and a new section
+/// header table. Program headers, segment contents and every address are untouched, so the
+/// alignment the verifier proved still holds.
+///
+/// Removing is how the inputs of the metadata (`.llvm_stackmaps`, `.popcorn.callsites`) leave
+/// the binaries once `.popcorn.meta` describes them: they are a third of a migratable binary.
 public enum SectionAppender {
-    /// The file with section `name` (`SHT_PROGBITS`, flags 0, `alignment`) holding `contents`.
+    /// The file with section `name` (`SHT_PROGBITS`, flags 0, `alignment`) holding `contents`,
+    /// and without the non-allocated sections named in `removing` (absent ones are ignored).
+    ///
+    /// Symbols defined in removed sections are dropped from `.symtab` (or made absolute when
+    /// relocation sections refer to symbols by index); relocation sections for a removed section
+    /// are removed with it; section links and indices are renumbered.
     ///
     /// - Throws: `LinkerError.cannotAppendSection` if the file is not an ELF64 little-endian file
-    ///   with a section-name table, or already has a section of that name.
+    ///   with a section-name table, already has a section of that name, or a section to remove is
+    ///   allocated.
     public static func appending(section name: String, contents: Data, alignment: UInt64 = 8,
-                                 to data: Data, path: String) throws -> Data {
+                                 removing: Set<String> = [], to data: Data, path: String) throws -> Data {
         func fail(_ reason: String) -> LinkerError { .cannotAppendSection(path: path, section: name, reason: reason) }
         let file: ELFFile
         do { file = try ELFFile(data: data, path: path) } catch { throw fail("\(error)") }
@@ -29,22 +39,78 @@ public enum SectionAppender {
         // Extended numbering (more than 0xff00 sections) never happens for a static executable;
         // supporting it would mean rewriting section 0 as well.
         guard shentsize == ELFSectionHeaderLayout.size, shnum > 0, shnum + 1 < 0xff00,
-              shstrndx != 0, shstrndx < 0xff00, shstrndx < shnum else {
+              shstrndx != 0, shstrndx < 0xff00, shstrndx < shnum,
+              !file.sections.contains(where: { $0.type == ELFConstants.SHT_SYMTAB_SHNDX }) else {
             throw fail("unsupported section header table layout")
         }
         let names = file.sections[shstrndx]
         guard names.type == ELFConstants.SHT_STRTAB else { throw fail("no section name string table") }
 
-        // Keep every byte up to the old header table. lld writes the table last; if anything
-        // follows it (another tool's output), keep that too and leave the old table as dead bytes.
-        let tableEnd = shoff + shnum * shentsize
-        var out = Array(bytes[0..<(tableEnd == bytes.count ? shoff : bytes.count)])
+        // Sections to drop: the named ones, and relocations that apply to them.
+        var removed = Set(file.sections.filter { removing.contains($0.name) && $0.index != 0 }.map(\.index))
+        if let allocated = file.sections.first(where: { removed.contains($0.index) && $0.isAllocated }) {
+            throw fail("cannot remove '\(allocated.name)': it is loaded")
+        }
+        for s in file.sections where (s.type == ELFConstants.SHT_REL || s.type == ELFConstants.SHT_RELA)
+            && removed.contains(Int(s.info)) && !s.isAllocated {
+            removed.insert(s.index)
+        }
+        var newIndex = [Int](repeating: 0, count: shnum)
+        var next = 0
+        for index in 0..<shnum where !removed.contains(index) {
+            newIndex[index] = next
+            next += 1
+        }
+        func remap(_ index: UInt64) -> UInt64 {
+            index < UInt64(shnum) && !removed.contains(Int(index)) ? UInt64(newIndex[Int(index)]) : 0
+        }
 
+        // Everything loaded (and the headers) stays in place. lld writes non-allocated sections
+        // after the segments; any that lie inside this prefix keep their offsets.
+        var prefixEnd = max(0x40, Int(readLE(bytes, 0x20, 8)) + Int(readLE(bytes, 0x36, 2)) * Int(readLE(bytes, 0x38, 2)))
+        for segment in file.programHeaders where segment.filesz > 0 {
+            prefixEnd = max(prefixEnd, Int(segment.offset + segment.filesz))
+        }
+        for s in file.sections where s.isAllocated && !s.isNoBits {
+            prefixEnd = max(prefixEnd, Int(s.offset + s.size))
+        }
+        guard prefixEnd <= bytes.count else { throw fail("segments extend past the end of the file") }
+        // A symbol table there could not be rewritten in place (lld writes it after the segments).
+        if !removed.isEmpty, let s = file.sections.first(where: { $0.type == ELFConstants.SHT_SYMTAB && Int($0.offset) < prefixEnd }) {
+            throw fail("the symbol table '\(s.name)' lies among the loaded sections")
+        }
+        var out = Array(bytes[0..<prefixEnd])
         func pad(to boundary: Int) { while out.count % boundary != 0 { out.append(0) } }
+
+        // Kept non-allocated sections after the prefix, in file order; the symbol table filtered.
+        var headers: [[UInt8]] = (0..<shnum).map { Array(bytes[(shoff + $0 * shentsize)..<(shoff + ($0 + 1) * shentsize)]) }
+        let symbolsByIndex = file.sections.contains { s in
+            !removed.contains(s.index) && (s.type == ELFConstants.SHT_REL || s.type == ELFConstants.SHT_RELA)
+                && file.sections.indices.contains(Int(s.link)) && file.sections[Int(s.link)].type == ELFConstants.SHT_SYMTAB
+        }
+        let moving = file.sections.filter { s in
+            s.index != 0 && s.index != shstrndx && !removed.contains(s.index) && !s.isAllocated && !s.isNoBits
+                && Int(s.offset) >= prefixEnd
+        }.sorted { $0.offset < $1.offset }
+        for s in moving {
+            var body = [UInt8](try file.contents(of: s))
+            if s.type == ELFConstants.SHT_SYMTAB {
+                let (symbols, locals) = try filteredSymbols(body, section: s, removed: removed, remap: remap,
+                                                            keepIndices: symbolsByIndex, fail: fail)
+                body = symbols
+                writeLE(&headers[s.index], 0x2c, UInt64(locals), 4)
+            }
+            pad(to: Int(max(s.alignment, 1)))
+            writeLE(&headers[s.index], 0x18, UInt64(out.count), 8)
+            writeLE(&headers[s.index], 0x20, UInt64(body.count), 8)
+            out += body
+        }
+
         pad(to: Int(max(alignment, 1)))
         let contentsOffset = out.count
         out += [UInt8](contents)
 
+        // A new section-name table: the old one plus the new name (removed names become dead bytes).
         var nameTable = [UInt8](try file.contents(of: names))
         if nameTable.isEmpty { nameTable = [0] }
         if nameTable.last != 0 { nameTable.append(0) }
@@ -52,14 +118,17 @@ public enum SectionAppender {
         nameTable += Array(name.utf8) + [0]
         let nameTableOffset = out.count
         out += nameTable
+        writeLE(&headers[shstrndx], 0x18, UInt64(nameTableOffset), 8)
+        writeLE(&headers[shstrndx], 0x20, UInt64(nameTable.count), 8)
 
         pad(to: 8)
         let newTableOffset = out.count
-        for index in 0..<shnum {
-            var header = Array(bytes[(shoff + index * shentsize)..<(shoff + (index + 1) * shentsize)])
-            if index == shstrndx {
-                writeLE(&header, 0x18, UInt64(nameTableOffset), 8)
-                writeLE(&header, 0x20, UInt64(nameTable.count), 8)
+        for index in 0..<shnum where !removed.contains(index) {
+            var header = headers[index]
+            let type = UInt32(readLE(header, 0x04, 4))
+            writeLE(&header, 0x28, remap(readLE(header, 0x28, 4)), 4)           // sh_link
+            if type == ELFConstants.SHT_REL || type == ELFConstants.SHT_RELA {  // sh_info: a section
+                writeLE(&header, 0x2c, remap(readLE(header, 0x2c, 4)), 4)
             }
             out += header
         }
@@ -72,18 +141,51 @@ public enum SectionAppender {
         out += header
 
         writeLE(&out, 0x28, UInt64(newTableOffset), 8)
-        writeLE(&out, 0x3c, UInt64(shnum + 1), 2)
+        writeLE(&out, 0x3c, UInt64(next + 1), 2)
+        writeLE(&out, 0x3e, remap(UInt64(shstrndx)), 2)
         return Data(out)
+    }
+
+    /// A symbol table without the symbols of removed sections and with renumbered section
+    /// indices; returns the entries and the number of local symbols (the table's `sh_info`).
+    /// With `keepIndices` (relocations refer to symbols by position) nothing is dropped: such
+    /// symbols become absolute instead.
+    private static func filteredSymbols(_ table: [UInt8], section: ELFSection, removed: Set<Int>,
+                                        remap: (UInt64) -> UInt64, keepIndices: Bool,
+                                        fail: (String) -> LinkerError) throws -> ([UInt8], Int) {
+        let size = ELFSymbolLayout.size
+        guard section.entrySize == UInt64(size), table.count % size == 0 else {
+            throw fail("symbol table '\(section.name)' has entries of \(section.entrySize) bytes")
+        }
+        var out: [UInt8] = []
+        var locals = 0
+        for start in stride(from: 0, to: table.count, by: size) {
+            var entry = Array(table[start..<(start + size)])
+            let shndx = readLE(entry, 0x06, 2)
+            if shndx != 0 && shndx < UInt64(ELFConstants.SHN_LORESERVE) {
+                if removed.contains(Int(shndx)) {
+                    guard keepIndices else { continue }
+                    writeLE(&entry, 0x06, UInt64(ELFConstants.SHN_ABS), 2)
+                } else {
+                    writeLE(&entry, 0x06, remap(shndx), 2)
+                }
+            }
+            if entry[4] >> 4 == ELFConstants.STB_LOCAL { locals = out.count / size + 1 }
+            out += entry
+        }
+        return (out, locals)
     }
 
     /// Appends the section to the file at `path` in place, via a temporary and an atomic rename,
     /// keeping the file's mode.
-    public static func append(section name: String, contents: Data, alignment: UInt64 = 8, toFileAt path: String) throws {
+    public static func append(section name: String, contents: Data, alignment: UInt64 = 8, removing: Set<String> = [],
+                              toFileAt path: String) throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw LinkerError.unreadable(path: path, reason: "\(error.localizedDescription)")
         }
-        let updated = try appending(section: name, contents: contents, alignment: alignment, to: data, path: path)
+        let updated = try appending(section: name, contents: contents, alignment: alignment, removing: removing,
+                                    to: data, path: path)
         var status = stat()
         let mode = stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o755
         let temporary = AtomicFile.temporaryPath(for: path)
@@ -135,4 +237,9 @@ public enum SectionAppender {
 /// Sizes of the ELF64 section header the appender writes.
 enum ELFSectionHeaderLayout {
     static let size = 64
+}
+
+/// Size of an ELF64 symbol table entry.
+enum ELFSymbolLayout {
+    static let size = 24
 }

@@ -75,14 +75,44 @@ import PopcornSupport
                 let saved = block.prologueSaves(isa: isa).filter { calleeSaved.contains($0) && $0 != "x30" }
                 #expect(saved.isSubset(of: listed), "\(label): prologue saves \(saved.sorted()), metadata lists \(listed.sorted())")
             }
-            // 5. One call site per stackmap record (functions the linker kept).
-            let records = try StackMapRecords.count(binary: path, in: work)
+            // 5. One call site per stackmap record of the objects (popcorn-ld keeps every function:
+            // it rejects --gc-sections), counted by llvm-readelf.
+            let records = try StackMapRecords.count(objectsIn: work.path, isa: isa, in: work)
             #expect(table.callSites.count + omitted.count == records,
                     "\(name) \(isa): \(table.callSites.count) call sites + \(omitted.count) left out vs \(records) stackmap records")
             #expect(omitted.allSatisfy { table.callSite(id: $0) == nil })
         }
         #expect(Set(sections).count == 1, "\(name): binaries carry different metadata")
         #expect(Set(siteCounts.values).count == 1, "\(name): \(siteCounts)")
+    }
+
+    /// The sections the metadata is built from are gone from the final binaries, and what is left
+    /// is a consistent file: llvm-readelf reads it without complaint, every allocated section
+    /// still lies in its segment, the symbols still verify, and popcorn-dump --verify works from
+    /// `.popcorn.meta` alone.
+    @Test func binariesCarryOnlyTheMetadata() throws {
+        let work = try Self.build("kvstore")
+        let readelf = try Harness.systemTool("llvm-readelf-19", package: "llvm-19")
+        for isa in ISA.allCases {
+            let path = isa.siblingPath(of: "\(work.path)/app")
+            let file = try ELFFile(contentsOf: path)
+            let names = Set(file.sections.map(\.name))
+            #expect(!names.contains(".llvm_stackmaps") && !names.contains(".popcorn.callsites"), "\(isa): \(names.sorted())")
+            #expect(names.contains(".popcorn.meta") && names.contains(".symtab"))
+            let symbols = try file.symbols()
+            #expect(!symbols.contains { $0.name.hasSuffix(".callsites") }, "\(isa): symbols of a removed section remain")
+            for section in file.sections where section.isAllocated && !section.isNoBits && section.size > 0 {
+                let segment = file.programHeaders.first {
+                    $0.type == ELFConstants.PT_LOAD && section.address >= $0.vaddr && section.address + section.size <= $0.vaddr + $0.filesz
+                }
+                let load = try #require(segment, "\(isa): \(section.name) is in no segment")
+                #expect(load.offset + (section.address - load.vaddr) == section.offset, "\(isa): \(section.name) moved in the file")
+            }
+            let listing = try ProcessRunner.run(readelf, ["-S", "-s", "-l", "--wide", path])
+            #expect(listing.succeeded && listing.stderrText.isEmpty, "\(isa): \(listing.stderrText)")
+        }
+        let dump = try ProcessRunner.run(try Harness.popcornTool("popcorn-dump"), ["--verify", "\(work.path)/app"])
+        #expect(dump.status == 0, "\(dump.stderrText)")
     }
 
     /// Flipped bytes and a truncated section in a real binary: popcorn-dump exits 1 with an
@@ -218,53 +248,29 @@ struct Disassembly {
     }
 }
 
-/// Stackmap records of the functions a binary kept, counted with llvm-readelf.
+/// Stackmap records of a program's objects, counted with llvm-readelf.
 ///
-/// lld concatenates one `.llvm_stackmaps` table per object and `llvm-readelf --stackmap` decodes
-/// only the first; so each table's length is computed from what llvm-readelf printed (format v3:
-/// 16-byte header, 24 bytes per function, 8 per constant, per record 16 + 12 per location padded
-/// to 8, then 4 + 4 per live-out padded to 8), and the rest is wrapped into an object for the
-/// next round.
+/// The final binaries no longer carry `.llvm_stackmaps`, so the records are counted where the
+/// compiler put them: each popcorn object is a host-ISA object with one stackmap table, and
+/// embeds the other ISA's object in `.popcorn.isa.<isa>`.
 enum StackMapRecords {
-    static func count(binary: String, in dir: TemporaryDirectory) throws -> Int {
+    static func count(objectsIn directory: String, isa: ISA, in dir: TemporaryDirectory) throws -> Int {
         let objcopy = try Harness.systemTool("llvm-objcopy-19", package: "llvm-19")
         let readelf = try Harness.systemTool("llvm-readelf-19", package: "llvm-19")
-        let raw = dir.file("stackmaps.bin")
-        let dumped = try ProcessRunner.run(objcopy, ["--dump-section", ".llvm_stackmaps=\(raw)", binary, dir.file("scratch.o")])
-        guard dumped.succeeded else { return 0 }  // no stackmaps at all
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
         var total = 0
-        while true {
-            while let first = bytes.first, first == 0 { bytes.removeFirst() }  // padding between tables
-            if bytes.isEmpty { return total }
-            let piece = dir.file("table.bin"), object = dir.file("table.o")
-            try Data(bytes).write(to: URL(fileURLWithPath: piece))
-            _ = try ProcessRunner.checked(objcopy, ["-I", "binary", "-O", "elf64-x86-64",
-                                                    "--rename-section", ".data=.llvm_stackmaps", piece, object])
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".o") {
+            var object = "\(directory)/\(name)"
+            if isa != ISA.host {
+                let extracted = dir.file("\(name).\(isa.rawValue)")
+                try ProcessRunner.checked(objcopy, ["--dump-section", ".popcorn.isa.\(isa.rawValue)=\(extracted)", object,
+                                                   dir.file("scratch.o")])
+                object = extracted
+            }
             let text = try ProcessRunner.checked(readelf, ["--stackmap", object]).stdoutText
-            var length = 16, records: [(locations: Int, liveOuts: Int)] = [], kept = 0
-            for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                if line.hasPrefix("Function address:") {
-                    length += 24
-                    let fields = line.split(separator: ",")
-                    let address = UInt64(fields[0].split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
-                    let count = Int(fields[2].split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
-                    if address != 0 { kept += count }
-                } else if line.hasPrefix("Constant #") {
-                    length += 8
-                } else if line.hasSuffix("locations:") {
-                    records.append((Int(line.split(separator: " ")[0])!, 0))
-                } else if line.contains("live-outs:") {
-                    records[records.count - 1].liveOuts = Int(line.split(separator: " ")[0])!
-                }
+            for line in text.split(separator: "\n") where line.contains("callsite record count:") {
+                total += Int(line.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) ?? 0
             }
-            func padded(_ n: Int) -> Int { (n + 7) / 8 * 8 }
-            for record in records { length += padded(16 + 12 * record.locations) + padded(4 + 4 * record.liveOuts) }
-            guard length <= bytes.count, !records.isEmpty || text.contains("Num Records: 0") else {
-                throw Harness.MissingTool(description: "could not delimit a stackmap table in \(binary)")
-            }
-            total += kept
-            bytes.removeFirst(length)
         }
+        return total
     }
 }
