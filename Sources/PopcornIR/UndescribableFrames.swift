@@ -10,6 +10,15 @@ import PopcornSupport
 /// the frame has no fixed size — so a rewritten stack could not reproduce it. Such a function
 /// gets no migration points and no stackmaps (`popcorn-no-migration` attribute); a migration
 /// requested while it is on the stack waits until it has returned (docs/MIGRATION-POINTS.md).
+///
+/// A variadic function that calls `va_start` is excluded too, silently (it is an ordinary
+/// construct, not a mistake worth a warning): its `va_list` holds pointers into its own register
+/// save area and into its caller's outgoing arguments. The backend fills the save area in the
+/// prologue and nothing describes it, and a `va_list` is an opaque byte copy for the
+/// transformation, so after a rewrite the list would point into the old stack (seen in Lua's
+/// `lua_pushfstring` → `luaO_pushvfstring`). With the function excluded, a migration requested
+/// while the list can be in use — the variadic function, or anything it passed the list to, is
+/// running — waits until the function has returned.
 struct UndescribableFrames {
     /// The function attribute that marks a function as excluded from migration.
     static let attribute = "popcorn-no-migration"
@@ -22,6 +31,11 @@ struct UndescribableFrames {
     func run(on module: LLVMModuleRef) -> Int {
         var excluded = 0
         for function in IR.functions(of: module) where MigrationPoints.instrumentable(function) {
+            if Self.startsVariableArguments(function) {
+                Self.exclude(function)
+                excluded += 1
+                continue
+            }
             guard let alloca = Self.dynamicAlloca(in: function) else { continue }
             let name = IR.name(of: function)
             diagnostics.warning("variable-length array or alloca() in '\(name)' cannot be described for "
@@ -44,6 +58,14 @@ struct UndescribableFrames {
         let kind = Self.attribute
         let attribute = LLVMCreateStringAttribute(context, kind, UInt32(kind.utf8.count), "", 0)
         LLVMAddAttributeAtIndex(function, LLVMAttributeIndex(bitPattern: -1), attribute)
+    }
+
+    /// Whether `function` calls `llvm.va_start` (its own variable arguments).
+    static func startsVariableArguments(_ function: LLVMValueRef) -> Bool {
+        IR.instructions(of: function).contains { instruction in
+            guard LLVMIsACallInst(instruction) != nil, let name = IR.calleeName(of: instruction) else { return false }
+            return name == "llvm.va_start" || name.hasPrefix("llvm.va_start.")
+        }
     }
 
     /// An alloca whose size is not a constant, or that is not in the entry block (so the backend

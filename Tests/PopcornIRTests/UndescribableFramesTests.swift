@@ -50,6 +50,37 @@ import PopcornSupport
         #expect(fixed.contains("llvm.experimental.stackmap"))
     }
 
+    /// A variadic function's va_list points into its own frame: excluded, without a warning.
+    @Test func variadicFunctionsAreExcludedSilently() throws {
+        let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
+        let source = directory.file("variadic.c")
+        try AtomicFile.write(Data("""
+        #include <stdarg.h>
+        #include <stdio.h>
+        int say(const char *format, ...) {
+            va_list list;
+            va_start(list, format);
+            int n = vprintf(format, list);
+            va_end(list);
+            return n + printf("\\n");
+        }
+        int loud(int n) { return say("%d", n) + say("%d %d", n, n); }
+        """.utf8), to: source)
+        let bitcode = directory.file("variadic.bc")
+        try CProgramHarness.frontend(source, output: bitcode, optimization: "1")
+        let module = try IRModule(bitcodeFile: bitcode)
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { lines.all.append($0) })
+        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .entryExit,
+                                    diagnostics: engine)
+        try module.verify()
+        #expect(lines.all.isEmpty)
+        let say = body(of: "say", in: module.text), loud = body(of: "loud", in: module.text)
+        #expect(!say.contains("__popcorn_migrate_point_slow") && !say.contains("llvm.experimental.stackmap"))
+        #expect(loud.contains("__popcorn_migrate_point_slow") && loud.contains("llvm.experimental.stackmap"))
+    }
+
     @Test func noWarningWithoutMigration() throws {
         let (text, lines, _) = try prepare(.none)
         #expect(lines.isEmpty)
