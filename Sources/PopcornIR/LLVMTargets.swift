@@ -28,8 +28,13 @@ public enum LLVMTargets {
         // before several calls. aarch64 runs a
         // CFG simplification of its own after atomic expansion that merges those blocks too (a
         // frame address computed once, `add x19, sp, #96`, and used after three calls).
+        // Constant hoisting (an IR pass of the code generator, after our passes) moves constants
+        // that take several instructions to build into a common dominator, the entry block
+        // (aarch64 `mov x19, #1; movk x19, #0x40, lsl #48` in Lua's interpreter loop), and
+        // aarch64's constant promotion does the same with loads of vector constants.
         let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
-                       "-disable-cgp-branch-opts", "-aarch64-enable-atomic-cfg-tidy=false"]
+                       "-disable-cgp-branch-opts", "-aarch64-enable-atomic-cfg-tidy=false",
+                       "-disable-constant-hoisting", "-aarch64-enable-promote-const=false"]
         var argv = options.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         argv.withUnsafeMutableBufferPointer { buffer in

@@ -97,4 +97,46 @@ import PopcornSupport
             }
         }
     }
+
+    /// The Lua 5.4 interpreter running Tests/Inputs/thirdparty/workload.lua: a large switch-based
+    /// interpreter loop with setjmp/longjmp error handling, varargs and callbacks from qsort-like C code.
+    @Test func luaRunsAndMigratesLikeAPlainBuild() throws {
+        let source = try Self.debianSource("lua5.4")
+        let cc = try Harness.popcornTool("popcorn-cc"), dump = try Harness.popcornTool("popcorn-dump")
+        let work = try Harness.scratch("lua")
+        let popcorn = "\(work.path)/popcorn", plain = "\(work.path)/plain"
+        try Harness.copy(source, to: popcorn)
+        try Harness.copy(source, to: plain)
+        let settings = "AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS="
+        try Harness.mustSucceed("make -C src -j2 CC='\(cc)' \(settings) lua", in: popcorn)
+        try Harness.mustSucceed("make -C src -j2 CC='\(Harness.plainCC(.host))' \(settings) lua", in: plain)
+        try Harness.mustSucceed("'\(dump)' --verify src/lua >/dev/null", in: popcorn)
+        let script = "'\(Harness.root)/Tests/Inputs/thirdparty/workload.lua'"
+        let reference = try Harness.mustSucceed("src/lua \(script)", in: plain).stdoutText
+        #expect(reference.hasPrefix("46368\t"))
+
+        for isa in ISA.allCases {
+            let lua = "\(popcorn)/src/lua"
+            let run = try Harness.shell(try Self.command(lua, on: isa, script, environment: "POPCORN_STATS=1"), in: work.path)
+            #expect(run.succeeded && run.stdoutText == reference, "\(isa): \(run.stderrText)")
+            let points = try #require(Self.stat("migration points", in: run.stderrText), "\(isa): \(run.stderrText)")
+
+            // The stack rewritten at 128 points spread over the run, undescribed registers poisoned.
+            let spread = (0..<128).map { String(1 + $0 * (points / 128)) }.joined(separator: ",")
+            let rewritten = try Harness.shell(
+                try Self.command(lua, on: isa, script, environment: "POPCORN_STATS=1 POPCORN_REWRITE_AT=\(spread)"),
+                in: work.path)
+            #expect(rewritten.succeeded && rewritten.stdoutText == reference, "rewrites on \(isa): \(rewritten.stderrText)")
+            #expect((Self.stat("rewrites", in: rewritten.stderrText) ?? 0) > 64, "rewrites on \(isa): \(rewritten.stderrText)")
+
+            for hops in [[points / 3], [points / 4, points * 3 / 4]] {
+                let at = hops.map(String.init).joined(separator: ",")
+                let moved = try Harness.shell(
+                    try Self.command(lua, on: isa, script, environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)"),
+                    in: work.path)
+                #expect(moved.succeeded && moved.stdoutText == reference, "from \(isa) at \(at): \(moved.stderrText)")
+                #expect(Self.stat("migrations", in: moved.stderrText) == hops.count, "from \(isa) at \(at): \(moved.stderrText)")
+            }
+        }
+    }
 }
