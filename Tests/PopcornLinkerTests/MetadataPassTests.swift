@@ -186,4 +186,43 @@ import PopcornSupport
             try SectionAppender.appending(section: ".x", contents: Data(), to: Data("not elf".utf8), path: "x")
         }
     }
+
+    /// Removing non-allocated sections while appending: they are gone, the names and indices of
+    /// the others are renumbered consistently, and nothing loaded moves. Removing an allocated
+    /// section is refused.
+    @Test func appenderRemovesNonAllocatedSections() throws {
+        let dir = try TemporaryDirectory(prefix: "popcorn-ld-meta")
+        let runtime = try Fixtures.runtime(in: dir)
+        try Fixtures.compile("int main(void) { return 0; }", to: dir.file("m.o"), in: dir)
+        let app = dir.file("app")
+        #expect(Fixtures.link([dir.file("m.o"), "-o", app], runtime: runtime).status == 0)
+        let original = try ELFFile(contentsOf: app)
+        let junk = Data(repeating: 0xab, count: 4000)
+        let withJunk = try SectionAppender.appending(section: ".popcorn.junk", contents: junk, to: original.data, path: "x")
+        let payload = Data((0..<40).map { UInt8($0) })
+        let data = try SectionAppender.appending(section: ".popcorn.test", contents: payload,
+                                                 removing: [".popcorn.junk", ".comment"], to: withJunk, path: "x")
+        let updated = try ELFFile(data: data, path: "x")
+        #expect(updated.section(named: ".popcorn.junk") == nil && updated.section(named: ".comment") == nil)
+        #expect(try updated.contents(of: try #require(updated.section(named: ".popcorn.test"))) == payload)
+        #expect(updated.programHeaders == original.programHeaders)
+        #expect(updated.sections.filter(\.isAllocated) == original.sections.filter(\.isAllocated))
+        #expect(updated.sections.map(\.name) == original.sections.map(\.name).filter { $0 != ".comment" } + [".popcorn.test"])
+        #expect(data.count < withJunk.count, "the removed bytes are not kept in the file")
+        let changed: Set<Int> = Set(0x28..<0x30).union(0x3c..<0x40)
+        let before = [UInt8](original.data), after = [UInt8](data)
+        for segment in original.programHeaders where segment.filesz > 0 {
+            let range = Int(segment.offset)..<Int(segment.offset + segment.filesz)
+            #expect(!range.contains { !changed.contains($0) && before[$0] != after[$0] })
+        }
+        let path = dir.file("removed")
+        try data.write(to: URL(fileURLWithPath: path))
+        let listing = try Fixtures.run("llvm-readelf-19", ["-S", "-s", "--wide", path])
+        #expect(listing.stderrText.isEmpty, "\(listing.stderrText)")
+        #expect(!listing.stdoutText.contains(".popcorn.junk"))
+        #expect(throws: LinkerError.self) {
+            try SectionAppender.appending(section: ".popcorn.other", contents: payload, removing: [".text"],
+                                          to: original.data, path: "x")
+        }
+    }
 }
