@@ -1,6 +1,7 @@
 import CLLVM
 
-/// Moves phi nodes that receive a constant into a stack slot, before stackmaps are placed.
+/// Moves phi nodes that receive a constant from a block containing an instrumented call into a
+/// stack slot, before stackmaps are placed.
 ///
 /// Instruction selection materialises a phi's constant input (`xor %ebx, %ebx` for a loop
 /// counter starting at 0) wherever it likes in the predecessor block — often before the calls in
@@ -10,11 +11,21 @@ import CLLVM
 /// the predecessor's terminator (after every call in that block) and read back by a volatile load
 /// at the top of the phi's block; the slot is an ordinary entry-block alloca, recorded by the
 /// stackmaps wherever it is live across a call.
+///
+/// Only phis with such an input are demoted: a constant coming from a block without an
+/// instrumented call is materialised in that block, where no call can follow it, and the machine
+/// passes that could move it into an earlier block (machine LICM and CSE) are disabled
+/// (`LLVMTargets`). Demoting every phi with a constant input put a store and a volatile load of
+/// the induction variable into every iteration of loops without any call (the vectorised inner
+/// loop of `Examples/matrix`).
 struct ConstantPhiDemotion {
-    /// Demotes the qualifying phis of `function`; returns how many.
+    /// Demotes the qualifying phis of `function`, whose instrumented calls are `calls`; returns how many.
     @discardableResult
-    func run(on function: LLVMValueRef, builder: borrowing IRBuilder) -> Int {
-        let phis = IR.instructions(of: function).filter { LLVMIsAPHINode($0) != nil && Self.hasConstantInput($0) }
+    func run(on function: LLVMValueRef, calls: [LLVMValueRef], builder: borrowing IRBuilder) -> Int {
+        let callBlocks = Set(calls.map { UnsafeRawPointer(LLVMGetInstructionParent($0)!) })
+        let phis = IR.instructions(of: function).filter {
+            LLVMIsAPHINode($0) != nil && Self.hasConstantInput($0, fromAnyOf: callBlocks)
+        }
         guard !phis.isEmpty else { return 0 }
         let entry = LLVMGetEntryBasicBlock(function)!
         LLVMSetCurrentDebugLocation2(builder.ref, nil)
@@ -38,11 +49,13 @@ struct ConstantPhiDemotion {
         return phis.count
     }
 
-    /// A constant input other than `undef`/`poison` (which need no materialisation).
-    static func hasConstantInput(_ phi: LLVMValueRef) -> Bool {
+    /// Whether `phi` has a constant input other than `undef`/`poison` (which need no
+    /// materialisation) on an edge from one of `blocks`.
+    static func hasConstantInput(_ phi: LLVMValueRef, fromAnyOf blocks: Set<UnsafeRawPointer>) -> Bool {
         (0..<LLVMCountIncoming(phi)).contains { index in
             let value = LLVMGetIncomingValue(phi, index)!
-            return LLVMIsAConstant(value) != nil && LLVMIsUndef(value) == 0 && LLVMIsPoison(value) == 0
+            return blocks.contains(UnsafeRawPointer(LLVMGetIncomingBlock(phi, index)!))
+                && LLVMIsAConstant(value) != nil && LLVMIsUndef(value) == 0 && LLVMIsPoison(value) == 0
         }
     }
 }

@@ -33,20 +33,32 @@ struct StackMaps {
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter(Self.isInstrumented)
             guard !calls.isEmpty else { continue }
-            ConstantPhiDemotion().run(on: function, builder: builder)
+            ConstantPhiDemotion().run(on: function, calls: calls, builder: builder)
             var analysis = LiveValues(function: function)
             var live = analysis.liveAcross(calls)
-            // Every live value except the frame's own fixed slots moves to a slot of its own, and so
-            // does every used call result: left in a register, its copy out of the return
-            // register would sit between the call and the stackmap and move the record's offset
-            // past the return address; stored to a slot right away, it stays in the return register.
-            var candidates = Set(live.values.joined().map { UnsafeRawPointer($0) })
+            // Every live value except the frame's own fixed slots is kept in a slot of its own across
+            // the calls it is live across, and so is every used call result: left in a register, its
+            // copy out of the return register would sit between the call and the stackmap and move
+            // the record's offset past the return address; stored to a slot right away, it stays in
+            // the return register.
+            var across: [UnsafeRawPointer: [LLVMValueRef]] = [:]
+            for call in calls {
+                for value in live[UnsafeRawPointer(call)] ?? [] { across[UnsafeRawPointer(value), default: []].append(call) }
+            }
+            var usedResults = Set<UnsafeRawPointer>()
             for call in calls where LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind && LLVMGetFirstUse(call) != nil {
-                candidates.insert(UnsafeRawPointer(call))
+                usedResults.insert(UnsafeRawPointer(call))
             }
             var demoted: [UnsafeRawPointer: LLVMValueRef] = [:]
-            for value in analysis.values where candidates.contains(UnsafeRawPointer(value)) && !Self.isFixedSlot(value) {
-                demoted[UnsafeRawPointer(StackSlotDemotion().demote(value, in: function, builder: builder))] = value
+            var versions: [UnsafeRawPointer: LLVMValueRef] = [:]
+            let demotion = StackSlotDemotion(predecessors: SSARepair.Predecessors(of: function))
+            for value in analysis.values where !Self.isFixedSlot(value) {
+                let key = UnsafeRawPointer(value)
+                guard across[key] != nil || usedResults.contains(key) else { continue }
+                let result = demotion.demote(value, across: across[key] ?? [], isCallResult: usedResults.contains(key),
+                                             in: function, builder: builder)
+                demoted[UnsafeRawPointer(result.slot)] = value
+                for version in result.versions { versions[UnsafeRawPointer(version)] = value }
             }
             if !demoted.isEmpty {
                 analysis = LiveValues(function: function)
@@ -68,7 +80,9 @@ struct StackMaps {
                         operands.append(base)
                     }
                 }
-                let described = operands.map { describe($0, demoted: demoted, among: operands, dataLayout: dataLayout) }
+                let described = operands.map {
+                    describe($0, demoted: demoted, versions: versions, among: operands, dataLayout: dataLayout)
+                }
                 records.append(CallSiteRecord(id: id, function: functionName, callee: callee, operands: described))
                 stackmaps.append(insertStackMap(after: call, id: id, operands: operands, module: module,
                                                 context: context, builder: builder))
@@ -188,8 +202,10 @@ struct StackMaps {
         return LLVMIsAConstantInt(LLVMGetOperand(value, 0)) != nil
     }
 
-    /// Describes one operand; `demoted` maps the slots made by demotion to the values they hold.
-    private func describe(_ value: LLVMValueRef, demoted: [UnsafeRawPointer: LLVMValueRef], among operands: [LLVMValueRef],
+    /// Describes one operand; `demoted` maps the slots made by demotion to the values they hold,
+    /// `versions` the reads and merges demotion made to the values they stand for.
+    private func describe(_ value: LLVMValueRef, demoted: [UnsafeRawPointer: LLVMValueRef],
+                          versions: [UnsafeRawPointer: LLVMValueRef], among operands: [LLVMValueRef],
                           dataLayout: LLVMTargetDataRef) -> CallSiteRecord.Operand {
         let allocated = LLVMGetAllocatedType(value)!
         let count = LLVMGetOperand(value, 0)!
@@ -199,13 +215,9 @@ struct StackMaps {
         }
         // The base is recorded as its own slot if it was demoted too, or as the alloca itself.
         if let base = Self.derivedBase(of: original) {
-            // A demoted base is read back from its slot before the derivation.
-            var holder = base
-            if LLVMIsALoadInst(base) != nil, let pointer = LLVMGetOperand(base, 0),
-               demoted[UnsafeRawPointer(pointer)] != nil {
-                holder = pointer
-            }
-            let index = operands.firstIndex { $0 == holder || demoted[UnsafeRawPointer($0)] == base }
+            // After demotion the derivation may start from a read of the base's slot or a merge.
+            let baseValue = versions[UnsafeRawPointer(base)] ?? base
+            let index = operands.firstIndex { $0 == base || demoted[UnsafeRawPointer($0)] == baseValue }
             return .init(kind: .alloca, size: size, base: index, holds: .derivedPointer)
         }
         let holds: CallSiteRecord.Kind = LLVMGetTypeKind(LLVMTypeOf(original)) == LLVMPointerTypeKind ? .pointer : .value

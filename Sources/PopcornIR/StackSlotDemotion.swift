@@ -1,7 +1,8 @@
 import CLLVM
 
-/// Moves a value into a stack slot of its own: a store right after the definition and a load
-/// before every use.
+/// Keeps a value in a stack slot of its own while it is live across calls: the slot holds the
+/// value whenever one of those calls is on the stack, the value is read back right after each of
+/// them, and every use is rewritten to the nearest read.
 ///
 /// A value kept in a register across a call is not reliably described by a stackmap placed
 /// after the call: the register allocator may put a reload or copy between the call and the
@@ -10,10 +11,34 @@ import CLLVM
 /// were all observed), and multi-register values (`i128`, aggregates, `i1`) are not supported
 /// at all. After demotion the value is dead across the call and the slot — an entry-block
 /// alloca with a fixed frame offset — is recorded instead.
+///
+/// The slot only has to be right while a call is on the stack (the runtime may rewrite it then,
+/// so the value is read back right after the call); elsewhere the value stays in registers. Where
+/// paths that did and did not pass through the call meet, `SSARepair` merges the two definitions
+/// in a phi. Where the value is stored is chosen by cost:
+/// * live only across migration points' slow-path calls, which almost never run: stored right
+///   before each of them, on the cold path, so the values live across a function's entry point
+///   cost nothing on the fast path (a hot loop using an argument keeps it in a register);
+/// * live across any other call: stored once, right after the definition (a store before each
+///   call would be repeated on every iteration of a loop around the call).
 struct StackSlotDemotion {
-    /// Demotes `value` (an argument or instruction of `function`); returns the slot.
-    @discardableResult
-    func demote(_ value: LLVMValueRef, in function: LLVMValueRef, builder: borrowing IRBuilder) -> LLVMValueRef {
+    /// What demotion made of one value.
+    struct Demotion {
+        /// The entry-block alloca holding the value across the calls.
+        let slot: LLVMValueRef
+        /// The new definitions of the value: the reads from the slot and the phis merging them.
+        let versions: [LLVMValueRef]
+    }
+
+    /// The function's predecessor lists (its control flow does not change while values are demoted).
+    let predecessors: SSARepair.Predecessors
+
+    /// Demotes `value` (an argument or instruction of `function`) across `calls`, the
+    /// instrumented calls it is live across. If `value` is itself an instrumented call whose
+    /// result is used, the result is stored right after the call and read back at once, so no
+    /// copy out of the return register can come between the call and its stackmap.
+    func demote(_ value: LLVMValueRef, across calls: [LLVMValueRef], isCallResult: Bool, in function: LLVMValueRef,
+                builder: borrowing IRBuilder) -> Demotion {
         let type = LLVMTypeOf(value)!
         let entry = LLVMGetEntryBasicBlock(function)!
         LLVMSetCurrentDebugLocation2(builder.ref, nil)
@@ -23,7 +48,7 @@ struct StackSlotDemotion {
         if let insertion { builder.position(before: insertion) } else { builder.position(atEndOf: entry) }
         let slot = LLVMBuildAlloca(builder.ref, type, "popcorn.slot")!
 
-        // Uses first: the store added below is a use too.
+        // The original uses, before any of the instructions added below use the value.
         var uses: [(user: LLVMValueRef, operand: UInt32)] = []
         var use = LLVMGetFirstUse(value)
         while let u = use {
@@ -37,40 +62,59 @@ struct StackSlotDemotion {
             use = LLVMGetNextUse(u)
         }
 
-        if LLVMIsAArgument(value) != nil {
-            var position = LLVMGetFirstInstruction(entry)
-            while let p = position, LLVMIsAAllocaInst(p) != nil { position = LLVMGetNextInstruction(p) }
-            if let position { builder.position(before: position) } else { builder.position(atEndOf: entry) }
-        } else if LLVMIsAPHINode(value) != nil {
-            builder.position(before: CFGEditing.firstNonPhi(of: LLVMGetInstructionParent(value)!)!)
-        } else {
-            builder.position(after: value)
-        }
-        // Volatile: otherwise instruction selection forwards the stored value to a reload in the
-        // same block and copies the call's return register into another register right after the
-        // call — between the call and its stackmap, which then no longer sits at the return address.
-        LLVMSetVolatile(LLVMBuildStore(builder.ref, value, slot), 1)
-
-        // One load per predecessor block for phi operands: a phi must see a single value per edge source.
-        var edgeLoads: [UnsafeRawPointer: LLVMValueRef] = [:]
-        for (user, operand) in uses {
-            if LLVMIsAPHINode(user) != nil {
-                let block = LLVMGetIncomingBlock(user, operand)!
-                let load = edgeLoads[UnsafeRawPointer(block)] ?? {
-                    builder.position(before: LLVMGetBasicBlockTerminator(block)!)
-                    let load = LLVMBuildLoad2(builder.ref, type, slot, "popcorn.reload")!
-                    LLVMSetVolatile(load, 1)
-                    return load
-                }()
-                edgeLoads[UnsafeRawPointer(block)] = load
-                LLVMSetOperand(user, operand, load)
+        // Volatile loads and stores: otherwise instruction selection forwards the stored value to
+        // the read and keeps it in a register across the call, or copies the call's return register
+        // into another register right after the call — between the call and its stackmap, which
+        // then no longer sits at the return address.
+        var reads: [LLVMValueRef] = []
+        let storeAtDefinition = isCallResult || calls.contains { !Self.isSlowPath($0) }
+        if storeAtDefinition {
+            if LLVMIsAArgument(value) != nil {
+                if let insertion { builder.position(before: insertion) } else { builder.position(atEndOf: entry) }
+            } else if LLVMIsAPHINode(value) != nil {
+                builder.position(before: CFGEditing.firstNonPhi(of: LLVMGetInstructionParent(value)!)!)
             } else {
-                builder.position(before: user)
-                let load = LLVMBuildLoad2(builder.ref, type, slot, "popcorn.reload")!
-                LLVMSetVolatile(load, 1)
-                LLVMSetOperand(user, operand, load)
+                builder.position(after: value)
             }
+            LLVMSetVolatile(LLVMBuildStore(builder.ref, value, slot), 1)
+            // Read back at once: the call's result is then used only by the store (see above).
+            if isCallResult { reads.append(read(slot, type, builder: builder)) }
         }
-        return slot
+        for call in calls {
+            builder.position(after: call)
+            reads.append(read(slot, type, builder: builder))
+        }
+
+        var repair = SSARepair(value: value, definitions: reads, in: function, predecessors: predecessors,
+                               builder: builder)
+        for (user, operand) in uses { repair.rewrite(user, operand: operand) }
+        let readSet = Set(reads.map { UnsafeRawPointer($0) })
+        for call in calls where !storeAtDefinition {
+            let current = repair.reachingDefinition(before: call)
+            // Nothing has been stored to the slot since this read of it: it still holds the value.
+            if readSet.contains(UnsafeRawPointer(current)) { continue }
+            builder.position(before: call)
+            LLVMSetVolatile(LLVMBuildStore(builder.ref, current, slot), 1)
+        }
+        let merges = repair.removeTrivialPhis()
+        // A read nothing uses (the value was live across the call only on paths that redefine it
+        // first) would only cost a load.
+        var kept: [LLVMValueRef] = []
+        for read in reads {
+            if LLVMGetFirstUse(read) == nil { LLVMInstructionEraseFromParent(read) } else { kept.append(read) }
+        }
+        return Demotion(slot: slot, versions: kept + merges)
+    }
+
+    /// Whether `call` is a migration point's slow-path call (on a path taken only when a
+    /// migration is pending).
+    static func isSlowPath(_ call: LLVMValueRef) -> Bool {
+        IR.calleeName(of: call) == MigrationPoints.slowPath
+    }
+
+    private func read(_ slot: LLVMValueRef, _ type: LLVMTypeRef, builder: borrowing IRBuilder) -> LLVMValueRef {
+        let load = LLVMBuildLoad2(builder.ref, type, slot, "popcorn.reload")!
+        LLVMSetVolatile(load, 1)
+        return load
     }
 }
