@@ -41,4 +41,25 @@ import PopcornSupport
             #expect(run.stdoutText == reference.stdoutText && run.stdoutText.hasPrefix("\(mode) "), "\(mode) from \(start)")
         }
     }
+
+    /// POPCORN_MIGRATE_AT lands while a second thread runs: one warning, and the move happens once
+    /// the process is single-threaded again (after the join), from either ISA.
+    @Test func requestWaitsWhileOtherThreadsRun() throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("threads")
+        try Harness.mustSucceed("'\(cc)' -O2 '\(Harness.root)/Tests/Inputs/triggers/threads.c' -o requests -lpthread",
+                                in: work.path)
+        for start in ISA.allCases {
+            let other = ISA.allCases.first { $0 != start }!
+            let reference = try Harness.shell(try Self.command(start, ""), in: work.path)
+            #expect(reference.succeeded && Self.stat("migrations", in: reference.stderrText) == 0)
+            let run = try Harness.shell(try Self.command(start, "", environment: "POPCORN_MIGRATE_AT=50"), in: work.path)
+            #expect(run.succeeded, "from \(start): \(run.stderrText)")
+            #expect(run.stdoutText == reference.stdoutText)
+            #expect(Self.stat("migrations", in: run.stderrText) == 1, "from \(start): \(run.stderrText)")
+            #expect(run.stderrText.contains("started on \(start.rawValue), finished on \(other.rawValue)"))
+            let warnings = run.stderrText.components(separatedBy: "only single-threaded processes move").count - 1
+            #expect(warnings == 1, "from \(start): \(run.stderrText)")
+        }
+    }
 }

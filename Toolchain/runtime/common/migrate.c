@@ -229,6 +229,32 @@ static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
 }
 #endif
 
+#ifdef POPCORN_HAVE_PROCESS_MOVE
+/* The leading fields of musl's process-wide state (`struct __libc` in musl 1.2's
+ * src/internal/libc.h, the version Debian 12 ships): pthread_create and thread exit keep
+ * threads_minus_1 current. */
+struct popcorn_musl_libc_prefix {
+    char can_do_threads, threaded, secure;
+    volatile signed char need_locks;
+    int threads_minus_1;
+};
+extern struct popcorn_musl_libc_prefix __libc;
+
+/* Only the calling thread's stack is transformed and an exec ends every other thread, so a
+ * process moves only while it has one thread; until then a request waits (said once). */
+static int move_must_wait(enum popcorn_isa dst)
+{
+    int others = __atomic_load_n(&__libc.threads_minus_1, __ATOMIC_RELAXED);
+    if (others <= 0)
+        return 0;
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+        fprintf(stderr, "popcorn: warning: migration to %s waits: the process runs %d threads, and only "
+                        "single-threaded processes move\n", popcorn_isa_name(dst), others + 1);
+    return 1;
+}
+#endif
+
 void __popcorn_migrate_point_captured(struct popcorn_regs *at)
 {
     unsigned long long point = __atomic_add_fetch(&points_reached, 1, __ATOMIC_RELAXED);
@@ -237,7 +263,8 @@ void __popcorn_migrate_point_captured(struct popcorn_regs *at)
     int keep = keep_pending || rewrite_deferred;
 #ifdef POPCORN_HAVE_PROCESS_MOVE
     enum popcorn_isa dst;
-    if (__popcorn_should_migrate && __popcorn_move_to_regs && __popcorn_should_migrate(point, &dst))
+    if (__popcorn_should_migrate && __popcorn_move_to_regs && __popcorn_should_migrate(point, &dst)
+        && !move_must_wait(dst))
         move_to(at, dst);
     if (__popcorn_move_keep_pending)
         keep |= __popcorn_move_keep_pending();
