@@ -101,9 +101,71 @@ struct StackSlotDemotion {
         // first) would only cost a load.
         var kept: [LLVMValueRef] = []
         for read in reads {
-            if LLVMGetFirstUse(read) == nil { LLVMInstructionEraseFromParent(read) } else { kept.append(read) }
+            if LLVMGetFirstUse(read) == nil {
+                LLVMInstructionEraseFromParent(read)
+            } else {
+                kept += sink(read, type: type, builder: builder)
+            }
         }
         return Demotion(slot: slot, versions: kept + merges)
+    }
+
+    /// Moves a read that nothing in its own block uses to the blocks that use it, one read in each
+    /// right before its first use there; returns the reads that replace it (or the read itself).
+    ///
+    /// A read right after a call in a loop would otherwise run on every iteration even when the
+    /// value is needed only on the loop's exit or on a rare path (`Examples/wordcount`: the
+    /// callback and its context, used only at the end of each word). Reading later is still right:
+    /// the uses take this read and no other definition, so no call the value is live across and no
+    /// new definition (with its store) lies between the read and them on any path — the slot still
+    /// holds the value. A block inside a cycle that avoids the read's block (a deeper loop) keeps
+    /// the read where it is: it would run on every iteration there.
+    private func sink(_ read: LLVMValueRef, type: LLVMTypeRef, builder: borrowing IRBuilder) -> [LLVMValueRef] {
+        let home = LLVMGetInstructionParent(read)!
+        var uses: [(user: LLVMValueRef, operand: UInt32, block: LLVMBasicBlockRef)] = []
+        var use = LLVMGetFirstUse(read)
+        while let u = use {
+            let user = LLVMGetUser(u)!
+            for i in 0..<UInt32(LLVMGetNumOperands(user)) where LLVMGetOperand(user, i) == read
+            && !uses.contains(where: { $0.user == user && $0.operand == i }) {
+                let block = LLVMIsAPHINode(user) != nil ? LLVMGetIncomingBlock(user, i)! : LLVMGetInstructionParent(user)!
+                uses.append((user, i, block))
+            }
+            use = LLVMGetNextUse(u)
+        }
+        var blocks: [LLVMBasicBlockRef] = []
+        for u in uses where !blocks.contains(u.block) { blocks.append(u.block) }
+        guard !blocks.contains(home), !blocks.contains(where: { isInCycle($0, avoiding: home) }) else { return [read] }
+        var replacements: [LLVMValueRef] = []
+        for block in blocks {
+            let here = uses.filter { $0.block == block }
+            // Phi uses are on the edge, so at the block's end; others at their instruction.
+            var position = LLVMGetBasicBlockTerminator(block)!
+            var current = LLVMGetFirstInstruction(block)
+            while let c = current, c != position {
+                if LLVMIsAPHINode(c) == nil, here.contains(where: { $0.user == c }) { position = c; break }
+                current = LLVMGetNextInstruction(c)
+            }
+            builder.position(before: position)
+            let moved = LLVMBuildLoad2(builder.ref, type, LLVMGetOperand(read, 0), "popcorn.reload")!
+            LLVMSetVolatile(moved, 1)
+            for u in here { LLVMSetOperand(u.user, u.operand, moved) }
+            replacements.append(moved)
+        }
+        LLVMInstructionEraseFromParent(read)
+        return replacements
+    }
+
+    /// Whether `block` lies on a cycle that does not pass through `avoided`.
+    private func isInCycle(_ block: LLVMBasicBlockRef, avoiding avoided: LLVMBasicBlockRef) -> Bool {
+        var work = CFGEditing.successors(of: block)
+        var seen = Set<UnsafeRawPointer>()
+        while let next = work.popLast() {
+            if next == block { return true }
+            guard next != avoided, seen.insert(UnsafeRawPointer(next)).inserted else { continue }
+            work += CFGEditing.successors(of: next)
+        }
+        return false
     }
 
     /// Whether `call` is a migration point's slow-path call (on a path taken only when a

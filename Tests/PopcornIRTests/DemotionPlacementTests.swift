@@ -243,6 +243,64 @@ struct DemotionPlacementTests {
         }
     }
 
+    @Test func aReadNeededOnlyOnARarePathIsMovedThere() throws {
+        try instrumented("""
+        define i64 @f(i64 %a, i64 %n) {
+        entry:
+          %k = mul i64 %a, 3
+          br label %loop
+        loop:
+          %i = phi i64 [ 1, %entry ], [ %next, %latch ]
+          %x = call i64 @h(i64 %i)
+          %odd = icmp eq i64 %x, 7
+          br i1 %odd, label %rare, label %latch
+        rare:
+          %y = call i64 @h(i64 %k)
+          br label %latch
+        latch:
+          %next = add i64 %i, 1
+          %done = icmp ugt i64 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          ret i64 %next
+        }
+        """) { f in
+            // %k is live across the call in the loop but used only in `rare`: its slot is read there,
+            // not on every iteration after the first call.
+            let slot = try #require(IR.instructions(of: f).first { instruction in
+                LLVMIsAStoreInst(instruction) != nil && IR.name(of: LLVMGetOperand(instruction, 0)) == "k"
+            }.flatMap { LLVMGetOperand($0, 1) })
+            let reads = IR.instructionUsers(of: slot).filter { LLVMIsALoadInst($0) != nil }
+            let rare = try block("rare", of: f)
+            #expect(reads.count == 1)
+            #expect(reads.allSatisfy { LLVMGetInstructionParent($0) == rare })
+            expectOnlySlotsLiveAcrossCalls(f)
+        }
+    }
+
+    @Test func aReadUsedInADeeperLoopStaysAfterTheCall() throws {
+        try instrumented("""
+        define i64 @f(i64 %a, i64 %n) {
+        entry:
+          %k = mul i64 %a, 3
+          call void @g()
+          br label %inner
+        inner:
+          %j = phi i64 [ %a, %entry ], [ %step, %inner ]
+          %step = add i64 %j, %k
+          %done = icmp ugt i64 %step, %n
+          br i1 %done, label %exit, label %inner
+        exit:
+          ret i64 %step
+        }
+        """) { f in
+            // Moving the read of %k into `inner` would run it on every iteration.
+            let inner = try block("inner", of: f)
+            #expect(volatileAccesses(in: inner).isEmpty)
+            expectOnlySlotsLiveAcrossCalls(f)
+        }
+    }
+
     @Test func demotionKeepsEveryValueInASlotAcrossCallsOnTrickyShapes() throws {
         // A self-loop with a call, a value defined in the loop and used after it, and a phi whose
         // incoming values come from before and after calls.

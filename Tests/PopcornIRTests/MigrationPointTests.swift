@@ -165,7 +165,7 @@ import Testing
         }
         for isa in ISA.allCases {
             let executable = directory.file("points.\(isa)")
-            try CProgramHarness.link([try #require(objects[isa]), try MigrationTestSupport.runtimeObject(for: isa, in: directory)],
+            try CProgramHarness.link([try #require(objects[isa])] + MigrationTestSupport.runtimeObjects(for: isa, in: directory),
                                      isa: isa, output: executable)
             let plain = try CProgramHarness.run(executable, isa: isa)
             #expect(plain.succeeded, "\(isa): \(plain.stderrText)")

@@ -165,16 +165,19 @@ enum MigrationTestSupport {
         return FileManager.default.isExecutableFile(atPath: llvm) ? llvm : "/usr/bin/\(name)-19"
     }
 
-    /// The migration runtime compiled natively for `isa`.
-    static func runtimeObject(for isa: ISA, in directory: TemporaryDirectory) throws -> String {
+    /// The migration runtime compiled natively for `isa`: the migration points (`migrate.c`) and
+    /// the ISA names its statistics use (`isa.c`).
+    static func runtimeObjects(for isa: ISA, in directory: TemporaryDirectory) throws -> [String] {
         let root = URL(fileURLWithPath: CProgramHarness.popcornInclude).deletingLastPathComponent()
-        let output = directory.file("migrate.\(isa).o")
-        try ProcessRunner.checked(try toolchain.path(of: .clang), [
-            "--target=\(isa.triple)", "-nostdinc", "-isystem", isa.muslIncludeDir,
-            "-isystem", "/usr/lib/llvm-19/lib/clang/19/include", "-I", CProgramHarness.popcornInclude,
-            "-O2", "-fno-pic", "-c", root.appendingPathComponent("runtime/common/migrate.c").path, "-o", output,
-        ])
-        return output
+        return try ["migrate", "isa"].map { name in
+            let output = directory.file("\(name).\(isa).o")
+            try ProcessRunner.checked(try toolchain.path(of: .clang), [
+                "--target=\(isa.triple)", "-nostdinc", "-isystem", isa.muslIncludeDir,
+                "-isystem", "/usr/lib/llvm-19/lib/clang/19/include", "-I", CProgramHarness.popcornInclude,
+                "-O2", "-fno-pic", "-c", root.appendingPathComponent("runtime/common/\(name).c").path, "-o", output,
+            ])
+            return output
+        }
     }
 
     static func run(_ executable: String, isa: ISA, environment: [String: String]) throws -> ProcessResult {
