@@ -32,9 +32,13 @@ public enum LLVMTargets {
         // that take several instructions to build into a common dominator, the entry block
         // (aarch64 `mov x19, #1; movk x19, #0x40, lsl #48` in Lua's interpreter loop), and
         // aarch64's constant promotion does the same with loads of vector constants.
+        // x86_64's call-frame optimisation pushes stack arguments and pops them after the call
+        // (`addq $0x20, %rsp`), which puts an instruction between the call and its stackmap;
+        // without it the outgoing-argument area is reserved in the prologue, as on aarch64.
         let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
                        "-disable-cgp-branch-opts", "-aarch64-enable-atomic-cfg-tidy=false",
-                       "-disable-constant-hoisting", "-aarch64-enable-promote-const=false"]
+                       "-disable-constant-hoisting", "-aarch64-enable-promote-const=false",
+                       "-no-x86-call-frame-opt"]
         var argv = options.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         argv.withUnsafeMutableBufferPointer { buffer in

@@ -17,9 +17,14 @@ import CLLVM
 /// meaning goes into the `.popcorn.callsites` side table (`CallSiteTable`).
 ///
 /// Instrumented calls: every call except intrinsics, inline assembly, `noreturn` calls (their
-/// frame never resumes) and `musttail` calls (their frame is gone during the callee).
+/// frame never resumes), `musttail` calls (their frame is gone during the callee) and calls to
+/// C library functions declared but not defined here (`LibraryFunctions`: a migration never
+/// happens while one is on the stack).
 struct StackMaps {
     static let intrinsic = "llvm.experimental.stackmap"
+
+    /// Functions whose calls get no stackmap when this module only declares them.
+    var library = LibraryFunctions.musl
 
     /// Instruments every function of the module; returns the records in module order.
     @discardableResult
@@ -31,7 +36,7 @@ struct StackMaps {
         var ids = CallSiteID()
         var records: [CallSiteRecord] = []
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
-            let calls = IR.instructions(of: function).filter(Self.isInstrumented)
+            let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, library: library) }
             guard !calls.isEmpty else { continue }
             ConstantPhiDemotion().run(on: function, calls: calls, builder: builder)
             var analysis = LiveValues(function: function)
@@ -115,8 +120,10 @@ struct StackMaps {
     }
 
     /// True for calls that get a stackmap.
-    static func isInstrumented(_ instruction: LLVMValueRef) -> Bool {
+    static func isInstrumented(_ instruction: LLVMValueRef, library: LibraryFunctions = LibraryFunctions(names: [])) -> Bool {
         guard LLVMIsACallInst(instruction) != nil, !isIntrinsicCall(instruction) else { return false }
+        if let function = IR.calledFunction(of: instruction), !IR.isDefinition(function),
+           library.contains(IR.name(of: function)) { return false }
         if let callee = LLVMGetCalledValue(instruction), LLVMIsAInlineAsm(callee) != nil { return false }
         if LLVMGetTailCallKind(instruction) == LLVMTailCallKindMustTail { return false }
         let noreturn = LLVMGetEnumAttributeKindForName("noreturn", 8)

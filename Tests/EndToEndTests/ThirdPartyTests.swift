@@ -108,7 +108,9 @@ import PopcornSupport
         try Harness.copy(source, to: popcorn)
         try Harness.copy(source, to: plain)
         let settings = "AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS="
-        try Harness.mustSucceed("make -C src -j2 CC='\(cc)' \(settings) lua", in: popcorn)
+        let built = try Harness.mustSucceed("make -C src -j2 CC='\(cc)' \(settings) lua 2>&1", in: popcorn)
+        // Every call site of the program must make it into the metadata.
+        #expect(!built.stdoutText.contains("popcorn-ld: warning"), "\(built.stdoutText)")
         try Harness.mustSucceed("make -C src -j2 CC='\(Harness.plainCC(.host))' \(settings) lua", in: plain)
         try Harness.mustSucceed("'\(dump)' --verify src/lua >/dev/null", in: popcorn)
         let script = "'\(Harness.root)/Tests/Inputs/thirdparty/workload.lua'"

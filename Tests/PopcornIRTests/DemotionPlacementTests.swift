@@ -47,7 +47,7 @@ struct DemotionPlacementTests {
     }
 
     func instrumentedCalls(of function: LLVMValueRef) -> [LLVMValueRef] {
-        IR.instructions(of: function).filter(StackMaps.isInstrumented)
+        IR.instructions(of: function).filter { StackMaps.isInstrumented($0) }
     }
 
     /// The invariant the poisoned rewrite tests check at run time: across every instrumented call

@@ -1,0 +1,70 @@
+import Foundation
+import PopcornSupport
+
+/// The functions the C library defines: calls to them get no stackmap.
+///
+/// A call is instrumented so that the frame making it can be rebuilt while the callee is on the
+/// stack. A C library function is never compiled by popcorn-cc and has no metadata, so whenever
+/// one is on the stack — `qsort` calling a comparator, a signal delivered inside `read` — the
+/// runtime defers the migration until it has returned. A stackmap after a call to it could never
+/// be used: it would only force the values live across the call into frame slots, grow the
+/// metadata, and, where the backend expands the call inline (`floor`, `fabs`, a short `memcpy`),
+/// leave a record that follows no call instruction at all.
+///
+/// The names are read from the symbol index (`/` member) of musl's `libc.a` for every ISA; a
+/// function counts as a library function only if every ISA's library defines it. Without a
+/// readable archive the set is empty and every call is instrumented, as before.
+struct LibraryFunctions: Sendable {
+    let names: Set<String>
+
+    init(names: Set<String>) { self.names = names }
+
+    /// musl's functions, read once per process.
+    static let musl: LibraryFunctions = {
+        var common: Set<String>? = nil
+        for isa in ISA.allCases {
+            let path = "\(isa.muslLibDir)/libc.a"
+            guard let data = FileManager.default.contents(atPath: path), let names = symbolIndex(of: data) else {
+                return LibraryFunctions(names: [])
+            }
+            common = common.map { $0.intersection(names) } ?? Set(names)
+        }
+        return LibraryFunctions(names: common ?? [])
+    }()
+
+    func contains(_ name: String) -> Bool { names.contains(name) }
+
+    /// The names in an `ar` archive's symbol index (GNU `/` with 32-bit, or `/SYM64/` with 64-bit
+    /// entries); nil if the archive has none or it is malformed.
+    static func symbolIndex(of data: Data) -> [String]? {
+        let bytes = [UInt8](data.prefix(1 << 22))
+        let magic = Array("!<arch>\n".utf8)
+        guard bytes.count >= 68, Array(bytes[0..<8]) == magic, bytes[66] == 0x60, bytes[67] == 0x0a else { return nil }
+        let name = String(decoding: bytes[8..<24], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let width: Int
+        switch name {
+        case "/": width = 4
+        case "/SYM64/": width = 8
+        default: return nil
+        }
+        guard let size = Int(String(decoding: bytes[56..<66], as: UTF8.self).trimmingCharacters(in: .whitespaces)),
+              68 + size <= bytes.count, size >= width else { return nil }
+        let body = bytes[68..<(68 + size)]
+        func number(at offset: Int) -> Int {
+            var value = 0
+            for i in 0..<width { value = value << 8 | Int(body[body.startIndex + offset + i]) }
+            return value
+        }
+        let count = number(at: 0)
+        var cursor = width * (count + 1)
+        guard count >= 0, cursor <= size else { return nil }
+        var names: [String] = []
+        names.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let end = body[(body.startIndex + cursor)...].firstIndex(of: 0) else { return nil }
+            names.append(String(decoding: body[(body.startIndex + cursor)..<end], as: UTF8.self))
+            cursor = end - body.startIndex + 1
+        }
+        return names
+    }
+}
