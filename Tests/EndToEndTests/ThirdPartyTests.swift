@@ -52,19 +52,28 @@ import PopcornSupport
         return "\(environment) '\(path)' \(arguments)"
     }
 
-    @Test func bzip2CompressesAndMigratesLikeAPlainBuild() throws {
-        let source = try Self.debianSource("bzip2")
+    /// Fetches a Debian source package and builds it twice with its own Makefile — with popcorn-cc
+    /// (every call site must make it into the metadata; the result must pass popcorn-dump
+    /// --verify) and with plain clang-19 for the host — in `popcorn/` and `plain/` of a scratch
+    /// directory. `make` is the make command line without CC, `binary` the built program's path.
+    static func buildBoth(package: String, make: String, binary: String) throws
+        -> (work: TemporaryDirectory, popcorn: String, plain: String) {
+        let source = try debianSource(package)
         let cc = try Harness.popcornTool("popcorn-cc"), dump = try Harness.popcornTool("popcorn-dump")
-        let work = try Harness.scratch("bzip2")
+        let work = try Harness.scratch(package)
         let popcorn = "\(work.path)/popcorn", plain = "\(work.path)/plain"
         try Harness.copy(source, to: popcorn)
         try Harness.copy(source, to: plain)
-        let tools = "AR=llvm-ar-19 RANLIB=llvm-ranlib-19"
-        let built = try Harness.mustSucceed("make -j2 CC='\(cc)' \(tools) bzip2 2>&1", in: popcorn)
-        // Every call site of the program must make it into the metadata.
+        let built = try Harness.mustSucceed("\(make) CC='\(cc)' 2>&1", in: popcorn)
         #expect(!built.stdoutText.contains("popcorn-ld: warning"), "\(built.stdoutText)")
-        try Harness.mustSucceed("make -j2 CC='\(Harness.plainCC(.host))' \(tools) bzip2", in: plain)
-        try Harness.mustSucceed("'\(dump)' --verify bzip2 >/dev/null", in: popcorn)
+        try Harness.mustSucceed("\(make) CC='\(Harness.plainCC(.host))'", in: plain)
+        try Harness.mustSucceed("'\(dump)' --verify \(binary) >/dev/null", in: popcorn)
+        return (work, popcorn, plain)
+    }
+
+    @Test func bzip2CompressesAndMigratesLikeAPlainBuild() throws {
+        let (work, popcorn, plain) = try Self.buildBoth(
+            package: "bzip2", make: "make -j2 AR=llvm-ar-19 RANLIB=llvm-ranlib-19 bzip2", binary: "bzip2")
 
         let input = "\(work.path)/input.txt"
         try AtomicFile.write(Self.text(), to: input)
@@ -101,18 +110,10 @@ import PopcornSupport
     /// The Lua 5.4 interpreter running Tests/Inputs/thirdparty/workload.lua: a large switch-based
     /// interpreter loop with setjmp/longjmp error handling, varargs and callbacks from qsort-like C code.
     @Test func luaRunsAndMigratesLikeAPlainBuild() throws {
-        let source = try Self.debianSource("lua5.4")
-        let cc = try Harness.popcornTool("popcorn-cc"), dump = try Harness.popcornTool("popcorn-dump")
-        let work = try Harness.scratch("lua")
-        let popcorn = "\(work.path)/popcorn", plain = "\(work.path)/plain"
-        try Harness.copy(source, to: popcorn)
-        try Harness.copy(source, to: plain)
-        let settings = "AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS="
-        let built = try Harness.mustSucceed("make -C src -j2 CC='\(cc)' \(settings) lua 2>&1", in: popcorn)
-        // Every call site of the program must make it into the metadata.
-        #expect(!built.stdoutText.contains("popcorn-ld: warning"), "\(built.stdoutText)")
-        try Harness.mustSucceed("make -C src -j2 CC='\(Harness.plainCC(.host))' \(settings) lua", in: plain)
-        try Harness.mustSucceed("'\(dump)' --verify src/lua >/dev/null", in: popcorn)
+        let (work, popcorn, plain) = try Self.buildBoth(
+            package: "lua5.4",
+            make: "make -C src -j2 AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS= lua",
+            binary: "src/lua")
         let script = "'\(Harness.root)/Tests/Inputs/thirdparty/workload.lua'"
         let reference = try Harness.mustSucceed("src/lua \(script)", in: plain).stdoutText
         #expect(reference.hasPrefix("46368\t"))

@@ -17,11 +17,14 @@ import PopcornSupport
     int fixed(int n) { int buf[4] = {n, n, n, n}; return sum(buf, 4) + printf("%d\\n", n); }
     """
 
-    func prepare(_ policy: MigrationPolicy) throws -> (text: String, lines: [String], source: String) {
+    /// `program` through the frontend and the portable passes: the module's text, the diagnostics
+    /// printed, and the source path.
+    func prepare(_ policy: MigrationPolicy, program: String = Self.program,
+                 name: String = "vla") throws -> (text: String, lines: [String], source: String) {
         let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
-        let source = directory.file("vla.c")
-        try AtomicFile.write(Data(Self.program.utf8), to: source)
-        let bitcode = directory.file("vla.bc")
+        let source = directory.file("\(name).c")
+        try AtomicFile.write(Data(program.utf8), to: source)
+        let bitcode = directory.file("\(name).bc")
         try CProgramHarness.frontend(source, output: bitcode, optimization: "1")
         let module = try IRModule(bitcodeFile: bitcode)
         final class Lines: @unchecked Sendable { var all: [String] = [] }
@@ -52,9 +55,7 @@ import PopcornSupport
 
     /// A variadic function's va_list points into its own frame: excluded, without a warning.
     @Test func variadicFunctionsAreExcludedSilently() throws {
-        let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
-        let source = directory.file("variadic.c")
-        try AtomicFile.write(Data("""
+        let (text, lines, _) = try prepare(.entryExit, program: """
         #include <stdarg.h>
         #include <stdio.h>
         int say(const char *format, ...) {
@@ -65,18 +66,9 @@ import PopcornSupport
             return n + printf("\\n");
         }
         int loud(int n) { return say("%d", n) + say("%d %d", n, n); }
-        """.utf8), to: source)
-        let bitcode = directory.file("variadic.bc")
-        try CProgramHarness.frontend(source, output: bitcode, optimization: "1")
-        let module = try IRModule(bitcodeFile: bitcode)
-        final class Lines: @unchecked Sendable { var all: [String] = [] }
-        let lines = Lines()
-        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { lines.all.append($0) })
-        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .entryExit,
-                                    diagnostics: engine)
-        try module.verify()
-        #expect(lines.all.isEmpty)
-        let say = body(of: "say", in: module.text), loud = body(of: "loud", in: module.text)
+        """, name: "variadic")
+        #expect(lines.isEmpty)
+        let say = body(of: "say", in: text), loud = body(of: "loud", in: text)
         #expect(!say.contains("__popcorn_migrate_point_slow") && !say.contains("llvm.experimental.stackmap"))
         #expect(loud.contains("__popcorn_migrate_point_slow") && loud.contains("llvm.experimental.stackmap"))
     }
@@ -90,25 +82,14 @@ import PopcornSupport
     /// Under `none`, a file with an explicit point still gets stackmaps, so its undescribable
     /// frames are excluded (and reported) all the same.
     @Test func explicitPointsUnderNoneStillExcludeVariableLengthArrays() throws {
-        let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
-        let source = directory.file("vla2.c")
-        try AtomicFile.write(Data("""
+        let (text, lines, _) = try prepare(.none, program: """
         void popcorn_migrate_point(void);
         int use(int *p, int n);
         int work(int n) { int buf[n]; return use(buf, n); }
         int point(int n) { popcorn_migrate_point(); return use(&n, 1); }
-        """.utf8), to: source)
-        let bitcode = directory.file("vla2.bc")
-        try CProgramHarness.frontend(source, output: bitcode, optimization: "1")
-        let module = try IRModule(bitcodeFile: bitcode)
-        final class Lines: @unchecked Sendable { var all: [String] = [] }
-        let lines = Lines()
-        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { lines.all.append($0) })
-        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .none,
-                                    diagnostics: engine)
-        try module.verify()
-        #expect(lines.all.count == 1 && lines.all.first?.contains("'work'") == true, "\(lines.all)")
-        #expect(!body(of: "work", in: module.text).contains("llvm.experimental.stackmap"))
-        #expect(body(of: "point", in: module.text).contains("llvm.experimental.stackmap"))
+        """, name: "vla2")
+        #expect(lines.count == 1 && lines.first?.contains("'work'") == true, "\(lines)")
+        #expect(!body(of: "work", in: text).contains("llvm.experimental.stackmap"))
+        #expect(body(of: "point", in: text).contains("llvm.experimental.stackmap"))
     }
 }
