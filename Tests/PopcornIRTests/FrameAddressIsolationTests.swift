@@ -103,15 +103,8 @@ import Testing
 
     @Test func aarch64CodeKeepsNoFrameBaseInACalleeSavedRegister() throws {
         let directory = try TemporaryDirectory(prefix: "frame-isolation")
-        let source = directory.file("frames.c")
-        try AtomicFile.write(Data(Self.program.utf8), to: source)
-        let bitcode = directory.file("frames.bc")
-        try CProgramHarness.frontend(source, output: bitcode)
-        let module = try IRModule(bitcodeFile: bitcode)
-        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { _ in })
-        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .entryExit,
-                                    diagnostics: engine)
-        let assembly = try Backend.lower(module.bitcode(), name: source, isas: [.aarch64], optimization: .o2,
+        let module = try MigrationTestSupport.portable(Self.program, name: "frames.c", in: directory)
+        let assembly = try Backend.lower(module.bitcode(), name: directory.file("frames.c"), isas: [.aarch64], optimization: .o2,
                                          assembly: true)
         let text = String(decoding: try #require(assembly[.aarch64]), as: UTF8.self)
         #expect(text.contains("llvm_stackmaps") || text.contains(".Ltmp"), "the function has call sites")

@@ -43,16 +43,7 @@ import Testing
 
     /// The portable module of `program` after the popcorn passes.
     func portable(in directory: TemporaryDirectory, name: String = "maps.c") throws -> IRModule {
-        let source = directory.file(name)
-        try AtomicFile.write(Data(Self.program.utf8), to: source)
-        let bitcode = directory.file("\(name).bc")
-        try CProgramHarness.frontend(source, output: bitcode)
-        let module = try IRModule(bitcodeFile: bitcode)
-        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { _ in })
-        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .entryExit,
-                                    diagnostics: engine)
-        try module.verify()
-        return module
+        try MigrationTestSupport.portable(Self.program, name: name, in: directory)
     }
 
     /// The records of `program` as its side table holds them.
@@ -152,6 +143,21 @@ import Testing
 
 /// Shared helpers of the migration point, live value and stackmap tests.
 enum MigrationTestSupport {
+    /// The portable module of the C `program` (written to `name` in `directory`) after the
+    /// frontend and the popcorn passes with the default migration policy.
+    static func portable(_ program: String, name: String, in directory: TemporaryDirectory) throws -> IRModule {
+        let source = directory.file(name)
+        try AtomicFile.write(Data(program.utf8), to: source)
+        let bitcode = directory.file("\(name).bc")
+        try CProgramHarness.frontend(source, output: bitcode)
+        let module = try IRModule(bitcodeFile: bitcode)
+        let engine = DiagnosticsEngine(toolName: "popcorn-cc", sink: { _ in })
+        try Backend.preparePortable(module, sourcePath: source, keepDebugInfo: false, migration: .entryExit,
+                                    diagnostics: engine)
+        try module.verify()
+        return module
+    }
+
     static let header = """
     target datalayout = "e-m:e-i8:8:32-i16:16:32-i64:64-i128:128-n32:64-S128-Fn32"
     target triple = "aarch64-unknown-linux-musl"
