@@ -55,8 +55,9 @@ import PopcornSupport
     /// Fetches a Debian source package and builds it twice with its own Makefile — with popcorn-cc
     /// (every call site must make it into the metadata; the result must pass popcorn-dump
     /// --verify) and with plain clang-19 for the host — in `popcorn/` and `plain/` of a scratch
-    /// directory. `make` is the make command line without CC, `binary` the built program's path.
-    static func buildBoth(package: String, make: String, binary: String) throws
+    /// directory. `build` gives the build command for a C compiler command, `binary` is the built
+    /// program's path.
+    static func buildBoth(package: String, binary: String, build: (String) -> String) throws
         -> (work: TemporaryDirectory, popcorn: String, plain: String) {
         let source = try debianSource(package)
         let cc = try Harness.popcornTool("popcorn-cc"), dump = try Harness.popcornTool("popcorn-dump")
@@ -64,16 +65,17 @@ import PopcornSupport
         let popcorn = "\(work.path)/popcorn", plain = "\(work.path)/plain"
         try Harness.copy(source, to: popcorn)
         try Harness.copy(source, to: plain)
-        let built = try Harness.mustSucceed("\(make) CC='\(cc)' 2>&1", in: popcorn)
+        let built = try Harness.mustSucceed("\(build(cc)) 2>&1", in: popcorn)
         #expect(!built.stdoutText.contains("popcorn-ld: warning"), "\(built.stdoutText)")
-        try Harness.mustSucceed("\(make) CC='\(Harness.plainCC(.host))'", in: plain)
+        try Harness.mustSucceed(build(Harness.plainCC(.host)), in: plain)
         try Harness.mustSucceed("'\(dump)' --verify \(binary) >/dev/null", in: popcorn)
         return (work, popcorn, plain)
     }
 
     @Test func bzip2CompressesAndMigratesLikeAPlainBuild() throws {
-        let (work, popcorn, plain) = try Self.buildBoth(
-            package: "bzip2", make: "make -j2 AR=llvm-ar-19 RANLIB=llvm-ranlib-19 bzip2", binary: "bzip2")
+        let (work, popcorn, plain) = try Self.buildBoth(package: "bzip2", binary: "bzip2") {
+            "make -j2 AR=llvm-ar-19 RANLIB=llvm-ranlib-19 bzip2 CC='\($0)'"
+        }
 
         let input = "\(work.path)/input.txt"
         try AtomicFile.write(Self.text(), to: input)
@@ -110,10 +112,9 @@ import PopcornSupport
     /// The Lua 5.4 interpreter running Tests/Inputs/thirdparty/workload.lua: a large switch-based
     /// interpreter loop with setjmp/longjmp error handling, varargs and callbacks from qsort-like C code.
     @Test func luaRunsAndMigratesLikeAPlainBuild() throws {
-        let (work, popcorn, plain) = try Self.buildBoth(
-            package: "lua5.4",
-            make: "make -C src -j2 AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS= lua",
-            binary: "src/lua")
+        let (work, popcorn, plain) = try Self.buildBoth(package: "lua5.4", binary: "src/lua") {
+            "make -C src -j2 AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS= lua CC='\($0)'"
+        }
         let script = "'\(Harness.root)/Tests/Inputs/thirdparty/workload.lua'"
         let reference = try Harness.mustSucceed("src/lua \(script)", in: plain).stdoutText
         #expect(reference.hasPrefix("46368\t"))
@@ -139,6 +140,44 @@ import PopcornSupport
                     in: work.path)
                 #expect(moved.succeeded && moved.stdoutText == reference, "from \(isa) at \(at): \(moved.stderrText)")
                 #expect(Self.stat("migrations", in: moved.stderrText) == hops.count, "from \(isa) at \(at): \(moved.stderrText)")
+            }
+        }
+    }
+
+    /// zlib configured by its own `configure` script with popcorn-cc as CC (the compiler must pass
+    /// every configure check as clang would), its test program and minigzip compressing and
+    /// decompressing across the ISAs, and minigzip migrated mid-compression.
+    @Test func zlibConfiguresBuildsAndMigrates() throws {
+        let (work, popcorn, plain) = try Self.buildBoth(package: "zlib", binary: "minigzip") {
+            "CC='\($0)' AR=llvm-ar-19 RANLIB=llvm-ranlib-19 ./configure --static >configure.log"
+                + " && make -j2 AR=llvm-ar-19 ARFLAGS=rc RANLIB=llvm-ranlib-19 minigzip example"
+        }
+        let input = "\(work.path)/input.txt"
+        try AtomicFile.write(Self.text(), to: input)
+        let reference = try Harness.mustSucceed("./minigzip < '\(input)' | md5sum", in: plain).stdoutText
+        let original = try Harness.mustSucceed("md5sum < '\(input)'", in: work.path).stdoutText
+        let plainExample = try Harness.mustSucceed("./example", in: plain).stdoutText
+        for isa in ISA.allCases {
+            let example = try Harness.shell(try Self.command("\(popcorn)/example", on: isa, ""), in: work.path)
+            #expect(example.succeeded && example.stdoutText == plainExample, "example on \(isa): \(example.stderrText)")
+            let gzip = try Self.command("\(popcorn)/minigzip", on: isa, "< '\(input)'", environment: "POPCORN_STATS=1")
+            let compressed = try Harness.shell("\(gzip) 2>stats.txt | md5sum", in: work.path)
+            #expect(compressed.stdoutText == reference, "minigzip on \(isa)")
+            let stats = try String(contentsOfFile: "\(work.path)/stats.txt", encoding: .utf8)
+            let points = try #require(Self.stat("migration points", in: stats), "\(isa): \(stats)")
+            let back = try Harness.shell("./plain/minigzip < '\(input)' | "
+                                         + (try Self.command("\(popcorn)/minigzip", on: isa, "-d")) + " | md5sum",
+                                         in: work.path)
+            #expect(back.stdoutText == original, "minigzip -d on \(isa)")
+            for hops in [[points / 3], [points / 4, points * 3 / 4]] {
+                let at = hops.map(String.init).joined(separator: ",")
+                let moved = try Harness.shell(
+                    try Self.command("\(popcorn)/minigzip", on: isa, "< '\(input)'",
+                                     environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)") + " 2>moved.txt | md5sum",
+                    in: work.path)
+                let movedStats = try String(contentsOfFile: "\(work.path)/moved.txt", encoding: .utf8)
+                #expect(moved.stdoutText == reference, "from \(isa) at \(at): \(movedStats)")
+                #expect(Self.stat("migrations", in: movedStats) == hops.count, "from \(isa) at \(at): \(movedStats)")
             }
         }
     }
