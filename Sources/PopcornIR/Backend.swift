@@ -53,6 +53,7 @@ public enum Backend {
         if migration != .none || Self.hasMigrationPoints(module.ref) {
             StackMaps().run(on: module.ref)
             SlotAlignment().run(on: module.ref)
+            StackProtectorRemoval(diagnostics: diagnostics).run(on: module.ref)
         }
         CodeGenerationAttributes().run(on: module.ref)
         // Last: the line tables were only there so the passes above could name source lines.
