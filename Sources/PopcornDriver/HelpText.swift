@@ -52,6 +52,17 @@ public enum HelpText {
           -save-temps the bitcode (<input>.bc) and, when linking, the objects (<input>.o) are
           kept in the current directory (-save-temps=obj: next to the -o output).
 
+        MIGRATION
+          By default (-fpopcorn-migration=entry-exit) every function gets a migration point at
+          entry and before each return, and every call that can be on the stack at one gets a
+          stackmap; popcorn-ld turns them into the .popcorn.meta tables the runtime uses to
+          move a running program between the ISAs. Functions with variable-length arrays or
+          dynamic alloca() (warned about) and variadic functions that call va_start are compiled
+          without migration points; a migration waits while one of them is on the stack, as it
+          does while a C library function is. Functions with migration points are compiled
+          without the stack protector (-fstack-protector* gives a warning). See
+          docs/MIGRATION-POINTS.md.
+
         DEPENDENCY FILES
           -MD/-MMD write a Make rule to the -MF file, else to the -o output with extension .d,
           else to <input>.d. The rule's target is the -o output (else <input>.o) unless -MT or
