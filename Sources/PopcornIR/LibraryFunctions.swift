@@ -14,6 +14,10 @@ import PopcornSupport
 /// The names are read from the symbol index (`/` member) of musl's `libc.a` for every ISA; a
 /// function counts as a library function only if every ISA's library defines it. Without a
 /// readable archive the set is empty and every call is instrumented, as before.
+///
+/// The setjmp family is the exception (`JmpBufNotes.setjmpFamily`): its return address is where
+/// a `longjmp` resumes the calling frame, so it must be a call site on every ISA for the runtime to
+/// rewrite a `jmp_buf` along with the stack, and the values live across it must be in frame slots.
 struct LibraryFunctions: Sendable {
     let names: Set<String>
 
@@ -32,7 +36,8 @@ struct LibraryFunctions: Sendable {
         return LibraryFunctions(names: common ?? [])
     }()
 
-    func contains(_ name: String) -> Bool { names.contains(name) }
+    /// True if calls to `name` get no stackmap (never for the setjmp family).
+    func contains(_ name: String) -> Bool { names.contains(name) && !JmpBufNotes.setjmpFamily.contains(name) }
 
     /// The names in an `ar` archive's symbol index (GNU `/` with 32-bit, or `/SYM64/` with 64-bit
     /// entries); nil if the archive has none or it is malformed.

@@ -16,10 +16,11 @@ import CLLVM
 /// pointers and every floating-point value, and on aarch64 for 128-bit values). The operands'
 /// meaning goes into the `.popcorn.callsites` side table (`CallSiteTable`).
 ///
-/// Instrumented calls: every call except intrinsics, inline assembly, `noreturn` calls (their
-/// frame never resumes), `musttail` calls (their frame is gone during the callee) and calls to
-/// C library functions declared but not defined here (`LibraryFunctions`: a migration never
-/// happens while one is on the stack).
+/// Instrumented calls: every call except intrinsics, inline assembly, `noreturn` calls of
+/// functions defined elsewhere (their frame never resumes; `noreturn` functions of this module are
+/// instrumented, since they may run for long before their longjmp), `musttail` calls (their
+/// frame is gone during the callee) and calls to C library functions declared but not defined
+/// here (`LibraryFunctions`: a migration never happens while one is on the stack).
 struct StackMaps {
     static let intrinsic = "llvm.experimental.stackmap"
 
@@ -35,6 +36,9 @@ struct StackMaps {
         let dataLayout = LLVMGetModuleDataLayout(module)!
         var ids = CallSiteID()
         var records: [CallSiteRecord] = []
+        // Before anything is instrumented: the notes follow the setjmp calls, whose stackmaps then
+        // go between the two.
+        JmpBufNotes().run(on: module, including: { !UndescribableFrames.isExcluded($0) })
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, library: library) }
             guard !calls.isEmpty else { continue }
@@ -125,11 +129,20 @@ struct StackMaps {
         if let function = IR.calledFunction(of: instruction), !IR.isDefinition(function),
            library.contains(IR.name(of: function)) { return false }
         if let callee = LLVMGetCalledValue(instruction), LLVMIsAInlineAsm(callee) != nil { return false }
+        // The runtime's jmp_buf note never reaches a migration point.
+        if let function = IR.calledFunction(of: instruction), IR.name(of: function) == JmpBufNotes.noteFunction { return false }
         if LLVMGetTailCallKind(instruction) == LLVMTailCallKindMustTail { return false }
+        // A call that never returns still has its caller's frame below the callee while the callee
+        // runs: a function of this module that always ends in a longjmp (the optimiser infers
+        // `noreturn` for it) may run for long, and without a record every migration would wait
+        // for the longjmp. Only external `noreturn` functions (exit, abort, longjmp) get none.
         let noreturn = LLVMGetEnumAttributeKindForName("noreturn", 8)
-        if LLVMGetCallSiteEnumAttribute(instruction, LLVMAttributeIndex.max, noreturn) != nil { return false }
-        if let function = IR.calledFunction(of: instruction),
-           LLVMGetEnumAttributeAtIndex(function, LLVMAttributeIndex.max, noreturn) != nil { return false }
+        let definedHere = IR.calledFunction(of: instruction).map(IR.isDefinition) ?? false
+        if !definedHere {
+            if LLVMGetCallSiteEnumAttribute(instruction, LLVMAttributeIndex.max, noreturn) != nil { return false }
+            if let function = IR.calledFunction(of: instruction),
+               LLVMGetEnumAttributeAtIndex(function, LLVMAttributeIndex.max, noreturn) != nil { return false }
+        }
         return true
     }
 

@@ -23,6 +23,7 @@
 #include "popcorn.h"
 
 #include "transform.h"
+#include "stack/jmpbuf.h"
 #include "stack/metadata.h"
 /* The cross-ISA half is written alongside; until its header exists, only the same-ISA mode is built. */
 #if __has_include("process_move.h")
@@ -185,6 +186,7 @@ static void rewrite_here(struct popcorn_regs *at)
     }
     rewrite_deferred = 0;
     __atomic_fetch_add(&rewrites_done, 1, __ATOMIC_RELAXED);
+    popcorn_jmp_bufs_commit(); /* jmp_bufs outside the new stack, once it is sure to be used */
     __popcorn_resume(&next);
 }
 
@@ -225,7 +227,9 @@ static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
      * dropped too. */
     if (__popcorn_move_request_done)
         __popcorn_move_request_done();
+    popcorn_jmp_bufs_commit(); /* before the checkpoint, which carries them over */
     __popcorn_move_to_regs(dst, &regs);
+    popcorn_jmp_bufs_rollback(); /* the move could not happen: the program goes on here */
 }
 #endif
 
@@ -366,6 +370,7 @@ __attribute__((constructor)) static void migration_init(void)
 }
 
 #include "stack/metadata_load.c"
+#include "stack/jmpbuf_registry.c"
 #include "stack/transform.c"
 #if defined(__x86_64__)
 #include "stack/context_x86_64.c"

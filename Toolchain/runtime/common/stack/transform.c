@@ -131,6 +131,8 @@ static uint64_t repoint(uint64_t p, uint64_t lo, uint64_t hi, size_t count)
     return p;
 }
 
+#include "jmpbuf.c"
+
 enum popcorn_transform_status popcorn_transform(const struct popcorn_regs *src, enum popcorn_isa dst_isa,
                                                 void *dst_stack_top, size_t dst_stack_size,
                                                 struct popcorn_regs *dst_out)
@@ -229,6 +231,11 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             break;
     }
 
+    /* The program's jmp_bufs in these frames, and the values live across their setjmp calls. */
+    popcorn_jmp_bufs_reset();
+    if (!jmp_bufs_match(st, dt, src_isa, n, &value_count))
+        return POPCORN_TRANSFORM_NO_MEMORY;
+
     /* ---- pass 2: lay out the destination frames, copy stack objects ---- */
     uint64_t top = ((uint64_t)(uintptr_t)dst_stack_top) & ~(uint64_t)15;
     uint64_t bottom = (uint64_t)(uintptr_t)dst_stack_top - dst_stack_size;
@@ -267,6 +274,8 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             objects[object_count++] = (struct moved_object){from, address, size};
         }
     }
+    if (!jmp_bufs_copy_objects(st, dt, &object_count))
+        return POPCORN_TRANSFORM_NO_MEMORY;
     qsort(objects, object_count, sizeof *objects, compare_objects);
     /* Several live values may name the same object: keep one entry per source address. */
     size_t unique = 0;
@@ -308,6 +317,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             cur[sr[i].reg] = POPCORN_POISON_WORD;
         if (df->cfa_register == d_fp)
             cur[d_fp] = f->dst_cfa - (int64_t)df->cfa_offset;
+        jmp_bufs_snapshot(k, cur);
         for (unsigned i = 0; i < d->live_value_count; i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, d, i);
@@ -364,6 +374,10 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             if (callee_saved(src_isa, r) && r != d_fp && cur[r] == POPCORN_POISON_WORD)
                 cur[r] = repoint(src->reg[r], lo, hi, object_count);
     }
+
+    if (!jmp_bufs_finish(st, dt, dst_isa, lo, hi, object_count))
+        return POPCORN_TRANSFORM_NO_MEMORY;
+    popcorn_jmp_bufs_stacks(frames[0].src_sp, bottom, (uint64_t)(uintptr_t)dst_stack_top);
 
     dst_out->pc = popcorn_site_return_address(dt, frames[0].dst);
     dst_out->isa = (uint32_t)dst_isa;

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import PopcornSupport
+
+/// jmp_bufs filled before the stack is rewritten or moved and used after it
+/// (docs/STACK-TRANSFORM.md, "jmp_bufs"): Tests/Inputs/migration/longjmp.c throws errors at
+/// several depths inside Lua-like nested protected calls, through global, heap and stack buffers
+/// and with sigsetjmp/siglongjmp. Every run must print exactly what the unmigrated run prints,
+/// and the statistics must show that the rewrites and moves happened.
+@Suite(.serialized) struct LongjmpMigrationTests {
+    static func build(in directory: TemporaryDirectory) throws -> String {
+        let source = "\(Harness.root)/Tests/Inputs/migration/longjmp.c"
+        let output = directory.file("longjmp")
+        try Harness.mustSucceed("'\(try Harness.popcornTool("popcorn-cc"))' -O2 '\(source)' -o '\(output)'",
+                                in: directory.path)
+        return output
+    }
+
+    static func run(_ base: String, from isa: ISA, environment: [String: String]) throws -> ProcessResult {
+        var env = Harness.environment
+        env.merge(environment) { $1 }
+        let binary = isa.siblingPath(of: base)
+        if let emulator = isa.emulator {
+            return try ProcessRunner.run(try Harness.systemTool(emulator, package: "qemu-user"), [binary],
+                                         environment: env)
+        }
+        return try ProcessRunner.run(binary, [], environment: env)
+    }
+
+    static func stat(_ name: String, in text: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
+            return Int(line.dropFirst(name.count + 2))
+        }
+        return nil
+    }
+
+    /// The reference output, checked against what the program must print whatever happens to it.
+    static func reference(_ base: String, on isa: ISA) throws -> (output: String, points: Int) {
+        let plain = try run(base, from: isa, environment: ["POPCORN_STATS": "1"])
+        #expect(plain.succeeded, "\(isa): \(plain.stderrText)")
+        let lines = plain.stdoutText.split(separator: "\n")
+        // Spot checks that the program itself did what it claims (so a broken program cannot pass).
+        #expect(lines.filter { $0 == "status 0" }.count == 6, "\(isa)")
+        #expect(lines.contains("status 15") && lines.contains("status 40") && lines.contains("nested inner status 13"))
+        #expect(lines.filter { $0 == "handler restored 1" }.count == 6)
+        #expect(lines.contains("global caught 7") && lines.contains("global unchanged 43"))
+        #expect(lines.contains("heap attempts 5") && lines.contains("heap retry 4"))
+        #expect(lines.contains("pointer caught 3"))
+        #expect(lines.contains("siglongjmp value 6") && lines.contains("siglongjmp value 5"))
+        let after = lines.filter { $0.hasPrefix("blocked after siglongjmp") }
+        #expect(after == ["blocked after siglongjmp 0", "blocked after siglongjmp 1"], "\(isa)")
+        let points = try #require(stat("migration points", in: plain.stderrText))
+        #expect(points > 1000, "\(isa): \(points) points")
+        return (plain.stdoutText, points)
+    }
+
+    @Test func unmigratedRunsAgreeOnBothISAs() throws {
+        let directory = try Harness.scratch("longjmp-plain")
+        let base = try Self.build(in: directory)
+        let x86 = try Self.reference(base, on: .x86_64)
+        let arm = try Self.reference(base, on: .aarch64)
+        #expect(x86.output == arm.output)
+    }
+
+    /// Same-ISA rewrite at every migration point, every undescribed register poisoned: every jmp_buf
+    /// in use is rewritten thousands of times before the longjmp that uses it.
+    @Test func rewritingAtEveryPointKeepsLongjmpWorking() throws {
+        let directory = try Harness.scratch("longjmp-rewrite")
+        let base = try Self.build(in: directory)
+        for isa in ISA.allCases {
+            let (output, points) = try Self.reference(base, on: isa)
+            let rewritten = try Self.run(base, from: isa, environment: ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "all"])
+            #expect(rewritten.succeeded, "\(isa): \(rewritten.stderrText)")
+            #expect(rewritten.stdoutText == output, "\(isa)")
+            #expect(Self.stat("rewrites", in: rewritten.stderrText) == points, "\(isa): \(rewritten.stderrText)")
+        }
+    }
+
+    /// One hop at points spread over the whole run (inside protected calls, between a setjmp and
+    /// its longjmp, inside the sigsetjmp section), and round trips, from either ISA.
+    @Test(arguments: ISA.allCases)
+    func migratingAnywhereKeepsLongjmpWorking(_ start: ISA) throws {
+        let directory = try Harness.scratch("longjmp-move-\(start.rawValue)")
+        let base = try Self.build(in: directory)
+        let (output, points) = try Self.reference(base, on: start)
+        var plans: [[Int]] = (1...10).map { [points * $0 / 11] }
+        plans += [[points / 5, points * 2 / 5], [points / 2, points / 2 + 37], [points * 3 / 4, points - 3]]
+        for plan in plans {
+            let at = plan.map(String.init).joined(separator: ",")
+            let moved = try Self.run(base, from: start, environment: ["POPCORN_STATS": "1", "POPCORN_MIGRATE_AT": at])
+            #expect(moved.succeeded, "from \(start) at \(at): \(moved.stderrText)")
+            #expect(moved.stdoutText == output, "from \(start) at \(at)")
+            #expect(Self.stat("migrations", in: moved.stderrText) == plan.count, "from \(start) at \(at): \(moved.stderrText)")
+        }
+    }
+}

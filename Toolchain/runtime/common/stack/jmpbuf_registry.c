@@ -1,0 +1,254 @@
+/*
+ * The registry of noted jmp_bufs and the writes a transformation prepares for them
+ * (docs/STACK-TRANSFORM.md, "jmp_bufs").  #included by migrate.c, before transform.c.
+ *
+ * Entries are kept in the order of the stack pointer the buffers hold, outermost frame first:
+ * setjmp calls happen in nesting order, so a new note first drops the entries of frames that
+ * have returned (a longjmp to them is undefined behaviour anyway), finds its own buffer among
+ * those of its own frame, or is pushed.  Noting is therefore O(1) amortised and the registry
+ * holds at most one entry per live buffer.
+ */
+#include "jmpbuf.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define JMP_BUF_SP_WORD 6
+#else
+#define JMP_BUF_SP_WORD 13
+#endif
+
+static struct popcorn_jmp_buf_entry jmp_buf_entries[POPCORN_JMP_BUF_MAX];
+static unsigned jmp_buf_count;
+/* Notes may come from several threads; only single-threaded processes move, so other threads'
+ * entries only need to not corrupt the table. */
+static int jmp_buf_lock;
+
+static void jmp_buf_acquire(void)
+{
+    while (__atomic_exchange_n(&jmp_buf_lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&jmp_buf_lock, __ATOMIC_RELAXED))
+            ;
+}
+
+static void jmp_buf_release(void)
+{
+    __atomic_store_n(&jmp_buf_lock, 0, __ATOMIC_RELEASE);
+}
+
+void __popcorn_jmp_buf_note(void *buf)
+{
+    uint64_t sp;
+    memcpy(&sp, (const unsigned char *)buf + 8 * JMP_BUF_SP_WORD, sizeof sp);
+    uint64_t address = (uint64_t)(uintptr_t)buf;
+    jmp_buf_acquire();
+    while (jmp_buf_count > 0 && jmp_buf_entries[jmp_buf_count - 1].sp < sp)
+        jmp_buf_count--; /* deeper frames, returned since they called setjmp */
+    for (unsigned i = jmp_buf_count; i-- > 0 && jmp_buf_entries[i].sp == sp;)
+        if (jmp_buf_entries[i].address == address) {
+            jmp_buf_release();
+            return;
+        }
+    if (jmp_buf_count < POPCORN_JMP_BUF_MAX) {
+        jmp_buf_entries[jmp_buf_count++] = (struct popcorn_jmp_buf_entry){address, sp};
+        jmp_buf_release();
+        return;
+    }
+    jmp_buf_release();
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+        fprintf(stderr, "popcorn: warning: more than %d jmp_bufs are set at once; a longjmp to one set "
+                        "later fails after a migration\n", POPCORN_JMP_BUF_MAX);
+}
+
+struct popcorn_jmp_buf_entry *popcorn_jmp_buf_entries(unsigned *count)
+{
+    *count = jmp_buf_count;
+    return jmp_buf_entries;
+}
+
+/* ---- what a transformation prepared ---- */
+
+struct jmp_buf_kept {
+    struct popcorn_jmp_buf_entry entry;
+    int has_image;
+    unsigned char image[POPCORN_JMP_BUF_SIZE];
+    unsigned char saved[POPCORN_JMP_BUF_SIZE];
+};
+
+/* A moved stack object holding a noted buffer. */
+struct popcorn_jmp_buf_object {
+    uint64_t src;
+    uint64_t dst;
+    uint64_t size;
+};
+
+/* Scratch, mapped on first use (not the heap: migrating must not change the program's heap). */
+static struct jmp_buf_kept *jmp_buf_kept;
+static struct popcorn_jmp_buf_object *jmp_buf_objects;
+static unsigned jmp_buf_kept_count, jmp_buf_object_count;
+static uint64_t jmp_buf_src_stack, jmp_buf_dst_lo, jmp_buf_dst_hi;
+/* The registry as it was before the last commit, for a rollback. */
+static struct popcorn_jmp_buf_entry jmp_buf_saved_entries[POPCORN_JMP_BUF_MAX];
+static unsigned jmp_buf_saved_count;
+
+static int jmp_buf_scratch(void)
+{
+    if (jmp_buf_kept)
+        return 1;
+    size_t bytes = POPCORN_JMP_BUF_MAX * (sizeof *jmp_buf_kept + sizeof *jmp_buf_objects);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    jmp_buf_objects = p;
+    jmp_buf_kept = (struct jmp_buf_kept *)(jmp_buf_objects + POPCORN_JMP_BUF_MAX);
+    return 1;
+}
+
+void popcorn_jmp_bufs_reset(void)
+{
+    jmp_buf_kept_count = 0;
+    jmp_buf_object_count = 0;
+    jmp_buf_src_stack = jmp_buf_dst_lo = jmp_buf_dst_hi = 0;
+}
+
+int popcorn_jmp_bufs_keep(uint64_t address, uint64_t sp, const unsigned char *image)
+{
+    if (!jmp_buf_scratch() || jmp_buf_kept_count == POPCORN_JMP_BUF_MAX)
+        return 0;
+    struct jmp_buf_kept *k = &jmp_buf_kept[jmp_buf_kept_count++];
+    k->entry = (struct popcorn_jmp_buf_entry){address, sp};
+    k->has_image = image != NULL;
+    if (image)
+        memcpy(k->image, image, POPCORN_JMP_BUF_SIZE);
+    return 1;
+}
+
+int popcorn_jmp_bufs_object_moved(uint64_t src, uint64_t dst, uint64_t size)
+{
+    if (!jmp_buf_scratch() || jmp_buf_object_count == POPCORN_JMP_BUF_MAX)
+        return 0;
+    for (unsigned i = 0; i < jmp_buf_object_count; i++)
+        if (jmp_buf_objects[i].src == src)
+            return 1;
+    jmp_buf_objects[jmp_buf_object_count++] = (struct popcorn_jmp_buf_object){src, dst, size};
+    return 1;
+}
+
+void popcorn_jmp_bufs_stacks(uint64_t src_stack_address, uint64_t dst_lo, uint64_t dst_hi)
+{
+    jmp_buf_src_stack = src_stack_address;
+    jmp_buf_dst_lo = dst_lo;
+    jmp_buf_dst_hi = dst_hi;
+}
+
+/* The object of `objects` (by `from` side) that `word` points into (one past the end included). */
+static const struct popcorn_jmp_buf_object *jmp_buf_target(uint64_t word, int reverse)
+{
+    for (unsigned i = 0; i < jmp_buf_object_count; i++) {
+        const struct popcorn_jmp_buf_object *o = &jmp_buf_objects[i];
+        uint64_t from = reverse ? o->dst : o->src;
+        if (word >= from && word - from <= o->size)
+            return o;
+    }
+    return NULL;
+}
+
+/*
+ * Pointers to a moved object holding a buffer, held in writable memory outside the stacks (a
+ * global or heap `jmp_buf *current`, Lua's L->errorJmp): re-pointed to the object's new place,
+ * or back (`reverse`) for a rollback.  The transformation re-points the stack's own pointers;
+ * these are the ones it cannot see.  Only pointers into these few objects are touched, and only
+ * private writable mappings are read (not the stacks, not the runtime's own scratch mappings).
+ */
+static void jmp_buf_scan(int reverse)
+{
+    if (jmp_buf_object_count == 0)
+        return;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (unsigned i = 0; i < jmp_buf_object_count; i++) {
+        uint64_t from = reverse ? jmp_buf_objects[i].dst : jmp_buf_objects[i].src;
+        if (from < lo)
+            lo = from;
+        if (from + jmp_buf_objects[i].size > hi)
+            hi = from + jmp_buf_objects[i].size;
+    }
+    static char maps[1 << 16];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t used = 0;
+    for (;;) {
+        ssize_t got = read(fd, maps + used, sizeof maps - 1 - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+        if (used == sizeof maps - 1)
+            break;
+    }
+    close(fd);
+    maps[used] = '\0';
+    uint64_t scratch_lo = (uint64_t)(uintptr_t)jmp_buf_objects;
+    uint64_t scratch_hi = scratch_lo + POPCORN_JMP_BUF_MAX * (sizeof *jmp_buf_kept + sizeof *jmp_buf_objects);
+    for (char *line = maps; *line;) {
+        char *end = strchr(line, '\n');
+        if (!end)
+            break; /* a truncated last line */
+        *end = '\0';
+        unsigned long long start, stop;
+        char perms[8] = {0};
+        int fields = sscanf(line, "%llx-%llx %7s", &start, &stop, perms);
+        line = end + 1;
+        if (fields != 3 || perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
+            continue;
+        if (jmp_buf_src_stack >= start && jmp_buf_src_stack < stop)
+            continue;
+        if (start < jmp_buf_dst_hi && stop > jmp_buf_dst_lo)
+            continue;
+        if (start < scratch_hi && stop > scratch_lo)
+            continue;
+        for (uint64_t *w = (uint64_t *)(uintptr_t)start; w < (uint64_t *)(uintptr_t)stop; w++) {
+            uint64_t word = *w;
+            if (word < lo || word > hi)
+                continue;
+            const struct popcorn_jmp_buf_object *o = jmp_buf_target(word, reverse);
+            if (o)
+                *w = reverse ? o->src + (word - o->dst) : o->dst + (word - o->src);
+        }
+    }
+}
+
+void popcorn_jmp_bufs_commit(void)
+{
+    memcpy(jmp_buf_saved_entries, jmp_buf_entries, jmp_buf_count * sizeof *jmp_buf_entries);
+    jmp_buf_saved_count = jmp_buf_count;
+    for (unsigned i = 0; i < jmp_buf_kept_count; i++) {
+        struct jmp_buf_kept *k = &jmp_buf_kept[i];
+        void *at = (void *)(uintptr_t)k->entry.address;
+        if (!k->has_image)
+            continue;
+        memcpy(k->saved, at, POPCORN_JMP_BUF_SIZE);
+        memcpy(at, k->image, POPCORN_JMP_BUF_SIZE);
+    }
+    jmp_buf_scan(0);
+    for (unsigned i = 0; i < jmp_buf_kept_count; i++)
+        jmp_buf_entries[i] = jmp_buf_kept[i].entry;
+    jmp_buf_count = jmp_buf_kept_count;
+}
+
+void popcorn_jmp_bufs_rollback(void)
+{
+    jmp_buf_scan(1);
+    for (unsigned i = jmp_buf_kept_count; i-- > 0;) {
+        struct jmp_buf_kept *k = &jmp_buf_kept[i];
+        if (k->has_image)
+            memcpy((void *)(uintptr_t)k->entry.address, k->saved, POPCORN_JMP_BUF_SIZE);
+    }
+    memcpy(jmp_buf_entries, jmp_buf_saved_entries, jmp_buf_saved_count * sizeof *jmp_buf_entries);
+    jmp_buf_count = jmp_buf_saved_count;
+    popcorn_jmp_bufs_reset();
+}
