@@ -32,18 +32,14 @@ struct JmpBufNotesTests {
     }
     """
 
-    /// The instruction right after `instruction`, skipping the stackmap StackMaps puts there.
-    static func next(after instruction: LLVMValueRef) -> LLVMValueRef? {
-        var next = LLVMGetNextInstruction(instruction)
-        while let n = next, LLVMIsACallInst(n) != nil, IR.calleeName(of: n) == StackMaps.intrinsic || LLVMIsASwitchInst(n) != nil {
-            next = LLVMGetNextInstruction(n)
-        }
-        if next == nil || LLVMIsASwitchInst(next!) != nil {
-            // The stackmap ended the block; the note starts the next one.
-            let block = LLVMGetNextBasicBlock(LLVMGetInstructionParent(instruction)!)
-            return block.flatMap { LLVMGetFirstInstruction($0) }
-        }
-        return next
+    /// The first call after a stackmap: the stackmap ends its block with a `switch` to the block
+    /// holding what followed the call (slot writes and reads may come first).
+    static func firstCall(after stackmap: LLVMValueRef) -> LLVMValueRef? {
+        guard let edge = LLVMGetNextInstruction(stackmap), LLVMIsASwitchInst(edge) != nil,
+              let block = LLVMGetSwitchDefaultDest(edge) else { return nil }
+        var current = LLVMGetFirstInstruction(block)
+        while let c = current, LLVMIsACallInst(c) == nil { current = LLVMGetNextInstruction(c) }
+        return current
     }
 
     @Test func setjmpCallsGetAStackmapAndANote() throws {
@@ -64,7 +60,7 @@ struct JmpBufNotesTests {
             // setjmp; stackmap; (new block) note(buf)
             let stackmap = try #require(LLVMGetNextInstruction(call))
             #expect(IR.calleeName(of: stackmap) == StackMaps.intrinsic)
-            let note = try #require(Self.next(after: stackmap))
+            let note = try #require(Self.firstCall(after: stackmap))
             #expect(IR.calleeName(of: note) == JmpBufNotes.noteFunction, "\(name)")
             #expect(IR.arguments(of: note).first == IR.arguments(of: call).first, "\(name): the note gets the buffer")
         }

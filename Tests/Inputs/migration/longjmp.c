@@ -217,6 +217,7 @@ static void __attribute__((noinline)) block_and_jump(int value)
 
 static void signal_masks(void)
 {
+    change_usr1(SIG_UNBLOCK); /* whatever mask the program was started with */
     for (int save = 1; save >= 0; save--) {
         int got = sigsetjmp(signal_buffer, save);
         if (got == 0)

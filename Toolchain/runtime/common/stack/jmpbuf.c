@@ -69,12 +69,13 @@ struct jmp_match {
 
 static struct jmp_match *jmp_matches;
 static size_t jmp_match_count;
+#define JMP_MATCH_SCRATCH (POPCORN_JMP_BUF_MAX * sizeof(struct jmp_match))
 
 static int jmp_match_scratch(void)
 {
     if (jmp_matches)
         return 1;
-    void *p = mmap(NULL, POPCORN_JMP_BUF_MAX * sizeof *jmp_matches, PROT_READ | PROT_WRITE,
+    void *p = mmap(NULL, JMP_MATCH_SCRATCH, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return 0;

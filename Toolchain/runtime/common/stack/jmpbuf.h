@@ -48,9 +48,13 @@ int popcorn_jmp_bufs_keep(uint64_t address, uint64_t sp, const unsigned char *im
  *  in writable memory outside both stacks are re-pointed.  Returns 0 when out of scratch space. */
 int popcorn_jmp_bufs_object_moved(uint64_t src, uint64_t dst, uint64_t size);
 
-/** The ranges the pointer scan leaves alone: the mapping holding `src_stack_address` (the stack
- *  being left, runtime frames included) and [dst_lo, dst_hi) (the new stack). */
-void popcorn_jmp_bufs_stacks(uint64_t src_stack_address, uint64_t dst_lo, uint64_t dst_hi);
+/** The ranges the pointer scan leaves alone: the stack being left, from the start of the mapping
+ *  holding `src_sp` (the runtime's own frames) to `src_top` (the outermost frame moved), and
+ *  [dst_lo, dst_hi) (the new stack). */
+void popcorn_jmp_bufs_stacks(uint64_t src_sp, uint64_t src_top, uint64_t dst_lo, uint64_t dst_hi);
+
+/** Another range the pointer scan leaves alone (the runtime's own scratch memory). */
+void popcorn_jmp_bufs_skip(uint64_t lo, uint64_t hi);
 
 /** Does the prepared outside writes and updates the registry.  Call right before resuming on the
  *  new stack (or before the process move's checkpoint). */

@@ -91,7 +91,13 @@ struct popcorn_jmp_buf_object {
 static struct jmp_buf_kept *jmp_buf_kept;
 static struct popcorn_jmp_buf_object *jmp_buf_objects;
 static unsigned jmp_buf_kept_count, jmp_buf_object_count;
-static uint64_t jmp_buf_src_stack, jmp_buf_dst_lo, jmp_buf_dst_hi;
+static uint64_t jmp_buf_src_stack, jmp_buf_src_top;
+/* Address ranges the pointer scan leaves alone: the new stack and the runtime's own scratch. */
+#define JMP_BUF_SKIP_MAX 16
+static struct {
+    uint64_t lo, hi;
+} jmp_buf_skip[JMP_BUF_SKIP_MAX];
+static unsigned jmp_buf_skip_count;
 /* The registry as it was before the last commit, for a rollback. */
 static struct popcorn_jmp_buf_entry jmp_buf_saved_entries[POPCORN_JMP_BUF_MAX];
 static unsigned jmp_buf_saved_count;
@@ -113,7 +119,14 @@ void popcorn_jmp_bufs_reset(void)
 {
     jmp_buf_kept_count = 0;
     jmp_buf_object_count = 0;
-    jmp_buf_src_stack = jmp_buf_dst_lo = jmp_buf_dst_hi = 0;
+    jmp_buf_src_stack = jmp_buf_src_top = 0;
+    jmp_buf_skip_count = 0;
+}
+
+void popcorn_jmp_bufs_skip(uint64_t lo, uint64_t hi)
+{
+    if (jmp_buf_skip_count < JMP_BUF_SKIP_MAX && lo < hi)
+        jmp_buf_skip[jmp_buf_skip_count++] = (typeof(jmp_buf_skip[0])){lo, hi};
 }
 
 int popcorn_jmp_bufs_keep(uint64_t address, uint64_t sp, const unsigned char *image)
@@ -139,12 +152,15 @@ int popcorn_jmp_bufs_object_moved(uint64_t src, uint64_t dst, uint64_t size)
     return 1;
 }
 
-void popcorn_jmp_bufs_stacks(uint64_t src_stack_address, uint64_t dst_lo, uint64_t dst_hi)
+void popcorn_jmp_bufs_stacks(uint64_t src_sp, uint64_t src_top, uint64_t dst_lo, uint64_t dst_hi)
 {
-    jmp_buf_src_stack = src_stack_address;
-    jmp_buf_dst_lo = dst_lo;
-    jmp_buf_dst_hi = dst_hi;
+    jmp_buf_src_stack = src_sp;
+    jmp_buf_src_top = src_top;
+    popcorn_jmp_bufs_skip(dst_lo, dst_hi);
 }
+
+/* Re-points the words of [from, to) that point into a moved object ([lo, hi] bounds them all). */
+static void jmp_buf_scan_range(uint64_t from, uint64_t to, uint64_t lo, uint64_t hi, int reverse);
 
 /* The object of `objects` (by `from` side) that `word` points into (one past the end included). */
 static const struct popcorn_jmp_buf_object *jmp_buf_target(uint64_t word, int reverse)
@@ -156,6 +172,18 @@ static const struct popcorn_jmp_buf_object *jmp_buf_target(uint64_t word, int re
             return o;
     }
     return NULL;
+}
+
+static void jmp_buf_scan_range(uint64_t from, uint64_t to, uint64_t lo, uint64_t hi, int reverse)
+{
+    for (uint64_t *w = (uint64_t *)(uintptr_t)from; w < (uint64_t *)(uintptr_t)to; w++) {
+        uint64_t word = *w;
+        if (word < lo || word > hi)
+            continue;
+        const struct popcorn_jmp_buf_object *o = jmp_buf_target(word, reverse);
+        if (o)
+            *w = reverse ? o->src + (word - o->dst) : o->dst + (word - o->src);
+    }
 }
 
 /*
@@ -193,7 +221,7 @@ static void jmp_buf_scan(int reverse)
     close(fd);
     maps[used] = '\0';
     uint64_t scratch_lo = (uint64_t)(uintptr_t)jmp_buf_objects;
-    uint64_t scratch_hi = scratch_lo + POPCORN_JMP_BUF_MAX * (sizeof *jmp_buf_kept + sizeof *jmp_buf_objects);
+    popcorn_jmp_bufs_skip(scratch_lo, scratch_lo + POPCORN_JMP_BUF_MAX * (sizeof *jmp_buf_kept + sizeof *jmp_buf_objects));
     for (char *line = maps; *line;) {
         char *end = strchr(line, '\n');
         if (!end)
@@ -205,19 +233,21 @@ static void jmp_buf_scan(int reverse)
         line = end + 1;
         if (fields != 3 || perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
             continue;
+        /* The stack being left, from its mapping's start (the runtime's own frames) up to the top
+         * of the frames moved. */
         if (jmp_buf_src_stack >= start && jmp_buf_src_stack < stop)
-            continue;
-        if (start < jmp_buf_dst_hi && stop > jmp_buf_dst_lo)
-            continue;
-        if (start < scratch_hi && stop > scratch_lo)
-            continue;
-        for (uint64_t *w = (uint64_t *)(uintptr_t)start; w < (uint64_t *)(uintptr_t)stop; w++) {
-            uint64_t word = *w;
-            if (word < lo || word > hi)
-                continue;
-            const struct popcorn_jmp_buf_object *o = jmp_buf_target(word, reverse);
-            if (o)
-                *w = reverse ? o->src + (word - o->dst) : o->dst + (word - o->src);
+            popcorn_jmp_bufs_skip(start, jmp_buf_src_top);
+        /* Mappings may have merged with the runtime's scratch: scan around the skipped ranges. */
+        uint64_t at = start;
+        while (at < stop) {
+            uint64_t next = stop, resume = stop;
+            for (unsigned i = 0; i < jmp_buf_skip_count; i++)
+                if (jmp_buf_skip[i].hi > at && jmp_buf_skip[i].lo < next) {
+                    next = jmp_buf_skip[i].lo > at ? jmp_buf_skip[i].lo : at;
+                    resume = jmp_buf_skip[i].hi;
+                }
+            jmp_buf_scan_range(at, next, lo, hi, reverse);
+            at = resume;
         }
     }
 }

@@ -47,6 +47,9 @@ struct moved_object {
 #define SCRATCH_FRAMES (1u << 20)
 #define SCRATCH_VALUES (1u << 22)
 #define SCRATCH_OBJECTS (1u << 21)
+#define SCRATCH_BYTES                                                                                      \
+    (SCRATCH_FRAMES * sizeof(struct frame) + SCRATCH_VALUES * sizeof(uint64_t) +                           \
+     SCRATCH_OBJECTS * sizeof(struct moved_object))
 static struct frame *frames;
 static uint64_t *values;
 static struct moved_object *objects;
@@ -55,9 +58,7 @@ static int scratch_ready(void)
 {
     if (frames)
         return 1;
-    size_t bytes = SCRATCH_FRAMES * sizeof(struct frame) + SCRATCH_VALUES * sizeof(uint64_t) +
-                   SCRATCH_OBJECTS * sizeof(struct moved_object);
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, SCRATCH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return 0;
     values = p;
@@ -377,7 +378,10 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
 
     if (!jmp_bufs_finish(st, dt, dst_isa, lo, hi, object_count))
         return POPCORN_TRANSFORM_NO_MEMORY;
-    popcorn_jmp_bufs_stacks(frames[0].src_sp, bottom, (uint64_t)(uintptr_t)dst_stack_top);
+    popcorn_jmp_bufs_stacks(frames[0].src_sp, hi, bottom, (uint64_t)(uintptr_t)dst_stack_top);
+    popcorn_jmp_bufs_skip((uint64_t)(uintptr_t)values, (uint64_t)(uintptr_t)values + SCRATCH_BYTES);
+    if (jmp_matches)
+        popcorn_jmp_bufs_skip((uint64_t)(uintptr_t)jmp_matches, (uint64_t)(uintptr_t)jmp_matches + JMP_MATCH_SCRATCH);
 
     dst_out->pc = popcorn_site_return_address(dt, frames[0].dst);
     dst_out->isa = (uint32_t)dst_isa;
