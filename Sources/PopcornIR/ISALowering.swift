@@ -15,8 +15,11 @@ public struct ISALowering: Sendable {
     /// Retargets `module` to the ISA and, on x86_64, applies the ABI fix-ups in order:
     /// `va_start`/`va_copy`, variadic call padding, `long double` at the libc boundary, shims;
     /// on aarch64, isolates frame addresses from loads and stores (`FrameAddressIsolation`).
+    /// On both, every stackmap is followed by a clobber of the callee-saved registers
+    /// (`CalleeSavedBarrier`).
     public func run(on module: borrowing IRModule) {
         ISARetargeting(isa: isa, dataLayout: dataLayout).run(on: module.ref)
+        CalleeSavedBarrier(isa: isa).run(on: module.ref)
         guard isa == .x86_64 else {
             FrameAddressIsolation().run(on: module.ref)
             return

@@ -9,7 +9,7 @@ import PopcornSupport
 @Suite(.serialized) struct StackTransformTests {
     /// Programs under Tests/Inputs/migration, rewritten with every register the metadata does not
     /// describe poisoned on both ISAs (hidden backend state, docs/STACK-TRANSFORM.md).
-    static let programs = ["recursion", "registers", "frames"]
+    static let programs = ["recursion", "registers", "frames", "libc_sequences"]
 
     static func build(_ name: String, in directory: TemporaryDirectory) throws -> String {
         let source = "\(Harness.root)/Tests/Inputs/migration/\(name).c"
