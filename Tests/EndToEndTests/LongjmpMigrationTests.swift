@@ -93,4 +93,73 @@ import PopcornSupport
             #expect(Self.stat("migrations", in: moved.stderrText) == plan.count, "from \(start) at \(at): \(moved.stderrText)")
         }
     }
+
+    /// Lua errors thrown after long computations inside protected calls (pcall inside pcall, in a
+    /// coroutine, xpcall): every `error` is a longjmp through `L->errorJmp`, a heap pointer to a
+    /// `jmp_buf` in a stack frame of `luaD_rawrunprotected`, often set long before the move.
+    static let luaScript = """
+    local function work(n)
+      local s = 0
+      for i = 1, n do s = (s * 31 + i) % 1000003 end
+      return s
+    end
+    local function deep(d, n)
+      if d == 0 then error({code = n, value = work(2000 + n)}) end
+      return deep(d - 1, n) + 1
+    end
+    local total, caught = 0, 0
+    for i = 1, 40 do
+      local ok, err = pcall(function()
+        local inner_ok, inner = pcall(deep, i % 7, i)
+        if inner_ok then error("inner did not fail") end
+        total = total + inner.value
+        if i % 3 == 0 then error("outer " .. i .. " " .. work(1500 + i)) end
+        return work(500 + i)
+      end)
+      if ok then total = total + err else caught = caught + 1; total = total + #err end
+    end
+    local co = coroutine.wrap(function()
+      for i = 1, 20 do
+        local ok, e = pcall(deep, i % 5, i)
+        coroutine.yield(ok and 0 or e.value)
+      end
+    end)
+    for _ = 1, 20 do total = total + co() end
+    local ok, msg = xpcall(function() return deep(6, 99) end, function(e) return "handled " .. e.code end)
+    print(total, caught, ok, msg)
+
+    """
+
+    @Test func luaErrorsAfterMigrationsInsideProtectedCalls() throws {
+        let (work, popcorn, plain) = try ThirdPartyTests.buildBoth(package: "lua5.4", binary: "src/lua") {
+            "make -C src -j2 AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS= lua CC='\($0)'"
+        }
+        let script = work.file("errors.lua")
+        try AtomicFile.write(Data(Self.luaScript.utf8), to: script)
+        let reference = try Harness.mustSucceed("src/lua '\(script)'", in: plain).stdoutText
+        #expect(reference.hasSuffix("\t13\tfalse\thandled 99\n"), "\(reference)")
+        let lua = "\(popcorn)/src/lua"
+        for isa in ISA.allCases {
+            let run = try Harness.shell(try ThirdPartyTests.command(lua, on: isa, "'\(script)'", environment: "POPCORN_STATS=1"),
+                                        in: work.path)
+            #expect(run.succeeded && run.stdoutText == reference, "\(isa): \(run.stderrText)")
+            let points = try #require(Self.stat("migration points", in: run.stderrText), "\(isa): \(run.stderrText)")
+            let spread = (0..<200).map { String(1 + $0 * (points / 200)) }.joined(separator: ",")
+            let rewritten = try Harness.shell(
+                try ThirdPartyTests.command(lua, on: isa, "'\(script)'", environment: "POPCORN_STATS=1 POPCORN_REWRITE_AT=\(spread)"),
+                in: work.path)
+            #expect(rewritten.succeeded && rewritten.stdoutText == reference, "rewrites on \(isa): \(rewritten.stderrText)")
+            #expect((Self.stat("rewrites", in: rewritten.stderrText) ?? 0) > 150, "rewrites on \(isa): \(rewritten.stderrText)")
+            var plans: [[Int]] = (1...6).map { [points * $0 / 7] }
+            plans.append([points / 5, points * 3 / 5])
+            for plan in plans {
+                let at = plan.map(String.init).joined(separator: ",")
+                let moved = try Harness.shell(
+                    try ThirdPartyTests.command(lua, on: isa, "'\(script)'", environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)"),
+                    in: work.path)
+                #expect(moved.succeeded && moved.stdoutText == reference, "from \(isa) at \(at): \(moved.stderrText)")
+                #expect(Self.stat("migrations", in: moved.stderrText) == plan.count, "from \(isa) at \(at): \(moved.stderrText)")
+            }
+        }
+    }
 }
