@@ -188,8 +188,6 @@ static void pointer_buffers(void)
 
 /* ---- sigsetjmp/siglongjmp: the mask is restored only when it was saved ---- */
 
-/* The set manipulations stay out of line: see docs/STACK-TRANSFORM.md ("Known gaps") on frame
- * addresses kept across C library calls. */
 static int __attribute__((noinline)) usr1_blocked(void)
 {
     sigset_t now;
