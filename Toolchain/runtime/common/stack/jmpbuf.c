@@ -95,8 +95,9 @@ static int jmp_mapped(uint64_t address, uint64_t size)
     return mincore((void *)(uintptr_t)start, length, vector) == 0;
 }
 
-/* Decodes the buffer at `m->address` (this ISA's layout); 0 if it is not a buffer setjmp filled. */
-static int jmp_decode(struct jmp_match *m, enum popcorn_isa isa)
+/* Decodes the buffer at `m->address` (this ISA's layout); the caller checks that its stack pointer
+ * and return address name a frame being moved and a call site of that frame's function. */
+static void jmp_decode(struct jmp_match *m, enum popcorn_isa isa)
 {
     const struct jmp_layout *l = jmp_layout_of(isa);
     const unsigned char *b = (const unsigned char *)(uintptr_t)m->address;
@@ -117,7 +118,6 @@ static int jmp_decode(struct jmp_match *m, enum popcorn_isa isa)
         m->reg[l->reg[0]] = m->mask[1]; /* the program's value of the register sigsetjmp borrowed */
     }
     m->ra = ra;
-    return 1;
 }
 
 /* The source address of a frame slot of the setjmp site. */
