@@ -87,9 +87,10 @@ enum IR {
     }
 
     /// The function a call instruction calls directly, looking through no-op casts; nil for
-    /// indirect calls and inline assembly.
+    /// indirect calls, inline assembly and anything that is not a call (asking the C API for
+    /// the callee of a non-call is undefined behaviour).
     static func calledFunction(of call: LLVMValueRef) -> LLVMValueRef? {
-        guard var callee = LLVMGetCalledValue(call) else { return nil }
+        guard LLVMIsACallInst(call) != nil || LLVMIsAInvokeInst(call) != nil, var callee = LLVMGetCalledValue(call) else { return nil }
         while LLVMIsAConstantExpr(callee) != nil, LLVMGetConstOpcode(callee) == LLVMBitCast {
             callee = LLVMGetOperand(callee, 0)
         }

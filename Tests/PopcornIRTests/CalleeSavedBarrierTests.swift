@@ -27,7 +27,8 @@ struct CalleeSavedBarrierTests {
         let named = module.function(named: "f")
         let f = try #require(named)
         let instructions = IR.instructions(of: f)
-        for (index, call) in instructions.enumerated() where IR.calleeName(of: call) == StackMaps.intrinsic {
+        for (index, call) in instructions.enumerated()
+        where LLVMIsACallInst(call) != nil && IR.calleeName(of: call) == StackMaps.intrinsic {
             let next = instructions[index + 1]
             let callee = try #require(LLVMGetCalledValue(next))
             #expect(LLVMIsAInlineAsm(callee) != nil)
