@@ -193,6 +193,20 @@ static void jmp_buf_scan_range(uint64_t from, uint64_t to, uint64_t lo, uint64_t
  * these are the ones it cannot see.  Only pointers into these few objects are touched, and only
  * private writable mappings are read (not the stacks, not the runtime's own scratch mappings).
  */
+/* A hexadecimal number at *cursor (lower or upper case); *cursor moves past it. */
+static uint64_t jmp_buf_parse_hex(const char **cursor)
+{
+    uint64_t value = 0;
+    for (;; (*cursor)++) {
+        char c = **cursor;
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (digit < 0)
+            return value;
+        value = value << 4 | (uint64_t)digit;
+    }
+}
+
 static void jmp_buf_scan(int reverse)
 {
     if (jmp_buf_object_count == 0)
@@ -227,11 +241,19 @@ static void jmp_buf_scan(int reverse)
         if (!end)
             break; /* a truncated last line */
         *end = '\0';
-        unsigned long long start, stop;
-        char perms[8] = {0};
-        int fields = sscanf(line, "%llx-%llx %7s", &start, &stop, perms);
+        /* "start-end perms …": parsed by hand, since sscanf would pull the whole scanf family
+         * (with floating-point parsing) into every migratable binary. */
+        const char *cursor = line;
+        uint64_t start = jmp_buf_parse_hex(&cursor), stop = 0;
+        int wellformed = *cursor == '-';
+        if (wellformed) {
+            cursor++;
+            stop = jmp_buf_parse_hex(&cursor);
+            wellformed = *cursor == ' ' && strlen(cursor + 1) >= 4;
+        }
+        const char *perms = cursor + 1;
         line = end + 1;
-        if (fields != 3 || perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
+        if (!wellformed || perms[0] != 'r' || perms[1] != 'w' || perms[3] != 'p')
             continue;
         /* The stack being left, from its mapping's start (the runtime's own frames) up to the top
          * of the frames moved. */
