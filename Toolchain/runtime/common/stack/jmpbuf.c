@@ -299,14 +299,7 @@ static int jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn_
                 /* The objects only the setjmp site lists were not scanned with the frame's own: a
                  * slot may hold a pointer into the stack. */
                 uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
-                uint64_t size = s_size < d_size ? s_size : d_size;
-                for (uint64_t off = 0; off + 8 <= size; off += 8) {
-                    uint64_t word;
-                    memcpy(&word, (const void *)(uintptr_t)(address + off), 8);
-                    uint64_t moved = repoint(word, lo, hi, object_count);
-                    if (moved != word)
-                        memcpy((void *)(uintptr_t)(address + off), &moved, 8);
-                }
+                repoint_object(address, s_size < d_size ? s_size : d_size, lo, hi, object_count);
                 continue;
             }
             if (dlv->kind != POPCORN_META_LOC_INDIRECT)

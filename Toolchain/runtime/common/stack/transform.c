@@ -132,6 +132,22 @@ static uint64_t repoint(uint64_t p, uint64_t lo, uint64_t hi, size_t count)
     return p;
 }
 
+/* Re-points, word by word, every pointer into a moved source object held in the `size` bytes
+ * at `address` (a moved stack object: the metadata does not say which of its words are
+ * pointers, so each aligned word that points into a moved object is moved along with it). */
+static void repoint_object(uint64_t address, uint64_t size, uint64_t lo, uint64_t hi, size_t count)
+{
+    if (address % 8 != 0)
+        return;
+    for (uint64_t off = 0; off + 8 <= size; off += 8) {
+        uint64_t word;
+        memcpy(&word, (const void *)(uintptr_t)(address + off), 8);
+        uint64_t moved = repoint(word, lo, hi, count);
+        if (moved != word)
+            memcpy((void *)(uintptr_t)(address + off), &moved, 8);
+    }
+}
+
 #include "jmpbuf.c"
 
 enum popcorn_transform_status popcorn_transform(const struct popcorn_regs *src, enum popcorn_isa dst_isa,
@@ -330,16 +346,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                 uint64_t address;
                 dst_location(dt, f, dlv, &address);
                 uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
-                uint64_t size = s_size < d_size ? s_size : d_size;
-                if (address % 8 != 0)
-                    continue;
-                for (uint64_t off = 0; off + 8 <= size; off += 8) {
-                    uint64_t word;
-                    memcpy(&word, (const void *)(uintptr_t)(address + off), 8);
-                    uint64_t moved = repoint(word, lo, hi, object_count);
-                    if (moved != word)
-                        memcpy((void *)(uintptr_t)(address + off), &moved, 8);
-                }
+                repoint_object(address, s_size < d_size ? s_size : d_size, lo, hi, object_count);
                 continue;
             }
             if (slv->flags & (POPCORN_META_VALUE_POINTER | POPCORN_META_VALUE_DERIVED))
