@@ -18,11 +18,13 @@ import math, os, shutil, subprocess, sys, tempfile, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
 REPS = int(os.environ.get("BENCH_REPS", "3"))
+# Run arguments give plain runs of about half a second to a second here: shorter runs let
+# scheduling noise move a single ratio by several percent.
 EXAMPLES = {  # name: (sources, link libraries, run arguments)
-    "nbody": (["main.c", "nbody.c"], ["-lm"], ["2000000"]),
-    "matrix": (["main.c", "matrix.c", "rng.c"], ["-lm"], ["320", "4"]),
-    "wordcount": (["main.c", "hashmap.c", "tokenize.c"], [], ["400000"]),
-    "kvstore": (["main.c", "store.c"], [], ["40000"]),
+    "nbody": (["main.c", "nbody.c"], ["-lm"], ["10000000"]),
+    "matrix": (["main.c", "matrix.c", "rng.c"], ["-lm"], ["800", "4"]),
+    "wordcount": (["main.c", "hashmap.c", "tokenize.c"], [], ["800000"]),
+    "kvstore": (["main.c", "store.c"], [], ["200000"]),
 }
 ISAS = ["x86_64", "aarch64"]
 LIBGCC = {"x86_64": "/usr/lib/gcc/x86_64-linux-gnu/12/libgcc.a",
