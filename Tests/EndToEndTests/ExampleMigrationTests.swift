@@ -13,12 +13,6 @@ import PopcornSupport
         ("kvstore", ["300"]),
     ]
 
-    static func stat(_ name: String, in text: String) -> Int? {
-        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
-            return Int(line.dropFirst(name.count + 2))
-        }
-        return nil
-    }
 
     @Test(arguments: examples.map(\.name))
     func migratesMidRunAndBack(_ name: String) throws {
@@ -40,13 +34,13 @@ import PopcornSupport
             }
             let plain = try run(["POPCORN_STATS": "1"])
             #expect(plain.succeeded, "\(name) from \(start): \(plain.stderrText)")
-            let points = try #require(Self.stat("migration points", in: plain.stderrText))
+            let points = try #require(Harness.stat("migration points", in: plain.stderrText))
             for hops in [[points / 3], [points / 4, points * 3 / 4]] {
                 let at = hops.map(String.init).joined(separator: ",")
                 let moved = try run(["POPCORN_STATS": "1", "POPCORN_MIGRATE_AT": at])
                 #expect(moved.succeeded, "\(name) from \(start) at \(at): \(moved.stderrText)")
                 #expect(moved.stdoutText == plain.stdoutText, "\(name) from \(start) at \(at)")
-                #expect(Self.stat("migrations", in: moved.stderrText) == hops.count,
+                #expect(Harness.stat("migrations", in: moved.stderrText) == hops.count,
                         "\(name) from \(start) at \(at): \(moved.stderrText)")
             }
         }

@@ -38,6 +38,15 @@ enum Harness {
         throw MissingTool(description: "'\(name)' not found: install the Debian package '\(package)' (scripts/setup.sh does)")
     }
 
+    /// The number on the runtime's POPCORN_STATS line `<name>: <number>` in `text` (stderr), or
+    /// nil when there is no such line.
+    static func stat(_ name: String, in text: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
+            return Int(line.dropFirst(name.count + 2))
+        }
+        return nil
+    }
+
     /// A scratch directory that is removed afterwards.
     static func scratch(_ label: String) throws -> TemporaryDirectory {
         try TemporaryDirectory(prefix: "popcorn-e2e-\(label)")

@@ -27,13 +27,6 @@ import PopcornSupport
         return try ProcessRunner.run(binary, [], environment: env)
     }
 
-    static func stat(_ name: String, in text: String) -> Int? {
-        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
-            return Int(line.dropFirst(name.count + 2))
-        }
-        return nil
-    }
-
     /// The reference output, checked against what the program must print whatever happens to it.
     static func reference(_ base: String, on isa: ISA) throws -> (output: String, points: Int) {
         let plain = try run(base, from: isa, environment: ["POPCORN_STATS": "1"])
@@ -49,7 +42,7 @@ import PopcornSupport
         #expect(lines.contains("siglongjmp value 6") && lines.contains("siglongjmp value 5"))
         let after = lines.filter { $0.hasPrefix("blocked after siglongjmp") }
         #expect(after == ["blocked after siglongjmp 0", "blocked after siglongjmp 1"], "\(isa)")
-        let points = try #require(stat("migration points", in: plain.stderrText))
+        let points = try #require(Harness.stat("migration points", in: plain.stderrText))
         #expect(points > 1000, "\(isa): \(points) points")
         return (plain.stdoutText, points)
     }
@@ -72,7 +65,7 @@ import PopcornSupport
             let rewritten = try Self.run(base, from: isa, environment: ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "all"])
             #expect(rewritten.succeeded, "\(isa): \(rewritten.stderrText)")
             #expect(rewritten.stdoutText == output, "\(isa)")
-            #expect(Self.stat("rewrites", in: rewritten.stderrText) == points, "\(isa): \(rewritten.stderrText)")
+            #expect(Harness.stat("rewrites", in: rewritten.stderrText) == points, "\(isa): \(rewritten.stderrText)")
         }
     }
 
@@ -90,7 +83,7 @@ import PopcornSupport
             let moved = try Self.run(base, from: start, environment: ["POPCORN_STATS": "1", "POPCORN_MIGRATE_AT": at])
             #expect(moved.succeeded, "from \(start) at \(at): \(moved.stderrText)")
             #expect(moved.stdoutText == output, "from \(start) at \(at)")
-            #expect(Self.stat("migrations", in: moved.stderrText) == plan.count, "from \(start) at \(at): \(moved.stderrText)")
+            #expect(Harness.stat("migrations", in: moved.stderrText) == plan.count, "from \(start) at \(at): \(moved.stderrText)")
         }
     }
 
@@ -143,13 +136,13 @@ import PopcornSupport
             let run = try Harness.shell(try ThirdPartyTests.command(lua, on: isa, "'\(script)'", environment: "POPCORN_STATS=1"),
                                         in: work.path)
             #expect(run.succeeded && run.stdoutText == reference, "\(isa): \(run.stderrText)")
-            let points = try #require(Self.stat("migration points", in: run.stderrText), "\(isa): \(run.stderrText)")
+            let points = try #require(Harness.stat("migration points", in: run.stderrText), "\(isa): \(run.stderrText)")
             let spread = (0..<200).map { String(1 + $0 * (points / 200)) }.joined(separator: ",")
             let rewritten = try Harness.shell(
                 try ThirdPartyTests.command(lua, on: isa, "'\(script)'", environment: "POPCORN_STATS=1 POPCORN_REWRITE_AT=\(spread)"),
                 in: work.path)
             #expect(rewritten.succeeded && rewritten.stdoutText == reference, "rewrites on \(isa): \(rewritten.stderrText)")
-            #expect((Self.stat("rewrites", in: rewritten.stderrText) ?? 0) > 150, "rewrites on \(isa): \(rewritten.stderrText)")
+            #expect((Harness.stat("rewrites", in: rewritten.stderrText) ?? 0) > 150, "rewrites on \(isa): \(rewritten.stderrText)")
             var plans: [[Int]] = (1...6).map { [points * $0 / 7] }
             plans.append([points / 5, points * 3 / 5])
             for plan in plans {
@@ -158,7 +151,7 @@ import PopcornSupport
                     try ThirdPartyTests.command(lua, on: isa, "'\(script)'", environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)"),
                     in: work.path)
                 #expect(moved.succeeded && moved.stdoutText == reference, "from \(isa) at \(at): \(moved.stderrText)")
-                #expect(Self.stat("migrations", in: moved.stderrText) == plan.count, "from \(isa) at \(at): \(moved.stderrText)")
+                #expect(Harness.stat("migrations", in: moved.stderrText) == plan.count, "from \(isa) at \(at): \(moved.stderrText)")
             }
         }
     }

@@ -6,12 +6,6 @@ import PopcornSupport
 /// served once, at the next point where the stack can move, and a request for the ISA the process
 /// is already on does nothing. Output must equal the run that makes no request (NO_REQUEST=1).
 @Suite(.serialized) struct MigrationTriggerTests {
-    static func stat(_ name: String, in text: String) -> Int? {
-        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
-            return Int(line.dropFirst(name.count + 2))
-        }
-        return nil
-    }
 
     static func command(_ isa: ISA, _ arguments: String, environment: String = "") throws -> String {
         let binary = "./" + isa.siblingPath(of: "requests")
@@ -31,11 +25,11 @@ import PopcornSupport
         for start in ISA.allCases {
             let reference = try Harness.shell(try Self.command(start, mode, environment: "NO_REQUEST=1"), in: work.path)
             #expect(reference.succeeded, "\(mode) on \(start) without a request: \(reference.stderrText)")
-            #expect(Self.stat("migrations", in: reference.stderrText) == 0)
+            #expect(Harness.stat("migrations", in: reference.stderrText) == 0)
             let other = ISA.allCases.first { $0 != start }!
             let run = try Harness.shell(try Self.command(start, mode), in: work.path)
             #expect(run.succeeded, "\(mode) from \(start): \(run.stderrText)")
-            #expect(Self.stat("migrations", in: run.stderrText) == 1, "\(mode) from \(start): \(run.stderrText)")
+            #expect(Harness.stat("migrations", in: run.stderrText) == 1, "\(mode) from \(start): \(run.stderrText)")
             #expect(run.stderrText.contains("started on \(start.rawValue), finished on \(other.rawValue)"),
                     "\(mode) from \(start): \(run.stderrText)")
             #expect(run.stdoutText == reference.stdoutText && run.stdoutText.hasPrefix("\(mode) "), "\(mode) from \(start)")
@@ -52,11 +46,11 @@ import PopcornSupport
         for start in ISA.allCases {
             let other = ISA.allCases.first { $0 != start }!
             let reference = try Harness.shell(try Self.command(start, ""), in: work.path)
-            #expect(reference.succeeded && Self.stat("migrations", in: reference.stderrText) == 0)
+            #expect(reference.succeeded && Harness.stat("migrations", in: reference.stderrText) == 0)
             let run = try Harness.shell(try Self.command(start, "", environment: "POPCORN_MIGRATE_AT=50"), in: work.path)
             #expect(run.succeeded, "from \(start): \(run.stderrText)")
             #expect(run.stdoutText == reference.stdoutText)
-            #expect(Self.stat("migrations", in: run.stderrText) == 1, "from \(start): \(run.stderrText)")
+            #expect(Harness.stat("migrations", in: run.stderrText) == 1, "from \(start): \(run.stderrText)")
             #expect(run.stderrText.contains("started on \(start.rawValue), finished on \(other.rawValue)"))
             let warnings = run.stderrText.components(separatedBy: "only single-threaded processes move").count - 1
             #expect(warnings == 1, "from \(start): \(run.stderrText)")

@@ -6,12 +6,6 @@ import PopcornSupport
 /// with -O0, -Os and -O3 keeps every call site in the metadata, survives the poisoned rewrite at
 /// every migration point on both ISAs and migrates there and back.
 @Suite(.serialized) struct OptimizationLevelTests {
-    static func stat(_ name: String, in text: String) -> Int? {
-        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
-            return Int(line.dropFirst(name.count + 2))
-        }
-        return nil
-    }
 
     @Test(arguments: ["-O0", "-Os", "-O3"])
     func wordcountMigratesAt(_ level: String) throws {
@@ -26,14 +20,14 @@ import PopcornSupport
             let run = try isa.emulator.map { "'\(try Harness.systemTool($0, package: "qemu-user"))' \(binary)" } ?? binary
             let plain = try Harness.shell("POPCORN_STATS=1 \(run) 300", in: work.path)
             #expect(plain.succeeded, "\(level) on \(isa): \(plain.stderrText)")
-            let points = try #require(Self.stat("migration points", in: plain.stderrText))
+            let points = try #require(Harness.stat("migration points", in: plain.stderrText))
             let rewritten = try Harness.shell("POPCORN_STATS=1 POPCORN_REWRITE_AT=all \(run) 300", in: work.path)
             #expect(rewritten.succeeded && rewritten.stdoutText == plain.stdoutText, "\(level) on \(isa): \(rewritten.stderrText)")
-            #expect((Self.stat("rewrites", in: rewritten.stderrText) ?? 0) > points / 2)
+            #expect((Harness.stat("rewrites", in: rewritten.stderrText) ?? 0) > points / 2)
             let moved = try Harness.shell(
                 "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(points / 3),\(points * 2 / 3) \(run) 300", in: work.path)
             #expect(moved.succeeded && moved.stdoutText == plain.stdoutText, "\(level) from \(isa): \(moved.stderrText)")
-            #expect(Self.stat("migrations", in: moved.stderrText) == 2, "\(level) from \(isa): \(moved.stderrText)")
+            #expect(Harness.stat("migrations", in: moved.stderrText) == 2, "\(level) from \(isa): \(moved.stderrText)")
         }
     }
 }

@@ -33,13 +33,6 @@ import PopcornSupport
         return try ProcessRunner.run(binary, [], environment: env)
     }
 
-    /// The value of a `name: N` line of POPCORN_STATS output.
-    static func stat(_ name: String, in stderr: String) -> Int? {
-        for line in stderr.split(separator: "\n") where line.hasPrefix("\(name): ") {
-            return Int(line.dropFirst(name.count + 2))
-        }
-        return nil
-    }
 
     @Test(arguments: programs)
     func rewritingAtEveryPointKeepsTheOutput(_ name: String) throws {
@@ -49,14 +42,14 @@ import PopcornSupport
             let exe = Self.binary(base, isa)
             let plain = try Self.run(exe, isa: isa, environment: ["POPCORN_STATS": "1"])
             #expect(plain.succeeded, "\(isa): \(plain.stderrText)")
-            let points = try #require(Self.stat("migration points", in: plain.stderrText))
+            let points = try #require(Harness.stat("migration points", in: plain.stderrText))
             let env = ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "all"]
             let rewritten = try Self.run(exe, isa: isa, environment: env)
             #expect(rewritten.succeeded, "\(isa): \(rewritten.stderrText)")
             #expect(rewritten.stdoutText == plain.stdoutText, "\(isa)")
-            #expect(Self.stat("migration points", in: rewritten.stderrText) == points, "\(isa)")
+            #expect(Harness.stat("migration points", in: rewritten.stderrText) == points, "\(isa)")
             // Every point's stack leads to main through program frames only, so none is deferred.
-            #expect(Self.stat("rewrites", in: rewritten.stderrText) == points, "\(isa): \(rewritten.stderrText)")
+            #expect(Harness.stat("rewrites", in: rewritten.stderrText) == points, "\(isa): \(rewritten.stderrText)")
         }
     }
 
@@ -70,7 +63,7 @@ import PopcornSupport
             let rewritten = try Self.run(exe, isa: isa, environment: env)
             #expect(rewritten.succeeded, "\(isa): \(rewritten.stderrText)")
             #expect(rewritten.stdoutText == plain.stdoutText, "\(isa)")
-            #expect(Self.stat("rewrites", in: rewritten.stderrText) == 6, "\(isa): \(rewritten.stderrText)")
+            #expect(Harness.stat("rewrites", in: rewritten.stderrText) == 6, "\(isa): \(rewritten.stderrText)")
         }
     }
 
@@ -80,12 +73,12 @@ import PopcornSupport
         let directory = try Harness.scratch("rewrite-off")
         let base = try Self.build("registers", in: directory)
         let plain = try Self.run(base, isa: .x86_64, environment: ["POPCORN_STATS": "1"])
-        #expect(Self.stat("rewrites", in: plain.stderrText) == nil)
+        #expect(Harness.stat("rewrites", in: plain.stderrText) == nil)
         let bad = try Self.run(base, isa: .x86_64, environment: ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "3,x"])
         #expect(bad.succeeded)
         #expect(bad.stdoutText == plain.stdoutText)
         #expect(bad.stderrText.contains("malformed POPCORN_REWRITE_AT"))
-        #expect(Self.stat("rewrites", in: bad.stderrText) == nil)
+        #expect(Harness.stat("rewrites", in: bad.stderrText) == nil)
     }
 
     /// The examples, rewritten at every migration point with every undescribed register poisoned
@@ -121,7 +114,7 @@ import PopcornSupport
             let rewritten = try runIn(env)
             #expect(rewritten.succeeded, "\(name) on \(isa): \(rewritten.stderrText)")
             #expect(rewritten.stdoutText == plain.stdoutText, "\(name) on \(isa)")
-            #expect((Self.stat("rewrites", in: rewritten.stderrText) ?? 0) > 0, "\(name) on \(isa): no rewrite happened")
+            #expect((Harness.stat("rewrites", in: rewritten.stderrText) ?? 0) > 0, "\(name) on \(isa): no rewrite happened")
         }
     }
 }

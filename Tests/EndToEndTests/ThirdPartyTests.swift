@@ -19,12 +19,6 @@ import PopcornSupport
         return fetched.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func stat(_ name: String, in text: String) -> Int? {
-        for line in text.split(separator: "\n") where line.hasPrefix("\(name): ") {
-            return Int(line.dropFirst(name.count + 2))
-        }
-        return nil
-    }
 
     /// A deterministic text of about a megabyte (words from a small vocabulary: compressible, but
     /// not trivially).
@@ -88,7 +82,7 @@ import PopcornSupport
                     + " 2>stats.txt | od -An -tx1 | md5sum", in: work.path)
             #expect(compressed.stdoutText == reference, "compressed output on \(isa) differs from the plain build")
             let stats = try String(contentsOfFile: "\(work.path)/stats.txt", encoding: .utf8)
-            let points = try #require(Self.stat("migration points", in: stats), "\(isa): \(stats)")
+            let points = try #require(Harness.stat("migration points", in: stats), "\(isa): \(stats)")
             #expect(points > 1000)
             let roundTrip = try Harness.shell(
                 "./plain/bzip2 -c '\(input)' | "
@@ -104,7 +98,7 @@ import PopcornSupport
                         + " 2>moved.txt | od -An -tx1 | md5sum", in: work.path)
                 let movedStats = try String(contentsOfFile: "\(work.path)/moved.txt", encoding: .utf8)
                 #expect(moved.stdoutText == reference, "from \(isa) at \(at): \(movedStats)")
-                #expect(Self.stat("migrations", in: movedStats) == hops.count, "from \(isa) at \(at): \(movedStats)")
+                #expect(Harness.stat("migrations", in: movedStats) == hops.count, "from \(isa) at \(at): \(movedStats)")
             }
         }
     }
@@ -123,7 +117,7 @@ import PopcornSupport
             let lua = "\(popcorn)/src/lua"
             let run = try Harness.shell(try Self.command(lua, on: isa, script, environment: "POPCORN_STATS=1"), in: work.path)
             #expect(run.succeeded && run.stdoutText == reference, "\(isa): \(run.stderrText)")
-            let points = try #require(Self.stat("migration points", in: run.stderrText), "\(isa): \(run.stderrText)")
+            let points = try #require(Harness.stat("migration points", in: run.stderrText), "\(isa): \(run.stderrText)")
 
             // The stack rewritten at 128 points spread over the run, undescribed registers poisoned.
             let spread = (0..<128).map { String(1 + $0 * (points / 128)) }.joined(separator: ",")
@@ -131,7 +125,7 @@ import PopcornSupport
                 try Self.command(lua, on: isa, script, environment: "POPCORN_STATS=1 POPCORN_REWRITE_AT=\(spread)"),
                 in: work.path)
             #expect(rewritten.succeeded && rewritten.stdoutText == reference, "rewrites on \(isa): \(rewritten.stderrText)")
-            #expect((Self.stat("rewrites", in: rewritten.stderrText) ?? 0) > 64, "rewrites on \(isa): \(rewritten.stderrText)")
+            #expect((Harness.stat("rewrites", in: rewritten.stderrText) ?? 0) > 64, "rewrites on \(isa): \(rewritten.stderrText)")
 
             for hops in [[points / 3], [points / 4, points * 3 / 4]] {
                 let at = hops.map(String.init).joined(separator: ",")
@@ -139,7 +133,7 @@ import PopcornSupport
                     try Self.command(lua, on: isa, script, environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)"),
                     in: work.path)
                 #expect(moved.succeeded && moved.stdoutText == reference, "from \(isa) at \(at): \(moved.stderrText)")
-                #expect(Self.stat("migrations", in: moved.stderrText) == hops.count, "from \(isa) at \(at): \(moved.stderrText)")
+                #expect(Harness.stat("migrations", in: moved.stderrText) == hops.count, "from \(isa) at \(at): \(moved.stderrText)")
             }
         }
     }
@@ -164,7 +158,7 @@ import PopcornSupport
             let compressed = try Harness.shell("\(gzip) 2>stats.txt | md5sum", in: work.path)
             #expect(compressed.stdoutText == reference, "minigzip on \(isa)")
             let stats = try String(contentsOfFile: "\(work.path)/stats.txt", encoding: .utf8)
-            let points = try #require(Self.stat("migration points", in: stats), "\(isa): \(stats)")
+            let points = try #require(Harness.stat("migration points", in: stats), "\(isa): \(stats)")
             let back = try Harness.shell("./plain/minigzip < '\(input)' | "
                                          + (try Self.command("\(popcorn)/minigzip", on: isa, "-d")) + " | md5sum",
                                          in: work.path)
@@ -177,7 +171,7 @@ import PopcornSupport
                     in: work.path)
                 let movedStats = try String(contentsOfFile: "\(work.path)/moved.txt", encoding: .utf8)
                 #expect(moved.stdoutText == reference, "from \(isa) at \(at): \(movedStats)")
-                #expect(Self.stat("migrations", in: movedStats) == hops.count, "from \(isa) at \(at): \(movedStats)")
+                #expect(Harness.stat("migrations", in: movedStats) == hops.count, "from \(isa) at \(at): \(movedStats)")
             }
         }
     }

@@ -85,7 +85,7 @@ import Testing
     #include <string.h>
     __attribute__((noinline)) void sink(void *p, long n) { if (n < 0) printf("%p\\n", p); }
     int main(int argc, char **argv) {
-        char path[22] = "/tmp/popcorn-frame-XXX";
+        char path[] = "frame-isolation";
         long counts[3] = {argc, 2, 3};
         long limit = argc > 1 ? atol(argv[1]) : 2000;
         double total = 0;
