@@ -27,8 +27,7 @@ struct LibraryFunctions: Sendable {
     static let musl: LibraryFunctions = {
         var common: Set<String>? = nil
         for isa in ISA.allCases {
-            let path = "\(isa.muslLibDir)/libc.a"
-            guard let data = FileManager.default.contents(atPath: path), let names = symbolIndex(of: data) else {
+            guard let data = symbolIndexMember(of: "\(isa.muslLibDir)/libc.a"), let names = symbolIndex(of: data) else {
                 return LibraryFunctions(names: [])
             }
             common = common.map { $0.intersection(names) } ?? Set(names)
@@ -37,6 +36,17 @@ struct LibraryFunctions: Sendable {
     }()
 
     /// True if calls to `name` get no stackmap (never for the setjmp family).
+    /// The archive's magic, first member header and that member: all `symbolIndex` needs, without
+    /// reading the rest of a multi-megabyte archive in every compile.
+    static func symbolIndexMember(of path: String) -> Data? {
+        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? file.close() }
+        guard let head = try? file.read(upToCount: 68), head.count == 68,
+              let size = Int(String(decoding: head[56..<66], as: UTF8.self).trimmingCharacters(in: .whitespaces)),
+              size >= 0, size < 1 << 22, let body = try? file.read(upToCount: size) else { return nil }
+        return head + body
+    }
+
     func contains(_ name: String) -> Bool { names.contains(name) && !JmpBufNotes.setjmpFamily.contains(name) }
 
     /// The names in an `ar` archive's symbol index (GNU `/` with 32-bit, or `/SYM64/` with 64-bit

@@ -1,5 +1,6 @@
 import CLLVM
 import Foundation
+import PopcornSupport
 import Testing
 @testable import PopcornIR
 
@@ -27,6 +28,17 @@ struct LibraryFunctionsTests {
         var truncated = Self.archive(["strcmp", "qsort"])
         truncated.removeLast(3)
         #expect(LibraryFunctions.symbolIndex(of: truncated) == nil)
+    }
+
+    @Test func onlyTheSymbolIndexMemberIsReadFromAFile() throws {
+        let directory = try TemporaryDirectory(prefix: "popcorn-armap")
+        let path = directory.file("lib.a")
+        // The index, then what would be the archive's other members.
+        try AtomicFile.write(Self.archive(["strcmp", "qsort"]) + Data(repeating: 0x41, count: 5000), to: path)
+        let member = try #require(LibraryFunctions.symbolIndexMember(of: path))
+        #expect(member.count < 200)
+        #expect(LibraryFunctions.symbolIndex(of: member) == ["strcmp", "qsort"])
+        #expect(LibraryFunctions.symbolIndexMember(of: directory.file("missing.a")) == nil)
     }
 
     @Test func muslDefinesTheCLibraryOnBothISAs() {
