@@ -166,13 +166,15 @@ public enum Linker {
             }
         }
         try MetadataPass.append(metadata, to: temporaries)
+        // 10. link identity: last, over the final contents of every binary
+        try LinkIdentityPass.write(to: temporaries)
         if options.verbose {
             for isa in isas { diagnostics.remark("popcorn-ld: " + LayoutPrinter.summary(layout, isa: isa)) }
             diagnostics.remark("popcorn-ld: \(report.checkedSymbols) symbols verified at identical addresses")
             for isa in isas { diagnostics.remark("popcorn-ld: " + MetadataPass.summary(metadata, isa: isa)) }
         }
 
-        // 10. commit
+        // 11. commit
         if let mapFile = options.mapFile {
             for isa in isas { try AtomicFile.install(maps[isa]!, to: isa.siblingPath(of: mapFile), mode: 0o644) }
         }

@@ -172,10 +172,10 @@ enum MigrationTestSupport {
     }
 
     /// The migration runtime compiled natively for `isa`: the migration points (`migrate.c`) and
-    /// the ISA names its statistics use (`isa.c`).
+    /// the ISA names its statistics use (`isa.c`) and the settings it reads (`settings.c`).
     static func runtimeObjects(for isa: ISA, in directory: TemporaryDirectory) throws -> [String] {
         let root = URL(fileURLWithPath: CProgramHarness.popcornInclude).deletingLastPathComponent()
-        return try ["migrate", "isa"].map { name in
+        return try ["migrate", "isa", "settings"].map { name in
             let output = directory.file("\(name).\(isa).o")
             try ProcessRunner.checked(try toolchain.path(of: .clang), [
                 "--target=\(isa.triple)", "-nostdinc", "-isystem", isa.muslIncludeDir,

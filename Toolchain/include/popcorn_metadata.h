@@ -47,6 +47,17 @@
 #define POPCORN_META_VALUE_HOLDS_POINTER 0x10u /* that stack object is a slot holding one pointer */
 #define POPCORN_META_NO_BASE 0xffffu
 
+/*
+ * The link identity (".popcorn.identity"): popcorn-ld writes the same record into every binary of
+ * one link, so a process moves only to a sibling that came out of the same link as itself
+ * (docs/PROCESS-MOVE.md, "Which binary a move runs").  The digest is SHA-256 over the binaries'
+ * final contents before the record was added (docs/METADATA.md, "Link identity").
+ */
+#define POPCORN_LINK_IDENTITY_SECTION ".popcorn.identity"
+#define POPCORN_LINK_IDENTITY_MAGIC "POPCLINK" /* 8 bytes, no terminator stored */
+#define POPCORN_LINK_IDENTITY_VERSION 1
+#define POPCORN_LINK_IDENTITY_DIGEST 32
+
 #pragma pack(push, 1)
 
 /* At offset 0 of every table. 112 bytes. */
@@ -134,6 +145,14 @@ struct popcorn_meta_saved_register {
     int32_t cfa_offset;
 };
 
+/* The whole ".popcorn.identity" section. 48 bytes. */
+struct popcorn_link_identity {
+    char magic[POPCORN_META_MAGIC_SIZE];
+    uint32_t version;
+    uint32_t digest_size;           /* POPCORN_LINK_IDENTITY_DIGEST */
+    uint8_t digest[POPCORN_LINK_IDENTITY_DIGEST];
+};
+
 #pragma pack(pop)
 
 #ifdef __cplusplus
@@ -147,6 +166,7 @@ POPCORN_META_ASSERT(sizeof(struct popcorn_meta_call_site) == 32, "popcorn_meta_c
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_frame) == 16, "popcorn_meta_frame layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_live_value) == 16, "popcorn_meta_live_value layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_saved_register) == 8, "popcorn_meta_saved_register layout");
+POPCORN_META_ASSERT(sizeof(struct popcorn_link_identity) == 48, "popcorn_link_identity layout");
 #undef POPCORN_META_ASSERT
 
 #endif /* POPCORN_METADATA_H */

@@ -9,6 +9,8 @@
  * is saved is exactly the state the program left.
  */
 #include "checkpoint_format.h"
+#include "settings.h"
+#include "sibling.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,88 +115,6 @@ static void collect_region(const struct popcorn_map_entry *entry, void *context)
     region->kind = kind;
 }
 
-/* ---- where to go -------------------------------------------------------------------------- */
-
-static int elf_machine(const char *path)
-{
-    long fd = popcorn_sys(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    unsigned char ident[20];
-    long got = popcorn_sys(SYS_pread64, fd, ident, sizeof ident, 0);
-    popcorn_sys(SYS_close, fd);
-    if (got != (long)sizeof ident || memcmp(ident, "\177ELF", 4) != 0)
-        return -1;
-    return ident[18] | ident[19] << 8;
-}
-
-static int machine_of(enum popcorn_isa isa) { return isa == POPCORN_ISA_X86_64 ? 62 : 183; }
-
-/* The binary for `dst`: this one for the same ISA; otherwise `<base>.<isa>` or `<base>`, where
- * <base> is this binary's path without its own `.<isa>` suffix (popcorn-ld names the host's
- * binary `app` and the others `app.<isa>`).  The ELF machine is checked either way. */
-static int find_destination(enum popcorn_isa dst, char *path, char *self)
-{
-    long n = popcorn_sys(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", self, PATH_BYTES - 16);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    if (dst == THIS_ISA) {
-        memcpy(path, self, (size_t)n + 1);
-        return elf_machine(path) == THIS_MACHINE ? 0 : -1;
-    }
-    size_t base = (size_t)n;
-    const char *own = popcorn_isa_name(THIS_ISA);
-    size_t own_length = strlen(own);
-    if (base > own_length + 1 && self[base - own_length - 1] == '.' &&
-        strcmp(self + base - own_length, own) == 0)
-        base -= own_length + 1;
-    const char *name = popcorn_isa_name(dst);
-    memcpy(path, self, base);
-    path[base] = '.';
-    memcpy(path + base + 1, name, strlen(name) + 1);
-    if (elf_machine(path) == machine_of(dst))
-        return 0;
-    memcpy(path, self, base);
-    path[base] = '\0';
-    if (base != (size_t)n && elf_machine(path) == machine_of(dst))
-        return 0;
-    /* report the name popcorn-ld would have written */
-    path[base] = '.';
-    memcpy(path + base + 1, name, strlen(name) + 1);
-    return -1;
-}
-
-static int find_qemu(char *path)
-{
-    const char *configured = getenv("POPCORN_QEMU_AARCH64");
-    if (configured && *configured) {
-        if (strlen(configured) >= PATH_BYTES || access(configured, X_OK) != 0)
-            return -1;
-        strcpy(path, configured);
-        return 0;
-    }
-    const char *search = getenv("PATH");
-    if (!search || !*search)
-        search = "/usr/local/bin:/usr/bin:/bin";
-    static const char *const names[] = {"qemu-aarch64", "qemu-aarch64-static"};
-    for (int i = 0; i < 2; i++) {
-        for (const char *dir = search; *dir;) {
-            const char *end = strchr(dir, ':');
-            size_t length = end ? (size_t)(end - dir) : strlen(dir);
-            if (length > 0 && length + strlen(names[i]) + 2 < PATH_BYTES) {
-                memcpy(path, dir, length);
-                path[length] = '/';
-                strcpy(path + length + 1, names[i]);
-                if (access(path, X_OK) == 0)
-                    return 0;
-            }
-            dir += length + (end ? 1 : 0);
-        }
-    }
-    return -1;
-}
-
 /* ---- the move ----------------------------------------------------------------------------- */
 
 extern char **__environ;
@@ -210,23 +130,26 @@ struct scratch {
     struct popcorn_ckpt_fd fds[MAX_FDS];
     struct popcorn_ckpt_signal signals[MAX_SIGNALS];
     struct popcorn_ckpt_header header;
-    char destination[PATH_BYTES], self[PATH_BYTES], qemu[PATH_BYTES];
+    struct popcorn_sibling sibling;
+    char qemu[PATH_BYTES];
     char fd_variable[64];
     char dirents[4096];
 };
 
-static void warn(enum popcorn_isa dst, const char *reason, const char *detail)
+static void warn(enum popcorn_isa dst, const char *file, const char *reason)
 {
-    /* A destination that is not there stays missing for the rest of the run: say so once, not at
-     * every later request (POPCORN_MIGRATE_AT lists, repeated popcorn_migrate calls). */
-    static int warned_unavailable[8];
-    if (reason && (strncmp(reason, "no binary", 9) == 0 || strncmp(reason, "qemu-aarch64 not found", 22) == 0)) {
-        if ((unsigned)dst < 8 && warned_unavailable[dst]++)
+    /* What makes a move impossible (a missing or untrusted sibling, no emulator) stays so for the
+     * rest of the run: said once, not at every later request (POPCORN_MIGRATE_AT lists, repeated
+     * popcorn_migrate calls). */
+    static const char *said[8];
+    if ((unsigned)dst < 8) {
+        if (said[dst] == reason)
             return;
+        said[dst] = reason;
     }
-    char text[PATH_BYTES + 256];
-    snprintf(text, sizeof text, "popcorn: warning: cannot migrate to %s: %s%s; continuing on %s\n",
-             popcorn_isa_name(dst) ? popcorn_isa_name(dst) : "?", reason, detail ? detail : "",
+    char text[PATH_BYTES + 512];
+    snprintf(text, sizeof text, "popcorn: warning: cannot migrate to %s: %s%s%s; continuing on %s\n",
+             popcorn_isa_name(dst) ? popcorn_isa_name(dst) : "?", file ? file : "", file ? " " : "", reason,
              popcorn_isa_name(THIS_ISA));
     popcorn_move_message(text, NULL, NULL);
 }
@@ -291,6 +214,13 @@ static void record_signals(struct scratch *s)
         s->header.altstack_size = alternate.ss_size;
         s->header.altstack_flags = alternate.ss_flags;
     }
+}
+
+/* Seals a memfd checkpoint against any change (an O_TMPFILE one cannot be sealed). */
+static long seal(long fd)
+{
+    long status = popcorn_sys(SYS_fcntl, fd, F_ADD_SEALS, POPCORN_CKPT_SEALS);
+    return status == -EINVAL && !popcorn_secure_execution() ? 0 : status;
 }
 
 static long write_checkpoint(struct scratch *s, int fd, uint64_t scratch_bytes)
@@ -371,12 +301,15 @@ static void remember_segments(const struct popcorn_exe_layout *layout)
     }
 }
 
-/* envp plus POPCORN_CHECKPOINT_FD (replacing any inherited one), built in `slots`. */
+/* envp plus POPCORN_CHECKPOINT_FD (replacing any inherited one), built in `slots`.  A
+ * secure-execution process passes nothing else: the environment came from its unprivileged
+ * caller, and the emulator and loader read variables of their own (QEMU_*, …); the program's
+ * environment itself is in the memory the destination restores. */
 static char **build_environment(struct scratch *s, char **slots, size_t capacity, int fd)
 {
     snprintf(s->fd_variable, sizeof s->fd_variable, "%s=%d", POPCORN_CKPT_ENV, fd);
     size_t n = 0, prefix = strlen(POPCORN_CKPT_ENV);
-    for (char **e = __environ; e && *e && n + 2 < capacity; e++)
+    for (char **e = popcorn_secure_execution() ? NULL : __environ; e && *e && n + 2 < capacity; e++)
         if (!(strncmp(*e, POPCORN_CKPT_ENV, prefix) == 0 && (*e)[prefix] == '='))
             slots[n++] = *e;
     slots[n++] = s->fd_variable;
@@ -394,7 +327,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
         __popcorn_restore_leftover[0] = __popcorn_restore_leftover[1] = 0;
     }
     if (!popcorn_isa_name(dst) || !regs) {
-        warn(dst, "unknown destination", NULL);
+        warn(dst, NULL, "unknown destination");
         return -1;
     }
     /* Across ISAs the destination needs this binary's TLS block and the symbol table to find
@@ -402,8 +335,8 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
      * refused here and the program continues. */
     struct popcorn_exe_layout layout;
     if (dst != THIS_ISA && popcorn_read_exe_layout(&layout) != 0) {
-        warn(dst, "the binary has no symbol table or TLS segment to hand libc state over with "
-                  "(linked with -s?)", NULL);
+        warn(dst, NULL, "the binary has no symbol table or TLS segment to hand libc state over with "
+                        "(linked with -s?)");
         return -1;
     }
     size_t env_count = 0, arg_count = 0;
@@ -413,35 +346,49 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     size_t scratch_bytes = page_up(sizeof(struct scratch)) + page_up(vector_bytes) + POPCORN_CKPT_PAGE;
     void *memory = mmap(NULL, scratch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) {
-        warn(dst, "out of memory", NULL);
+        warn(dst, NULL, "out of memory");
         return -1;
     }
     struct scratch *s = memory;
     char **vectors = (char **)((char *)memory + page_up(sizeof(struct scratch)));
 
-    if (find_destination(dst, s->destination, s->self) != 0) {
-        warn(dst, "no binary ", s->destination);
+    /* Everything that can make the move fail is checked before the point of no return (the
+     * exec): the sibling, and that the emulator runs it. */
+    const char *why = popcorn_find_sibling(dst, &s->sibling);
+    if (why) {
+        warn(dst, s->sibling.path, why);
         munmap(memory, scratch_bytes);
         return -1;
     }
+    char **argv = vectors;
+    char **envp = vectors + arg_count + 5;
+    build_environment(s, envp, env_count + 2, -1);
     int native = dst == POPCORN_ISA_X86_64 || THIS_ISA == POPCORN_ISA_AARCH64;
-    int have_qemu = dst == POPCORN_ISA_AARCH64 && find_qemu(s->qemu) == 0;
-    if (!native && !have_qemu) {
-        warn(dst, "qemu-aarch64 not found (PATH, POPCORN_QEMU_AARCH64)", NULL);
-        munmap(memory, scratch_bytes);
-        return -1;
+    if (!native) {
+        why = popcorn_find_emulator(s->qemu);
+        if (!why)
+            why = popcorn_probe_emulator(s->qemu, &s->sibling, envp);
+        if (why) {
+            warn(dst, s->qemu, why);
+            close(s->sibling.fd);
+            munmap(memory, scratch_bytes);
+            return -1;
+        }
     }
 
     /* No handler may run between the snapshot and the restore: handlers are reset by exec. */
     uint64_t all = ~0ull, old_mask = 0;
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old_mask, 8);
 
-    long fd = popcorn_sys(SYS_memfd_create, "popcorn-checkpoint", 0);
-    if (fd < 0)
+    /* A sealed memfd: once written nobody can change it, and the destination can tell it from
+     * a file someone else made (restore.c accepts nothing else in a secure-execution process). */
+    long fd = popcorn_sys(SYS_memfd_create, POPCORN_CKPT_MEMFD_NAME, MFD_ALLOW_SEALING);
+    if (fd < 0 && !popcorn_secure_execution())
         fd = popcorn_sys(SYS_openat, AT_FDCWD, "/tmp", O_TMPFILE | O_RDWR, 0600);
     if (fd < 0) {
         popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, NULL, 8);
-        warn(dst, "cannot create the checkpoint file", NULL);
+        warn(dst, NULL, "cannot create the checkpoint file");
+        close(s->sibling.fd);
         munmap(memory, scratch_bytes);
         return -1;
     }
@@ -463,15 +410,18 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     }
     h->signal_mask[0] = old_mask;
     h->checkpoint_fd = (int32_t)fd;
+    h->creator_pid = (uint32_t)popcorn_sys(SYS_getpid, 0);
+    memcpy(h->link_identity, s->sibling.identity, sizeof h->link_identity);
     record_descriptors(s, (int)fd);
     record_signals(s);
 
-    char **argv = vectors;
-    char **envp = vectors + arg_count + 3;
     size_t a = 0;
-    if (!native)
+    if (!native) {
         argv[a++] = s->qemu;
-    argv[a++] = s->destination; /* argv[0] names the binary actually run, like a shell would */
+        argv[a++] = "-0"; /* the program's argv[0]: the name the sibling was found under */
+        argv[a++] = s->sibling.path;
+    }
+    argv[a++] = s->sibling.path; /* argv[0] names the binary actually run, like a shell would */
     for (size_t i = 1; i < arg_count; i++)
         argv[a++] = __popcorn_saved_argv[i];
     argv[a] = NULL;
@@ -479,20 +429,24 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
 
     __popcorn_process_moves++; /* saved with the memory: the destination sees the move counted */
     long status = write_checkpoint(s, (int)fd, scratch_bytes);
+    if (status == 0)
+        status = seal(fd);
     if (status == 0) {
-        status = popcorn_sys(SYS_execve, native ? s->destination : s->qemu, argv, envp);
-        if (native && dst == POPCORN_ISA_AARCH64 && find_qemu(s->qemu) == 0) {
-            /* an aarch64 binary that is not native here (qemu-user on another host) */
-            memmove(argv + 1, argv, (a + 1) * sizeof *argv);
-            argv[0] = s->qemu;
+        if (native) {
+            /* The verified file itself, not whatever has its name by now. */
+            status = popcorn_sys(SYS_execveat, s->sibling.fd, "", argv, envp, AT_EMPTY_PATH);
+            if (status == -ENOSYS) /* qemu-user 7.2 has no execveat: the name, checked just now */
+                status = popcorn_sys(SYS_execve, s->sibling.path, argv, envp);
+        } else {
             status = popcorn_sys(SYS_execve, s->qemu, argv, envp);
         }
     }
     __popcorn_process_moves--;
     restore_descriptors(s);
     popcorn_sys(SYS_close, fd);
+    popcorn_sys(SYS_close, s->sibling.fd);
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, NULL, 8);
-    warn(dst, status == -E2BIG ? "too many mappings" : "checkpoint or exec failed: ", strerror((int)-status));
+    warn(dst, NULL, status == -E2BIG ? "too many mappings" : strerror((int)-status));
     munmap(memory, scratch_bytes);
     return -1;
 }
@@ -500,7 +454,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
 int __popcorn_move_here(enum popcorn_isa dst)
 {
     if (dst != THIS_ISA) {
-        warn(dst, "a move without stack transformation stays on the same ISA", NULL);
+        warn(dst, NULL, "a move without stack transformation stays on the same ISA");
         return -1;
     }
     struct popcorn_move_regs regs;

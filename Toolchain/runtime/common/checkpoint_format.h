@@ -25,8 +25,25 @@
 #include <sys/syscall.h>
 
 #define POPCORN_CKPT_MAGIC 0x3154504b43504f50ull /* "POPCKPT1" */
-#define POPCORN_CKPT_VERSION 3
+#define POPCORN_CKPT_VERSION 4
 #define POPCORN_CKPT_ENV "POPCORN_CHECKPOINT_FD"
+/* The memfd's name (/proc/PID/fd/N reads "/memfd:popcorn-checkpoint (deleted)"). */
+#define POPCORN_CKPT_MEMFD_NAME "popcorn-checkpoint"
+
+/* Sealing (linux/fcntl.h, linux/memfd.h; not every libc header has them). */
+#ifndef MFD_ALLOW_SEALING
+#define MFD_ALLOW_SEALING 0x0002u
+#endif
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_GET_SEALS 1034
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif
+/* A finished checkpoint: no further writes, size changes or seal changes. */
+#define POPCORN_CKPT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define POPCORN_CKPT_PAGE 4096ull
 
 /* Region kinds. */
@@ -114,6 +131,11 @@ struct popcorn_ckpt_header {
      * was requested (the migration point, before the stack transformation) and when the
      * checkpoint was complete, right before the exec. */
     uint64_t request_ns, checkpoint_done_ns;
+    /* Who made it (a secure-execution destination accepts only its own process's checkpoint;
+     * exec keeps the pid) and for which link: the destination must carry the same identity. */
+    uint32_t creator_pid;
+    uint32_t reserved;
+    uint8_t link_identity[32];
 };
 
 /* ---- statistics (POPCORN_STATS, migrate.c) ------------------------------------------------ */

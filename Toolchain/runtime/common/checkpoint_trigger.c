@@ -4,6 +4,7 @@
  * memory: the POPCORN_MIGRATE_AT list and the slow path's point counter continue across hops.
  */
 #include "process_move.h"
+#include "settings.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -85,47 +86,16 @@ int __popcorn_move_keep_pending(void)
     return requested >= 0 || migrate_at_next < migrate_at_count;
 }
 
-static int compare_indices(const void *a, const void *b)
-{
-    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void parse_migrate_at(const char *text)
-{
-    while (*text && migrate_at_count < MAX_MIGRATE_AT) {
-        char *end;
-        unsigned long long index = strtoull(text, &end, 10);
-        if (end == text || index == 0) {
-            static const char message[] = "popcorn: warning: ignoring malformed POPCORN_MIGRATE_AT\n";
-            write(2, message, sizeof message - 1);
-            migrate_at_count = 0;
-            return;
-        }
-        migrate_at[migrate_at_count++] = index;
-        text = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') {
-            migrate_at_count = 0;
-            return;
-        }
-    }
-    qsort(migrate_at, migrate_at_count, sizeof migrate_at[0], compare_indices);
-}
-
 /* After the restore constructor (101): a restored process never gets here, its state is the
  * old one; a fresh one reads its settings. */
 __attribute__((constructor(102))) static void popcorn_trigger_init(void)
 {
-    const char *at = getenv("POPCORN_MIGRATE_AT");
-    if (at && *at) {
-        parse_migrate_at(at);
-        if (migrate_at_count)
-            __popcorn_migration_pending = 1; /* every point must be counted */
-        const char *same = getenv("POPCORN_MIGRATE_SAME_ISA");
-        migrate_at_same_isa = same && strcmp(same, "1") == 0;
+    if (popcorn_setting_points("POPCORN_MIGRATE_AT", migrate_at, MAX_MIGRATE_AT, &migrate_at_count, NULL) > 0) {
+        __popcorn_migration_pending = 1; /* every point must be counted */
     }
-    const char *signal_setting = getenv("POPCORN_MIGRATE_SIGNAL");
-    if (signal_setting && strcmp(signal_setting, "1") == 0) {
+    popcorn_setting_flag("POPCORN_MIGRATE_SAME_ISA", &migrate_at_same_isa);
+    int by_signal = 0;
+    if (popcorn_setting_flag("POPCORN_MIGRATE_SIGNAL", &by_signal) > 0 && by_signal) {
         /* Opt-in: SIGUSR2 then requests a move to the other ISA at the next point (its default
          * action would end the process, so it is only taken over on request). */
         struct sigaction action;

@@ -22,6 +22,7 @@
  */
 #include "popcorn.h"
 
+#include "settings.h"
 #include "transform.h"
 #include "stack/jmpbuf.h"
 #include "stack/metadata.h"
@@ -323,44 +324,19 @@ static void print_statistics(void)
         fprintf(stderr, "rewrites: %llu\n", __atomic_load_n(&rewrites_done, __ATOMIC_RELAXED));
 }
 
-/* Parses POPCORN_REWRITE_AT; a malformed value is reported and ignored. */
-static void parse_rewrite_points(const char *spec)
-{
-    if (strcmp(spec, "all") == 0) {
-        rewrite_all = 1;
-        return;
-    }
-    const char *p = spec;
-    while (*p) {
-        char *end;
-        unsigned long long n = strtoull(p, &end, 10);
-        if (end == p || n == 0 || (*end != ',' && *end != '\0') || rewrite_point_count == MAX_REWRITE_POINTS) {
-            fprintf(stderr, "popcorn: warning: ignoring malformed POPCORN_REWRITE_AT '%s' "
-                            "(expected 'all' or point numbers from 1, separated by commas)\n", spec);
-            rewrite_point_count = 0;
-            return;
-        }
-        rewrite_points[rewrite_point_count++] = n;
-        p = *end ? end + 1 : end;
-    }
-}
-
 /* Runs before main (init_array), so points in main itself are already counted. */
 __attribute__((constructor)) static void migration_init(void)
 {
-    const char *stats = getenv("POPCORN_STATS");
-    int stats_on = stats && strcmp(stats, "1") == 0;
-    const char *rewrite = getenv("POPCORN_REWRITE_AT");
-    if (rewrite && *rewrite) {
-        parse_rewrite_points(rewrite);
-        const char *poison = getenv("POPCORN_REWRITE_POISON");
-        if (poison && strcmp(poison, "0") == 0)
+    int stats_on = 0;
+    popcorn_setting_flag("POPCORN_STATS", &stats_on);
+    if (popcorn_setting_points("POPCORN_REWRITE_AT", rewrite_points, MAX_REWRITE_POINTS, &rewrite_point_count,
+                               &rewrite_all) > 0) {
+        int poison = 1;
+        if (popcorn_setting_flag("POPCORN_REWRITE_POISON", &poison) > 0 && !poison)
             rewrite_options = POPCORN_TRANSFORM_KEEP_UNDESCRIBED;
-        if (rewrite_all || rewrite_point_count) {
-            keep_pending = 1;
-            print_rewrites = 1;
-            __popcorn_migration_pending = 1;
-        }
+        keep_pending = 1;
+        print_rewrites = 1;
+        __popcorn_migration_pending = 1;
     }
     if (stats_on) {
         keep_pending = 1;

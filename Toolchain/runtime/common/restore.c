@@ -12,13 +12,18 @@
  */
 #define _GNU_SOURCE 1 /* MREMAP_* */
 #include "checkpoint_format.h"
+#include "settings.h"
+#include "sibling.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #define ARCH_SET_FS 0x1002 /* asm/prctl.h, not in musl's headers */
@@ -64,8 +69,10 @@ _Noreturn static void fatal(const char *what, long error)
         number[--n] = (char)('0' + value % 10);
         value /= 10;
     } while (value && n > 0);
+    /* Past the exec: the process that asked for the move is gone and its state cannot be
+     * resumed here.  Said plainly, with a status of its own, never a silent exit. */
     popcorn_move_message("popcorn: error: cannot resume the migrated process: ", what, " (errno ");
-    popcorn_move_message(number + n, ")\n", NULL);
+    popcorn_move_message(number + n, "); the program's state from before the move is lost\n", NULL);
     popcorn_sys(SYS_exit_group, 127);
     __builtin_unreachable();
 }
@@ -374,6 +381,15 @@ static void restore_checkpoint(int fd)
         fatal("the checkpoint is not in this runtime's format", EINVAL);
     if (peek->destination_isa != THIS_ISA)
         fatal("the checkpoint is for another ISA", EINVAL);
+    unsigned char identity[POPCORN_LINK_IDENTITY_DIGEST];
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    const char *why = self >= 0 ? popcorn_read_link_identity(self, 0, identity) : "cannot be opened";
+    if (self >= 0)
+        close(self);
+    if (why)
+        fatal("this binary's link identity cannot be read", ENOEXEC);
+    if (memcmp(identity, peek->link_identity, sizeof identity) != 0)
+        fatal("the checkpoint comes from a binary of another link", EINVAL);
     uint64_t header_size = peek->header_size;
     popcorn_sys(SYS_munmap, first, POPCORN_CKPT_PAGE);
     long whole = popcorn_sys(SYS_mmap, 0, header_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -439,6 +455,42 @@ static void restore_checkpoint(int fd)
     __popcorn_call_on_stack(area, restore_main, (char *)area + size);
 }
 
+/* Whether the checkpoint at `fd` is one this very process wrote before its exec: a sealed memfd
+ * of ours, owned by the effective user, naming this pid as its creator.  Nothing the caller of a
+ * secure-execution process can make passes: its files and memfds are its own, and no other
+ * process of the effective user hands it a descriptor. */
+static int own_checkpoint(int fd, const struct stat *st)
+{
+    static const char expected[] = "/memfd:" POPCORN_CKPT_MEMFD_NAME " ";
+    char link[64], name[32];
+    snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(name, link, sizeof link - 1);
+    if (n < (ssize_t)(sizeof expected - 1) || memcmp(link, expected, sizeof expected - 1) != 0)
+        return 0;
+    if (!S_ISREG(st->st_mode) || st->st_uid != geteuid() || st->st_nlink != 0 ||
+        (popcorn_sys(SYS_fcntl, fd, F_GET_SEALS, 0) & POPCORN_CKPT_SEALS) != POPCORN_CKPT_SEALS)
+        return 0;
+    struct popcorn_ckpt_header header;
+    if (pread(fd, &header, sizeof header, 0) != (ssize_t)sizeof header || header.magic != POPCORN_CKPT_MAGIC)
+        return 0;
+    return header.creator_pid == (uint32_t)getpid();
+}
+
+/* A probe (sibling.c): the mover runs this binary under an emulator first, to learn before its
+ * point of no return that the emulator runs it.  Answer with this binary's link identity and
+ * end; main never runs.  A secure-execution process answers only its effective user's pipe. */
+static void answer_probe(int fd, const struct stat *st)
+{
+    if (popcorn_secure_execution() && st->st_uid != geteuid())
+        return;
+    unsigned char reply[POPCORN_PROBE_REPLY_BYTES + POPCORN_LINK_IDENTITY_DIGEST];
+    memcpy(reply, POPCORN_PROBE_REPLY, POPCORN_PROBE_REPLY_BYTES);
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self >= 0 && popcorn_read_link_identity(self, 0, reply + POPCORN_PROBE_REPLY_BYTES) == NULL)
+        popcorn_sys(SYS_write, fd, reply, sizeof reply);
+    popcorn_sys(SYS_exit_group, 0);
+}
+
 /* Priority 101: before any constructor of the program, whose effects the restore would undo. */
 __attribute__((constructor(101))) static void popcorn_restore_init(void)
 {
@@ -453,12 +505,31 @@ __attribute__((constructor(101))) static void popcorn_restore_init(void)
             }
         }
     }
+    /* The hand-over from this process's own previous image: the one POPCORN_* variable a
+     * secure-execution process still looks at, and only to check it names its own checkpoint. */
     const char *value = getenv(POPCORN_CKPT_ENV);
-    if (!value || !*value)
+    if (!value)
         return;
-    char *end;
-    long fd = strtol(value, &end, 10);
-    if (*end != '\0' || fd < 0)
+    int fd;
+    int secure = popcorn_secure_execution();
+    if (popcorn_parse_descriptor(value, &fd) != NULL) {
+        if (secure)
+            return;
         fatal("bad " POPCORN_CKPT_ENV, EINVAL);
-    restore_checkpoint((int)fd);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        if (secure)
+            return;
+        fatal("the checkpoint descriptor is not open", EBADF);
+    }
+    if (S_ISFIFO(st.st_mode)) {
+        answer_probe(fd, &st);
+        if (secure)
+            return;
+        fatal("bad " POPCORN_CKPT_ENV " (a pipe from another process)", EINVAL);
+    }
+    if (secure && !own_checkpoint(fd, &st))
+        return; /* someone else's file: this is an ordinary start */
+    restore_checkpoint(fd);
 }
