@@ -435,8 +435,20 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
         if (native) {
             /* The verified file itself, not whatever has its name by now. */
             status = popcorn_sys(SYS_execveat, s->sibling.fd, "", argv, envp, AT_EMPTY_PATH);
-            if (status == -ENOSYS) /* qemu-user 7.2 has no execveat: the name, checked just now */
+            /* qemu-user 7.2 has no execveat, and a binfmt_misc interpreter cannot open a
+             * close-on-exec descriptor: then the name, checked just now (a failed exec has
+             * changed nothing). */
+            if (status < 0)
                 status = popcorn_sys(SYS_execve, s->sibling.path, argv, envp);
+            if (status < 0 && dst == POPCORN_ISA_AARCH64 && popcorn_find_emulator(s->qemu) == NULL) {
+                /* An aarch64 process under qemu-user on another host: the emulator it runs under
+                 * runs the sibling too. */
+                memmove(argv + 3, argv, (a + 1) * sizeof *argv);
+                argv[0] = s->qemu;
+                argv[1] = "-0";
+                argv[2] = s->sibling.path;
+                status = popcorn_sys(SYS_execve, s->qemu, argv, envp);
+            }
         } else {
             status = popcorn_sys(SYS_execve, s->qemu, argv, envp);
         }
