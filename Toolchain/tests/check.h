@@ -45,6 +45,7 @@ extern int check_failures;
     } while (0)
 
 void test_isa(void);
+void test_settings(void);
 #ifdef __x86_64__
 void test_fcntl(void);
 void test_stat(void);

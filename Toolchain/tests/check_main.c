@@ -9,6 +9,7 @@ int check_failures;
 int main(void)
 {
     test_isa();
+    test_settings();
 #ifdef __x86_64__
     test_fcntl();
     test_stat();
