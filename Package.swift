@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "PopcornLinkerTests", dependencies: ["PopcornLinker", "PopcornELF", "PopcornSupport"]),
         .testTarget(name: "PopcornMetadataTests", dependencies: ["PopcornMetadata", "PopcornELF", "PopcornSupport"]),
         .testTarget(name: "PopcornDumpTests", dependencies: ["PopcornDump", "PopcornELF", "PopcornSupport", "PopcornMetadata"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata", "PopcornDump"]),
     ],
     swiftLanguageModes: [.v5]
 )

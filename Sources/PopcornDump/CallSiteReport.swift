@@ -80,6 +80,13 @@ public struct CallSiteReport: Sendable {
     static func check(tables: [StackTransformMetadata], entries: [Entry], files: [ISA: ELFFile]) -> [String] {
         var problems: [String] = []
         let isas = files.keys.sorted()
+        // The frames are re-derived from each binary's own CFI (the rule popcorn-ld used).
+        var ehFrames: [ISA: EHFrame] = [:]
+        for isa in isas where !entries.isEmpty {
+            do { ehFrames[isa] = try EHFrameParser.parse(files[isa]!) } catch {
+                problems.append("'\(files[isa]!.path)': the frames cannot be checked: \(error)")
+            }
+        }
         for isa in isas where !tables.contains(where: { $0.isa == isa }) {
             problems.append("the metadata has no table for \(isa)")
         }
@@ -107,6 +114,9 @@ public struct CallSiteReport: Sendable {
             }
             for (isa, (site, function)) in described {
                 problems += checkSite(site, function: function, isa: isa, file: files[isa], label: label)
+                if let ehFrame = ehFrames[isa] {
+                    problems += checkFrame(site, isa: isa, ehFrame: ehFrame, label: label)
+                }
             }
         }
         return problems
@@ -132,6 +142,32 @@ public struct CallSiteReport: Sendable {
             problems.append("\(label): \(isa) lists \(registers.name(of: saved.register)) as saved, but it is not callee-saved")
         }
         return problems
+    }
+
+    /// The frame the metadata describes against the one the binary's CFI gives at that return
+    /// address: CFA rule, return-address and frame-pointer slots, saved registers and, where the
+    /// CFA is SP-based, the frame size (elsewhere it came from the stackmap, which the binary no
+    /// longer has; the table's checksum covers it).
+    private static func checkFrame(_ site: CallSite, isa: ISA, ehFrame: EHFrame, label: String) -> [String] {
+        let derived: FrameLayout
+        do {
+            derived = try FrameDerivation.frame(returningTo: site.returnAddress, ehFrame: ehFrame,
+                                                registers: RegisterFile(isa), stackSize: nil)
+        } catch {
+            switch error {
+            case .noFrameInfo: return ["\(label): \(isa) has no CFI at return address \(hex(site.returnAddress))"]
+            case let .unsupported(reason): return ["\(label): \(isa) \(reason)"]
+            }
+        }
+        let f = site.frame
+        var differences: [String] = []
+        if f.cfaRegister != derived.cfaRegister || f.cfaOffset != derived.cfaOffset { differences.append("CFA rule") }
+        if f.returnAddressOffset != derived.returnAddressOffset { differences.append("return address slot") }
+        if f.framePointerOffset != derived.framePointerOffset { differences.append("frame pointer slot") }
+        if f.savedRegisters != derived.savedRegisters { differences.append("saved registers") }
+        if let size = derived.frameSize, f.frameSize != size { differences.append("frame size") }
+        if differences.isEmpty { return [] }
+        return ["\(label): \(isa) frame differs from the binary's CFI: " + differences.joined(separator: ", ")]
     }
 
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

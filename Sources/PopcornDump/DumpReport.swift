@@ -1,3 +1,4 @@
+import Foundation
 import PopcornELF
 import PopcornMetadata
 import PopcornSupport
@@ -10,6 +11,8 @@ public struct DumpReport: Sendable {
     public var alignment: AlignmentReport
     /// The decoded `.popcorn.meta`; `nil` when the binaries have none.
     public var callSites: CallSiteReport?
+    /// What is wrong with the binaries' link identities (each must carry the same one).
+    public var identityProblems: [String]
 
     /// Reads `primary` and its siblings `primary.<isa>` (see `ISA.siblingPath`), checking that
     /// each file holds the ISA its name promises, and compares their symbol tables.
@@ -35,12 +38,39 @@ public struct DumpReport: Sendable {
         binaries = files.keys.sorted().map { BinarySummary(isa: $0, file: files[$0]!) }
         alignment = try AlignmentChecker.check(files)
         callSites = try CallSiteReport(files: files, primary: primary)
+        identityProblems = DumpReport.checkIdentities(files)
+    }
+
+    /// Every binary carries a link identity, and all carry the same: the runtime moves only
+    /// between binaries of one link.
+    static func checkIdentities(_ files: [ISA: ELFFile]) -> [String] {
+        var problems: [String] = []
+        var digests: [ISA: [UInt8]] = [:]
+        for (isa, file) in files.sorted(by: { $0.key < $1.key }) {
+            guard let section = file.section(named: LinkIdentity.sectionName) else {
+                problems.append("'\(file.path)': no '\(LinkIdentity.sectionName)' link identity (link with this popcorn-ld)")
+                continue
+            }
+            guard let contents = try? file.contents(of: section), let digest = LinkIdentity.digest(ofSectionContents: contents) else {
+                problems.append("'\(file.path)': the '\(LinkIdentity.sectionName)' section is damaged")
+                continue
+            }
+            digests[isa] = digest
+        }
+        if Set(digests.values).count > 1 {
+            problems.append("the binaries come from different links: " + digests.keys.sorted()
+                .map { "\(files[$0]!.path) \(digests[$0]!.prefix(6).map { String(format: "%02x", $0) }.joined())" }
+                .joined(separator: ", "))
+        }
+        return problems
     }
 
     /// Problems `--verify` reports besides misaligned symbols: missing or inconsistent metadata.
     public var metadataProblems: [String] {
-        guard let callSites else { return ["no '\(MetadataFormat.sectionName)' stack transformation metadata (link with popcorn-ld)"] }
-        return callSites.problems
+        guard let callSites else {
+            return ["no '\(MetadataFormat.sectionName)' stack transformation metadata (link with popcorn-ld)"] + identityProblems
+        }
+        return callSites.problems + identityProblems
     }
 
     private static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

@@ -37,7 +37,9 @@ public struct ELFFile: Sendable {
     public init(contentsOf path: String) throws {
         let bytes: Data
         do {
-            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            // Mapped, not read: only the pages the headers point at are touched, so a file whose
+            // headers do not fit is rejected without reading the rest, however large it is.
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { String(describing: $0) }
             throw ELFError.cannotRead(path: path, reason: ELFFile.describeReadFailure(path: path) ?? reason ?? "read failed")

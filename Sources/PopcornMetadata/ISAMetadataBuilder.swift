@@ -85,49 +85,15 @@ struct ISAMetadataBuilder {
             throw fail("the stackmap at \(ra) does not directly follow a call instruction (the backend expanded the call inline, or scheduled code between the call and the stackmap)")
         }
 
-        // The row in effect during the call: look up the call instruction, not the return address.
-        guard let row = try ehFrame.row(at: returnAddress - 1) else {
+        let frame: FrameLayout
+        do {
+            frame = try FrameDerivation.frame(returningTo: returnAddress, ehFrame: ehFrame, registers: registers,
+                                              stackSize: function.stackSize)
+        } catch .noFrameInfo {
             throw MetadataError.noFrameInfo(isa: isa, function: name, address: function.address)
+        } catch let .unsupported(reason) {
+            throw fail(reason)
         }
-        guard case let .registerOffset(cfaRegister, cfaOffset) = row.cfa, let cfaOffset32 = Int32(exactly: cfaOffset) else {
-            throw fail("the canonical frame address is computed by a DWARF expression at \(ra) (unsupported)")
-        }
-        if let raRegister = ehFrame.returnAddressRegister(at: returnAddress - 1), raRegister != registers.returnAddress {
-            throw fail("unexpected return address column \(raRegister) in the CFI")
-        }
-        guard case let .offset(raOffset) = row.rule(for: registers.returnAddress), let raOffset32 = Int32(exactly: raOffset) else {
-            throw fail("the CFI does not save the return address in the frame at \(ra)")
-        }
-
-        // Saved registers: every register the CFI says this frame saved must be one the ABI
-        // preserves, in a slot the runtime can find.
-        var saved: [SavedRegister] = []
-        var framePointerOffset: Int32? = nil
-        for (register, rule) in row.registers.sorted(by: { $0.key < $1.key }) where register != registers.returnAddress {
-            switch rule {
-            case .sameValue, .undefined: continue
-            case let .offset(offset):
-                guard registers.isCalleeSaved(register) else {
-                    throw fail("the CFI saves \(registers.name(of: register)), which is not callee-saved")
-                }
-                guard let offset32 = Int32(exactly: offset) else { throw fail("save slot of \(registers.name(of: register)) out of range") }
-                saved.append(SavedRegister(register: register, size: 8, cfaOffset: offset32))
-                if register == registers.framePointer { framePointerOffset = offset32 }
-            default:
-                throw fail("\(registers.name(of: register)) is saved by a rule the runtime cannot follow (\(rule))")
-            }
-        }
-
-        // Frame size: the CFI is authoritative where the CFA is SP-based; otherwise use the
-        // stackmap's static size plus what the call instruction pushed.
-        var frameSize: UInt32? = nil
-        if cfaRegister == registers.stackPointer {
-            frameSize = UInt32(exactly: cfaOffset)
-        } else if let stackSize = function.stackSize {
-            frameSize = UInt32(exactly: stackSize + registers.callPushSize)
-        }
-        let frame = FrameLayout(frameSize: frameSize, cfaRegister: cfaRegister, cfaOffset: cfaOffset32,
-                                returnAddressOffset: raOffset32, framePointerOffset: framePointerOffset, savedRegisters: saved)
 
         let notes = annotations[record.id]
         if let notes, notes.count != record.locations.count {

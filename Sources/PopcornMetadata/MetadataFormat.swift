@@ -8,9 +8,33 @@ public enum MetadataFormat {
     public static let sectionName = ".popcorn.meta"
     /// First 8 bytes of every blob.
     public static let magic: [UInt8] = Array("POPCMETA".utf8)
-    /// Version 2: pooled live values, shared value lists and frames, 32-bit addresses relative to
-    /// `address_base`. Version 1 (32-byte live values, 56-byte call sites) is no longer read.
-    public static let version: UInt16 = 2
+    /// Version 3: version 2 (pooled live values, shared value lists and frames, 32-bit addresses
+    /// relative to `address_base`) with a checksum of the table in the header's last field.
+    /// Earlier versions are no longer read.
+    public static let version: UInt16 = 3
+
+    /// Where the header keeps the table's checksum (the last 8 bytes of the 112-byte header).
+    public static let checksumOffset = 104
+
+    /// The checksum of one table (`total_size` bytes, a multiple of 8): FNV-1a over its
+    /// little-endian 64-bit words, the checksum field read as zero. Each step is a bijection of
+    /// the running value for a fixed word and of the word for a fixed running value, so a change
+    /// of any one word always changes the result. It guards against damage, identical in every
+    /// copy or not; what the metadata means is checked against the binary by `popcorn-dump
+    /// --verify` (docs/METADATA.md, "Integrity").
+    public static func checksum(of table: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var offset = 0
+        while offset + 8 <= table.count {
+            var word: UInt64 = 0
+            if offset != checksumOffset {
+                for i in 0..<8 { word |= UInt64(table[offset + i]) << (8 * UInt64(i)) }
+            }
+            hash = (hash ^ word) &* 0x0000_0100_0000_01b3
+            offset += 8
+        }
+        return hash
+    }
 
     /// Sizes of the fixed-size records, in bytes.
     public static let headerSize = 112

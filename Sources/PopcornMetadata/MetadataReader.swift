@@ -91,6 +91,10 @@ public enum MetadataReader {
             guard start % F.alignment == 0 else { throw malformed("\(names[i]) at unaligned offset \(start)") }
         }
         let blobEnd = base + totalSize
+        let stored = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[base + F.checksumOffset + $1]) << (8 * UInt64($1)) }
+        guard F.checksum(of: Array(bytes[base..<blobEnd])) == stored else {
+            throw malformed("checksum mismatch (the table is damaged)")
+        }
         func cursor(_ table: Int) -> DataCursor {
             DataCursor(bytes: bytes, context: context, offset: base + offsets[table], limit: blobEnd)
         }

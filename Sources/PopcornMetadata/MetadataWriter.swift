@@ -164,7 +164,7 @@ public enum MetadataWriter {
             out.appendLE(UInt8(register))
         }
         out.appendLE(UInt8(0))
-        out.appendLE(UInt64(0))
+        out.appendLE(UInt64(0)) // the checksum, filled in last
         assert(out.count == F.headerSize)
 
         for (i, f) in m.functions.enumerated() {
@@ -223,6 +223,8 @@ public enum MetadataWriter {
         out.pad(to: stringsOffset)
         out.append(strings)
         out.pad(to: totalSize)
+        let checksum = MetadataFormat.checksum(of: [UInt8](out))
+        out.replaceSubrange(F.checksumOffset..<F.checksumOffset + 8, with: Swift.withUnsafeBytes(of: checksum.littleEndian) { Data($0) })
         return out
     }
 

@@ -72,7 +72,8 @@ final class DumpFixtures {
     }
 
     /// Adds the `.popcorn.meta` section popcorn-ld would add (built by `MetadataBuilder` from the
-    /// binaries themselves) to `primary` and its siblings, with llvm-objcopy.
+    /// binaries themselves) to `primary` and its siblings, then their link identity, with
+    /// llvm-objcopy.
     func addMetadata(_ primary: String) throws {
         var files: [ISA: ELFFile] = [:]
         for isa in ISA.allCases { files[isa] = try ELFFile(contentsOf: isa.siblingPath(of: primary)) }
@@ -82,6 +83,13 @@ final class DumpFixtures {
         for isa in ISA.allCases {
             let path = isa.siblingPath(of: primary)
             try run(objcopy, ["--add-section", ".popcorn.meta=\(section)", path, path])
+        }
+        let contents = try ISA.allCases.map { try Data(contentsOf: URL(fileURLWithPath: $0.siblingPath(of: primary))) }
+        let identity = dir.file("\((primary as NSString).lastPathComponent).identity")
+        try LinkIdentity.record(for: contents).write(to: URL(fileURLWithPath: identity))
+        for isa in ISA.allCases {
+            let path = isa.siblingPath(of: primary)
+            try run(objcopy, ["--add-section", "\(LinkIdentity.sectionName)=\(identity)", path, path])
         }
     }
 

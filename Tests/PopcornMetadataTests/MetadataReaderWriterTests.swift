@@ -51,13 +51,14 @@ import PopcornSupport
         func u32(_ o: Int) -> UInt64 { u16(o) | u16(o + 2) << 16 }
         func u64(_ o: Int) -> UInt64 { u32(o) | u32(o + 4) << 32 }
         #expect(Array(blob[0..<8]) == Array("POPCMETA".utf8))
-        #expect(u16(8) == 2 && u16(10) == 2 && u32(12) == 112 && u32(16) == UInt64(blob.count) && u32(20) == 0)
+        #expect(u16(8) == 3 && u16(10) == 2 && u32(12) == 112 && u32(16) == UInt64(blob.count) && u32(20) == 0)
         #expect(u64(24) == Self.sample.siteSetHash)
         #expect(u64(32) == 0x1000)                                          // lowest address
         // 2 functions, 3 sites, 2 frames (sites 5 and 12 share one), 2 saved registers,
         // 6 distinct live values, 6 value-list entries.
         #expect([u32(40), u32(44), u32(48), u32(52), u32(56), u32(60)] == [2, 3, 2, 2, 6, 6])
         #expect(blob[100] == 31 && blob[101] == 29 && blob[102] == 30)
+        #expect(u64(104) == MetadataFormat.checksum(of: blob))
         let sites = Int(u32(72)), index = Int(u32(76)), frames = Int(u32(80))
         #expect(u64(sites) == 5 && u64(sites + 32) == 9 && u64(sites + 64) == 12) // sorted by id
         #expect(u32(sites + 8) == 0x1010 && u32(sites + 40) == 0x8)             // return address − base
@@ -144,7 +145,7 @@ import PopcornSupport
         blob[8] = 1
         #expect { try MetadataReader.decode(Data(blob)) } throws: { error in
             let message = (error as? MetadataError)?.diagnostic.message ?? ""
-            return message.contains("unsupported metadata version 1 (expected 2") && message.contains("relink")
+            return message.contains("unsupported metadata version 1 (expected 3") && message.contains("relink")
         }
         // Even a version-1 table too short for a version-2 header is named as such.
         #expect { try MetadataReader.decode(Data(blob.prefix(96))) } throws: { error in
@@ -159,12 +160,25 @@ import PopcornSupport
         }
     }
 
+    private func sitesOffset(_ blob: Data) -> Int {
+        Int(blob[72]) | Int(blob[73]) << 8 | Int(blob[74]) << 16 | Int(blob[75]) << 24
+    }
+
     @Test func corruptTablesAreErrors() throws {
         let blob = try MetadataWriter.encode(Self.sample)
+        // Each corruption keeps the checksum right (as a broken writer would), so the check
+        // that follows it in the reader is the one that must catch it.
         func corrupt(_ offset: Int, _ bytes: [UInt8]) -> Data {
-            var copy = blob
+            var copy = [UInt8](blob)
             copy.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
-            return copy
+            let sum = MetadataFormat.checksum(of: copy)
+            for i in 0..<8 { copy[MetadataFormat.checksumOffset + i] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(i))) }
+            return Data(copy)
+        }
+        var damaged = blob
+        damaged[sitesOffset(blob) + 9] ^= 0x40
+        #expect { try MetadataReader.decode(damaged) } throws: { error in
+            (error as? MetadataError)?.diagnostic.message.contains("checksum mismatch") == true
         }
         func u32(_ o: Int) -> Int { Int(blob[o]) | Int(blob[o + 1]) << 8 | Int(blob[o + 2]) << 16 | Int(blob[o + 3]) << 24 }
         let sites = u32(72), values = u32(88), lists = u32(92)

@@ -20,7 +20,7 @@
 #define POPCORN_META_SECTION ".popcorn.meta"
 #define POPCORN_META_MAGIC "POPCMETA" /* 8 bytes, no terminator stored */
 #define POPCORN_META_MAGIC_SIZE 8
-#define POPCORN_META_VERSION 2
+#define POPCORN_META_VERSION 3
 
 /* popcorn_meta_header.isa */
 #define POPCORN_META_ISA_X86_64 1
@@ -89,7 +89,8 @@ struct popcorn_meta_header {
     uint8_t fp_register;
     uint8_t ra_register;
     uint8_t reserved0;
-    uint64_t reserved1;
+    uint64_t checksum;              /* FNV-1a over the table's little-endian 64-bit words, this
+                                       field read as 0 (docs/METADATA.md, "Integrity") */
 };
 
 /* A function with call sites. 20 bytes. */

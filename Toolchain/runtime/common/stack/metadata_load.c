@@ -7,6 +7,7 @@
 #include "metadata.h"
 
 #include <elf.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -52,6 +53,16 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
         h->total_size < h->header_size || (h->flags & ~POPCORN_META_WIDE_VALUE_INDEX) != 0)
         return "bad table size";
     uint64_t n = h->total_size;
+    /* Damage, even identical in every copy, is found before anything else is read. */
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (uint64_t at = 0; at < n; at += 8) {
+        uint64_t word = 0;
+        if (at != offsetof(struct popcorn_meta_header, checksum))
+            memcpy(&word, base + at, sizeof word);
+        hash = (hash ^ word) * 0x100000001b3ull;
+    }
+    if (hash != h->checksum)
+        return "checksum mismatch (the metadata is damaged)";
     int wide = (h->flags & POPCORN_META_WIDE_VALUE_INDEX) != 0;
     if (!range_ok(h->functions_offset, h->function_count, sizeof(struct popcorn_meta_function), n) ||
         !range_ok(h->call_sites_offset, h->call_site_count, sizeof(struct popcorn_meta_call_site), n) ||

@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+import PopcornDump
+import PopcornELF
+import PopcornMetadata
+import PopcornSupport
+
+/// Metadata trust (docs/METADATA.md, "Integrity"): `.popcorn.meta` is changed the same way in
+/// every binary of a program, so comparing the copies finds nothing. `popcorn-dump --verify` must
+/// reject every such change, the runtime must refuse to migrate with the damaged tables (one
+/// warning, the unmoved output), and a change that keeps the checksum right (what a linker bug
+/// would write) must still be caught wherever the binary's CFI says otherwise.
+@Suite(.serialized) struct MetadataFuzzTests {
+    /// A small deterministic generator (SplitMix64), so a failure names a reproducible case.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+    }
+
+    struct Program {
+        let work: TemporaryDirectory
+        var binaries: [ISA: Data]
+        var sectionOffset: [ISA: Int]
+        let section: [UInt8]
+    }
+
+    static func build() throws -> Program {
+        let work = try ProcessMoveTests.build("pingpong.c")
+        var binaries: [ISA: Data] = [:], offsets: [ISA: Int] = [:]
+        var section: [UInt8] = []
+        for isa in ISA.allCases {
+            let path = "\(work.path)/\(isa.siblingPath(of: "prog"))"
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let file = try ELFFile(data: data, path: path)
+            let meta = try #require(file.section(named: MetadataFormat.sectionName))
+            binaries[isa] = data
+            offsets[isa] = Int(meta.offset)
+            section = [UInt8](try file.contents(of: meta))
+        }
+        return Program(work: work, binaries: binaries, sectionOffset: offsets, section: section)
+    }
+
+    /// The binaries with `section` in place of their `.popcorn.meta` (same size, same place).
+    static func with(_ section: [UInt8], _ program: Program) -> [ISA: Data] {
+        program.binaries.mapValues { _ in Data() }.keys.reduce(into: [:]) { result, isa in
+            var data = program.binaries[isa]!
+            let start = program.sectionOffset[isa]!
+            data.replaceSubrange(start..<start + section.count, with: section)
+            result[isa] = data
+        }
+    }
+
+    /// What `popcorn-dump --verify` concludes about these binaries: nil when it accepts them.
+    static func verify(_ binaries: [ISA: Data]) -> String? {
+        do {
+            var files: [ISA: ELFFile] = [:]
+            for (isa, data) in binaries { files[isa] = try ELFFile(data: data, path: isa.siblingPath(of: "prog")) }
+            let report = try DumpReport(files: files)
+            let problems = report.metadataProblems + report.alignment.mismatches.map { "\($0)" }
+            return problems.isEmpty ? nil : problems[0]
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Offsets of the tables in the section (each `total_size` bytes, back to back).
+    static func tables(_ section: [UInt8]) -> [Int] {
+        var offsets: [Int] = [], at = 0
+        while at + MetadataFormat.headerSize <= section.count {
+            offsets.append(at)
+            at += Int(u32(section, at + 16))
+        }
+        return offsets
+    }
+
+    static func u32(_ b: [UInt8], _ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[at + $1]) << (8 * UInt32($1)) } }
+    static func u16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) | UInt16(b[at + 1]) << 8 }
+
+    static func add(_ delta: Int32, toI32At at: Int, in b: inout [UInt8]) {
+        let value = UInt32(bitPattern: Int32(bitPattern: u32(b, at)) &+ delta)
+        for i in 0..<4 { b[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(i))) }
+    }
+
+    /// Recomputes the checksum of the table at `table`.
+    static func reseal(_ b: inout [UInt8], table: Int) {
+        let size = Int(u32(b, table + 16))
+        let sum = MetadataFormat.checksum(of: Array(b[table..<table + size]))
+        for i in 0..<8 { b[table + MetadataFormat.checksumOffset + i] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(i))) }
+    }
+
+    /// 2,000 byte mutations, each the same in both binaries: `--verify` rejects all of them.
+    @Test func verifyRejectsEveryIdenticalMutation() throws {
+        let program = try Self.build()
+        #expect(Self.verify(program.binaries) == nil, "the unmutated program must verify")
+        var random = Generator(state: 0x706f_7063_6f72_6e31)
+        var accepted: [String] = []
+        for n in 0..<2000 {
+            var section = program.section
+            let at = Int.random(in: 0..<section.count, using: &random)
+            let flip = UInt8.random(in: 1...255, using: &random)
+            section[at] ^= flip
+            // The section is decoded first: a damaged table never gets to the rest of the report.
+            let rejected: Bool
+            do { _ = try MetadataReader.decodeSection(Data(section)); rejected = false } catch { rejected = true }
+            if !rejected { accepted.append("case \(n): byte \(at) ^ 0x\(String(flip, radix: 16))") }
+        }
+        #expect(accepted.isEmpty, "accepted: \(accepted.prefix(10))")
+        // And through the whole --verify report, for a sample.
+        for _ in 0..<40 {
+            var section = program.section
+            section[Int.random(in: 0..<section.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+            #expect(Self.verify(Self.with(section, program)) != nil)
+        }
+    }
+
+    /// Changes that keep the checksum right, in every field the CFI determines (CFA offset,
+    /// frame-pointer and saved-register slots, return-address slot, SP-based frame sizes): the
+    /// re-derivation finds each of them.
+    @Test func verifyRejectsResealedFrameChanges() throws {
+        let program = try Self.build()
+        var random = Generator(state: 0x6672_616d_6573_2121)
+        var accepted: [String] = [], tried = 0
+        for table in Self.tables(program.section) {
+            let s = program.section
+            let frames = table + Int(Self.u32(s, table + 80)), frameCount = Int(Self.u32(s, table + 48))
+            let saved = table + Int(Self.u32(s, table + 84)), savedCount = Int(Self.u32(s, table + 52))
+            let sites = table + Int(Self.u32(s, table + 72)), siteCount = Int(Self.u32(s, table + 44))
+            let sp = s[table + 100]
+            var targets: [(String, Int)] = []
+            for i in 0..<frameCount {
+                targets.append(("frame \(i) CFA offset", frames + 16 * i + 4))
+                if s[frames + 16 * i] & MetadataFormat.siteFramePointerSaved != 0 {
+                    targets.append(("frame \(i) frame pointer slot", frames + 16 * i + 8))
+                }
+            }
+            for i in 0..<savedCount { targets.append(("saved register \(i) slot", saved + 8 * i + 4)) }
+            for i in 0..<siteCount {
+                let frame = frames + 16 * Int(Self.u32(s, sites + 32 * i + 20))
+                if s[frame + 1] == sp { targets.append(("call site \(i) frame size", sites + 32 * i + 12)) }
+            }
+            for (label, at) in targets.shuffled(using: &random) {
+                var section = s
+                Self.add([8, -8, 16][Int.random(in: 0..<3, using: &random)], toI32At: at, in: &section)
+                Self.reseal(&section, table: table)
+                tried += 1
+                if Self.verify(Self.with(section, program)) == nil { accepted.append("table \(table): \(label)") }
+            }
+            // The return-address slot (an i16 in the call-site record).
+            for i in (0..<siteCount).shuffled(using: &random).prefix(20) {
+                var section = s
+                let at = sites + 32 * i + 30
+                let value = UInt16(bitPattern: Int16(bitPattern: Self.u16(section, at)) &+ 8)
+                section[at] = UInt8(truncatingIfNeeded: value); section[at + 1] = UInt8(value >> 8)
+                Self.reseal(&section, table: table)
+                tried += 1
+                if Self.verify(Self.with(section, program)) == nil { accepted.append("table \(table): call site \(i) return address slot") }
+            }
+        }
+        #expect(tried >= 40, "only \(tried) fields to change")
+        #expect(accepted.isEmpty, "accepted \(accepted.count) of \(tried): \(accepted.prefix(10))")
+    }
+
+    /// Binaries damaged this way run as if they had never been asked to move: one warning, the
+    /// unmoved output, no crash or hang, from both ISAs and for same-ISA moves.
+    @Test func damagedMetadataMeansNoMigrationNeverAWrongResult() throws {
+        let program = try Self.build()
+        var random = Generator(state: 0x7275_6e74_696d_6521)
+        let plain = try ProcessMoveTests.pingpong(program.work, isa: .host, migrateAt: "")
+        for n in 0..<12 {
+            var section = program.section
+            section[Int.random(in: 0..<section.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+            // Written by cp: a descriptor this process held open for writing could be inherited
+            // by a child another test spawns meanwhile, and exec would then fail (ETXTBSY).
+            for (isa, data) in Self.with(section, program) {
+                try data.write(to: URL(fileURLWithPath: "\(program.work.path)/mutant.\(isa)"))
+                try Harness.mustSucceed("cp mutant.\(isa) \(isa.siblingPath(of: "prog")).new && chmod 0755 \(isa.siblingPath(of: "prog")).new && mv -f \(isa.siblingPath(of: "prog")).new \(isa.siblingPath(of: "prog"))",
+                                        in: program.work.path)
+            }
+            for (isa, extra) in [(ISA.host, "POPCORN_MIGRATE_SAME_ISA=1"), (.x86_64, ""), (.aarch64, "")] where n % 3 == 0 || isa == .host {
+                let command = try ProcessMoveTests.command(isa: isa, environment: "timeout 60 env \(extra) POPCORN_STATS=1 POPCORN_MIGRATE_AT=50,400",
+                                                          arguments: "")
+                let run = try Harness.shell(command, in: program.work.path)
+                #expect(run.succeeded, "mutation \(n) on \(isa) \(extra): \(run.status) \(run.stderrText)")
+                #expect(run.stdoutText == plain.stdoutText, "mutation \(n) on \(isa): output differs")
+                #expect(run.stderrText.contains("cannot read migration metadata"), "mutation \(n): \(run.stderrText)")
+                #expect(run.stderrText.hasSuffix("migrations: 0\n"), "mutation \(n): \(run.stderrText)")
+            }
+        }
+    }
+}
