@@ -29,13 +29,15 @@ public enum Backend {
         }
     }
 
-    /// The portable passes: rejects unsupported constructs (throwing after reporting them all),
+    /// The portable passes: removes code behind constant branches (the back ends disagree on it
+    /// at -O0), rejects unsupported constructs (throwing after reporting them all),
     /// names anonymous globals, assigns sections, strips the diagnostic-only line tables, then
     /// inserts migration points and stackmaps (docs/MIGRATION-POINTS.md), so every ISA lowers
     /// identical IR with identical call-site IDs.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
                                        migration: MigrationPolicy = .none,
                                        diagnostics: DiagnosticsEngine) throws {
+        DeadBranchRemoval().run(on: module.ref)
         let check = UnsupportedConstructCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics)
         let errors = check.run(on: module.ref)
         if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }

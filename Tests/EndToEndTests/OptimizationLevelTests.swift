@@ -2,32 +2,34 @@ import Foundation
 import Testing
 import PopcornSupport
 
-/// Migration works at every optimisation level, not only the default -O2: Examples/wordcount built
-/// with -O0, -Os and -O3 keeps every call site in the metadata, survives the poisoned rewrite at
-/// every migration point on both ISAs and migrates there and back.
+/// Call-site IDs are stable at every optimization level: programs whose -O0 IR keeps dead code
+/// behind constant branches (musl's classification macros) build, link, run alike on both ISAs
+/// and migrate, at -O0, -O1, -O2, -O3, -Os and -Oz.
 @Suite(.serialized) struct OptimizationLevelTests {
-
-    @Test(arguments: ["-O0", "-Os", "-O3"])
-    func wordcountMigratesAt(_ level: String) throws {
-        let cc = try Harness.popcornTool("popcorn-cc"), ld = try Harness.popcornTool("popcorn-ld")
-        let work = try Harness.scratch("level\(level)")
-        try Harness.copy("\(Harness.root)/Examples/wordcount", to: work.path)
-        let built = try Harness.mustSucceed(
-            "make clean >/dev/null && make CC='\(cc)' LD='\(ld)' AR=llvm-ar-19 CFLAGS='\(level)' 2>&1", in: work.path)
-        #expect(!built.stdoutText.contains("popcorn-ld: warning"), "\(built.stdoutText)")
+    @Test(arguments: ["-O0", "-O1", "-O2", "-O3", "-Os", "-Oz"])
+    func classificationMacrosLinkAndMigrate(_ level: String) throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("optlevel")
+        let built = try Harness.shell("'\(cc)' \(level) '\(Harness.root)/Tests/Inputs/optlevels/classify.c' -o prog -lm 2>&1",
+                                      in: work.path)
+        #expect(built.succeeded, "\(level): \(built.stdoutText)")
+        #expect(!built.stdoutText.contains("warning"), "\(level): \(built.stdoutText)")
+        // The oracle: stock clang-19 and ld.lld-19 at the same level.
+        try Harness.mustSucceed("\(Harness.plainCC(.host)) \(level) '\(Harness.root)/Tests/Inputs/optlevels/classify.c' -o plain -lm",
+                                in: work.path)
+        let plain = try Harness.run("\(work.path)/plain", isa: .host, in: work.path)
+        #expect(plain.succeeded && plain.stdoutText.contains("6: nan nan\n"), "\(plain.stdoutText)")
         for isa in ISA.allCases {
-            let binary = "./" + isa.siblingPath(of: "app")
-            let run = try isa.emulator.map { "'\(try Harness.systemTool($0, package: "qemu-user"))' \(binary)" } ?? binary
-            let plain = try Harness.shell("POPCORN_STATS=1 \(run) 300", in: work.path)
-            #expect(plain.succeeded, "\(level) on \(isa): \(plain.stderrText)")
-            let points = try #require(Harness.stat("migration points", in: plain.stderrText))
-            let rewritten = try Harness.shell("POPCORN_STATS=1 POPCORN_REWRITE_AT=all \(run) 300", in: work.path)
-            #expect(rewritten.succeeded && rewritten.stdoutText == plain.stdoutText, "\(level) on \(isa): \(rewritten.stderrText)")
-            #expect((Harness.stat("rewrites", in: rewritten.stderrText) ?? 0) > points / 2)
-            let moved = try Harness.shell(
-                "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(points / 3),\(points * 2 / 3) \(run) 300", in: work.path)
-            #expect(moved.succeeded && moved.stdoutText == plain.stdoutText, "\(level) from \(isa): \(moved.stderrText)")
-            #expect(Harness.stat("migrations", in: moved.stderrText) == 2, "\(level) from \(isa): \(moved.stderrText)")
+            let run = try Harness.run(isa.siblingPath(of: "\(work.path)/prog"), isa: isa, in: work.path)
+            #expect(run.stdoutText == plain.stdoutText, "\(level) on \(isa)")
+            let command = isa == .host ? "./prog" : "qemu-aarch64 ./prog.aarch64"
+            let stats = try Harness.shell("POPCORN_STATS=1 \(command) 2>&1 >/dev/null", in: work.path).stdoutText
+            let points = try #require(Harness.stat("migration points", in: stats), "\(level): \(stats)")
+            let at = [points / 3, points * 2 / 3].map(String.init).joined(separator: ",")
+            let moved = try Harness.shell("POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at) \(command) 2>err", in: work.path)
+            let err = try String(contentsOfFile: "\(work.path)/err", encoding: .utf8)
+            #expect(moved.stdoutText == plain.stdoutText, "\(level) moved from \(isa): \(err)")
+            #expect(Harness.stat("migrations", in: err) == 2, "\(level) from \(isa): \(err)")
         }
     }
 }
