@@ -45,6 +45,7 @@ public enum Backend {
         SectionAssignment().run(on: module.ref)
         // Also under `none` when the file has explicit points: stackmaps are placed then too.
         if migration != .none || LLVMGetNamedFunction(module.ref, MigrationPoints.explicitPoint).map({ LLVMGetFirstUse($0) != nil }) == true {
+            ObjectStack().run(on: module.ref)
             UndescribableFrames(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
         }
         MigrationPoints(policy: migration).run(on: module.ref)

@@ -173,35 +173,8 @@ struct StackMaps {
     private func escapedAllocas(of function: LLVMValueRef) -> [LLVMValueRef] {
         let entry = LLVMGetEntryBasicBlock(function)!
         return CFGEditing.instructions(of: entry).filter { instruction in
-            LLVMIsAAllocaInst(instruction) != nil && escapes(instruction)
+            LLVMIsAAllocaInst(instruction) != nil && AllocaEscape.escapes(instruction)
         }
-    }
-
-    private func escapes(_ pointer: LLVMValueRef) -> Bool {
-        var work = [pointer]
-        var seen = Set<UnsafeRawPointer>()
-        while let value = work.popLast() {
-            guard seen.insert(UnsafeRawPointer(value)).inserted else { continue }
-            var use = LLVMGetFirstUse(value)
-            while let u = use {
-                defer { use = LLVMGetNextUse(u) }
-                let user = LLVMGetUser(u)!
-                if LLVMIsALoadInst(user) != nil || LLVMIsAICmpInst(user) != nil { continue }
-                if LLVMIsAStoreInst(user) != nil {
-                    if LLVMGetOperand(user, 0) == value { return true }
-                    continue
-                }
-                if LLVMIsAGetElementPtrInst(user) != nil || LLVMIsABitCastInst(user) != nil
-                    || LLVMIsAAddrSpaceCastInst(user) != nil || LLVMIsASelectInst(user) != nil
-                    || LLVMIsAPHINode(user) != nil {
-                    work.append(user)
-                    continue
-                }
-                if LLVMIsACallInst(user) != nil, Self.isIntrinsicCall(user) { continue }
-                return true
-            }
-        }
-        return false
     }
 
     /// The pointer a `getelementptr`/cast chain starts from, or nil if `value` is not derived.

@@ -5,13 +5,12 @@ import PopcornSupport
 /// stack-transformation metadata cannot describe and excludes them from migration, with a
 /// `file:line: warning:` naming the construct.
 ///
-/// Today that is a dynamically sized stack allocation (a variable-length array or `alloca()`):
-/// stackmaps record where the pointer to the area is, but not the area's size or contents, and
-/// the frame has no fixed size — so a rewritten stack could not reproduce it. Such a function
-/// gets no migration points and no stackmaps (`popcorn-no-migration` attribute); a migration
-/// requested while it is on the stack waits until it has returned (docs/MIGRATION-POINTS.md).
+/// Dynamically sized stack allocations (variable-length arrays, `alloca()`) are no longer among
+/// them: `ObjectStack`, which runs first, puts them on the object stack, so the native frame has a
+/// fixed size. A dynamic allocation left at this point would be a bug of that pass, so the check
+/// stays, with its warning.
 ///
-/// A variadic function that calls `va_start` is excluded too, silently (it is an ordinary
+/// A variadic function that calls `va_start` is excluded, silently (it is an ordinary
 /// construct, not a mistake worth a warning): its `va_list` holds pointers into its own register
 /// save area and into its caller's outgoing arguments. The backend fills the save area in the
 /// prologue and nothing describes it, and a `va_list` is an opaque byte copy for the

@@ -1,0 +1,50 @@
+/*
+ * The object stack (docs/STACK-TRANSFORM.md, "The object stack"): every stack object whose
+ * address can escape lives here rather than in a native frame, at one address on every ISA.
+ * popcorn-cc's ObjectStack pass lays the frames out in the portable IR and keeps the
+ * thread's pointer in __popcorn_osp; this file only provides the memory.
+ *
+ * One region per thread, mapped on the thread's first use (the pointer is thread-local and
+ * starts out null, so threads made by pthread_create need nothing else), growing down from its
+ * top with a guard page below it, like a native stack.  It is ordinary private anonymous memory:
+ * a move carries it at its address with the rest of the process, and the pointer travels in the
+ * TLS block, so objects and the pointers to them are valid on the destination as they are.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* The thread's object-stack pointer: the lowest byte in use (frames are below it). */
+__thread void *__popcorn_osp;
+
+/* Reserved per thread (only touched pages cost memory): the native stack's limit, at least 8 MiB
+ * and at most 1 GiB, since objects that used to be in native frames are here now. */
+static size_t region_size(void)
+{
+    struct rlimit limit;
+    size_t size = 8u << 20;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > size)
+        size = limit.rlim_cur;
+    if (size > (1u << 30))
+        size = 1u << 30;
+    return size;
+}
+
+void *__popcorn_object_stack_init(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), size = region_size();
+    unsigned char *region = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region == MAP_FAILED) {
+        /* Nothing can run without its objects: like a native stack that cannot be grown. */
+        static const char message[] = "popcorn: error: cannot map the object stack\n";
+        write(2, message, sizeof message - 1);
+        abort();
+    }
+    mprotect(region, page, PROT_NONE); /* a guard page: overflow faults like a native stack */
+    __popcorn_osp = region + page + size;
+    return __popcorn_osp;
+}
