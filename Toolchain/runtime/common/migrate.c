@@ -163,6 +163,16 @@ static int rewrite_wanted(unsigned long long point)
     return 0;
 }
 
+/* The poisoned rewrite leaves nothing readable behind: the frames just moved, from the point's
+ * SP to main's CFA, are overwritten, so a pointer anything kept into the old stack (instead of to
+ * an object-stack object, or re-pointed by the transformation) reads poison and the run fails
+ * instead of passing by luck.  This code's own frame is below that SP. */
+static void poison_left_frames(uint64_t low, uint64_t high)
+{
+    for (uint64_t at = low & ~7ull; at + 8 <= high; at += 8)
+        *(volatile uint64_t *)(uintptr_t)at = POPCORN_POISON_WORD;
+}
+
 /* Same-ISA rewrite: returns only when the stack could not be transformed here. */
 static void rewrite_here(struct popcorn_regs *at)
 {
@@ -188,6 +198,8 @@ static void rewrite_here(struct popcorn_regs *at)
     rewrite_deferred = 0;
     __atomic_fetch_add(&rewrites_done, 1, __ATOMIC_RELAXED);
     popcorn_jmp_bufs_commit(); /* jmp_bufs outside the new stack, once it is sure to be used */
+    if (!(rewrite_options & POPCORN_TRANSFORM_KEEP_UNDESCRIBED))
+        poison_left_frames(stack_pointer(at), popcorn_transform_source_top());
     __popcorn_resume(&next);
 }
 

@@ -83,6 +83,10 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                                                              size_t dst_stack_size, struct popcorn_regs *dst_out,
                                                              unsigned options);
 
+/** The top of the source stack the last successful transformation read: the CFA of its outermost
+ *  frame (`main`'s). The frames it moved lie between the source SP and this address. */
+uint64_t popcorn_transform_source_top(void);
+
 /** Human-readable reason for a status (static string). */
 const char *popcorn_transform_status_string(enum popcorn_transform_status status);
 

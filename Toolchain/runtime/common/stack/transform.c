@@ -157,6 +157,10 @@ enum popcorn_transform_status popcorn_transform(const struct popcorn_regs *src, 
     return popcorn_transform_with_options(src, dst_isa, dst_stack_top, dst_stack_size, dst_out, 0);
 }
 
+/* The outermost moved frame's CFA in the last successful transformation (its source stack ends
+ * there: above it are libc's start-up frames, argv and the environment). */
+static uint64_t last_source_top;
+
 enum popcorn_transform_status popcorn_transform_with_options(const struct popcorn_regs *src,
                                                              enum popcorn_isa dst_isa, void *dst_stack_top,
                                                              size_t dst_stack_size, struct popcorn_regs *dst_out,
@@ -395,7 +399,13 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
     dst_out->reserved = 0;
     memcpy(dst_out->reg, cur, sizeof cur);
     dst_out->reg[d_sp] = frames[0].dst_cfa - frames[0].dst->frame_size;
+    last_source_top = hi;
     return POPCORN_TRANSFORM_OK;
+}
+
+uint64_t popcorn_transform_source_top(void)
+{
+    return last_source_top;
 }
 
 const char *popcorn_transform_status_string(enum popcorn_transform_status status)
