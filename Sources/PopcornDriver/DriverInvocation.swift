@@ -12,6 +12,8 @@ public struct DriverInvocation: Sendable {
     public enum ImmediateAction: Sendable, Equatable {
         case help, version, dumpMachine, dumpVersion
         case printProgramName(String), printFileName(String)
+        case printSearchDirectories, printLibgccFileName, printMultiOSDirectory, printMultiDirectory
+        case printMultiLib, printResourceDirectory, printRuntimeDirectory, printTargetTriple
     }
 
     /// Where `-save-temps` keeps intermediate files.
@@ -167,6 +169,15 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.dumpVersion: immediateActions.append(.dumpVersion)
             case DriverOptions.printProgName: immediateActions.append(.printProgramName(arg.value))
             case DriverOptions.printFileName: immediateActions.append(.printFileName(arg.value))
+            case DriverOptions.printSearchDirs: immediateActions.append(.printSearchDirectories)
+            case DriverOptions.printLibgccFileName: immediateActions.append(.printLibgccFileName)
+            case DriverOptions.printMultiOSDirectory: immediateActions.append(.printMultiOSDirectory)
+            case DriverOptions.printMultiDirectory: immediateActions.append(.printMultiDirectory)
+            case DriverOptions.printMultiLib: immediateActions.append(.printMultiLib)
+            case DriverOptions.printResourceDir: immediateActions.append(.printResourceDirectory)
+            case DriverOptions.printRuntimeDir: immediateActions.append(.printRuntimeDirectory)
+            case DriverOptions.printTargetTriple, DriverOptions.printEffectiveTriple:
+                immediateActions.append(.printTargetTriple)
             default:
                 // Every driver-destined table entry is handled above; a new one must be too.
                 assertionFailure("unhandled driver option \(option.spelling)")

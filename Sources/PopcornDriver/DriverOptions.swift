@@ -134,6 +134,15 @@ public enum DriverOptions {
     public static let dumpVersion = Option("-dumpversion", .flag, group: .information, help: "Print the version of the clang frontend")
     public static let printProgName = Option("-print-prog-name=", .joined, group: .information, help: "Print the full path of the program <name> (ld, cc, ar, …)", metaVariable: "<name>")
     public static let printFileName = Option("-print-file-name=", .joined, group: .information, help: "Print the full path of the library or file <name>", metaVariable: "<name>")
+    public static let printSearchDirs = Option("-print-search-dirs", .flag, group: .information, help: "Print the directories searched for programs and libraries (host ISA)")
+    public static let printLibgccFileName = Option("-print-libgcc-file-name", .flag, group: .information, help: "Print the compiler builtins archive linked for the host ISA")
+    public static let printMultiOSDirectory = Option("-print-multi-os-directory", .flag, group: .information, help: "Print the multilib OS directory relative to the library directories (.)")
+    public static let printMultiDirectory = Option("-print-multi-directory", .flag, group: .information, help: "Print the multilib directory (.)", hidden: true)
+    public static let printMultiLib = Option("-print-multi-lib", .flag, group: .information, help: "Print the multilib table (only the default)", hidden: true)
+    public static let printResourceDir = Option("-print-resource-dir", .flag, group: .information, help: "Print the clang resource directory the frontend uses")
+    public static let printRuntimeDir = Option("-print-runtime-dir", .flag, group: .information, help: "Print the host ISA's popcorn runtime library directory")
+    public static let printTargetTriple = Option("-print-target-triple", .flag, group: .information, help: "Print the host ISA's target triple")
+    public static let printEffectiveTriple = Option("-print-effective-triple", .flag, group: .information, help: "Print the host ISA's effective target triple", hidden: true)
 
     /// `--`: every following argument is an input, even if it starts with `-`.
     public static let endOfOptions = Option("--", .remaining, group: .internalOnly, help: "Treat all following arguments as inputs", metaVariable: "<input>")
@@ -156,8 +165,10 @@ public enum DriverOptions {
         library, libraryDir, wl, xlinker, pthread, staticLink, staticLibgcc, rdynamic, noPie, shared, pie, sysroot,
         nostdlib, nostartfiles, nodefaultlibs,
         verbose, printJobs, version, help, helpShort, dumpMachine, dumpVersion, printProgName,
-        printFileName, endOfOptions,
-    ]
+        printFileName, printSearchDirs, printLibgccFileName, printMultiOSDirectory, printMultiDirectory,
+        printMultiLib, printResourceDir, printRuntimeDir, printTargetTriple, printEffectiveTriple,
+        endOfOptions,
+    ] + aliases
 
     /// The lookup table over `all`.
     public static let table = OptionTable(all)
