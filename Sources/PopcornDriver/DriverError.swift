@@ -17,6 +17,8 @@ public enum DriverError: Error, DiagnosticConvertible, Equatable {
     case linkerInputUnused(String)
     case argumentUnused(String)
     case argumentIgnored(String, reason: String)
+    case invalidValue(String, argument: String)
+    case invalidBranchProtection(String, argument: String)
 
     public var diagnostic: Diagnostic {
         switch self {
@@ -46,6 +48,10 @@ public enum DriverError: Error, DiagnosticConvertible, Equatable {
             return Diagnostic(.warning, "argument unused during compilation: '\(arg)'")
         case let .argumentIgnored(arg, reason):
             return Diagnostic(.warning, "argument '\(arg)' ignored: \(reason)")
+        case let .invalidValue(value, argument):
+            return Diagnostic(.error, "invalid value '\(value)' in '\(argument)'")
+        case let .invalidBranchProtection(part, argument):
+            return Diagnostic(.error, "invalid branch protection option '\(part)' in '\(argument)'")
         }
     }
 }

@@ -35,6 +35,8 @@ public struct DriverInvocation: Sendable {
     public var backendOptimization = "0"
     /// `-fpopcorn-migration=`: where the back end inserts migration points.
     public var migrationPolicy: MigrationPolicy = .entryExit
+    /// `-fcf-protection`, `-mbranch-protection=`: applied by the back end per ISA.
+    public var protection = ControlFlowProtection.none
     /// `-g…` flags forwarded to the frontend; empty means no debug information was requested.
     public var debugArguments: [String] = []
     /// User arguments for clang, in command-line order.
@@ -70,6 +72,7 @@ public struct DriverInvocation: Sendable {
         var unusedLinkArguments: [String] = []
         var unusedLinkInputs: [String] = []
         var anyInputNamed = false
+        var protectionFlags = ProtectionFlags()
 
         func addInput(_ path: String) {
             anyInputNamed = true
@@ -141,6 +144,9 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.fpopcornMigration:
                 if let policy = MigrationPolicy(rawValue: arg.value) { migrationPolicy = policy }
                 else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")) }
+            case DriverOptions.fcfProtection: protectionFlags.cfProtection(nil, argument: arg.description)
+            case DriverOptions.fcfProtectionEq: protectionFlags.cfProtection(arg.value, argument: arg.description)
+            case DriverOptions.mbranchProtection: protectionFlags.branchProtection(arg.value, argument: arg.description)
             case DriverOptions.nostdinc: searchMuslHeaders = false; searchCompilerHeaders = false
             case DriverOptions.nostdlibinc: searchMuslHeaders = false
             case DriverOptions.nobuiltininc: searchCompilerHeaders = false
@@ -183,6 +189,9 @@ public struct DriverInvocation: Sendable {
                 assertionFailure("unhandled driver option \(option.spelling)")
             }
         }
+
+        protection = protectionFlags.protection
+        diagnostics += protectionFlags.diagnostics
 
         if sawPreprocess || dependencies.kind == .ruleOnly { mode = .preprocess }
         else if sawSyntaxOnly { mode = .syntaxOnly }

@@ -108,7 +108,8 @@ public struct JobPlanner: Sendable {
         let args = BackendCommand(bitcode: bitcode, output: output, emit: emit,
                                   optimization: invocation.backendOptimization, source: input.path,
                                   keepDebugInfo: invocation.keepDebugInfo,
-                                  migration: invocation.migrationPolicy).arguments
+                                  migration: invocation.migrationPolicy,
+                                  protection: invocation.protection).arguments
         return Job(kind: .backend, tool: tools.popcornCC, arguments: args, inputs: [bitcode], outputs: outputs)
     }
 
