@@ -169,7 +169,7 @@ public struct BackendCommand: Sendable, Equatable {
         if path == "-" {
             FileHandle.standardOutput.write(data)
         } else {
-            try AtomicFile.write(data, to: path)
+            try OutputFile.write(data, to: path)
         }
     }
 
