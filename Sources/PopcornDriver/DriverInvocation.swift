@@ -66,7 +66,7 @@ public struct DriverInvocation: Sendable {
 
     /// Interprets `arguments`; `fileExists` is injectable so tests need no files.
     public init(_ arguments: [ParsedArgument],
-                fileExists: (String) -> Bool = OutputFile.exists) {
+                fileExists: (String) -> Bool = RawFile.exists) {
         var languageOverride: InputFile.FileType?
         var sawPreprocess = false, sawSyntaxOnly = false, sawAssemble = false, sawCompile = false
         var unusedLinkArguments: [String] = []

@@ -35,14 +35,22 @@ import Testing
     @Test func outputsKeepTheirBytes() throws {
         let directory = try TemporaryDirectory(prefix: "popcorn-path-test")
         let name = directory.file(Path.decoding(fileSystemBytes: Array("out".utf8) + [0xFF, 0xFE]))
-        try OutputFile.write(Data("x".utf8), to: name)
-        #expect(OutputFile.exists(name))
+        try RawFile.write(Data("x".utf8), to: name)
+        #expect(RawFile.exists(name))
         let listed = try ProcessRunner.checked("/bin/ls", [directory.path]).stdout
         #expect(listed == Data(Array("out".utf8) + [0xFF, 0xFE, 0x0A]))
         // Writing again replaces the file atomically.
-        try OutputFile.write(Data("yz".utf8), to: name)
+        try RawFile.write(Data("yz".utf8), to: name)
         let size = try ProcessRunner.checked("/bin/sh", ["-c", "cat \"$1\"/out* | wc -c", "sh", directory.path]).stdoutText
         #expect(size.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+    }
+
+    @Test func responseFilesKeepBytesAndMayHaveRawNames() throws {
+        let directory = try TemporaryDirectory(prefix: "popcorn-path-test")
+        let file = directory.file(Path.decoding(fileSystemBytes: Array("args".utf8) + [0xE9]))
+        try RawFile.write(Data(Array("-o out".utf8) + [0xFF, 0x20] + Array("-c".utf8)), to: file)
+        let expanded = try ResponseFileExpander().expand(["@" + file])
+        #expect(expanded == ["-o", Path.decoding(fileSystemBytes: Array("out".utf8) + [0xFF]), "-c"])
     }
 
     @Test func nonUTF8NamesAreNotHandedToExternalTools() throws {

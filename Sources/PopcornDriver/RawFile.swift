@@ -1,7 +1,8 @@
 import Foundation
 import PopcornSupport
 
-/// Writes the driver's outputs atomically with plain system calls on the path's own bytes.
+/// The driver's file operations as plain system calls on the path's own bytes: atomic output
+/// writes, reads of response files, existence checks.
 ///
 /// Foundation's file APIs make relative paths absolute and give up beyond CoreFoundation's
 /// 1024-byte path limit (so `popcorn-cc -c a.c` failed in a deep working directory), and they
@@ -10,7 +11,7 @@ import PopcornSupport
 /// (`Path.fileSystemBytes`). The protocol is `AtomicFile`'s: a unique temporary next to the
 /// destination, renamed over it when complete; special files (`/dev/null`, FIFOs) are written
 /// in place.
-public enum OutputFile {
+public enum RawFile {
     /// Writes `data` to `path` (`-o` value or default output), never leaving a partial file.
     static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
         if isSpecial(path) { return try writeInPlace(data, to: path) }
@@ -83,6 +84,27 @@ public enum OutputFile {
 
     /// `strerror(errno)`.
     private static var lastError: String { String(cString: strerror(errno)) }
+
+    /// The contents of the regular file at `path`, or nil (with `errno` set) when it cannot be read.
+    public static func contents(_ path: String) -> Data? {
+        let fd = Path.withFileSystemRepresentation(path) { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return data }
+            data.append(contentsOf: buffer[..<n])
+        }
+    }
+
+    /// Whether `path` names a directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return Path.withFileSystemRepresentation(path) { stat($0, &info) } == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
 
     /// Whether a file exists at `path` (any type), as `stat` sees the path's bytes.
     public static func exists(_ path: String) -> Bool {
