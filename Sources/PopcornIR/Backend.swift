@@ -31,7 +31,8 @@ public enum Backend {
     }
 
     /// The portable passes: rejects unsupported constructs (throwing after reporting them all),
-    /// names anonymous globals, assigns sections, strips the diagnostic-only line tables, then
+    /// names anonymous globals, assigns sections, turns constructor and destructor lists into
+    /// `.init_array`/`.fini_array` arrays, strips the diagnostic-only line tables, then
     /// inserts migration points and stackmaps (docs/MIGRATION-POINTS.md), so every ISA lowers
     /// identical IR with identical call-site IDs.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
@@ -42,6 +43,8 @@ public enum Backend {
         if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }
         SymbolNaming().run(on: module.ref)
         SectionAssignment().run(on: module.ref)
+        // After the section assignment, which leaves the arrays' explicit sections alone.
+        StaticConstructorLowering().run(on: module.ref)
         // Also under `none` when the file has explicit points: stackmaps are placed then too.
         if migration != .none || LLVMGetNamedFunction(module.ref, MigrationPoints.explicitPoint).map({ LLVMGetFirstUse($0) != nil }) == true {
             UndescribableFrames(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
