@@ -18,6 +18,15 @@ import PopcornSupport
 ///   defers the migration while one is), so signing them is safe. The `sign-return-address`
 ///   module flag (PAC in the property note) is set only when every definition is signed.
 ///
+/// Landing pads and calls of `returns_twice` functions (`setjmp`, `sigsetjmp`, `vfork`): a
+/// longjmp returns through an indirect branch, so IBT and BTI put a landing pad (`endbr64`,
+/// `bti j`) right after such a call — between the call and its stackmap, where the return
+/// address must be for the call site to be migratable, and where the runtime maps `jmp_buf`
+/// return addresses. Such calls keep their stackmap instead: on aarch64 the functions that make
+/// them get no BTI, on x86_64 (where landing pads are per module) a module with one gets no IBT.
+/// The property note claims a feature only when every function has it, so the linker — which
+/// keeps a feature only when every input has it — never enables it for code that lacks it.
+///
 /// Each mechanism is silently absent on the ISA that does not have it, as in a cross build.
 struct ControlFlowProtectionLowering {
     let isa: ISA
@@ -26,7 +35,10 @@ struct ControlFlowProtectionLowering {
     func run(on module: LLVMModuleRef) {
         switch isa {
         case .x86_64:
-            if protection.indirectBranchTracking { addFlag("cf-protection-branch", to: module) }
+            let definitions = IR.functions(of: module).filter(IR.isDefinition)
+            if protection.indirectBranchTracking && !definitions.contains(where: Self.callsReturnsTwice) {
+                addFlag("cf-protection-branch", to: module)
+            }
         case .aarch64:
             applyAArch64(to: module)
         }
@@ -35,8 +47,12 @@ struct ControlFlowProtectionLowering {
     private func applyAArch64(to module: LLVMModuleRef) {
         let definitions = IR.functions(of: module).filter(IR.isDefinition)
         if protection.branchTargetIdentification {
-            addFlag("branch-target-enforcement", to: module)
-            for function in definitions { setAttribute("branch-target-enforcement", "", on: function) }
+            var everyFunction = true
+            for function in definitions {
+                if Self.callsReturnsTwice(function) { everyFunction = false; continue }
+                setAttribute("branch-target-enforcement", "", on: function)
+            }
+            if everyFunction { addFlag("branch-target-enforcement", to: module) }
         }
         guard let scope = protection.returnAddressSigning else { return }
         var signedAll = true
@@ -57,6 +73,18 @@ struct ControlFlowProtectionLowering {
     static func canBeTransformed(_ function: LLVMValueRef) -> Bool {
         IR.instructions(of: function).contains { instruction in
             LLVMIsACallInst(instruction) != nil && IR.calleeName(of: instruction) == StackMaps.intrinsic
+        }
+    }
+
+    /// Whether `function` calls a `returns_twice` function (by call-site or callee attribute).
+    static func callsReturnsTwice(_ function: LLVMValueRef) -> Bool {
+        let kind = LLVMGetEnumAttributeKindForName("returns_twice", "returns_twice".utf8.count)
+        let index = LLVMAttributeIndex.max
+        return IR.instructions(of: function).contains { instruction in
+            guard LLVMIsACallInst(instruction) != nil else { return false }
+            if LLVMGetCallSiteEnumAttribute(instruction, index, kind) != nil { return true }
+            guard let callee = IR.calledFunction(of: instruction) else { return false }
+            return LLVMGetEnumAttributeAtIndex(callee, index, kind) != nil
         }
     }
 

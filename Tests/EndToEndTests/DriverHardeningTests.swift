@@ -65,4 +65,25 @@ import Testing
         #expect(Harness.stat("migrations", in: moved.stderrText) == 2)
         #expect(moved.stdoutText == plain.stdoutText)
     }
+
+    /// setjmp/longjmp under the hardening flags: no landing pad may separate a setjmp call from
+    /// its stackmap, so jmp_bufs still move with the stack.
+    @Test(arguments: ISA.allCases)
+    func hardenedLongjmpProgramMovesBetweenISAs(_ start: ISA) throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("hardened-longjmp")
+        let source = "\(Harness.root)/Tests/Inputs/migration/longjmp.c"
+        let build = try Harness.mustSucceed("'\(cc)' \(Self.hardening) '\(source)' -o prog", in: work.path)
+        #expect(!build.stderrText.contains("does not directly follow a call"), "\(build.stderrText)")
+        let binary = work.file(start.siblingPath(of: "prog"))
+        let plain = try Harness.run(binary, isa: start, in: work.path)
+        #expect(plain.succeeded, "\(plain.stderrText)")
+        let emulator = try start.emulator.map { "'\(try Harness.systemTool($0, package: "qemu-user"))' " } ?? ""
+        for at in [1500, 4000, 9000] {
+            let moved = try Harness.shell("POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at) \(emulator)'\(binary)'", in: work.path)
+            #expect(moved.succeeded, "from \(start) at \(at): \(moved.stderrText)")
+            #expect(Harness.stat("migrations", in: moved.stderrText) == 1, "from \(start) at \(at)")
+            #expect(moved.stdoutText == plain.stdoutText, "from \(start) at \(at)")
+        }
+    }
 }

@@ -15,9 +15,19 @@ import Testing
     int undescribed(int n) { char b[n]; memset(b, 3, n); return b[n - 1] + hook(n); }
     """
 
-    private func lower(_ protection: ControlFlowProtection, assembly: Bool = true) throws -> [ISA: String] {
+    /// `catcher` calls setjmp, which returns twice; `plain` does not.
+    static let setjmpProgram = """
+    #include <setjmp.h>
+    jmp_buf buffer;
+    int (*volatile hook)(int);
+    int catcher(int n) { if (setjmp(buffer)) return 1; return hook(n); }
+    int plain(int n) { return hook(n) + 2; }
+    """
+
+    private func lower(_ protection: ControlFlowProtection, assembly: Bool = true,
+                       program: String = ControlFlowProtectionTests.program) throws -> [ISA: String] {
         let directory = try TemporaryDirectory(prefix: "popcorn-cfp-test")
-        let module = try MigrationTestSupport.portable(Self.program, name: "cfp.c", in: directory)
+        let module = try MigrationTestSupport.portable(program, name: "cfp.c", in: directory)
         let outputs = try Backend.lower(module.bitcode(), name: "cfp.c", isas: ISA.allCases, optimization: .o2,
                                         assembly: assembly, protection: protection)
         var text: [ISA: String] = [:]
@@ -88,5 +98,19 @@ import Testing
         let bKey = try lower(ControlFlowProtection(returnAddressSigning: .all, signWithBKey: true))
         #expect(body(of: "undescribed", in: bKey[.aarch64]!).contains(Self.pacibsp))
         #expect(!bKey[.aarch64]!.contains(Self.paciasp))
+    }
+
+    /// A landing pad after setjmp would separate the call from its stackmap: such calls keep
+    /// their stackmap, and no note claims a feature some function lacks.
+    @Test func setjmpCallersGetNoLandingPadsAndNoClaim() throws {
+        let both = ControlFlowProtection(indirectBranchTracking: true, branchTargetIdentification: true)
+        let asm = try lower(both, program: Self.setjmpProgram)
+        #expect(!asm[.x86_64]!.contains("endbr64"))
+        #expect(!body(of: "catcher", in: asm[.aarch64]!).contains(Self.btiC))
+        #expect(!body(of: "catcher", in: asm[.aarch64]!).contains("hint\t#36"), "no bti j after the setjmp call")
+        #expect(body(of: "plain", in: asm[.aarch64]!).contains(Self.btiC))
+        let notes = try lower(both, assembly: false, program: Self.setjmpProgram)
+        #expect(!notes[.x86_64]!.contains("IBT"))
+        #expect(!notes[.aarch64]!.contains("BTI"))
     }
 }
