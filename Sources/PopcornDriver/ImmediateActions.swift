@@ -79,17 +79,19 @@ struct ImmediateActions {
         return unique(dirs)
     }
 
-    /// The directories of the files popcorn-ld links into a host executable, in the order
-    /// `-print-file-name=` searches them: the popcorn runtime (libpopcorn.a), musl (crt1.o,
-    /// crti.o, crtn.o, libc.a and the other -l libraries), the compiler builtins (libgcc.a),
-    /// then clang's resource directory (its headers).
+    /// The directories `-print-file-name=` searches, in clang's order: the frontend's resource
+    /// directory first (so `include` names its stdarg.h directory and an empty name the
+    /// directory itself, as with clang), then the directories of the files popcorn-ld links into
+    /// a host executable: the popcorn runtime (libpopcorn.a), musl (crt1.o, crti.o, crtn.o,
+    /// libc.a and the other -l libraries) and the compiler builtins (libgcc.a).
     var libraryDirectories: [String] {
-        var dirs = [Path.directory(toolchain.runtimeArchive(for: ISA.host)), toolchain.runtimeDirectory,
-                    ISA.host.muslLibDir, Path.directory(ISA.host.builtinsArchive)]
+        var dirs: [String] = []
         if let clang = try? toolchain.path(of: .clang),
            let resource = try? DriverTools.resourceDirectory(of: clang) {
             dirs.append(resource)
         }
+        dirs += [Path.directory(toolchain.runtimeArchive(for: ISA.host)), toolchain.runtimeDirectory,
+                 ISA.host.muslLibDir, Path.directory(ISA.host.builtinsArchive)]
         return unique(dirs)
     }
 

@@ -88,6 +88,11 @@ import Testing
         }
         #expect(query(["--print-file-name", "libgcc.a"]).stdout == ISA.host.builtinsArchive + "\n")
         #expect(query(["--print-file-name=surely-not-here.a"]).stdout == "surely-not-here.a\n")
+        // As with clang: `include` is the compiler's header directory, an empty name the
+        // resource directory itself (build systems use both to find stdarg.h & co.).
+        let resource = query(["-print-resource-dir"]).stdout.trimmingCharacters(in: .newlines)
+        #expect(query(["-print-file-name=include"]).stdout == resource + "/include\n")
+        #expect(query(["-print-file-name="]).stdout == resource + "/\n")
     }
 
     @Test func tripleMultilibAndResourceQueries() throws {
