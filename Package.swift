@@ -43,6 +43,9 @@ let package = Package(
         .executableTarget(name: "popcorn-cc", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
         .executableTarget(name: "popcorn-ld", dependencies: ["PopcornLinker"]),
         .executableTarget(name: "popcorn-dump", dependencies: ["PopcornDump"]),
+        // Build-time generator of the manual pages (from each tool's --help text); not installed.
+        .executableTarget(name: "popcorn-man", dependencies: ["PopcornDriver", "PopcornLinker", "PopcornDump", "PopcornSupport"],
+                          swiftSettings: llvmSwift),
 
         .testTarget(name: "PopcornSupportTests", dependencies: ["PopcornSupport"]),
         .testTarget(name: "PopcornELFTests", dependencies: ["PopcornELF"]),

@@ -24,9 +24,13 @@ public struct BackendCommand: Sendable, Equatable {
     public var isas: [ISA]
     /// `-fpopcorn-migration=`; written out only when it is not popcorn-cc's default.
     public var migration: MigrationPolicy
+    /// `-fcf-protection=branch`, `-mbranch-protection=…`: applied per ISA while lowering.
+    public var protection: ControlFlowProtection
 
     public init(bitcode: String, output: String, emit: String, optimization: String, source: String,
-                keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entryExit) {
+                keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entryExit,
+                protection: ControlFlowProtection = .none) {
+        self.protection = protection
         self.bitcode = bitcode
         self.output = output
         self.emit = emit
@@ -49,9 +53,12 @@ public struct BackendCommand: Sendable, Equatable {
     static let keepDebug = Option("-keep-debug-info", .flag, group: .internalOnly, help: "Keep debug information")
     static let isaOption = Option("-isa", .separate, group: .internalOnly, help: "Generate code for this ISA")
     static let migrationOption = Option("-fpopcorn-migration=", .joined, group: .internalOnly, help: "Migration point policy")
+    static let cfProtectionOption = Option("-fcf-protection=", .joined, group: .internalOnly, help: "x86_64 indirect branch tracking")
+    static let branchProtectionOption = Option("-mbranch-protection=", .joined, group: .internalOnly, help: "aarch64 branch protection")
     /// The `-cc1popcorn` option table.
     public static let table = OptionTable([outputOption, optimizeOption, emitObject, emitAssembly, emitIR,
-                                           emitBitcode, mainFile, keepDebug, isaOption, migrationOption])
+                                           emitBitcode, mainFile, keepDebug, isaOption, migrationOption,
+                                           cfProtectionOption, branchProtectionOption])
 
     /// `argv` after `-cc1popcorn`.
     public var arguments: [String] {
@@ -59,6 +66,7 @@ public struct BackendCommand: Sendable, Equatable {
         if keepDebugInfo { args.append("-keep-debug-info") }
         if isas != ISA.allCases { args += isas.flatMap { ["-isa", $0.rawValue] } }
         if migration != .entryExit { args.append("-fpopcorn-migration=" + migration.rawValue) }
+        args += ProtectionFlags.backendArguments(protection)
         return args
     }
 
@@ -70,6 +78,7 @@ public struct BackendCommand: Sendable, Equatable {
         var keep = false
         var isas: [ISA] = []
         var migration = MigrationPolicy.entryExit
+        var protectionFlags = ProtectionFlags()
         for arg in parsed.arguments {
             switch arg.option {
             case OptionTable.input:
@@ -93,14 +102,20 @@ public struct BackendCommand: Sendable, Equatable {
                     throw DriverError.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")
                 }
                 migration = policy
+            case BackendCommand.cfProtectionOption:
+                protectionFlags.cfProtection(arg.value, argument: arg.description)
+            case BackendCommand.branchProtectionOption:
+                protectionFlags.branchProtection(arg.value, argument: arg.description)
             default: throw OptionError.unknownArgument(arg.description)
             }
         }
+        // The driver only writes what it parsed; anything else came from a hand-written command.
+        if let problem = protectionFlags.diagnostics.first(where: { $0.diagnostic.severity >= .error }) { throw problem }
         guard let bitcode else { throw BackendCommandError.missingInput }
         guard let output else { throw BackendCommandError.missingOutput }
         self.init(bitcode: bitcode, output: output, emit: emit, optimization: optimization,
                   source: source ?? bitcode, keepDebugInfo: keep, isas: isas.isEmpty ? ISA.allCases : isas.sorted(),
-                  migration: migration)
+                  migration: migration, protection: protectionFlags.protection)
     }
 
     // MARK: Running
@@ -120,7 +135,8 @@ public struct BackendCommand: Sendable, Equatable {
         let level = OptimizationLevel(rawValue: optimization) ?? .o0
         let kind = backendOutput
         let request = BackendRequest(bitcodePath: bitcode, sourcePath: source, optimization: level,
-                                     output: kind, isas: isas, keepDebugInfo: keepDebugInfo, migrationPolicy: migration)
+                                     output: kind, isas: isas, keepDebugInfo: keepDebugInfo, migrationPolicy: migration,
+                                     protection: protection)
         let results = try Backend.run(request, diagnostics: diagnostics)
         if diagnostics.hasErrors { throw BackendCommandError.backendFailed }
         func result(_ isa: ISA) throws -> Data {
@@ -153,7 +169,7 @@ public struct BackendCommand: Sendable, Equatable {
         if path == "-" {
             FileHandle.standardOutput.write(data)
         } else {
-            try AtomicFile.write(data, to: path)
+            try RawFile.write(data, to: path)
         }
     }
 

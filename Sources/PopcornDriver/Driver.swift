@@ -8,8 +8,23 @@ public enum Driver {
 
     /// Runs popcorn-cc with `arguments` (without argv[0]) and returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
-        run(arguments, diagnostics: DiagnosticsEngine(toolName: "popcorn-cc")) { text in
-            FileHandle.standardOutput.write(Data(text.utf8))
+        // Paths in messages and answers go out as the bytes they came in as (`Path`'s
+        // lossless decoding of argv), not as replacement characters.
+        let diagnostics = DiagnosticsEngine(toolName: "popcorn-cc") { line in
+            FileHandle.standardError.write(Data(Path.fileSystemBytes(line + "\n")))
+        }
+        return run(arguments, diagnostics: diagnostics) { text in
+            FileHandle.standardOutput.write(Data(Path.fileSystemBytes(text)))
+        }
+    }
+
+    /// The command-line arguments (without argv[0]) exactly as the kernel passed them: names
+    /// that are not UTF-8 are kept byte for byte (`CommandLine.arguments` would replace them).
+    public static func rawArguments() -> [String] {
+        (1..<Int(CommandLine.argc)).map { index in
+            guard let argument = CommandLine.unsafeArgv[index] else { return "" }
+            return Path.decoding(fileSystemBytes: UnsafeBufferPointer(start: UnsafeRawPointer(argument)
+                .assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
         }
     }
 

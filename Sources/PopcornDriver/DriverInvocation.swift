@@ -12,6 +12,8 @@ public struct DriverInvocation: Sendable {
     public enum ImmediateAction: Sendable, Equatable {
         case help, version, dumpMachine, dumpVersion
         case printProgramName(String), printFileName(String)
+        case printSearchDirectories, printLibgccFileName, printMultiOSDirectory, printMultiDirectory
+        case printMultiLib, printResourceDirectory, printRuntimeDirectory, printTargetTriple
     }
 
     /// Where `-save-temps` keeps intermediate files.
@@ -33,6 +35,8 @@ public struct DriverInvocation: Sendable {
     public var backendOptimization = "0"
     /// `-fpopcorn-migration=`: where the back end inserts migration points.
     public var migrationPolicy: MigrationPolicy = .entryExit
+    /// `-fcf-protection`, `-mbranch-protection=`: applied by the back end per ISA.
+    public var protection = ControlFlowProtection.none
     /// `-g…` flags forwarded to the frontend; empty means no debug information was requested.
     public var debugArguments: [String] = []
     /// User arguments for clang, in command-line order.
@@ -62,12 +66,13 @@ public struct DriverInvocation: Sendable {
 
     /// Interprets `arguments`; `fileExists` is injectable so tests need no files.
     public init(_ arguments: [ParsedArgument],
-                fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }) {
+                fileExists: (String) -> Bool = RawFile.exists) {
         var languageOverride: InputFile.FileType?
         var sawPreprocess = false, sawSyntaxOnly = false, sawAssemble = false, sawCompile = false
         var unusedLinkArguments: [String] = []
         var unusedLinkInputs: [String] = []
         var anyInputNamed = false
+        var protectionFlags = ProtectionFlags()
 
         func addInput(_ path: String) {
             anyInputNamed = true
@@ -139,6 +144,9 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.fpopcornMigration:
                 if let policy = MigrationPolicy(rawValue: arg.value) { migrationPolicy = policy }
                 else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")) }
+            case DriverOptions.fcfProtection: protectionFlags.cfProtection(nil, argument: arg.description)
+            case DriverOptions.fcfProtectionEq: protectionFlags.cfProtection(arg.value, argument: arg.description)
+            case DriverOptions.mbranchProtection: protectionFlags.branchProtection(arg.value, argument: arg.description)
             case DriverOptions.nostdinc: searchMuslHeaders = false; searchCompilerHeaders = false
             case DriverOptions.nostdlibinc: searchMuslHeaders = false
             case DriverOptions.nobuiltininc: searchCompilerHeaders = false
@@ -167,11 +175,23 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.dumpVersion: immediateActions.append(.dumpVersion)
             case DriverOptions.printProgName: immediateActions.append(.printProgramName(arg.value))
             case DriverOptions.printFileName: immediateActions.append(.printFileName(arg.value))
+            case DriverOptions.printSearchDirs: immediateActions.append(.printSearchDirectories)
+            case DriverOptions.printLibgccFileName: immediateActions.append(.printLibgccFileName)
+            case DriverOptions.printMultiOSDirectory: immediateActions.append(.printMultiOSDirectory)
+            case DriverOptions.printMultiDirectory: immediateActions.append(.printMultiDirectory)
+            case DriverOptions.printMultiLib: immediateActions.append(.printMultiLib)
+            case DriverOptions.printResourceDir: immediateActions.append(.printResourceDirectory)
+            case DriverOptions.printRuntimeDir: immediateActions.append(.printRuntimeDirectory)
+            case DriverOptions.printTargetTriple, DriverOptions.printEffectiveTriple:
+                immediateActions.append(.printTargetTriple)
             default:
                 // Every driver-destined table entry is handled above; a new one must be too.
                 assertionFailure("unhandled driver option \(option.spelling)")
             }
         }
+
+        protection = protectionFlags.protection
+        diagnostics += protectionFlags.diagnostics
 
         if sawPreprocess || dependencies.kind == .ruleOnly { mode = .preprocess }
         else if sawSyntaxOnly { mode = .syntaxOnly }

@@ -83,6 +83,9 @@ public enum DriverOptions {
     public static let fnosanitize = Option("-fno-sanitize=", .joined, group: .codeGeneration, help: "Accepted (no sanitizer is ever enabled)", metaVariable: "<checks>", destination: .ignored(reason: "no sanitizer is ever enabled"), hidden: true)
     public static let fprofile = Option("-fprofile-", .joined, group: .codeGeneration, help: "Refused: profiling instrumentation (-fprofile-…)", metaVariable: "<kind>", destination: .rejected(reason: "profile instrumentation and profile data are specific to one ISA's code"))
     public static let fsplitStack = Option("-fsplit-stack", .flag, group: .codeGeneration, help: "Refused: segmented stacks", destination: .rejected(reason: "segmented stacks cannot be transformed between ISAs"))
+    public static let fcfProtection = Option("-fcf-protection", .flag, group: .codeGeneration, help: "Same as -fcf-protection=full")
+    public static let fcfProtectionEq = Option("-fcf-protection=", .joined, group: .codeGeneration, help: "x86_64 control-flow enforcement: branch and full give endbr64 landing pads (IBT); the shadow stack of return and full is never used", metaVariable: "<none|branch|return|full>")
+    public static let fstackClash = Option("-fstack-clash-protection", .flag, group: .codeGeneration, help: "Probe every page of large stack frames (both ISAs)", destination: .frontend)
     public static let fpopcornMigration = Option("-fpopcorn-migration=", .joined, group: .codeGeneration, help: "Where migration points go: none, entry-exit (default: function entry and returns) or loops (also back edges of loops with calls or big bodies)", metaVariable: "<policy>")
 
     // MARK: Target
@@ -90,6 +93,7 @@ public enum DriverOptions {
     public static let march = Option("-march=", .joined, group: .target, help: "Refused: target-specific", metaVariable: "<cpu>", destination: .rejected(reason: "target-specific options cannot apply to every ISA"))
     public static let mcpu = Option("-mcpu=", .joined, group: .target, help: "Refused: target-specific", metaVariable: "<cpu>", destination: .rejected(reason: "target-specific options cannot apply to every ISA"))
     public static let mtune = Option("-mtune=", .joined, group: .target, help: "Refused: target-specific", metaVariable: "<cpu>", destination: .rejected(reason: "target-specific options cannot apply to every ISA"))
+    public static let mbranchProtection = Option("-mbranch-protection=", .joined, group: .target, help: "aarch64 branch protection: bti landing pads; pac-ret only in functions never on the stack during a migration (x86_64: none)", metaVariable: "<none|standard|bti+pac-ret…>")
     public static let machine = Option("-m", .joined, group: .target, help: "Refused: other machine options are target-specific", metaVariable: "<option>", destination: .rejected(reason: "target-specific options cannot apply to every ISA"))
     public static let targetEq = Option("--target=", .joined, group: .target, help: "Refused: popcorn-cc always targets every ISA", metaVariable: "<triple>", destination: .rejected(reason: "popcorn-cc always targets every ISA"))
     public static let target = Option("-target", .separate, group: .target, help: "Refused: popcorn-cc always targets every ISA", metaVariable: "<triple>", destination: .rejected(reason: "popcorn-cc always targets every ISA"))
@@ -134,6 +138,15 @@ public enum DriverOptions {
     public static let dumpVersion = Option("-dumpversion", .flag, group: .information, help: "Print the version of the clang frontend")
     public static let printProgName = Option("-print-prog-name=", .joined, group: .information, help: "Print the full path of the program <name> (ld, cc, ar, …)", metaVariable: "<name>")
     public static let printFileName = Option("-print-file-name=", .joined, group: .information, help: "Print the full path of the library or file <name>", metaVariable: "<name>")
+    public static let printSearchDirs = Option("-print-search-dirs", .flag, group: .information, help: "Print the directories searched for programs and libraries (host ISA)")
+    public static let printLibgccFileName = Option("-print-libgcc-file-name", .flag, group: .information, help: "Print the compiler builtins archive linked for the host ISA")
+    public static let printMultiOSDirectory = Option("-print-multi-os-directory", .flag, group: .information, help: "Print the multilib OS directory relative to the library directories (.)")
+    public static let printMultiDirectory = Option("-print-multi-directory", .flag, group: .information, help: "Print the multilib directory (.)", hidden: true)
+    public static let printMultiLib = Option("-print-multi-lib", .flag, group: .information, help: "Print the multilib table (only the default)", hidden: true)
+    public static let printResourceDir = Option("-print-resource-dir", .flag, group: .information, help: "Print the clang resource directory the frontend uses")
+    public static let printRuntimeDir = Option("-print-runtime-dir", .flag, group: .information, help: "Print the host ISA's popcorn runtime library directory")
+    public static let printTargetTriple = Option("-print-target-triple", .flag, group: .information, help: "Print the host ISA's target triple")
+    public static let printEffectiveTriple = Option("-print-effective-triple", .flag, group: .information, help: "Print the host ISA's effective target triple", hidden: true)
 
     /// `--`: every following argument is an input, even if it starts with `-`.
     public static let endOfOptions = Option("--", .remaining, group: .internalOnly, help: "Treat all following arguments as inputs", metaVariable: "<input>")
@@ -150,14 +163,16 @@ public enum DriverOptions {
         warning, qunused, xclang,
         feature, fpic, fPIC, fpie, fPIE, fnopic, fnoPIC, fnopie, fnoPIE, fnolto, fcommon,
         fnoFunctionSections, fnoDataSections, fuseLD, flto, fltoEq, fsanitize, fnosanitize, fprofile,
-        fsplitStack, fpopcornMigration,
-        m64, march, mcpu, mtune, machine, targetEq, target, wa, xassembler,
+        fsplitStack, fcfProtection, fcfProtectionEq, fstackClash, fpopcornMigration,
+        m64, march, mcpu, mtune, mbranchProtection, machine, targetEq, target, wa, xassembler,
         depsM, depsMM, depsMD, depsMMD, depsMF, depsMT, depsMQ, depsMP, depsMG,
         library, libraryDir, wl, xlinker, pthread, staticLink, staticLibgcc, rdynamic, noPie, shared, pie, sysroot,
         nostdlib, nostartfiles, nodefaultlibs,
         verbose, printJobs, version, help, helpShort, dumpMachine, dumpVersion, printProgName,
-        printFileName, endOfOptions,
-    ]
+        printFileName, printSearchDirs, printLibgccFileName, printMultiOSDirectory, printMultiDirectory,
+        printMultiLib, printResourceDir, printRuntimeDir, printTargetTriple, printEffectiveTriple,
+        endOfOptions,
+    ] + aliases
 
     /// The lookup table over `all`.
     public static let table = OptionTable(all)

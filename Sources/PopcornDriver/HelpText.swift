@@ -21,7 +21,10 @@ public enum HelpText {
 
           Only C is accepted: assembly (.s, .S, -Wa,), inline assembly and other languages
           cannot be lowered to every ISA. Target-specific options (-march=, -mcpu=, -m…) are
-          refused for the same reason. Linking is always static.
+          refused for the same reason, except the hardening flags -fcf-protection (x86_64
+          IBT) and -mbranch-protection= (aarch64 BTI; pac-ret only in functions that are never
+          on the stack during a migration), which apply on the ISA that has them; shadow
+          stacks are never used. Linking is always static.
 
           Inputs: .c is compiled; .i is compiled without preprocessing; .o, .a and other
           files go to the linker; '-' reads C from standard input (with -x c or -E).

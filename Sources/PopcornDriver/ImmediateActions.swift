@@ -2,7 +2,10 @@ import Foundation
 import PopcornSupport
 
 /// Answers the queries that print something instead of compiling: `--help`, `--version`,
-/// `-dumpmachine`, `-dumpversion`, `-print-prog-name=`, `-print-file-name=`.
+/// `-dumpmachine`, `-dumpversion` and the `-print-…` family build systems and libtool use.
+///
+/// Every answer is about the host ISA, like `-dumpmachine`: the primary output runs on the
+/// host, and the paths are those of the files popcorn-ld links into the host executable.
 struct ImmediateActions {
     let toolchain: Toolchain
 
@@ -12,7 +15,7 @@ struct ImmediateActions {
             return HelpText.render()
         case .version:
             return Driver.versionText(toolchain)
-        case .dumpMachine:
+        case .dumpMachine, .printTargetTriple:
             // The host triple: build systems use it to name output directories and pick
             // host-specific code, and the host executable is the primary output.
             return ISA.host.triple + "\n"
@@ -25,6 +28,24 @@ struct ImmediateActions {
             return programPath(name) + "\n"
         case let .printFileName(name):
             return filePath(name) + "\n"
+        case .printSearchDirectories:
+            // clang's layout; libtool splits the lines after `=` at `:`.
+            return "programs: =\(programDirectories.joined(separator: ":"))\n"
+                + "libraries: =\(libraryDirectories.joined(separator: ":"))\n"
+        case .printLibgccFileName:
+            // The archive popcorn-ld links after libc, not a guess at compiler-rt.
+            return ISA.host.builtinsArchive + "\n"
+        case .printMultiOSDirectory, .printMultiDirectory:
+            // One library layout per ISA, no multilib subdirectories: libraries sit directly
+            // in the directories of -print-search-dirs.
+            return ".\n"
+        case .printMultiLib:
+            // GCC's format: the default multilib, with no options selecting it.
+            return ".;\n"
+        case .printResourceDirectory:
+            return try DriverTools.resourceDirectory(of: try toolchain.path(of: .clang)) + "\n"
+        case .printRuntimeDirectory:
+            return Path.directory(toolchain.runtimeArchive(for: ISA.host)) + "\n"
         }
     }
 
@@ -48,19 +69,43 @@ struct ImmediateActions {
         }
     }
 
-    /// Looks in the host ISA's runtime, musl and compiler-builtins directories and clang's
-    /// resource directory, in the order the linker and frontend search them.
-    func filePath(_ name: String) -> String {
-        var dirs = ["\(toolchain.runtimeDirectory)/\(ISA.host.rawValue)", toolchain.runtimeDirectory,
-                    ISA.host.muslLibDir, Path.directory(ISA.host.builtinsArchive)]
+    /// Where the programs the driver runs live: popcorn's own tools, then the LLVM tools it
+    /// drives (clang, ld.lld, llvm-ar), without duplicates.
+    var programDirectories: [String] {
+        var dirs = [toolchain.binDirectory]
+        for tool in [Toolchain.Tool.clang, .lld, .ar] {
+            if let path = try? toolchain.path(of: tool) { dirs.append(Path.directory(path)) }
+        }
+        return unique(dirs)
+    }
+
+    /// The directories `-print-file-name=` searches, in clang's order: the frontend's resource
+    /// directory first (so `include` names its stdarg.h directory and an empty name the
+    /// directory itself, as with clang), then the directories of the files popcorn-ld links into
+    /// a host executable: the popcorn runtime (libpopcorn.a), musl (crt1.o, crti.o, crtn.o,
+    /// libc.a and the other -l libraries) and the compiler builtins (libgcc.a).
+    var libraryDirectories: [String] {
+        var dirs: [String] = []
         if let clang = try? toolchain.path(of: .clang),
            let resource = try? DriverTools.resourceDirectory(of: clang) {
             dirs.append(resource)
         }
-        for dir in dirs {
-            let candidate = "\(dir)/\(name)"
+        dirs += [Path.directory(toolchain.runtimeArchive(for: ISA.host)), toolchain.runtimeDirectory,
+                 ISA.host.muslLibDir, Path.directory(ISA.host.builtinsArchive)]
+        return unique(dirs)
+    }
+
+    /// The first of `libraryDirectories` holding `name`, else the name itself (as clang).
+    func filePath(_ name: String) -> String {
+        for dir in libraryDirectories {
+            let candidate = Path.join(dir, name)
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }
         return name
+    }
+
+    private func unique(_ dirs: [String]) -> [String] {
+        var seen = Set<String>()
+        return dirs.filter { !$0.isEmpty && seen.insert($0).inserted }
     }
 }

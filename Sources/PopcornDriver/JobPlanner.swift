@@ -108,7 +108,8 @@ public struct JobPlanner: Sendable {
         let args = BackendCommand(bitcode: bitcode, output: output, emit: emit,
                                   optimization: invocation.backendOptimization, source: input.path,
                                   keepDebugInfo: invocation.keepDebugInfo,
-                                  migration: invocation.migrationPolicy).arguments
+                                  migration: invocation.migrationPolicy,
+                                  protection: invocation.protection).arguments
         return Job(kind: .backend, tool: tools.popcornCC, arguments: args, inputs: [bitcode], outputs: outputs)
     }
 
@@ -171,7 +172,11 @@ public struct JobPlanner: Sendable {
     /// A private temporary: `<tmp>/<stem>-<ordinal>.<ext>` (the ordinal keeps `a/x.c` and
     /// `b/x.c` apart).
     private func temporaryFile(_ input: InputFile, ordinal: Int, extension ext: String) -> String {
-        "\(temporaryDirectory)/\(input.stem)-\(ordinal).\(ext)"
+        // Temporaries are passed to clang and popcorn-ld, which take UTF-8 strings: bytes of the
+        // input's name that are not UTF-8 become `_` (the ordinal keeps the names unique).
+        let stem = Path.isUTF8(input.stem) ? input.stem
+            : String(String.UnicodeScalarView(input.stem.unicodeScalars.map { Path.isUTF8(String($0)) ? $0 : "_" }))
+        return "\(temporaryDirectory)/\(stem)-\(ordinal).\(ext)"
     }
 
     /// An intermediate file (bitcode, or an object about to be linked): a temporary, or with

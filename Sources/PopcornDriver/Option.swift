@@ -64,6 +64,8 @@ public struct Option: Sendable, Hashable, CustomStringConvertible {
     public let destination: Destination
     /// Hidden options work but are not listed by `--help`.
     public let isHidden: Bool
+    /// Storage for `aliasOf`: a struct cannot hold an optional of itself, an array can.
+    private let aliasStorage: [Option]
 
     public init(_ spelling: String, _ kind: Kind, group: Group, help: String = "",
                 metaVariable: String? = nil, destination: Destination = .driver, hidden: Bool = false) {
@@ -74,7 +76,29 @@ public struct Option: Sendable, Hashable, CustomStringConvertible {
         self.metaVariable = metaVariable
         self.destination = destination
         self.isHidden = hidden
+        self.aliasStorage = []
     }
+
+    /// Another spelling of `canonical` (`--std=c11` for `-std=c11`, `--output x` for `-o x`):
+    /// it is parsed with its own kind and then becomes an occurrence of `canonical`, so the
+    /// driver interprets and forwards only canonical spellings, which the frontend accepts.
+    /// `canonical` must take a single value (or none, for flag aliases of flags).
+    public init(alias spelling: String, _ kind: Kind, of canonical: Option) {
+        precondition(canonical.aliasOf == nil, "aliases point at canonical options")
+        precondition(kind == .flag || [.joined, .separate, .joinedOrSeparate].contains(canonical.kind),
+                     "a valued alias needs a single-valued canonical option")
+        self.spelling = spelling
+        self.kind = kind
+        self.group = canonical.group
+        self.help = "Same as \(canonical.spelling)"
+        self.metaVariable = canonical.metaVariable
+        self.destination = canonical.destination
+        self.isHidden = true
+        self.aliasStorage = [canonical]
+    }
+
+    /// The option this one is another spelling of, if it is an alias.
+    public var aliasOf: Option? { aliasStorage.first }
 
     public var description: String { spelling }
 

@@ -26,12 +26,19 @@ public struct OptionParser: Sendable {
                 result.arguments.append(ParsedArgument(option: OptionTable.input, values: [arg], index: index))
                 continue
             }
-            guard let option = table.match(arg) else {
+            guard let matched = table.match(arg) else {
                 result.errors.append(.unknownArgument(arg))
                 continue
             }
-            let glued = String(arg.dropFirst(option.spelling.count))
-            switch option.kind {
+            // Values are split by the spelling that matched; the argument then stands for the
+            // canonical option (an alias's flag form gives the canonical its empty value).
+            let glued = String(arg.dropFirst(matched.spelling.count))
+            let option = matched.aliasOf ?? matched
+            if matched.aliasOf != nil && matched.kind == .flag && option.kind != .flag {
+                result.arguments.append(ParsedArgument(option: option, values: [""], index: index))
+                continue
+            }
+            switch matched.kind {
             case .flag:
                 result.arguments.append(ParsedArgument(option: option, values: [], index: index))
             case .joined:
@@ -43,7 +50,7 @@ public struct OptionParser: Sendable {
                 result.arguments.append(ParsedArgument(option: option, values: [glued], index: index))
             case .separate, .joinedOrSeparate:
                 guard i < arguments.count else {
-                    result.errors.append(.missingValue(option: option.spelling))
+                    result.errors.append(.missingValue(option: matched.spelling))
                     continue
                 }
                 result.arguments.append(ParsedArgument(option: option, values: [arguments[i]], index: index))

@@ -26,8 +26,7 @@ public struct ResponseFileExpander: Sendable {
             guard arg.hasPrefix("@"), arg.count > 1 else { out.append(arg); continue }
             var path = String(arg.dropFirst())
             if let directory, !path.hasPrefix("/") { path = directory + "/" + path }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            guard RawFile.exists(path), !RawFile.isDirectory(path) else {
                 out.append(arg)
                 continue
             }
@@ -35,10 +34,10 @@ public struct ResponseFileExpander: Sendable {
             if active.contains(canonical) || active.count >= maximumDepth {
                 throw OptionError.recursiveResponseFile(path: String(arg.dropFirst()))
             }
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard let data = RawFile.contents(path) else {
                 throw OptionError.unreadableResponseFile(path: path, reason: String(cString: strerror(errno)))
             }
-            let nested = ResponseFileExpander.tokenize(String(decoding: data, as: UTF8.self))
+            let nested = ResponseFileExpander.tokenize(Path.decoding(fileSystemBytes: data))
             let base = Path.directory(path)
             out += try expand(nested, directory: base.isEmpty ? nil : base, active: active + [canonical])
         }

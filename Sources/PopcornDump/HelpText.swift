@@ -1,10 +1,10 @@
 import PopcornSupport
 
 /// The `--help` and `--version` texts of popcorn-dump.
-enum HelpText {
-    static let version = "popcorn-dump (Popcorn toolchain) 0.1.0"
+public enum HelpText {
+    public static let version = "popcorn-dump (Popcorn toolchain) 0.1.0"
 
-    static var usage: String {
+    public static var usage: String {
         let foreign = ISA.foreign.map { "BINARY.\($0.rawValue)" }.joined(separator: ", ")
         return """
         NAME

@@ -33,10 +33,13 @@ public struct BackendRequest: Sendable {
     /// keeps programs independent of the migration runtime (stackmaps are still emitted);
     /// popcorn-cc asks for `.entryExit` unless told otherwise.
     public var migrationPolicy: MigrationPolicy
+    /// `-fcf-protection`/`-mbranch-protection`, applied per ISA while lowering.
+    public var protection: ControlFlowProtection
 
     public init(bitcodePath: String, sourcePath: String, optimization: OptimizationLevel,
                 output: BackendOutput, isas: [ISA] = ISA.allCases, keepDebugInfo: Bool,
-                migrationPolicy: MigrationPolicy = .none) {
+                migrationPolicy: MigrationPolicy = .none, protection: ControlFlowProtection = .none) {
+        self.protection = protection
         self.bitcodePath = bitcodePath
         self.sourcePath = sourcePath
         self.optimization = optimization

@@ -6,20 +6,25 @@ public struct ISALowering: Sendable {
     public let isa: ISA
     /// The data layout of the ISA's target machine.
     public let dataLayout: String
+    /// Hardware control-flow protection to apply where this ISA has it.
+    public let protection: ControlFlowProtection
 
-    public init(isa: ISA, dataLayout: String) {
+    public init(isa: ISA, dataLayout: String, protection: ControlFlowProtection = .none) {
         self.isa = isa
         self.dataLayout = dataLayout
+        self.protection = protection
     }
 
     /// Retargets `module` to the ISA and, on x86_64, applies the ABI fix-ups in order:
     /// `va_start`/`va_copy`, variadic call padding, `long double` at the libc boundary, shims;
     /// on aarch64, isolates frame addresses from loads and stores (`FrameAddressIsolation`).
     /// On both, every stackmap is followed by a clobber of the callee-saved registers
-    /// (`CalleeSavedBarrier`).
+    /// (`CalleeSavedBarrier`) and the requested control-flow protection is applied where the
+    /// ISA has it (`ControlFlowProtectionLowering`).
     public func run(on module: borrowing IRModule) {
         ISARetargeting(isa: isa, dataLayout: dataLayout).run(on: module.ref)
         CalleeSavedBarrier(isa: isa).run(on: module.ref)
+        ControlFlowProtectionLowering(isa: isa, protection: protection).run(on: module.ref)
         guard isa == .x86_64 else {
             FrameAddressIsolation().run(on: module.ref)
             return

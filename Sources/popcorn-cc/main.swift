@@ -1,4 +1,4 @@
 import Foundation
 import PopcornDriver
 
-exit(Driver.main(arguments: Array(CommandLine.arguments.dropFirst())))
+exit(Driver.main(arguments: Driver.rawArguments()))
