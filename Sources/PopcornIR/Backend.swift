@@ -49,6 +49,8 @@ public enum Backend {
         StaticConstructorLowering().run(on: module.ref)
         // Also under `none` when the file has explicit points: stackmaps are placed then too.
         if migration != .none || LLVMGetNamedFunction(module.ref, MigrationPoints.explicitPoint).map({ LLVMGetFirstUse($0) != nil }) == true {
+            let misplaced = CodeAddressCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
+            if misplaced > 0 { throw BackendError.unsupportedConstructs(count: misplaced) }
             ObjectStack().run(on: module.ref)
             UndescribableFrames(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
         }
