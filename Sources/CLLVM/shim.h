@@ -1,5 +1,6 @@
 // The parts of LLVM 19's C API that the popcorn passes and code generation use.
 #include <llvm-c/Core.h>
+#include <llvm-c/Comdat.h>
 #include <llvm-c/Analysis.h>
 #include <llvm-c/BitReader.h>
 #include <llvm-c/BitWriter.h>

@@ -43,6 +43,7 @@ public enum Backend {
         let check = UnsupportedConstructCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics)
         let errors = check.run(on: module.ref)
         if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }
+        ShimmedFunctionEntries().run(on: module.ref)
         SymbolNaming().run(on: module.ref)
         SectionAssignment().run(on: module.ref)
         // After the section assignment, which leaves the arrays' explicit sections alone.
