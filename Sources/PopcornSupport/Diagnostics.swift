@@ -61,7 +61,8 @@ public final class DiagnosticsEngine: @unchecked Sendable {
     public init(toolName: String, sink: ((String) -> Void)? = nil) {
         self.toolName = toolName
         self.sink = sink ?? { message in
-            FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+            // File names in messages go out as their original bytes (`Path.decode`).
+            FileHandle.standardError.write(Data(Path.fileSystemBytes(message + "\n")))
         }
     }
 
