@@ -175,10 +175,20 @@ public enum SignalCleanup {
             return (state.children, state.files, Array(state.directories.keys))
         }
         for pid in children { kill(pid, sig) }
-        // Children normally die at once; a popcorn child first removes its own temporaries.
-        // Give up after 10 s rather than hang on a child that ignores the signal.
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline && !state.lock.withLock({ state.children.isEmpty }) { usleep(2000) }
+        // Wait until every child has died — a popcorn child first removes its own temporaries —
+        // without reaping it (its waiting thread does that, and may itself be blocked reading a
+        // pipe a grandchild still holds). A child that survives the signal for 5 s is killed.
+        var pending = children
+        let start = Date()
+        var escalated = false
+        while !pending.isEmpty && Date().timeIntervalSince(start) < 6 {
+            pending = pending.filter { isRunning($0) }
+            if !escalated && Date().timeIntervalSince(start) > 5 {
+                escalated = true
+                for pid in pending { kill(pid, SIGKILL) }
+            }
+            if !pending.isEmpty { usleep(2000) }
+        }
         for path in files { FileSystem.remove(path) }
         for path in directories { FileSystem.removeTree(path) }
         signal(sig, SIG_DFL)
@@ -189,6 +199,15 @@ public enum SignalCleanup {
         kill(getpid(), sig)
         // Only reached if the signal cannot kill us: report it the way a shell would.
         _exit(128 + sig)
+    }
+
+    /// Whether the child `pid` has not exited yet (a zombie has; it is not reaped here).
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        var info = siginfo_t()
+        // WNOWAIT leaves the child waitable for the thread that owns it.
+        let rc = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+        if rc != 0 { return false } // ECHILD: already reaped
+        return info._sifields._sigchld.si_pid == 0
     }
 
     /// Blocks the calling thread until the cleanup thread ends the process.
