@@ -106,6 +106,7 @@ public enum LinkerOptionParser {
         Spec(spellings: ["--build-id", "--no-build-id"], style: .flag, action: .passThrough, help: "passed to ld.lld: a build-id note per ISA"),
         Spec(spellings: ["--build-id"], style: .joined, action: .passThrough, help: "passed to ld.lld (--build-id=fast|md5|sha1|uuid|0x<hex>|none)"),
         Spec(spellings: ["--version-script"], style: .equalsOrSeparate, action: .passThrough, help: "passed to ld.lld (its local: patterns make symbols local)"),
+        Spec(spellings: ["-u", "--undefined"], style: .joinedOrSeparate, action: .passThrough, help: "passed to ld.lld: load the member defining <symbol> (on every ISA)"),
         Spec(spellings: ["--fatal-warnings", "--no-fatal-warnings"], style: .flag, action: .passThrough, help: "passed to ld.lld: its warnings become errors"),
         Spec(spellings: ["--icf"], style: .joined, action: .icf, help: "only --icf=none is accepted: folding differs per ISA"),
         Spec(spellings: ["--as-needed", "--no-as-needed", "-Bdynamic", "-dy", "--copy-dt-needed-entries", "--no-copy-dt-needed-entries"],

@@ -76,11 +76,21 @@ public enum ProcessRunner {
         let envp = childEnvironment(environment) + [nil]
         defer { envp.forEach { free($0) } }
 
+        // Children start with no signal blocked, whatever the spawning thread blocks: a blocked
+        // SIGTERM would keep a popcorn child from cleaning up when this process stops it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+
         var pid: pid_t = 0
         var rc: Int32 = 0
         // Registered for the signal cleanup as it starts (see `SignalCleanup`).
         let started = SignalCleanup.spawnChild {
-            rc = Path.withFileSystemRepresentation(executable) { posix_spawnp(&pid, $0, &fileActions, nil, argv, envp) }
+            rc = Path.withFileSystemRepresentation(executable) { posix_spawnp(&pid, $0, &fileActions, &attributes, argv, envp) }
             return rc == 0 ? pid : nil
         }
         for fd in [outPipe[1], errPipe[1]] where fd >= 0 { close(fd) }

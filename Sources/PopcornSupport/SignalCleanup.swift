@@ -177,13 +177,16 @@ public enum SignalCleanup {
         for pid in children { kill(pid, sig) }
         // Wait until every child has died — a popcorn child first removes its own temporaries —
         // without reaping it (its waiting thread does that, and may itself be blocked reading a
-        // pipe a grandchild still holds). A child that survives the signal for 5 s is killed.
+        // pipe a grandchild still holds). A child that survives the signal is killed: after 5 s,
+        // or 2 s in a popcorn tool started by a popcorn tool, so that such a tool has always
+        // dealt with its own children before its parent's patience ends.
+        let grace: TimeInterval = getenv(parentVariable) == nil ? 5 : 2
         var pending = children
         let start = Date()
         var escalated = false
-        while !pending.isEmpty && Date().timeIntervalSince(start) < 6 {
+        while !pending.isEmpty && Date().timeIntervalSince(start) < grace + 2 {
             pending = pending.filter { isRunning($0) }
-            if !escalated && Date().timeIntervalSince(start) > 5 {
+            if !escalated && Date().timeIntervalSince(start) > grace {
                 escalated = true
                 for pid in pending { kill(pid, SIGKILL) }
             }
