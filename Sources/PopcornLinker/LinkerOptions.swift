@@ -172,25 +172,37 @@ public enum LinkerOptionParser {
             index += 1
             return arguments[index - 1]
         }
+        // Like ld.lld, a long option may be spelled with one dash (`-export-dynamic`,
+        // `-build-id=sha1`), and the longest spelling wins: `-export-dynamic` is not `-e xport-dynamic`.
+        let candidates = arg.hasPrefix("--") || arg.count <= 2 ? [arg] : [arg, "-" + arg]
         // Exact spellings win over prefixes, so `-static` is never read as `-s tatic`.
-        for spec in table where spec.spellings.contains(arg) {
-            switch spec.style {
-            case .flag: return (spec, nil)
-            case .separate, .joinedOrSeparate, .equalsOrSeparate: return (spec, try next(arg))
-            case .joined: throw LinkerError.missingArgument(option: arg)
+        for candidate in candidates {
+            for spec in table where spec.spellings.contains(candidate) {
+                switch spec.style {
+                case .flag: return (spec, nil)
+                case .separate, .joinedOrSeparate, .equalsOrSeparate: return (spec, try next(arg))
+                case .joined: throw LinkerError.missingArgument(option: arg)
+                }
+            }
+        }
+        // Long spellings with `=value` next, then short ones with a joined value (`-lm`, `-zrelro`).
+        for candidate in candidates {
+            for spec in table {
+                for spelling in spec.spellings where spelling.hasPrefix("--") && candidate.hasPrefix(spelling + "=") {
+                    switch spec.style {
+                    case .flag, .separate: continue
+                    case .joined, .joinedOrSeparate, .equalsOrSeparate:
+                        return (spec, String(candidate.dropFirst(spelling.count + 1)))
+                    }
+                }
             }
         }
         for spec in table {
-            for spelling in spec.spellings where arg.hasPrefix(spelling) {
+            for spelling in spec.spellings where !spelling.hasPrefix("--") && arg.hasPrefix(spelling) {
                 let rest = String(arg.dropFirst(spelling.count))
                 switch spec.style {
                 case .flag, .separate: continue
                 case .joined, .joinedOrSeparate:
-                    // Long options take `--name=value`; short ones `-Xvalue`.
-                    if spelling.hasPrefix("--") {
-                        if rest.hasPrefix("=") { return (spec, String(rest.dropFirst())) }
-                        continue
-                    }
                     return (spec, rest.hasPrefix("=") && spelling != "-l" && spelling != "-L" ? String(rest.dropFirst()) : rest)
                 case .equalsOrSeparate:
                     if rest.hasPrefix("=") { return (spec, String(rest.dropFirst())) }

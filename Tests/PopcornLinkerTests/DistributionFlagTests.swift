@@ -18,6 +18,14 @@ import PopcornSupport
         #expect(o.inputs == [.file("a.o")] && o.output == "app")
     }
 
+    @Test func longOptionsWithOneDashAsInLLD() throws {
+        let o = try LinkerOptionParser.parse(["-export-dynamic", "-build-id=sha1", "-hash-style=gnu", "-as-needed",
+                                              "-version-script", "v.map", "-entry=go", "-eother", "-Map=m", "a.o"])
+        #expect(o.noEffect.map(\.option) == ["-export-dynamic", "-hash-style=gnu", "-as-needed"])
+        #expect(o.passThrough == ["-build-id=sha1", "-version-script", "v.map"])
+        #expect(o.entry == "other" && o.mapFile == "m")
+    }
+
     @Test func optionsThatWouldGiveAWrongBinaryAreRefusedWithTheReason() {
         for (args, option) in [(["-shared"], "-shared"), (["-pie"], "-pie"), (["-r"], "-r"),
                                (["-z", "max-page-size=65536"], "-z max-page-size=65536"),
