@@ -124,15 +124,15 @@ public enum Linker {
         }
         let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
         try timer.measure("4b. member balancing") {
-          for _ in 0..<Self.maxBalancingRounds {
-            let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
-                                                          weakSymbols: archives.weakSymbols)
-            if forced.isEmpty { break }
-            for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
-            let again = commands
-            let reprobed = try Self.concurrently(Array(forced.keys)) { try runner.probe(again[$0]!, in: scratch.path) }
-            probes.merge(reprobed) { _, new in new }
-          }
+            for _ in 0..<Self.maxBalancingRounds {
+                let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
+                                                              weakSymbols: archives.weakSymbols)
+                if forced.isEmpty { break }
+                for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
+                let again = commands
+                let reprobed = try Self.concurrently(Array(forced.keys)) { try runner.probe(again[$0]!, in: scratch.path) }
+                probes.merge(reprobed) { _, new in new }
+            }
         }
 
         // 5. layout

@@ -290,10 +290,12 @@ public enum LinkerOptionParser {
                   "  POPCORN_LLD            ld.lld to run (default: ld.lld-19)",
                   "  POPCORN_RUNTIME_DIR    runtime directory (default: <bin>/../lib/popcorn)",
                   "  POPCORN_KEEP_TEMPS=1   keep the scratch directory (probe maps, linker scripts)",
-                  "", "EXIT STATUS", "  0 on success, 1 on any error (nothing is written then).",
+                  "", "EXIT STATUS", "  0 on success, 1 on any error (nothing is written then). On SIGINT, SIGTERM or",
+                  "  SIGHUP the temporaries are removed and popcorn-ld dies of the same signal.",
                   "", "EXAMPLES",
                   "  popcorn-ld main.o util.o -L. -lfoo -lm -o app",
                   "  popcorn-ld -v --print-layout main.o -o app     # show the commands and the layout",
+                  "  popcorn-ld --time-trace main.o -o app          # wall time of every pass",
                   "  popcorn-dump --verify app                       # check the pair independently"]
         return lines.joined(separator: "\n") + "\n"
     }
