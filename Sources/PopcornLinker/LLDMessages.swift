@@ -72,6 +72,22 @@ public final class LLDMessages: @unchecked Sendable {
             && message.text.contains(") of section ") && message.text.contains(" is not a multiple of alignment (")
     }
 
+    /// What makes two messages the same: the first line and the set of `>>>` entries. The ISAs'
+    /// links list the same references in different orders (`>>> referenced by a.c` /
+    /// `>>>   a.o:(main)` pairs), and the user should see the problem once.
+    static func identity(of text: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first else { return text }
+        var entries: [String] = []
+        for line in lines.dropFirst() {
+            // `>>> referenced by x.c` starts an entry; `>>>               x.o:(main)` continues it.
+            let startsEntry = line.hasPrefix(">>> ") && !line.hasPrefix(">>>  ")
+            if startsEntry || entries.isEmpty { entries.append(String(line)) }
+            else { entries[entries.count - 1] += "\n" + line }
+        }
+        return ([String(first)] + entries.sorted()).joined(separator: "\n")
+    }
+
     /// Reports the messages of one ld.lld run that have not been reported yet; returns how many
     /// errors the run printed (including ones already reported by another run).
     @discardableResult
@@ -80,7 +96,7 @@ public final class LLDMessages: @unchecked Sendable {
         for message in Self.parse(output, tool: tool) where !Self.isScriptArtefact(message) {
             let text = rename(message.text)
             if message.severity == .error { errors += 1 }
-            let fresh = lock.withLock { seen.insert("\(message.severity):\(text)").inserted }
+            let fresh = lock.withLock { seen.insert("\(message.severity):" + Self.identity(of: text)).inserted }
             guard fresh else { continue }
             switch message.severity {
             case .error: diagnostics.error(text)

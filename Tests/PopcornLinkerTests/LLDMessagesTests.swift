@@ -50,6 +50,17 @@ import PopcornSupport
         #expect(!lines.joined().contains(Self.scratch))
     }
 
+    @Test func referencesInAnotherOrderAreTheSameMessage() {
+        var lines: [String] = []
+        let diagnostics = DiagnosticsEngine(toolName: "popcorn-ld") { lines.append($0) }
+        let messages = LLDMessages(displayNames: [:])
+        let a = ">>> referenced by a.c\n>>>               a.o:(main)", b = ">>> referenced by b.c\n>>>               b.o:(f)"
+        messages.report("ld.lld: error: undefined symbol: x\n\(a)\n\(b)\n", tool: "ld.lld", to: diagnostics)
+        messages.report("ld.lld: error: undefined symbol: x\n\(b)\n\(a)\n", tool: "ld.lld", to: diagnostics)
+        messages.report("ld.lld: error: undefined symbol: x\n\(a)\n", tool: "ld.lld", to: diagnostics)
+        #expect(lines == ["popcorn-ld: error: undefined symbol: x\n\(a)\n\(b)", "popcorn-ld: error: undefined symbol: x\n\(a)"])
+    }
+
     @Test func scriptAlignmentWarningsAreLeftOut() {
         let message = LLDMessages.Message(severity: .warning, text: "address (0x414cfc) of section .rodata is not a multiple of alignment (32)")
         #expect(LLDMessages.isScriptArtefact(message))
