@@ -23,7 +23,7 @@ public enum Driver {
     public static func rawArguments() -> [String] {
         (1..<Int(CommandLine.argc)).map { index in
             guard let argument = CommandLine.unsafeArgv[index] else { return "" }
-            return Path.decoding(fileSystemBytes: UnsafeBufferPointer(start: UnsafeRawPointer(argument)
+            return Path.decode(UnsafeBufferPointer(start: UnsafeRawPointer(argument)
                 .assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
         }
     }

@@ -18,7 +18,6 @@ public enum DriverError: Error, DiagnosticConvertible, Equatable {
     case argumentUnused(String)
     case argumentIgnored(String, reason: String)
     case invalidValue(String, argument: String)
-    case nonUTF8Argument(String, tool: String)
     case invalidBranchProtection(String, argument: String)
 
     public var diagnostic: Diagnostic {
@@ -49,8 +48,6 @@ public enum DriverError: Error, DiagnosticConvertible, Equatable {
             return Diagnostic(.warning, "argument unused during compilation: '\(arg)'")
         case let .argumentIgnored(arg, reason):
             return Diagnostic(.warning, "argument '\(arg)' ignored: \(reason)")
-        case let .nonUTF8Argument(name, tool):
-            return Diagnostic(.error, "cannot pass '\(name)' to \(tool): only the built-in back end handles file names that are not UTF-8")
         case let .invalidValue(value, argument):
             return Diagnostic(.error, "invalid value '\(value)' in '\(argument)'")
         case let .invalidBranchProtection(part, argument):

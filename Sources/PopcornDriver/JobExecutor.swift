@@ -51,12 +51,6 @@ public struct JobExecutor {
             // The command line starts with -cc1popcorn, exactly as printed.
             return BackendCommand.main(Array(job.arguments.dropFirst()), diagnostics: diagnostics)
         }
-        // Child processes receive arguments as UTF-8 strings, so a file name that is not UTF-8
-        // would reach clang or popcorn-ld as a different name; say so instead.
-        if let name = job.arguments.first(where: { !Path.isUTF8($0) }) {
-            diagnostics.report(DriverError.nonUTF8Argument(name, tool: Path.baseName(job.tool)))
-            return 1
-        }
         do {
             let result = try ProcessRunner.run(job.tool, job.arguments, stdout: .inherit, stderr: .inherit)
             if let signal = result.signal {

@@ -37,7 +37,7 @@ public struct ResponseFileExpander: Sendable {
             guard let data = RawFile.contents(path) else {
                 throw OptionError.unreadableResponseFile(path: path, reason: String(cString: strerror(errno)))
             }
-            let nested = ResponseFileExpander.tokenize(Path.decoding(fileSystemBytes: data))
+            let nested = ResponseFileExpander.tokenize(Path.decode(data))
             let base = Path.directory(path)
             out += try expand(nested, directory: base.isEmpty ? nil : base, active: active + [canonical])
         }

@@ -12,6 +12,11 @@ public struct ISALinkInputs: Equatable, Sendable {
     public var items: [Item] = []
     /// The original name of each split file (`in003.o` → `src/a.o`), for messages and maps.
     public var originalNames: [String: String] = [:]
+    /// What the user calls each scratch path ld.lld may print: the split object
+    /// (`<dir>/x86_64/in003.o` → `src/a.o`), the rebuilt archive (`…/lib002.a` → `libx.a`) and
+    /// each of its members (`…/lib002.a(b.o.2)` → `libx.a(b.o)`), so that ld.lld's messages name
+    /// the user's files (`LLDMessages`).
+    public var displayNames: [String: String] = [:]
 }
 
 /// Pass 3: writes each ISA's objects and archives into a scratch directory.
@@ -39,7 +44,7 @@ public enum ISASplitter {
         var result: [ISA: ISALinkInputs] = [:]
         for isa in isas {
             let dir = "\(directory)/\(isa.rawValue)"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try FileSystem.createDirectory(dir)
             var link = ISALinkInputs()
             for input in inputs {
                 switch input {
@@ -52,6 +57,7 @@ public enum ISASplitter {
                     try write(objects[isa]!, to: "\(dir)/\(name)")
                     link.items.append(.file("\(dir)/\(name)"))
                     link.originalNames[name] = path
+                    link.displayNames["\(dir)/\(name)"] = path
                 case let .archive(position, path, members):
                     let name = archiveName(position: position)
                     let names = uniqueMemberNames(members.map(\.name))
@@ -59,6 +65,10 @@ public enum ISASplitter {
                     try write(ArArchive.write(members: rebuilt), to: "\(dir)/\(name)")
                     link.items.append(.file("\(dir)/\(name)"))
                     link.originalNames[name] = path
+                    link.displayNames["\(dir)/\(name)"] = path
+                    for (unique, member) in zip(names, members) {
+                        link.displayNames["\(dir)/\(name)(\(unique))"] = "\(path)(\(member.name))"
+                    }
                 }
             }
             result[isa] = link
@@ -67,8 +77,8 @@ public enum ISASplitter {
     }
 
     private static func write(_ data: Data, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw AtomicFileError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
+        do { try FileSystem.write(data, to: path) } catch let error as FileSystemError {
+            throw AtomicFileError.cannotCreate(path: path, reason: error.reason)
         }
     }
 }

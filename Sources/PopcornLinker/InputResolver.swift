@@ -40,7 +40,7 @@ public struct InputResolver {
             case let .library(name):
                 let fileName = name.hasPrefix(":") ? String(name.dropFirst()) : "lib\(name).a"
                 if let found = options.libraryPaths.map({ "\($0)/\(fileName)" })
-                    .first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                    .first(where: { FileSystem.exists($0) }) {
                     result.append(try classify(path: found, position: position + 1))
                 } else {
                     result.append(try systemLibrary(name: name, fileName: fileName, searched: options.libraryPaths))
@@ -57,9 +57,9 @@ public struct InputResolver {
         for isa in isas {
             let dir = systemLibraryDirectory(isa)
             let path = "\(dir)/\(fileName)"
-            if FileManager.default.fileExists(atPath: path) {
+            if FileSystem.exists(path) {
                 paths[isa] = path
-            } else if !FileManager.default.fileExists(atPath: "\(dir)/libc.a") {
+            } else if !FileSystem.exists("\(dir)/libc.a") {
                 // musl itself is missing for this ISA: say which package brings it.
                 throw LinkerError.systemFileMissing(path: path, package: isa.muslPackage)
             } else {
@@ -69,15 +69,14 @@ public struct InputResolver {
         return .system(name: name, paths: paths)
     }
 
-    /// Reads one file and classifies it as a popcorn object or an archive of them.
+    /// Reads one file and classifies it as a popcorn object or an archive of them. The path is
+    /// used as given (bytes, relative to the working directory however deep: `FileSystem`).
     func classify(path: String, position: Int) throws -> ResolvedInput {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw LinkerError.inputNotFound(path: path)
-        }
-        if isDirectory.boolValue { throw LinkerError.unreadable(path: path, reason: "is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LinkerError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        guard let kind = FileSystem.kind(of: path) else { throw LinkerError.inputNotFound(path: path) }
+        if kind == .directory { throw LinkerError.unreadable(path: path, reason: "is a directory") }
+        let data: Data
+        do { data = try FileSystem.read(path) } catch let error as FileSystemError {
+            throw LinkerError.unreadable(path: path, reason: error.reason)
         }
         if ArArchive.isArchive(data) || data.starts(with: ArArchive.thinMagic) {
             let archive = try ArArchive(data: data, path: path)

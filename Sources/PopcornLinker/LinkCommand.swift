@@ -59,6 +59,9 @@ public struct LinkCommand: Sendable {
         var args = ["-m", isa.lldEmulation, "-static", "-O0", "-z", "norelro", "-z", "noexecstack",
                     "-z", "max-page-size=\(Self.pageSize)", "-z", "common-page-size=\(Self.pageSize)",
                     "--no-undefined-version", "-o", output]
+        // The user's ld.lld options (`-z relro`, `--build-id`, …) go to the probe and the final
+        // links alike: both must produce the same sections.
+        args += options.passThrough
         if let map { args.append("-Map=\(map)") }
         if let script { args += ["-T", script] }
         if let entry = options.entry { args += ["-e", entry] }

@@ -25,7 +25,7 @@ public enum Linker {
             (try? ELFFile(data: data, path: path))?.section(named: ".popcorn.callsites") != nil
         }
         for item in inputs.items {
-            guard case let .file(path) = item, let data = FileManager.default.contents(atPath: path) else { continue }
+            guard case let .file(path) = item, let data = try? FileSystem.read(path) else { continue }
             if ArArchive.isArchive(data) {
                 if try ArArchive(data: data, path: path).members.contains(where: { objectHasTable($0.data, path) }) { return true }
             } else if objectHasTable(data, path) {
@@ -55,6 +55,8 @@ public enum Linker {
     /// Entry point for the executable: returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
         let diagnostics = DiagnosticsEngine(toolName: "popcorn-ld")
+        // Interrupted links remove their temporaries and die of the signal (`SignalCleanup`).
+        SignalCleanup.install()
         do {
             try run(arguments: arguments, diagnostics: diagnostics)
             return 0
@@ -67,16 +69,20 @@ public enum Linker {
     /// Runs every pass; on any error no output file is left behind.
     public static func run(arguments: [String], diagnostics: DiagnosticsEngine, toolchain: Toolchain = Toolchain()) throws {
         // 1. options
-        let options = try LinkerOptionParser.parse(arguments)
+        let timer = PassTimer()
+        let options = try timer.measure("1. options") { try LinkerOptionParser.parse(arguments) }
         if options.showHelp { print(LinkerOptionParser.helpText, terminator: ""); return }
         if options.showVersion {
             print(version)
             if options.inputs.isEmpty { return }
         }
+        if options.verbose {
+            for (option, reason) in options.noEffect { diagnostics.note("'\(option)' has no effect: \(reason)") }
+        }
         let host = ISA.host
         let isas = [host] + ISA.foreign
         // 2. inputs (before anything else, so a typo in a file name is the first thing reported)
-        let inputs = try InputResolver(isas: isas).resolve(options)
+        let inputs = try timer.measure("2. inputs") { try InputResolver(isas: isas).resolve(options) }
         let lld = try toolchain.path(of: .lld)
         var runtimes: [ISA: String] = [:]
         for isa in isas {
@@ -85,104 +91,131 @@ public enum Linker {
             }
             if !options.noStdlib {
                 let runtime = toolchain.runtimeArchive(for: isa)
-                guard FileManager.default.fileExists(atPath: runtime) else { throw LinkerError.runtimeMissing(path: runtime) }
+                guard FileSystem.exists(runtime) else { throw LinkerError.runtimeMissing(path: runtime) }
                 runtimes[isa] = runtime
             }
         }
 
         // 3. split per ISA
         let scratch = try TemporaryDirectory(prefix: "popcorn-ld")
-        let split = try ISASplitter.split(inputs, isas: isas, into: scratch.path)
+        let split = try timer.measure("3. split") { try ISASplitter.split(inputs, isas: isas, into: scratch.path) }
         var commands = Dictionary(uniqueKeysWithValues: isas.map {
             ($0, LinkCommand(isa: $0, inputs: split[$0]!, options: options, runtimeArchive: runtimes[$0]))
         })
         // An aligned-only program (no migration points anywhere) does not need the mover.
         let migratable = try Self.hasCallSiteMetadata(split[host]!)
         for isa in isas { commands[isa]!.linksMigrationRuntime = migratable }
-        let runner = LLDRunner(lld: lld, diagnostics: diagnostics, verbose: options.verbose)
+        // The final links write into the scratch directory (see step 7); messages name outputs.
+        var displayNames: [String: String] = [:]
+        for isa in isas {
+            displayNames.merge(split[isa]!.displayNames) { first, _ in first }
+            for name in ["probe.\(isa.rawValue)", "output.\(isa.rawValue)"] {
+                displayNames[scratch.file(name)] = Self.outputPath(options.output, isa: isa)
+            }
+        }
+        let runner = LLDRunner(lld: lld, diagnostics: diagnostics, verbose: options.verbose,
+                               messages: LLDMessages(displayNames: displayNames))
 
         // 4. probe links, repeated while MemberBalancer loads more members (each round can only
         // add members, and a forced member's own references may need one more round).
         let initial = commands
-        var probes = try Self.concurrently(isas) { try runner.probe(initial[$0]!, in: scratch.path) }
+        var probes = try timer.measure("4. probe links") {
+            try Self.concurrently(isas) { try runner.probe(initial[$0]!, in: scratch.path) }
+        }
         let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
-        for _ in 0..<Self.maxBalancingRounds {
-            let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
-                                                          weakSymbols: archives.weakSymbols)
-            if forced.isEmpty { break }
-            for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
-            let again = commands
-            let reprobed = try Self.concurrently(Array(forced.keys)) { try runner.probe(again[$0]!, in: scratch.path) }
-            probes.merge(reprobed) { _, new in new }
+        try timer.measure("4b. member balancing") {
+            for _ in 0..<Self.maxBalancingRounds {
+                let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
+                                                              weakSymbols: archives.weakSymbols)
+                if forced.isEmpty { break }
+                for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
+                let again = commands
+                let reprobed = try Self.concurrently(Array(forced.keys)) { try runner.probe(again[$0]!, in: scratch.path) }
+                probes.merge(reprobed) { _, new in new }
+            }
         }
 
         // 5. layout
-        let layout = try LayoutPlanner().plan(probes, host: host)
+        let finalProbes = probes
+        let layout = try timer.measure("5. layout") { try LayoutPlanner().plan(finalProbes, host: host) }
         if options.printLayout { print(LayoutPrinter.text(layout), terminator: "") }
 
         // 6. linker scripts
         var scripts: [ISA: String] = [:]
-        for isa in isas {
-            let path = scratch.file("\(isa.rawValue).ld")
-            let script = try LinkerScriptWriter.script(for: layout.sections[isa]!, isa: isa,
-                                                       symbols: layout.scriptSymbols[isa] ?? [])
-            try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-            scripts[isa] = path
-            if !layout.stubs.isEmpty {
-                let object = "\(scratch.path)/\(isa.rawValue)/\(StubObject.fileName)"
-                try StubObject.data(for: isa).write(to: URL(fileURLWithPath: object))
-                commands[isa]!.extraObjects = [object]
+        try timer.measure("6. linker scripts") {
+            for isa in isas {
+                let path = scratch.file("\(isa.rawValue).ld")
+                let script = try LinkerScriptWriter.script(for: layout.sections[isa]!, isa: isa,
+                                                           symbols: layout.scriptSymbols[isa] ?? [])
+                try FileSystem.write(Data(script.utf8), to: path)
+                scripts[isa] = path
+                if !layout.stubs.isEmpty {
+                    let object = "\(scratch.path)/\(isa.rawValue)/\(StubObject.fileName)"
+                    try FileSystem.write(StubObject.data(for: isa), to: object)
+                    commands[isa]!.extraObjects = [object]
+                }
             }
         }
 
-        // 7. final links, to temporaries next to the outputs
+        // 7. final links, into the scratch directory: verification and metadata read and rewrite
+        // them there, under plain ASCII names whatever the output path is (deep, not UTF-8);
+        // only the commit writes beside the output. No `.app.tmp-*` file exists until then.
         var temporaries: [ISA: String] = [:]
-        defer { for path in temporaries.values { unlink(path) } }
         var maps: [ISA: String] = [:]
         for isa in isas {
-            // Next to the output (same file system: the commit is a rename), except for a device
-            // output, where nothing may be created beside it.
-            temporaries[isa] = AtomicFile.isSpecial(options.output) ? scratch.file("output.\(isa.rawValue)")
-                : AtomicFile.temporaryPath(for: Self.outputPath(options.output, isa: isa))
+            temporaries[isa] = scratch.file("output.\(isa.rawValue)")
             maps[isa] = scratch.file("final.\(isa.rawValue).map")
         }
         let finalCommands = commands, outputs = temporaries, finalMaps = maps, finalScripts = scripts
-        _ = try Self.concurrently(isas) { isa in
-            try runner.link(finalCommands[isa]!.arguments(script: finalScripts[isa]!, map: finalMaps[isa]!, output: outputs[isa]!))
+        _ = try timer.measure("7. final links") {
+            try Self.concurrently(isas) { isa in
+                try runner.link(finalCommands[isa]!.arguments(script: finalScripts[isa]!, map: finalMaps[isa]!, output: outputs[isa]!),
+                                isa: isa)
+            }
         }
 
         // 8. verify (symbols need the unstripped binaries; -s relinks afterwards)
-        let report = try Verifier.verify(layout: layout, binaries: temporaries, maps: maps)
+        let report = try timer.measure("8. verify") { try Verifier.verify(layout: layout, binaries: temporaries, maps: maps) }
 
         // 9. stack-transformation metadata: built from the unstripped binaries (function names
         // come from the symbol tables), appended after any -s relink, which would drop it.
-        let metadata = try MetadataPass.build(binaries: temporaries)
+        let metadata = try timer.measure("9. metadata") { try MetadataPass.build(binaries: temporaries) }
         for message in metadata.omitted {
             diagnostics.warning(message + " (call site left out of the metadata: no migration there)")
         }
         if options.stripAll {
-            for isa in isas {
-                try runner.link(commands[isa]!.arguments(script: scripts[isa]!, map: nil, output: temporaries[isa]!, strip: true))
+            try timer.measure("9. strip relink") {
+                for isa in isas {
+                    try runner.link(commands[isa]!.arguments(script: scripts[isa]!, map: nil, output: temporaries[isa]!, strip: true),
+                                    isa: isa)
+                }
             }
         }
-        try MetadataPass.append(metadata, to: temporaries)
+        try timer.measure("9. metadata append") { try MetadataPass.append(metadata, to: temporaries) }
         // 10. link identity: last, over the final contents of every binary
-        try LinkIdentityPass.write(to: temporaries)
+        try timer.measure("10. link identity") { try LinkIdentityPass.write(to: temporaries) }
         if options.verbose {
             for isa in isas { diagnostics.remark("popcorn-ld: " + LayoutPrinter.summary(layout, isa: isa)) }
             diagnostics.remark("popcorn-ld: \(report.checkedSymbols) symbols verified at identical addresses")
             for isa in isas { diagnostics.remark("popcorn-ld: " + MetadataPass.summary(metadata, isa: isa)) }
         }
 
-        // 11. commit
-        if let mapFile = options.mapFile {
-            for isa in isas { try AtomicFile.install(maps[isa]!, to: isa.siblingPath(of: mapFile), mode: 0o644) }
+        // 11. commit: copy beside each output and rename over it. Temporaries that killed
+        // popcorn processes left in that directory go first (`AtomicFile.removeStaleTemporaries`).
+        try timer.measure("11. commit") {
+            var directories = Set(isas.map { Path.directory(Self.outputPath(options.output, isa: $0)) })
+            if let mapFile = options.mapFile { directories.insert(Path.directory(mapFile)) }
+            for directory in directories where !AtomicFile.isSpecial(options.output) {
+                AtomicFile.removeStaleTemporaries(in: directory)
+            }
+            if let mapFile = options.mapFile {
+                for isa in isas { try AtomicFile.install(maps[isa]!, to: isa.siblingPath(of: mapFile), mode: 0o644) }
+            }
+            for isa in isas {
+                try AtomicFile.install(temporaries[isa]!, to: Self.outputPath(options.output, isa: isa), mode: 0o755)
+            }
         }
-        for isa in isas {
-            chmod(temporaries[isa]!, 0o755)
-            try AtomicFile.commit(temporaries[isa]!, to: Self.outputPath(options.output, isa: isa))
-            temporaries[isa] = nil
-        }
+        if options.timeTrace { try timer.finish(file: options.timeTraceFile, diagnostics: diagnostics) }
     }
 }
 

@@ -7,6 +7,9 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
     case missingArgument(option: String)
     case invalidArgument(option: String, value: String, reason: String)
     case gcSectionsUnsupported
+    case refusedOption(option: String, reason: String)
+    case recursiveResponseFile(path: String)
+    case lldFailed(isa: ISA, status: Int32)
     case noInputFiles
     case inputNotFound(path: String)
     case libraryNotFound(name: String, searched: [String])
@@ -39,6 +42,12 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
             return "invalid argument '\(value)' to '\(option)': \(reason)"
         case .gcSectionsUnsupported:
             return "'--gc-sections' is not supported: it would drop sections on one ISA but not the other and break address alignment"
+        case let .refusedOption(option, reason):
+            return "'\(option)' is not supported: \(reason)"
+        case let .recursiveResponseFile(path):
+            return "recursive expansion of response file '@\(path)'"
+        case let .lldFailed(isa, status):
+            return "ld.lld failed for \(isa) with exit code \(status) (use -v to see invocation)"
         case .noInputFiles:
             return "no input files"
         case let .inputNotFound(path):

@@ -7,15 +7,22 @@ public struct LLDRunner {
     public var lld: String
     public var diagnostics: DiagnosticsEngine
     public var verbose: Bool
+    /// Passes ld.lld's messages on under the user's file names, each once (`LLDMessages`).
+    public var messages: LLDMessages
 
-    public init(lld: String, diagnostics: DiagnosticsEngine, verbose: Bool) {
-        self.lld = lld; self.diagnostics = diagnostics; self.verbose = verbose
+    public init(lld: String, diagnostics: DiagnosticsEngine, verbose: Bool, messages: LLDMessages = LLDMessages(displayNames: [:])) {
+        self.lld = lld; self.diagnostics = diagnostics; self.verbose = verbose; self.messages = messages
     }
 
-    /// Runs one link; lld's own messages are passed through on failure.
-    public func link(_ arguments: [String]) throws {
+    /// Runs one link for `isa`. ld.lld's warnings are passed on even when it succeeds, its
+    /// errors when it fails (then `LinkerError.lldFailed` is thrown).
+    public func link(_ arguments: [String], isa: ISA) throws {
         if verbose { diagnostics.remark(([lld] + arguments).map(ProcessRunner.quote).joined(separator: " ")) }
-        try ProcessRunner.checked(lld, arguments)
+        let result = try ProcessRunner.run(lld, arguments, stdout: .capture, stderr: .capture)
+        if let signal = result.signal { throw ProcessError.signaled(tool: lld, signal: signal) }
+        // Decoded byte for byte: a message may quote a file name that is not UTF-8.
+        messages.report(Path.decode(result.stdout) + Path.decode(result.stderr), tool: lld, to: diagnostics)
+        if result.status != 0 { throw LinkerError.lldFailed(isa: isa, status: result.status) }
     }
 
     /// Pass 4: the probe link.
@@ -24,14 +31,14 @@ public struct LLDRunner {
     public func probe(_ command: LinkCommand, in directory: String) throws -> [ProbeOutputSection] {
         let map = "\(directory)/probe.\(command.isa.rawValue).map"
         let output = "\(directory)/probe.\(command.isa.rawValue)"
-        try link(command.arguments(script: nil, map: map, output: output))
+        try link(command.arguments(script: nil, map: map, output: output), isa: command.isa)
         return try Self.readProbe(map: map, binary: output)
     }
 
     /// Joins a map with the binary's section headers: only allocated sections take address space.
     public static func readProbe(map mapPath: String, binary: String) throws -> [ProbeOutputSection] {
         let map = try readMap(mapPath)
-        let elf = try ELFFile(contentsOf: binary)
+        let elf = try ELFFile(data: try FileSystem.read(binary), path: binary)
         // The map names symbols but not their kind: take type and binding from the symbol table.
         struct Key: Hashable { var name: String; var value: UInt64 }
         var table: [Key: ELFSymbol] = [:]
@@ -62,7 +69,7 @@ public struct LLDRunner {
     }
 
     public static func readMap(_ path: String) throws -> LinkMap {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try? FileSystem.read(path) else {
             throw LinkerError.unreadable(path: path, reason: "ld.lld wrote no map")
         }
         return try LinkMap(text: String(decoding: data, as: UTF8.self), path: path)

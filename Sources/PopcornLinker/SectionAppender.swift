@@ -181,8 +181,8 @@ public enum SectionAppender {
     public static func append(section name: String, contents: Data, alignment: UInt64 = 8, removing: Set<String> = [],
                               toFileAt path: String) throws {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw LinkerError.unreadable(path: path, reason: "\(error.localizedDescription)")
+        do { data = try FileSystem.read(path) } catch let error as FileSystemError {
+            throw LinkerError.unreadable(path: path, reason: error.reason)
         }
         let updated = try appending(section: name, contents: contents, alignment: alignment, removing: removing,
                                     to: data, path: path)

@@ -61,7 +61,8 @@ public final class DiagnosticsEngine: @unchecked Sendable {
     public init(toolName: String, sink: ((String) -> Void)? = nil) {
         self.toolName = toolName
         self.sink = sink ?? { message in
-            FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+            // File names in messages go out as their original bytes (`Path.decode`).
+            FileHandle.standardError.write(Data(Path.fileSystemBytes(message + "\n")))
         }
     }
 
@@ -74,8 +75,12 @@ public final class DiagnosticsEngine: @unchecked Sendable {
             if suppressWarnings { return }
             if warningsAsErrors { d.severity = .error }
         }
-        lock.withLock { emitted.append(d) }
-        sink(d.location == nil ? "\(toolName): \(d)" : d.description)
+        // One message at a time: tools report from several threads (popcorn-ld's per-ISA
+        // links), and lines must neither interleave nor race on a capturing sink.
+        lock.withLock {
+            emitted.append(d)
+            sink(d.location == nil ? "\(toolName): \(d)" : d.description)
+        }
     }
 
     public func error(_ message: String, at location: SourceLocation? = nil) {
@@ -95,5 +100,5 @@ public final class DiagnosticsEngine: @unchecked Sendable {
     }
 
     /// Prints a line to stderr without a severity (for `-v` and progress output).
-    public func remark(_ line: String) { sink(line) }
+    public func remark(_ line: String) { lock.withLock { sink(line) } }
 }

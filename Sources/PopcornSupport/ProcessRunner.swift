@@ -69,16 +69,32 @@ public enum ProcessRunner {
         setUp(stderr, fd: 2, pipeFDs: &errPipe)
         if let stdinPath { posix_spawn_file_actions_addopen(&fileActions, 0, stdinPath, O_RDONLY, 0) }
 
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        // Arguments and environment go to the kernel as the bytes they stand for (`Path.decode`):
+        // a non-UTF-8 file name reaches the child unchanged.
+        let argv = ([executable] + arguments).map { Path.duplicateCString($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let envStrings = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        let envp = envStrings.map { strdup($0) } + [nil]
+        let envp = childEnvironment(environment) + [nil]
         defer { envp.forEach { free($0) } }
 
+        // Children start with no signal blocked, whatever the spawning thread blocks: a blocked
+        // SIGTERM would keep a popcorn child from cleaning up when this process stops it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, executable, &fileActions, nil, argv, envp)
+        var rc: Int32 = 0
+        // Registered for the signal cleanup as it starts (see `SignalCleanup`).
+        let started = SignalCleanup.spawnChild {
+            rc = Path.withFileSystemRepresentation(executable) { posix_spawnp(&pid, $0, &fileActions, &attributes, argv, envp) }
+            return rc == 0 ? pid : nil
+        }
         for fd in [outPipe[1], errPipe[1]] where fd >= 0 { close(fd) }
-        if rc != 0 {
+        if started == nil {
             for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) }
             if rc == ENOENT { throw ProcessError.notFound(tool: executable, package: nil) }
             throw ProcessError.spawnFailed(tool: executable, errno: rc)
@@ -98,6 +114,7 @@ public enum ProcessRunner {
 
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        SignalCleanup.childExited(pid)
         let exited = (status & 0x7f) == 0
         return ProcessResult(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
                              signal: exited ? nil : status & 0x7f, stdout: outData, stderr: errData)
@@ -113,6 +130,26 @@ public enum ProcessRunner {
             throw ProcessError.failed(tool: executable, status: result.status, output: result.stderrText)
         }
         return result
+    }
+
+    /// The child's environment as C strings: `environment`, or this process's own (byte for
+    /// byte), plus `SignalCleanup.parentVariable` so a popcorn child dies with this process.
+    private static func childEnvironment(_ environment: [String: String]?) -> [UnsafeMutablePointer<CChar>?] {
+        let marker = SignalCleanup.parentVariable + "="
+        var strings: [UnsafeMutablePointer<CChar>?] = []
+        if let environment {
+            for (key, value) in environment where key != SignalCleanup.parentVariable {
+                strings.append(Path.duplicateCString(key + "=" + value))
+            }
+        } else {
+            var entry = environ
+            while let pointer = entry.pointee {
+                if strncmp(pointer, marker, marker.utf8.count) != 0 { strings.append(strdup(pointer)) }
+                entry += 1
+            }
+        }
+        strings.append(strdup(marker + String(getpid())))
+        return strings
     }
 
     private static func readAll(_ fd: Int32) -> Data {

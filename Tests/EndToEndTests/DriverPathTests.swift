@@ -39,4 +39,17 @@ import Testing
         #expect(result.stdoutText.contains("676f6e65fe2e63"), "\(result.stdoutText)")
         #expect(!result.stdoutText.contains("efbfbd"))
     }
+
+    /// A source and an executable whose names are not UTF-8: clang and popcorn-ld receive the
+    /// bytes as they are, and the program runs on both ISAs.
+    @Test func sourcesAndProgramsNamedInAnyBytesBuild() throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("bytes-source")
+        let result = try Harness.mustSucceed("""
+            s=$(printf 'in\\376.c') && o=$(printf 'app\\377') && printf 'int main(void) { return 7; }\\n' > "$s" &&
+            '\(cc)' -c "$s" && [ -f "$(printf 'in\\376.o')" ] && '\(cc)' "$(printf 'in\\376.o')" -o "$o" &&
+            { "./$o"; echo "x86_64 $?"; } && { qemu-aarch64 "./$o.aarch64"; echo "aarch64 $?"; }
+            """, in: work.path)
+        #expect(result.stdoutText == "x86_64 7\naarch64 7\n", "\(result.stdoutText)")
+    }
 }
