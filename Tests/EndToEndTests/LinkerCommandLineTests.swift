@@ -106,14 +106,14 @@ import PopcornSupport
         let r = try Harness.mustSucceed("popcorn-cc -Wl,--time-trace main.o helper.o -o app", in: work.path)
         let lines = r.stderrText.split(separator: "\n").filter { $0.hasPrefix("popcorn-ld: time: ") }
         for pass in ["1. options", "2. inputs", "3. split", "4. probe links", "5. layout", "6. linker scripts",
-                     "7. final links", "8. verify", "9. metadata", "10. commit", "total"] {
+                     "7. final links", "8. verify", "9. metadata", "10. link identity", "11. commit", "total"] {
             #expect(lines.contains { $0.contains(" \(pass) ") && $0.hasSuffix("%") }, "\(pass): \(r.stderrText)")
         }
         try Harness.mustSucceed("popcorn-ld --time-trace-file=trace.json main.o helper.o -o app", in: work.path)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work.file("trace.json"))))
         let events = try #require((json as? [String: Any])?["traceEvents"] as? [[String: Any]])
         let names = events.filter { $0["ph"] as? String == "X" }.compactMap { $0["name"] as? String }
-        #expect(names.first == "popcorn-ld" && names.contains("7. final links") && names.contains("10. commit"), "\(names)")
+        #expect(names.first == "popcorn-ld" && names.contains("7. final links") && names.contains("11. commit"), "\(names)")
         #expect(events.allSatisfy { $0["ph"] as? String != "X" || ($0["dur"] as? Int).map { $0 >= 0 } == true })
     }
 }

@@ -6,7 +6,7 @@
  *
  * One region per thread, mapped on the thread's first use (the pointer is thread-local and
  * starts out null, so threads made by pthread_create need nothing else), growing down from its
- * top with a guard page below it, like a native stack.  It is ordinary private anonymous memory:
+ * top with a guard region below it, like a native stack.  It is ordinary private anonymous memory:
  * a move carries it at its address with the rest of the process, and the pointer travels in the
  * TLS block, so objects and the pointers to them are valid on the destination as they are.
  */
@@ -22,6 +22,7 @@ __thread void *__popcorn_osp;
 
 /* Reserved per thread (only touched pages cost memory): the native stack's limit, at least 8 MiB
  * and at most 1 GiB, since objects that used to be in native frames are here now. */
+#define GUARD_BYTES (1u << 20)
 static size_t region_size(void)
 {
     struct rlimit limit;
@@ -35,8 +36,8 @@ static size_t region_size(void)
 
 void *__popcorn_object_stack_init(void)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), size = region_size();
-    unsigned char *region = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+    size_t size = region_size();
+    unsigned char *region = mmap(NULL, size + GUARD_BYTES, PROT_READ | PROT_WRITE,
                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (region == MAP_FAILED) {
         /* Nothing can run without its objects: like a native stack that cannot be grown. */
@@ -44,7 +45,10 @@ void *__popcorn_object_stack_init(void)
         write(2, message, sizeof message - 1);
         abort();
     }
-    mprotect(region, page, PROT_NONE); /* a guard page: overflow faults like a native stack */
-    __popcorn_osp = region + page + size;
+    /* A guard region below: an overflow faults like a native stack's. Frames are not probed page
+     * by page, so the region is far larger than a page: only a single frame of more than 1 MiB
+     * could step over it, as on a native stack without -fstack-clash-protection. */
+    mprotect(region, GUARD_BYTES, PROT_NONE);
+    __popcorn_osp = region + GUARD_BYTES + size;
     return __popcorn_osp;
 }
