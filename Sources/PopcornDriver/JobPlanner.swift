@@ -120,7 +120,10 @@ public struct JobPlanner: Sendable {
     /// The header directories come last so a user's `-isystem` is searched before musl, as
     /// with clang, where the default system directories follow every `-isystem`.
     var frontendBase: [String] {
+        // The aarch64 view without its SIMD extension: NEON intrinsics exist on one ISA only, so
+        // programs that test __ARM_NEON (zstd, xxHash, many codecs) take their portable C paths.
         var args = ["--target=\(DriverTools.frontendTriple)", "-nostdinc", "-D__popcorn__=1",
+                    "-U__ARM_NEON", "-U__ARM_NEON_FP",
                     "-fno-pic", "-fno-pie", "-ffunction-sections", "-fdata-sections", "-fno-common",
                     invocation.frontendOptimization]
         // Line tables are always produced so back-end diagnostics can name source lines; the

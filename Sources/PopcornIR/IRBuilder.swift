@@ -10,9 +10,12 @@ struct IRBuilder: ~Copyable {
 
     deinit { LLVMDisposeBuilder(ref) }
 
-    /// Inserts subsequent instructions right before `instruction`.
+    /// Inserts subsequent instructions right before `instruction`, and before the debug records
+    /// (variable locations under -g) attached to it: a phi built at the top of a block must come
+    /// before them, or the verifier finds "PHI Node must not have any attached DbgRecords" and
+    /// drops the module's debug information.
     func position(before instruction: LLVMValueRef) {
-        LLVMPositionBuilderBefore(ref, instruction)
+        LLVMPositionBuilderBeforeInstrAndDbgRecords(ref, instruction)
     }
 
     /// Inserts subsequent instructions right after `instruction`.

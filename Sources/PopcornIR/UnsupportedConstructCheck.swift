@@ -39,7 +39,9 @@ struct UnsupportedConstructCheck {
         }
         for call in IR.calls(in: module) {
             if let callee = LLVMGetCalledValue(call), LLVMIsAInlineAsm(callee) != nil {
-                report("inline assembly is not supported: it cannot be lowered for every ISA", at: call)
+                if !Self.isPortableBarrier(callee) {
+                    report("inline assembly is not supported: it cannot be lowered for every ISA", at: call)
+                }
                 continue
             }
             let name = IR.calleeName(of: call) ?? ""
@@ -53,6 +55,35 @@ struct UnsupportedConstructCheck {
             }
         }
         return errors
+    }
+
+    /// Constraint codes every ISA's back end reads the same way: a general register, memory, an
+    /// immediate, "any of those", or a tie to another operand; and the clobbers of memory and
+    /// the flags.
+    static let portableConstraints: Set<String> = ["r", "m", "g", "i", "n", "X", "~{memory}", "~{cc}", "~{dirflag}",
+                                                   "~{fpsr}", "~{flags}"]
+
+    /// An inline-assembly statement with no instructions whose operands all use portable
+    /// constraints: the optimization barrier `asm volatile("" : "+r"(x))` or the compiler fence
+    /// `asm volatile("" ::: "memory")` (xxHash, in zstd, guards its rounds this way). It emits
+    /// nothing on any ISA and keeps no value anywhere the metadata does not see: the value stays
+    /// an ordinary operand of the statement.
+    static func isPortableBarrier(_ asm: LLVMValueRef) -> Bool {
+        var length = 0
+        guard let text = LLVMGetInlineAsmAsmString(asm, &length) else { return false }
+        let body = String(decoding: UnsafeRawBufferPointer(start: text, count: length), as: UTF8.self)
+        guard body.allSatisfy(\.isWhitespace) else { return false }
+        var constraintLength = 0
+        guard let raw = LLVMGetInlineAsmConstraintString(asm, &constraintLength) else { return false }
+        let constraints = String(decoding: UnsafeRawBufferPointer(start: raw, count: constraintLength), as: UTF8.self)
+        if constraints.isEmpty { return true }
+        for part in constraints.split(separator: ",") {
+            // Output/input/early-clobber/indirect markers, then the code.
+            let code = String(part.drop { "=+&*".contains($0) })
+            if portableConstraints.contains(code) || (!code.isEmpty && code.allSatisfy(\.isNumber)) { continue }
+            return false
+        }
+        return true
     }
 
     /// Variadic arguments that AAPCS and the x86-64 ABI lay out differently on the stack.

@@ -95,7 +95,9 @@ enum Harness {
 
     /// Copies a directory's contents to a fresh scratch directory.
     static func copy(_ source: String, to destination: String) throws {
-        try mustSucceed("cp -R '\(source)/.' '\(destination)/'", in: "/")
+        // -p keeps modification times: autoconf makefiles would otherwise try to regenerate
+        // themselves (and need automake).
+        try mustSucceed("cp -Rp '\(source)/.' '\(destination)/'", in: "/")
     }
 }
 

@@ -32,4 +32,18 @@ import PopcornSupport
             #expect(Harness.stat("migrations", in: err) == 2, "\(level) from \(isa): \(err)")
         }
     }
+
+    /// Under -g the passes keep the debug information valid: phis they build at the top of a
+    /// block come before the variable-location records there (the verifier otherwise printed
+    /// "PHI Node must not have any attached DbgRecords" and dropped the information).
+    @Test(arguments: ["-O0", "-O2"])
+    func debugInformationSurvivesThePasses(_ level: String) throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("debuginfo")
+        let built = try Harness.shell("'\(cc)' -g \(level) -c '\(Harness.root)/Tests/Inputs/optlevels/classify.c' -o c.o 2>&1",
+                                      in: work.path)
+        #expect(built.succeeded && built.stdoutText.isEmpty, "\(built.stdoutText)")
+        let dwarf = try Harness.mustSucceed("llvm-dwarfdump-19 --debug-info c.o", in: work.path).stdoutText
+        #expect(dwarf.contains("DW_AT_name\t(\"kind\")") && dwarf.contains("DW_TAG_formal_parameter"))
+    }
 }

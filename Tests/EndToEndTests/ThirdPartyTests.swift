@@ -106,8 +106,12 @@ import PopcornSupport
     /// The Lua 5.4 interpreter running Tests/Inputs/thirdparty/workload.lua: a large switch-based
     /// interpreter loop with setjmp/longjmp error handling, varargs and callbacks from qsort-like C code.
     @Test func luaRunsAndMigratesLikeAPlainBuild() throws {
+        // Lua's own makefile, its `linux` target (which links with -Wl,-E -ldl), with Debian's
+        // default flags on top.
+        let cflags = try BuildSystemTests.debianFlags("CFLAGS") + " " + BuildSystemTests.debianFlags("CPPFLAGS")
+        let ldflags = try BuildSystemTests.debianFlags("LDFLAGS")
         let (work, popcorn, plain) = try Self.buildBoth(package: "lua5.4", binary: "src/lua") {
-            "make -C src -j2 AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 SYSCFLAGS=-DLUA_USE_POSIX SYSLIBS= lua CC='\($0)'"
+            "make -j2 linux AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 MYCFLAGS='\(cflags)' MYLDFLAGS='\(ldflags)' CC='\($0)'"
         }
         let script = "'\(Harness.root)/Tests/Inputs/thirdparty/workload.lua'"
         let reference = try Harness.mustSucceed("src/lua \(script)", in: plain).stdoutText
