@@ -34,6 +34,9 @@
 
 char **__popcorn_saved_argv;
 uint64_t __popcorn_restore_leftover[2];
+uint64_t __popcorn_own_stack[2];
+uint64_t __popcorn_auxv_stack[2];
+uint64_t __popcorn_own_heap[2];
 
 #define RESTORE_STACK (256u * 1024u)
 #define STACK_RESERVE (8ull << 20) /* room below a restored initial stack, like RLIMIT_STACK */
@@ -51,6 +54,8 @@ struct restore_area {
     uint64_t own_tls_block;
     unsigned char *kept_bytes; /* the kept ranges' bytes, then room for the TLS block */
     struct popcorn_ckpt_special current[POPCORN_CKPT_SPECIALS]; /* this process's vDSO */
+    uint64_t own_stack[2]; /* this process's initial [stack] */
+    uint64_t own_heap[2];  /* this process's brk area ([heap]), allocated before the restore */
     uint64_t area_start, area_end;
     uint64_t started_ns; /* the restore constructor's start (after exec, qemu and libc start-up) */
     const struct popcorn_ckpt_extent *extents;
@@ -81,7 +86,18 @@ static uint64_t page_up(uint64_t value) { return (value + POPCORN_CKPT_PAGE - 1)
 
 static void collect_specials(const struct popcorn_map_entry *entry, void *context)
 {
-    struct popcorn_ckpt_special *specials = context;
+    struct restore_area *area = context;
+    struct popcorn_ckpt_special *specials = area->current;
+    if (strcmp(entry->name, "[stack]") == 0) {
+        area->own_stack[0] = entry->start;
+        area->own_stack[1] = entry->end;
+    }
+    if (strcmp(entry->name, "[heap]") == 0) {
+        if (area->own_heap[1] == 0 || entry->start < area->own_heap[0])
+            area->own_heap[0] = entry->start;
+        if (entry->end > area->own_heap[1])
+            area->own_heap[1] = entry->end;
+    }
     int index = strcmp(entry->name, "[vvar]") == 0 ? POPCORN_CKPT_VVAR
               : strcmp(entry->name, "[vvar_vclock]") == 0 ? POPCORN_CKPT_VVAR_VCLOCK
               : strcmp(entry->name, "[vdso]") == 0 ? POPCORN_CKPT_VDSO : -1;
@@ -200,9 +216,46 @@ static void map_reserve(uint64_t start, uint64_t size)
     popcorn_sys(SYS_munmap, (uint64_t)got, size); /* a kernel that took the address as a hint */
 }
 
+/* A MAP_SHARED file mapping: the file again, through the descriptor the checkpoint opened. */
+static void map_shared_file(const struct popcorn_ckpt_region *region)
+{
+    long got = popcorn_sys(SYS_mmap, region->start, region->end - region->start, region->prot, MAP_SHARED | MAP_FIXED,
+                           region->fd, region->file_offset);
+    if (got < 0 && got > -4096)
+        fatal("cannot map a shared file mapping again", got);
+    popcorn_sys(SYS_close, region->fd);
+}
+
+/* MAP_SHARED anonymous memory only the old process mapped: fresh shared memory with its contents
+ * copied in (a private mapping of the checkpoint would not be shared with a later child). */
+static void map_shared_anonymous(const struct restore_area *area, const struct popcorn_ckpt_region *region,
+                                 const struct popcorn_ckpt_extent *extents)
+{
+    long got = popcorn_sys(SYS_mmap, region->start, region->end - region->start, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (got < 0 && got > -4096)
+        fatal("cannot map shared memory again", got);
+    for (uint32_t k = 0; k < region->extent_count; k++) {
+        const struct popcorn_ckpt_extent *e = &extents[k];
+        for (uint64_t done = 0; done < e->end - e->start;) {
+            long n = popcorn_sys(SYS_pread64, area->fd, e->start + done, e->end - e->start - done, e->data_offset + done);
+            if (n == -EINTR)
+                continue;
+            if (n <= 0)
+                fatal("cannot read shared memory's contents", n < 0 ? n : EIO);
+            done += (uint64_t)n;
+        }
+    }
+    long status = popcorn_sys(SYS_mprotect, region->start, region->end - region->start, region->prot);
+    if (status < 0)
+        fatal("cannot protect shared memory", status);
+}
+
 static void map_regions(struct restore_area *area)
 {
     const struct popcorn_ckpt_region *regions = regions_of(area);
+    unsigned sp_index = THIS_ISA == POPCORN_ISA_X86_64 ? POPCORN_MOVE_SP_X86_64 : POPCORN_MOVE_SP_AARCH64;
+    uint64_t resume_sp = area->header.regs.gpr[sp_index];
     for (uint32_t i = 0; i < area->header.region_count; i++) {
         const struct popcorn_ckpt_region *region = &regions[i];
         uint64_t size = region->end - region->start;
@@ -210,9 +263,17 @@ static void map_regions(struct restore_area *area)
             map_reserve(region->start, size);
             continue;
         }
+        if (region->kind == POPCORN_CKPT_REGION_SHARED_FILE) {
+            map_shared_file(region);
+            continue;
+        }
         if (region->extent_first + (uint64_t)region->extent_count > area->header.extent_count)
             fatal("the checkpoint's extent table is inconsistent", EINVAL);
         const struct popcorn_ckpt_extent *extents = area->extents + region->extent_first;
+        if (region->kind == POPCORN_CKPT_REGION_SHARED_ANON) {
+            map_shared_anonymous(area, region, extents);
+            continue;
+        }
         /* Pages outside the saved extents held zeros: anonymous memory under the extents, unless
          * one extent covers the whole region. */
         if (!(region->extent_count == 1 && extents[0].start == region->start && extents[0].end == region->end))
@@ -226,10 +287,13 @@ static void map_regions(struct restore_area *area)
             if (got < 0 && got > -4096)
                 fatal("cannot map a saved region", got);
         }
-        if (region->kind != POPCORN_CKPT_REGION_STACK)
+        if (region->kind != POPCORN_CKPT_REGION_STACK || resume_sp < region->start || resume_sp >= region->end)
             continue;
-        /* The kernel grew the old stack on demand; the copy is a plain mapping, so give it the
-         * room below that the old one had, up to the next mapping we know of. */
+        /* The kernel grew the old stack on demand; the copy is a plain mapping, so when the
+         * program goes on running on it, give it the room below that the old one had, up to the
+         * next mapping we know of.  (After a move between ISAs it runs on the transformation's
+         * stack pool: 8 MiB of room for every carried initial stack made the restored mappings
+         * grow by 8 MiB a hop.) */
         uint64_t low = region->end > STACK_RESERVE ? region->end - STACK_RESERVE : 0;
         for (uint32_t j = 0; j < area->header.region_count; j++)
             if (j != i && regions[j].end <= region->start && regions[j].end > low)
@@ -308,6 +372,34 @@ static void repoint_tls(const struct restore_area *area, struct popcorn_move_reg
     }
 }
 
+/* [low, high) if no restored region takes part of it (then every byte of it is this process's
+ * own), else the empty range. */
+static void untouched_range(const struct restore_area *area, const uint64_t *range, uint64_t *out)
+{
+    uint64_t low = range[0], high = range[1];
+    const struct popcorn_ckpt_region *regions = regions_of(area);
+    for (uint32_t i = 0; i < area->header.region_count && high > low; i++)
+        if (regions[i].start < high && low < regions[i].end)
+            low = high = 0;
+    out[0] = low;
+    out[1] = high;
+}
+
+/* Remembers (in the restored .bss, carried on) what of this process's own start-up the next
+ * checkpoint leaves out (checkpoint.c, cut_dead_memory): its initial stack unless the destination
+ * needs it, and the brk memory its libc allocated before the restore (the restored allocator
+ * never refers to it).  A move between ISAs keeps this process's libc state, whose auxiliary
+ * vector pointer points into this process's stack. */
+static void record_own_start_up(const struct restore_area *area, int cross)
+{
+    untouched_range(area, area->own_stack, __popcorn_own_stack);
+    untouched_range(area, area->own_heap, __popcorn_own_heap);
+    if (cross) {
+        __popcorn_auxv_stack[0] = __popcorn_own_stack[0];
+        __popcorn_auxv_stack[1] = __popcorn_own_stack[1];
+    }
+}
+
 /* Runs on the private stack; never returns. */
 static void restore_main(void *argument)
 {
@@ -358,6 +450,7 @@ static void restore_main(void *argument)
             mapped += regions[i].end - regions[i].start;
     __popcorn_restore_leftover[0] = area->area_start;
     __popcorn_restore_leftover[1] = area->area_end;
+    record_own_start_up(area, cross);
     __popcorn_move_timing.moves++;
     __popcorn_move_timing.request_ns = 0;
     __popcorn_move_timing.checkpoint_ns = h->checkpoint_done_ns - h->request_ns;
@@ -449,7 +542,9 @@ static void restore_checkpoint(int fd)
     area->area_start = (uint64_t)(uintptr_t)area;
     area->area_end = area->area_start + size;
     memset(area->current, 0, sizeof area->current);
-    long entries = popcorn_read_maps(area->maps, sizeof area->maps, collect_specials, area->current);
+    area->own_stack[0] = area->own_stack[1] = 0;
+    area->own_heap[0] = area->own_heap[1] = 0;
+    long entries = popcorn_read_maps(area->maps, sizeof area->maps, collect_specials, area);
     if (entries < 0)
         fatal("cannot read /proc/self/maps", entries);
     __popcorn_call_on_stack(area, restore_main, (char *)area + size);
