@@ -285,7 +285,9 @@ static void record_descriptors(struct scratch *s, int checkpoint_fd)
             if (name[0] < '0' || name[0] > '9')
                 continue;
             int fd = atoi(name);
-            if (fd == dir || fd == checkpoint_fd || s->header.fd_count == MAX_FDS)
+            /* The sibling's descriptor is the mover's own: left close-on-exec, it ends with this
+             * image (recorded, it was kept open by every later process, one more each hop). */
+            if (fd == dir || fd == checkpoint_fd || fd == s->sibling.fd || s->header.fd_count == MAX_FDS)
                 continue;
             long flags = popcorn_sys(SYS_fcntl, fd, F_GETFD, 0);
             if (flags < 0 || !(flags & FD_CLOEXEC))

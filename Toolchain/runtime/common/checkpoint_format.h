@@ -257,6 +257,14 @@ long popcorn_add_hidden_guest_regions(const char *guest_maps, char *buffer, size
                                       const struct popcorn_ckpt_cuts *cuts);
 
 /*
+ * The host's list of mappings under an emulator: 0 when /proc/thread-self/maps is the same text as
+ * `guest_maps` (the text popcorn_read_maps left in its buffer: no emulator), otherwise calls
+ * `visit` for every host mapping and returns their number; -errno on failure.
+ */
+long popcorn_read_host_maps(const char *guest_maps, char *buffer, size_t size,
+                            void (*visit)(const struct popcorn_map_entry *, void *), void *context);
+
+/*
  * Whether pages of [start, end) are mapped by another process as well (the Shared_Clean and
  * Shared_Dirty counts of /proc/thread-self/smaps, the host's list under qemu-user): 1, 0, or
  * -errno.  `buffer` receives the text.  Pages another process maps but has never touched are not

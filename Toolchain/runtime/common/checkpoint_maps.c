@@ -213,3 +213,12 @@ long popcorn_mapped_elsewhere(char *buffer, size_t size, uint64_t start, uint64_
     }
     return 0;
 }
+
+long popcorn_read_host_maps(const char *guest_maps, char *buffer, size_t size,
+                            void (*visit)(const struct popcorn_map_entry *, void *), void *context)
+{
+    long length = read_text("/proc/thread-self/maps", buffer, size);
+    if (length < 0)
+        return length;
+    return strcmp(buffer, guest_maps) == 0 ? 0 : parse_maps(buffer, visit, context);
+}
