@@ -14,7 +14,7 @@ import PopcornSupport
     /// restore must never overwrite the destination's (or qemu-user's) own memory.
     @Test(arguments: ISA.allCases)
     func twoHundredHopChainsKeepTheRun(_ isa: ISA) throws {
-        #expect(chainPoints.split(separator: ",").count == 200)
+        #expect(Self.chainPoints.split(separator: ",").count == 200)
         let work = try ProcessMoveTests.build("pingpong.c")
         let plain = try ProcessMoveTests.pingpong(work, isa: isa, migrateAt: "")
         #expect(plain.succeeded, "unmoved run failed on \(isa): \(plain.stderrText)")

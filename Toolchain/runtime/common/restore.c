@@ -462,8 +462,8 @@ static void restore_main(void *argument)
     uint64_t mapped = 0;
     const struct popcorn_ckpt_region *regions = regions_of(area);
     for (uint32_t i = 0; i < h->region_count; i++)
-        if (regions[i].kind != POPCORN_CKPT_REGION_RESERVE)
-            mapped += regions[i].end - regions[i].start;
+        if (regions[i].kind != POPCORN_CKPT_REGION_RESERVE && regions[i].kind != POPCORN_CKPT_REGION_SHARED_FILE)
+            mapped += regions[i].end - regions[i].start; /* as the checkpoint counts them */
     __popcorn_restore_leftover[0] = area->area_start;
     __popcorn_restore_leftover[1] = area->area_end;
     record_own_start_up(area, cross);
@@ -575,9 +575,8 @@ static void visit_host_mapping(const struct popcorn_map_entry *entry, void *cont
 static void restart(struct own_scan *scan, int emulated, long attempt)
 {
     extern char **__environ;
-    size_t arguments = 0, variables = 0;
+    size_t arguments = 0;
     for (char **a = __popcorn_saved_argv; a && *a; a++) arguments++;
-    for (char **e = __environ; e && *e; e++) variables++;
     char **envp = scan->vectors;
     size_t n = 0, prefix = strlen(RESTART_VARIABLE);
     for (char **e = __environ; e && *e; e++)
@@ -610,7 +609,6 @@ static void restart(struct own_scan *scan, int emulated, long attempt)
     for (size_t i = 1; i < arguments; i++)
         argv[a++] = __popcorn_saved_argv[i];
     argv[a] = NULL;
-    (void)variables;
     popcorn_sys(SYS_execve, scan->emulator, argv, envp);
 }
 
