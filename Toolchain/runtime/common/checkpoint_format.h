@@ -25,7 +25,7 @@
 #include <sys/syscall.h>
 
 #define POPCORN_CKPT_MAGIC 0x3154504b43504f50ull /* "POPCKPT1" */
-#define POPCORN_CKPT_VERSION 4
+#define POPCORN_CKPT_VERSION 5
 #define POPCORN_CKPT_ENV "POPCORN_CHECKPOINT_FD"
 /* The memfd's name (/proc/PID/fd/N reads "/memfd:popcorn-checkpoint (deleted)"). */
 #define POPCORN_CKPT_MEMFD_NAME "popcorn-checkpoint"
@@ -50,12 +50,17 @@
 #define POPCORN_CKPT_REGION_DATA 0    /* contents saved */
 #define POPCORN_CKPT_REGION_RESERVE 1 /* inaccessible (guard pages): address range only */
 #define POPCORN_CKPT_REGION_STACK 2   /* the initial [stack]: contents saved, may grow down */
+#define POPCORN_CKPT_REGION_SHARED_FILE 3 /* MAP_SHARED file mapping: `fd` (inherited), `file_offset` */
+#define POPCORN_CKPT_REGION_SHARED_ANON 4 /* MAP_SHARED anonymous memory: contents saved */
 
 struct popcorn_ckpt_region {
     uint64_t start, end;
     uint32_t extent_first, extent_count; /* this region's saved extents in the extent table */
     uint32_t prot;  /* PROT_* (identical values on both ISAs) */
     uint32_t kind;
+    uint64_t file_offset; /* SHARED_FILE: offset of `start` in the file */
+    int32_t fd;           /* SHARED_FILE: a descriptor of the file, open across the exec; else -1 */
+    uint32_t reserved;
 };
 
 /* Pages [start, end) of a region whose bytes are at data_offset (page-aligned) in the file. */
@@ -158,6 +163,25 @@ extern struct popcorn_move_timing __popcorn_move_timing;
 /* The restore area of the last restore (restore.c): unmapped by the next checkpoint. */
 extern uint64_t __popcorn_restore_leftover[2];
 
+/* Initial stacks (the kernel's [stack] of an exec'd process, [start, end); 0, 0 when unknown),
+ * in .bss so that they are carried from hop to hop (docs/PROCESS-MOVE.md, "Initial stacks"):
+ * this process's own, recorded by the restore when no restored region overlaps it, and the one
+ * libc's auxiliary vector pointer (musl's __libc.auxv) points into: the first process's, or after
+ * a move between ISAs (which keeps the destination's __libc) the destination's own. */
+extern uint64_t __popcorn_own_stack[2];
+extern uint64_t __popcorn_auxv_stack[2];
+/* The brk memory a restored process's libc allocated before the restore replaced its memory:
+ * nothing refers to it (0, 0 when unknown or when a restored region overlaps it). */
+extern uint64_t __popcorn_own_heap[2];
+
+/* Address ranges a checkpoint leaves out: its own scratch memory, and initial stacks of earlier
+ * processes that nothing refers to any more. */
+#define POPCORN_CKPT_CUTS 4
+struct popcorn_ckpt_cuts {
+    uint32_t count;
+    uint64_t range[POPCORN_CKPT_CUTS][2];
+};
+
 /* CLOCK_MONOTONIC in ns through the raw system call (usable while libc's memory is replaced). */
 uint64_t popcorn_monotonic_ns(void);
 
@@ -201,8 +225,12 @@ static inline long popcorn_sys6(long n, long a, long b, long c, long d, long e, 
 /* A mapping from /proc/self/maps. */
 struct popcorn_map_entry {
     uint64_t start, end, offset;
+    uint64_t device_major, device_minor, inode; /* of the mapped file; 0 when anonymous */
     int readable, writable, executable, shared;
-    char name[64]; /* pathname or [heap]/[stack]/…, truncated; empty when anonymous */
+    /* pathname (up to PATH_MAX, with the kernel's " (deleted)" suffix) or [heap]/[stack]/…;
+     * empty when anonymous.  A longer name is cut and flagged. */
+    int name_truncated;
+    char name[4096 + 16];
 };
 
 /*
@@ -220,21 +248,41 @@ long popcorn_read_maps(char *buffer, size_t size,
  * qemu's list is complete) the host's list, /proc/thread-self/maps, is the same text and nothing
  * is done; otherwise every page of an anonymous read-write host mapping not already covered is
  * probed with mincore(), which qemu fails for pages that are not guest memory.  `guest_maps` is
- * the text popcorn_read_maps left in its buffer; `buffer` receives the host's.  Returns the
+ * the text popcorn_read_maps left in its buffer; `buffer` receives the host's; pages in `cuts`
+ * are left out like listed ones.  Returns the
  * number of regions added, or -E2BIG when `capacity` was reached.
  */
 long popcorn_add_hidden_guest_regions(const char *guest_maps, char *buffer, size_t size,
                                       struct popcorn_ckpt_region *regions, uint32_t *count, uint32_t capacity,
-                                      uint64_t skip_start, uint64_t skip_end);
+                                      const struct popcorn_ckpt_cuts *cuts);
+
+/*
+ * The host's list of mappings under an emulator: 0 when /proc/thread-self/maps is the same text as
+ * `guest_maps` (the text popcorn_read_maps left in its buffer: no emulator), otherwise calls
+ * `visit` for every host mapping and returns their number; -errno on failure.
+ */
+long popcorn_read_host_maps(const char *guest_maps, char *buffer, size_t size,
+                            void (*visit)(const struct popcorn_map_entry *, void *), void *context);
+
+/*
+ * Whether pages of [start, end) are mapped by another process as well (the Shared_Clean and
+ * Shared_Dirty counts of /proc/thread-self/smaps, the host's list under qemu-user): 1, 0, or
+ * -errno.  `buffer` receives the text.  Pages another process maps but has never touched are not
+ * counted by the kernel, and so not seen.
+ */
+long popcorn_mapped_elsewhere(char *buffer, size_t size, uint64_t start, uint64_t end);
 
 /*
  * Writes the pages of `region` that hold data to `fd` from `*offset` on (advanced, page-aligned)
  * and appends their extents to `extents` (region->extent_first/extent_count set).  `anonymous`:
  * the region is anonymous memory, so a page the kernel's page map lists as neither present nor
  * swapped is known to be zero without reading it (`pagemap_fd` >= 0).  Other pages are compared
- * with zero.  Returns 0 or -errno.
+ * with zero.  `probe`: the region maps a file that may end before the mapping does, where a read
+ * would raise SIGBUS; each page is first read by the kernel (copied to the checkpoint where the
+ * next data goes), which fails with EFAULT instead, and such pages are left out (restored as
+ * zeros).  Returns 0 or -errno.
  */
-long popcorn_save_region_pages(int fd, struct popcorn_ckpt_region *region, int anonymous, long pagemap_fd,
+long popcorn_save_region_pages(int fd, struct popcorn_ckpt_region *region, int anonymous, int probe, long pagemap_fd,
                                struct popcorn_ckpt_extent *extents, uint32_t *extent_count,
                                uint32_t extent_capacity, uint64_t *offset, uint64_t *data_bytes);
 

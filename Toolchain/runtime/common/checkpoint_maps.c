@@ -69,15 +69,19 @@ static long parse_maps(const char *buffer, void (*visit)(const struct popcorn_ma
         p += 4;
         while (*p == ' ') p++;
         entry.offset = parse_hex(&p);
-        /* device and inode, then the optional name */
-        for (int field = 0; field < 2; field++) {
-            while (*p == ' ') p++;
-            while (*p && *p != ' ' && *p != '\n') p++;
-        }
+        /* device (major:minor, hex) and inode (decimal), then the optional name */
+        while (*p == ' ') p++;
+        entry.device_major = parse_hex(&p);
+        if (*p == ':') p++;
+        entry.device_minor = parse_hex(&p);
+        while (*p == ' ') p++;
+        while (*p >= '0' && *p <= '9') entry.inode = entry.inode * 10 + (uint64_t)(*p++ - '0');
+        while (*p && *p != ' ' && *p != '\n') p++;
         while (*p == ' ') p++;
         size_t n = 0;
         while (*p && *p != '\n') {
             if (n + 1 < sizeof entry.name) entry.name[n++] = *p;
+            else entry.name_truncated = 1;
             p++;
         }
         entry.name[n] = '\0';
@@ -104,7 +108,7 @@ long popcorn_read_maps(char *buffer, size_t size, void (*visit)(const struct pop
 struct hidden_search {
     struct popcorn_ckpt_region *regions;
     uint32_t *count, capacity, listed;
-    uint64_t skip_start, skip_end;
+    const struct popcorn_ckpt_cuts *cuts;
     uint64_t run_start, run_end;
     long added;
     int overflow;
@@ -112,8 +116,9 @@ struct hidden_search {
 
 static int listed(const struct hidden_search *search, uint64_t page)
 {
-    if (page >= search->skip_start && page < search->skip_end)
-        return 1;
+    for (uint32_t i = 0; i < search->cuts->count; i++)
+        if (page >= search->cuts->range[i][0] && page < search->cuts->range[i][1])
+            return 1;
     for (uint32_t i = 0; i < search->listed; i++)
         if (page >= search->regions[i].start && page < search->regions[i].end)
             return 1;
@@ -162,11 +167,58 @@ static void visit_host_entry(const struct popcorn_map_entry *entry, void *contex
 
 long popcorn_add_hidden_guest_regions(const char *guest_maps, char *buffer, size_t size,
                                       struct popcorn_ckpt_region *regions, uint32_t *count, uint32_t capacity,
-                                      uint64_t skip_start, uint64_t skip_end)
+                                      const struct popcorn_ckpt_cuts *cuts)
 {
     if (read_text("/proc/thread-self/maps", buffer, size) < 0 || strcmp(buffer, guest_maps) == 0)
         return 0; /* no separate host view, or the same list: nothing is hidden */
-    struct hidden_search search = {regions, count, capacity, *count, skip_start, skip_end, 0, 0, 0, 0};
+    struct hidden_search search = {regions, count, capacity, *count, cuts, 0, 0, 0, 0};
     parse_maps(buffer, visit_host_entry, &search);
     return search.overflow ? -E2BIG : search.added;
+}
+
+/* ---- memory shared with another process --------------------------------------------------- */
+
+static uint64_t parse_decimal(const char **cursor)
+{
+    uint64_t value = 0;
+    const char *p = *cursor;
+    while (*p == ' ' || *p == '\t') p++;
+    while (*p >= '0' && *p <= '9') value = value * 10 + (uint64_t)(*p++ - '0');
+    *cursor = p;
+    return value;
+}
+
+long popcorn_mapped_elsewhere(char *buffer, size_t size, uint64_t start, uint64_t end)
+{
+    /* The host's list under qemu-user (qemu emulates /proc/self/smaps with every count zero);
+     * natively the same as /proc/self/smaps for this single-threaded process. */
+    long length = read_text("/proc/thread-self/smaps", buffer, size);
+    if (length < 0)
+        return length;
+    int inside = 0;
+    for (const char *line = buffer; *line;) {
+        const char *p = line;
+        if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
+            uint64_t low = parse_hex(&p);
+            if (*p == '-') p++;
+            uint64_t high = parse_hex(&p);
+            inside = low < end && start < high;
+        } else if (inside && (strncmp(p, "Shared_Clean:", 13) == 0 || strncmp(p, "Shared_Dirty:", 13) == 0)) {
+            p += 13;
+            if (parse_decimal(&p) > 0)
+                return 1; /* pages this VMA maps are mapped by another process too */
+        }
+        while (*p && *p != '\n') p++;
+        line = *p ? p + 1 : p;
+    }
+    return 0;
+}
+
+long popcorn_read_host_maps(const char *guest_maps, char *buffer, size_t size,
+                            void (*visit)(const struct popcorn_map_entry *, void *), void *context)
+{
+    long length = read_text("/proc/thread-self/maps", buffer, size);
+    if (length < 0)
+        return length;
+    return strcmp(buffer, guest_maps) == 0 ? 0 : parse_maps(buffer, visit, context);
 }

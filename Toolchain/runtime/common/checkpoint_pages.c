@@ -112,7 +112,7 @@ static long flush_extent(int fd, struct popcorn_ckpt_region *region, uint64_t st
     return 0;
 }
 
-long popcorn_save_region_pages(int fd, struct popcorn_ckpt_region *region, int anonymous, long pagemap_fd,
+long popcorn_save_region_pages(int fd, struct popcorn_ckpt_region *region, int anonymous, int probe, long pagemap_fd,
                                struct popcorn_ckpt_extent *extents, uint32_t *extent_count,
                                uint32_t extent_capacity, uint64_t *offset, uint64_t *data_bytes)
 {
@@ -136,6 +136,8 @@ long popcorn_save_region_pages(int fd, struct popcorn_ckpt_region *region, int a
             int data;
             if (have_map && !(entries[i] & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED)))
                 data = 0; /* never populated: zero, and left unread */
+            else if (probe && popcorn_sys(SYS_pwrite64, fd, page, PAGE, *offset) < 0)
+                data = 0; /* past the end of the mapped file: no data, and reading it would be SIGBUS */
             else
                 data = !page_is_zero(page);
             if (!data)

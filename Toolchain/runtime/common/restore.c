@@ -34,6 +34,9 @@
 
 char **__popcorn_saved_argv;
 uint64_t __popcorn_restore_leftover[2];
+uint64_t __popcorn_own_stack[2];
+uint64_t __popcorn_auxv_stack[2];
+uint64_t __popcorn_own_heap[2];
 
 #define RESTORE_STACK (256u * 1024u)
 #define STACK_RESERVE (8ull << 20) /* room below a restored initial stack, like RLIMIT_STACK */
@@ -51,6 +54,8 @@ struct restore_area {
     uint64_t own_tls_block;
     unsigned char *kept_bytes; /* the kept ranges' bytes, then room for the TLS block */
     struct popcorn_ckpt_special current[POPCORN_CKPT_SPECIALS]; /* this process's vDSO */
+    uint64_t own_stack[2]; /* this process's initial [stack] */
+    uint64_t own_heap[2];  /* this process's brk area ([heap]), allocated before the restore */
     uint64_t area_start, area_end;
     uint64_t started_ns; /* the restore constructor's start (after exec, qemu and libc start-up) */
     const struct popcorn_ckpt_extent *extents;
@@ -81,7 +86,18 @@ static uint64_t page_up(uint64_t value) { return (value + POPCORN_CKPT_PAGE - 1)
 
 static void collect_specials(const struct popcorn_map_entry *entry, void *context)
 {
-    struct popcorn_ckpt_special *specials = context;
+    struct restore_area *area = context;
+    struct popcorn_ckpt_special *specials = area->current;
+    if (strcmp(entry->name, "[stack]") == 0) {
+        area->own_stack[0] = entry->start;
+        area->own_stack[1] = entry->end;
+    }
+    if (strcmp(entry->name, "[heap]") == 0) {
+        if (area->own_heap[1] == 0 || entry->start < area->own_heap[0])
+            area->own_heap[0] = entry->start;
+        if (entry->end > area->own_heap[1])
+            area->own_heap[1] = entry->end;
+    }
     int index = strcmp(entry->name, "[vvar]") == 0 ? POPCORN_CKPT_VVAR
               : strcmp(entry->name, "[vvar_vclock]") == 0 ? POPCORN_CKPT_VVAR_VCLOCK
               : strcmp(entry->name, "[vdso]") == 0 ? POPCORN_CKPT_VDSO : -1;
@@ -133,6 +149,22 @@ static void *place_area(const struct popcorn_ckpt_header *header, const struct p
         if (below < size + (1ull << 20))
             break;
         hint = (below - size - POPCORN_CKPT_PAGE) & ~(POPCORN_CKPT_PAGE - 1);
+    }
+    /* Walking down from where mmap put it can run into the bottom of the address space (under
+     * qemu-user the guest's first mappings come at exactly the saved regions' addresses): try the
+     * gap above every saved region instead.  A hint, never MAP_FIXED: whatever this process (or
+     * the emulator) has mapped is left alone, and the result is checked like the first. */
+    for (uint32_t i = 0; i < header->region_count; i++) {
+        hint = page_up(regions[i].end) + POPCORN_CKPT_PAGE;
+        uint64_t below = 0;
+        if (collides(header, regions, hint, hint + size, &below))
+            continue;
+        long got = popcorn_sys(SYS_mmap, hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (got < 0 && got > -4096)
+            continue;
+        if (!collides(header, regions, (uint64_t)got, (uint64_t)got + size, &below))
+            return (void *)got;
+        popcorn_sys(SYS_munmap, got, size);
     }
     fatal("no free address range for the restore", ENOMEM);
 }
@@ -200,9 +232,46 @@ static void map_reserve(uint64_t start, uint64_t size)
     popcorn_sys(SYS_munmap, (uint64_t)got, size); /* a kernel that took the address as a hint */
 }
 
+/* A MAP_SHARED file mapping: the file again, through the descriptor the checkpoint opened. */
+static void map_shared_file(const struct popcorn_ckpt_region *region)
+{
+    long got = popcorn_sys(SYS_mmap, region->start, region->end - region->start, region->prot, MAP_SHARED | MAP_FIXED,
+                           region->fd, region->file_offset);
+    if (got < 0 && got > -4096)
+        fatal("cannot map a shared file mapping again", got);
+    popcorn_sys(SYS_close, region->fd);
+}
+
+/* MAP_SHARED anonymous memory only the old process mapped: fresh shared memory with its contents
+ * copied in (a private mapping of the checkpoint would not be shared with a later child). */
+static void map_shared_anonymous(const struct restore_area *area, const struct popcorn_ckpt_region *region,
+                                 const struct popcorn_ckpt_extent *extents)
+{
+    long got = popcorn_sys(SYS_mmap, region->start, region->end - region->start, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (got < 0 && got > -4096)
+        fatal("cannot map shared memory again", got);
+    for (uint32_t k = 0; k < region->extent_count; k++) {
+        const struct popcorn_ckpt_extent *e = &extents[k];
+        for (uint64_t done = 0; done < e->end - e->start;) {
+            long n = popcorn_sys(SYS_pread64, area->fd, e->start + done, e->end - e->start - done, e->data_offset + done);
+            if (n == -EINTR)
+                continue;
+            if (n <= 0)
+                fatal("cannot read shared memory's contents", n < 0 ? n : EIO);
+            done += (uint64_t)n;
+        }
+    }
+    long status = popcorn_sys(SYS_mprotect, region->start, region->end - region->start, region->prot);
+    if (status < 0)
+        fatal("cannot protect shared memory", status);
+}
+
 static void map_regions(struct restore_area *area)
 {
     const struct popcorn_ckpt_region *regions = regions_of(area);
+    unsigned sp_index = THIS_ISA == POPCORN_ISA_X86_64 ? POPCORN_MOVE_SP_X86_64 : POPCORN_MOVE_SP_AARCH64;
+    uint64_t resume_sp = area->header.regs.gpr[sp_index];
     for (uint32_t i = 0; i < area->header.region_count; i++) {
         const struct popcorn_ckpt_region *region = &regions[i];
         uint64_t size = region->end - region->start;
@@ -210,9 +279,17 @@ static void map_regions(struct restore_area *area)
             map_reserve(region->start, size);
             continue;
         }
+        if (region->kind == POPCORN_CKPT_REGION_SHARED_FILE) {
+            map_shared_file(region);
+            continue;
+        }
         if (region->extent_first + (uint64_t)region->extent_count > area->header.extent_count)
             fatal("the checkpoint's extent table is inconsistent", EINVAL);
         const struct popcorn_ckpt_extent *extents = area->extents + region->extent_first;
+        if (region->kind == POPCORN_CKPT_REGION_SHARED_ANON) {
+            map_shared_anonymous(area, region, extents);
+            continue;
+        }
         /* Pages outside the saved extents held zeros: anonymous memory under the extents, unless
          * one extent covers the whole region. */
         if (!(region->extent_count == 1 && extents[0].start == region->start && extents[0].end == region->end))
@@ -226,10 +303,13 @@ static void map_regions(struct restore_area *area)
             if (got < 0 && got > -4096)
                 fatal("cannot map a saved region", got);
         }
-        if (region->kind != POPCORN_CKPT_REGION_STACK)
+        if (region->kind != POPCORN_CKPT_REGION_STACK || resume_sp < region->start || resume_sp >= region->end)
             continue;
-        /* The kernel grew the old stack on demand; the copy is a plain mapping, so give it the
-         * room below that the old one had, up to the next mapping we know of. */
+        /* The kernel grew the old stack on demand; the copy is a plain mapping, so when the
+         * program goes on running on it, give it the room below that the old one had, up to the
+         * next mapping we know of.  (After a move between ISAs it runs on the transformation's
+         * stack pool: 8 MiB of room for every carried initial stack made the restored mappings
+         * grow by 8 MiB a hop.) */
         uint64_t low = region->end > STACK_RESERVE ? region->end - STACK_RESERVE : 0;
         for (uint32_t j = 0; j < area->header.region_count; j++)
             if (j != i && regions[j].end <= region->start && regions[j].end > low)
@@ -308,6 +388,34 @@ static void repoint_tls(const struct restore_area *area, struct popcorn_move_reg
     }
 }
 
+/* [low, high) if no restored region takes part of it (then every byte of it is this process's
+ * own), else the empty range. */
+static void untouched_range(const struct restore_area *area, const uint64_t *range, uint64_t *out)
+{
+    uint64_t low = range[0], high = range[1];
+    const struct popcorn_ckpt_region *regions = regions_of(area);
+    for (uint32_t i = 0; i < area->header.region_count && high > low; i++)
+        if (regions[i].start < high && low < regions[i].end)
+            low = high = 0;
+    out[0] = low;
+    out[1] = high;
+}
+
+/* Remembers (in the restored .bss, carried on) what of this process's own start-up the next
+ * checkpoint leaves out (checkpoint.c, cut_dead_memory): its initial stack unless the destination
+ * needs it, and the brk memory its libc allocated before the restore (the restored allocator
+ * never refers to it).  A move between ISAs keeps this process's libc state, whose auxiliary
+ * vector pointer points into this process's stack. */
+static void record_own_start_up(const struct restore_area *area, int cross)
+{
+    untouched_range(area, area->own_stack, __popcorn_own_stack);
+    untouched_range(area, area->own_heap, __popcorn_own_heap);
+    if (cross) {
+        __popcorn_auxv_stack[0] = __popcorn_own_stack[0];
+        __popcorn_auxv_stack[1] = __popcorn_own_stack[1];
+    }
+}
+
 /* Runs on the private stack; never returns. */
 static void restore_main(void *argument)
 {
@@ -354,10 +462,11 @@ static void restore_main(void *argument)
     uint64_t mapped = 0;
     const struct popcorn_ckpt_region *regions = regions_of(area);
     for (uint32_t i = 0; i < h->region_count; i++)
-        if (regions[i].kind != POPCORN_CKPT_REGION_RESERVE)
-            mapped += regions[i].end - regions[i].start;
+        if (regions[i].kind != POPCORN_CKPT_REGION_RESERVE && regions[i].kind != POPCORN_CKPT_REGION_SHARED_FILE)
+            mapped += regions[i].end - regions[i].start; /* as the checkpoint counts them */
     __popcorn_restore_leftover[0] = area->area_start;
     __popcorn_restore_leftover[1] = area->area_end;
+    record_own_start_up(area, cross);
     __popcorn_move_timing.moves++;
     __popcorn_move_timing.request_ns = 0;
     __popcorn_move_timing.checkpoint_ns = h->checkpoint_done_ns - h->request_ns;
@@ -368,6 +477,171 @@ static void restore_main(void *argument)
     __popcorn_move_timing.restore_ns = popcorn_monotonic_ns() - area->started_ns;
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
     __popcorn_resume_regs(&regs);
+}
+
+/* ---- where this process's own memory is in the way ------------------------------------------
+ *
+ * The regions go back at their addresses with MAP_FIXED, over whatever this process has there.
+ * Most of that is dead once the old memory is back, but not all of it: after a move between ISAs
+ * the vDSO and the initial stack (libc's auxiliary vector) are this process's own, and under
+ * qemu-user every host mapping that is not guest memory is qemu's (its code buffer, heap, stack).
+ * Both sides place them at random (ASLR), so now and then one lies where a saved region must go;
+ * overwriting it crashed the process later, in qemu's generated code or in clock_gettime().  The
+ * restore checks first and, on a collision, starts this binary again (exec keeps the checkpoint
+ * descriptor, the pid and the blocked signals), which places them elsewhere.  Nothing has been
+ * changed yet at that point. */
+
+#define RESTART_VARIABLE "POPCORN_RESTORE_ATTEMPT"
+#define RESTART_ATTEMPTS 16
+#define SCAN_TEXT (512u * 1024u)
+#define GUEST_RANGES 1024
+
+struct own_scan {
+    char guest[SCAN_TEXT];
+    char host[SCAN_TEXT];
+    uint64_t guest_ranges[GUEST_RANGES][2];
+    uint32_t guest_count;
+    int cross, overflow, collision, kept_collision;
+    const struct popcorn_ckpt_header *header;
+    const struct popcorn_ckpt_region *regions;
+    char attempt_variable[64];
+    char exe[POPCORN_PATH_BYTES];
+    char emulator[POPCORN_PATH_BYTES];
+    char *vectors[]; /* argv and envp for the restart */
+};
+
+static int meets_region(const struct own_scan *scan, uint64_t low, uint64_t high)
+{
+    for (uint32_t i = 0; i < scan->header->region_count; i++)
+        if (scan->regions[i].start < high && low < scan->regions[i].end)
+            return 1;
+    return 0;
+}
+
+static void visit_guest_mapping(const struct popcorn_map_entry *entry, void *context)
+{
+    struct own_scan *scan = context;
+    if (scan->guest_count == GUEST_RANGES)
+        scan->overflow = 1;
+    else {
+        scan->guest_ranges[scan->guest_count][0] = entry->start;
+        scan->guest_ranges[scan->guest_count][1] = entry->end;
+        scan->guest_count++;
+    }
+    /* Across ISAs this process keeps its vDSO and its libc state (whose auxv is on its stack).
+     * Only natively: qemu-user places the guest's at the same addresses every time (and the
+     * restored stack takes the guest's, as before), so a restart would not help there. */
+    int kept = strcmp(entry->name, "[vvar]") == 0 || strcmp(entry->name, "[vvar_vclock]") == 0 ||
+               strcmp(entry->name, "[vdso]") == 0 || strcmp(entry->name, "[stack]") == 0;
+    if (scan->cross && kept && meets_region(scan, entry->start, entry->end))
+        scan->kept_collision = 1;
+}
+
+/* Whether the guest's list covers [low, high) from end to end. */
+static int guest_memory(const struct own_scan *scan, uint64_t low, uint64_t high)
+{
+    for (uint64_t at = low; at < high;) {
+        uint64_t next = at;
+        for (uint32_t i = 0; i < scan->guest_count; i++)
+            if (scan->guest_ranges[i][0] <= at && at < scan->guest_ranges[i][1])
+                next = scan->guest_ranges[i][1];
+        if (next == at)
+            return 0;
+        at = next;
+    }
+    return 1;
+}
+
+static void visit_host_mapping(const struct popcorn_map_entry *entry, void *context)
+{
+    struct own_scan *scan = context;
+    /* qemu's inaccessible reservations (the holes in its reservation of the guest image, guard
+     * pages) hold nothing: a region may take them. */
+    if (scan->overflow || scan->collision || !(entry->readable || entry->writable || entry->executable))
+        return;
+    for (uint32_t i = 0; i < scan->header->region_count; i++) {
+        const struct popcorn_ckpt_region *region = &scan->regions[i];
+        uint64_t low = region->start > entry->start ? region->start : entry->start;
+        uint64_t high = region->end < entry->end ? region->end : entry->end;
+        if (low < high && !guest_memory(scan, low, high)) {
+            scan->collision = 1; /* the emulator's own memory */
+            return;
+        }
+    }
+}
+
+/* Runs this binary again with the same arguments and environment (plus the attempt count): under
+ * the emulator when this process runs under one.  Returns only if no exec worked. */
+static void restart(struct own_scan *scan, int emulated, long attempt)
+{
+    extern char **__environ;
+    size_t arguments = 0;
+    for (char **a = __popcorn_saved_argv; a && *a; a++) arguments++;
+    char **envp = scan->vectors;
+    size_t n = 0, prefix = strlen(RESTART_VARIABLE);
+    for (char **e = __environ; e && *e; e++)
+        if (!(strncmp(*e, RESTART_VARIABLE, prefix) == 0 && (*e)[prefix] == '='))
+            envp[n++] = *e;
+    snprintf(scan->attempt_variable, sizeof scan->attempt_variable, "%s=%ld", RESTART_VARIABLE, attempt + 1);
+    envp[n++] = scan->attempt_variable;
+    envp[n++] = NULL;
+    char **argv = envp + n;
+    if (!__popcorn_saved_argv || arguments == 0)
+        return;
+    if (!emulated) {
+        popcorn_sys(SYS_execve, "/proc/self/exe", __popcorn_saved_argv, envp);
+        return;
+    }
+    /* Under qemu-user /proc/self/exe names the guest binary; the host runs it through binfmt_misc
+     * if registered, otherwise through the emulator itself. */
+    long length = popcorn_sys(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", scan->exe, sizeof scan->exe - 1);
+    if (length <= 0)
+        return;
+    scan->exe[length] = '\0';
+    popcorn_sys(SYS_execve, scan->exe, __popcorn_saved_argv, envp);
+    if (popcorn_find_emulator(scan->emulator) != NULL)
+        return;
+    size_t a = 0;
+    argv[a++] = scan->emulator;
+    argv[a++] = "-0";
+    argv[a++] = __popcorn_saved_argv[0];
+    argv[a++] = scan->exe;
+    for (size_t i = 1; i < arguments; i++)
+        argv[a++] = __popcorn_saved_argv[i];
+    argv[a] = NULL;
+    popcorn_sys(SYS_execve, scan->emulator, argv, envp);
+}
+
+/* Starts this binary again when its own memory lies where a saved region must go. */
+static void avoid_own_mappings(const struct popcorn_ckpt_header *header, const struct popcorn_ckpt_region *regions)
+{
+    extern char **__environ;
+    size_t vectors = 16;
+    for (char **a = __popcorn_saved_argv; a && *a; a++) vectors++;
+    for (char **e = __environ; e && *e; e++) vectors++;
+    uint64_t size = page_up(sizeof(struct own_scan) + 2 * vectors * sizeof(char *));
+    long memory = popcorn_sys(SYS_mmap, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory < 0 && memory > -4096)
+        fatal("no memory for the restore", memory);
+    struct own_scan *scan = (struct own_scan *)memory;
+    scan->header = header;
+    scan->regions = regions;
+    scan->cross = header->source_isa != header->destination_isa;
+    long status = popcorn_read_maps(scan->guest, sizeof scan->guest, visit_guest_mapping, scan);
+    if (status < 0)
+        fatal("cannot read /proc/self/maps", status);
+    long emulated = popcorn_read_host_maps(scan->guest, scan->host, sizeof scan->host, visit_host_mapping, scan);
+    if (emulated == 0)
+        scan->collision = scan->kept_collision;
+    if (scan->collision) {
+        const char *value = getenv(RESTART_VARIABLE);
+        long attempt = value ? atol(value) : 0;
+        if (attempt >= RESTART_ATTEMPTS)
+            fatal("this process's own mappings keep lying where the saved memory must go", EEXIST);
+        restart(scan, emulated > 0, attempt);
+        fatal("cannot start the destination again to place its own mappings elsewhere", EEXIST);
+    }
+    popcorn_sys(SYS_munmap, memory, size);
 }
 
 static void restore_checkpoint(int fd)
@@ -397,6 +671,8 @@ static void restore_checkpoint(int fd)
         fatal("cannot read the checkpoint", whole);
     const struct popcorn_ckpt_header *header = (const void *)whole;
     const struct popcorn_ckpt_region *regions = (const void *)(whole + header->regions_offset);
+
+    avoid_own_mappings(header, regions);
 
     /* Across ISAs: what to keep from this process, read while its libc is still its own. */
     struct popcorn_exe_layout own = {0};
@@ -449,7 +725,9 @@ static void restore_checkpoint(int fd)
     area->area_start = (uint64_t)(uintptr_t)area;
     area->area_end = area->area_start + size;
     memset(area->current, 0, sizeof area->current);
-    long entries = popcorn_read_maps(area->maps, sizeof area->maps, collect_specials, area->current);
+    area->own_stack[0] = area->own_stack[1] = 0;
+    area->own_heap[0] = area->own_heap[1] = 0;
+    long entries = popcorn_read_maps(area->maps, sizeof area->maps, collect_specials, area);
     if (entries < 0)
         fatal("cannot read /proc/self/maps", entries);
     __popcorn_call_on_stack(area, restore_main, (char *)area + size);
