@@ -38,6 +38,14 @@ static enum popcorn_isa other_isa(void)
     return THIS_ISA == POPCORN_ISA_X86_64 ? POPCORN_ISA_AARCH64 : POPCORN_ISA_X86_64;
 }
 
+/* POPCORN_MIGRATE_AT hops that a later index replaced before they could happen. */
+static unsigned long long superseded;
+
+unsigned long long __popcorn_moves_deferred(void)
+{
+    return superseded + (requested >= 0 ? 1 : 0);
+}
+
 int popcorn_migrate(enum popcorn_isa dst)
 {
     if (!popcorn_isa_name(dst))
@@ -60,6 +68,8 @@ int __popcorn_should_migrate(unsigned long long point_index, enum popcorn_isa *d
         migrate_at_next++;
     if (migrate_at_next < migrate_at_count && migrate_at[migrate_at_next] == point_index) {
         migrate_at_next++;
+        if (requested >= 0)
+            superseded++; /* the previous index's hop never happened */
         /* Becomes an ordinary request, so that a point where the stack cannot be moved (a libc
          * frame such as qsort's below a comparator) defers it to the next point instead of
          * dropping it. */

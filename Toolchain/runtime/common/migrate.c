@@ -69,6 +69,7 @@ extern int __popcorn_move_keep_pending(void) __attribute__((weak));
 extern int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs *regs)
     __attribute__((weak));
 extern unsigned long long __popcorn_process_moves __attribute__((weak));
+extern unsigned long long __popcorn_moves_deferred(void) __attribute__((weak));
 /* Timing of the last process move (checkpoint.c, filled in by the restore). */
 extern struct popcorn_move_timing __popcorn_move_timing __attribute__((weak));
 #endif
@@ -216,18 +217,46 @@ static uint64_t thread_pointer(void)
 
 #ifdef POPCORN_HAVE_PROCESS_MOVE
 /* Cross-ISA move requested by the process-move half: transform, then hand over the registers. */
+/* Why the last request could not be served at a point: a transformation status, or
+ * DEFERRED_BY_THREADS (an enum value, not a string pointer: it is carried by moves, and the
+ * runtime's constants are at different addresses on each ISA). */
+#define DEFERRED_BY_THREADS (-1)
+#define NOT_DEFERRED (-2)
+static int deferral = NOT_DEFERRED;
+
+static const char *deferral_text(int reason)
+{
+    if (reason == DEFERRED_BY_THREADS)
+        return "the process runs several threads, and only single-threaded processes move";
+    return popcorn_transform_status_string((enum popcorn_transform_status)reason);
+}
+
+/* A request that waits for a later point: the first of a run says so once. */
+static void defer(enum popcorn_isa dst, int reason)
+{
+    deferral = reason;
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+        fprintf(stderr, "popcorn: warning: migration to %s deferred: %s; it is tried again at every migration point\n",
+                popcorn_isa_name(dst), deferral_text(reason));
+}
+
 static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
 {
     int which = destination_stack(stack_pointer(at));
-    if (which < 0)
+    if (which < 0) {
+        defer(dst, POPCORN_TRANSFORM_NO_MEMORY);
         return;
+    }
     if (&__popcorn_move_timing)
         __popcorn_move_timing.request_ns = monotonic_ns(); /* the move's time starts here */
     static struct popcorn_regs next;
     enum popcorn_transform_status status =
         popcorn_transform(at, dst, stacks[which].base + stacks[which].size, stacks[which].size, &next);
-    if (status != POPCORN_TRANSFORM_OK)
-        return; /* deferred: the request stays for the next point */
+    if (status != POPCORN_TRANSFORM_OK) {
+        defer(dst, (int)status); /* the request stays for the next point */
+        return;
+    }
     struct popcorn_move_regs regs;
     memcpy(regs.gpr, next.reg, sizeof regs.gpr);
     const uint64_t *vectors = next.reg + (dst == POPCORN_ISA_X86_64 ? 17 : 64);
@@ -264,10 +293,7 @@ static int move_must_wait(enum popcorn_isa dst)
     int others = __atomic_load_n(&__libc.threads_minus_1, __ATOMIC_RELAXED);
     if (others <= 0)
         return 0;
-    static int warned;
-    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
-        fprintf(stderr, "popcorn: warning: migration to %s waits: the process runs %d threads, and only "
-                        "single-threaded processes move\n", popcorn_isa_name(dst), others + 1);
+    defer(dst, DEFERRED_BY_THREADS);
     return 1;
 }
 #endif
@@ -330,6 +356,13 @@ static void print_statistics(void)
     if (transform_count)
         fprintf(stderr, "transform: %llu frames in %llu ns (%llu transformations)\n", transform_frames,
                 transform_ns, transform_count);
+#ifdef POPCORN_HAVE_PROCESS_MOVE
+    /* Every requested hop happened, or the run says why not. */
+    unsigned long long deferred = __popcorn_moves_deferred ? __popcorn_moves_deferred() : 0;
+    if (deferred)
+        fprintf(stderr, "migrations deferred: %llu (%s)\n", deferred,
+                deferral == NOT_DEFERRED ? "the run ended before another migration point" : deferral_text(deferral));
+#endif
     fprintf(stderr, "migration points: %llu\nmigrations: %llu\n",
             __atomic_load_n(&points_reached, __ATOMIC_RELAXED), moves);
     if (print_rewrites)

@@ -74,6 +74,10 @@ void __popcorn_move_request_done(void);
  */
 int __popcorn_move_keep_pending(void);
 
+/** Requested hops that have not happened: still pending, or replaced by a later
+ *  POPCORN_MIGRATE_AT index before a point could serve them (POPCORN_STATS). */
+unsigned long long __popcorn_moves_deferred(void);
+
 /** Completed moves in this run (incremented in the checkpoint, so carried across hops). */
 extern unsigned long long __popcorn_process_moves;
 
