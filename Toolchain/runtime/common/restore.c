@@ -634,8 +634,11 @@ static void avoid_own_mappings(const struct popcorn_ckpt_header *header, const s
     if (emulated == 0)
         scan->collision = scan->kept_collision;
     if (scan->collision) {
+        /* Set only by restart() below; anything else found there counts as too many attempts. */
         const char *value = getenv(RESTART_VARIABLE);
-        long attempt = value ? atol(value) : 0;
+        int attempt = 0;
+        if (value && popcorn_parse_descriptor(value, &attempt) != NULL)
+            attempt = RESTART_ATTEMPTS;
         if (attempt >= RESTART_ATTEMPTS)
             fatal("this process's own mappings keep lying where the saved memory must go", EEXIST);
         restart(scan, emulated > 0, attempt);
