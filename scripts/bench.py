@@ -13,7 +13,8 @@ stackmaps, stack-transformation metadata).
   meta/site bytes of .popcorn.meta per call site (both ISAs' tables)
 Each time is the minimum of several repetitions, to suppress noise from other processes.
 """
-import math, os, shutil, subprocess, sys, tempfile, time
+import math
+import os, shutil, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin")
@@ -63,6 +64,16 @@ def plain_link(isa, objs, libs, out):
             *extra, "--start-group", f"{lib}/libc.a", LIBGCC[isa], "--end-group", f"{lib}/crtn.o"]
 
 
+def metadata_version():
+    """The format version, from the one place it is declared (Toolchain/include/popcorn_metadata.h)."""
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Toolchain", "include", "popcorn_metadata.h")
+    with open(header) as f:
+        for line in f:
+            if line.startswith("#define POPCORN_META_VERSION "):
+                return int(line.split()[2])
+    sys.exit("bench: error: POPCORN_META_VERSION not found in popcorn_metadata.h")
+
+
 def metadata_stats(binary):
     """(call sites, bytes) of the .popcorn.meta section: its size from llvm-readelf, the call-site
     count from the first table's header (docs/METADATA.md; the stackmaps it was built from are no
@@ -78,8 +89,9 @@ def metadata_stats(binary):
     with open(binary, "rb") as f:
         f.seek(offset)
         header = f.read(112)
-    if header[:8] != b"POPCMETA" or int.from_bytes(header[8:10], "little") != 2:
-        sys.exit(f"bench: error: {binary}: .popcorn.meta is not version 2 metadata")
+    version = metadata_version()
+    if header[:8] != b"POPCMETA" or int.from_bytes(header[8:10], "little") != version:
+        sys.exit(f"bench: error: {binary}: .popcorn.meta is not version {version} metadata")
     return int.from_bytes(header[44:48], "little"), size
 
 

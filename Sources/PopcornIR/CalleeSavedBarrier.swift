@@ -15,6 +15,11 @@ import PopcornSupport
 /// across the call in one: the register allocator must rematerialise after it. Values that are
 /// really live across the call are in frame slots already (`StackSlotDemotion`), so the clobber
 /// costs only the prologue saving those registers.
+///
+/// The barrier is also `convergent`, which keeps the block of a call and its stackmap from being
+/// copied: at -O3 the machine tail duplicator copied such a block into each predecessor, giving
+/// two stackmap records with one call-site ID, and popcorn-ld refused the link ("id is not
+/// unique"; torture pr61673, 980605-1). Convergent instructions are never tail-duplicated.
 struct CalleeSavedBarrier {
     let isa: ISA
 
@@ -40,13 +45,15 @@ struct CalleeSavedBarrier {
         let type = LLVMFunctionType(LLVMVoidTypeInContext(context), &noParameters, 0, 0)!
         let constraints = clobbers
         let asm = LLVMGetInlineAsm(type, "", 0, constraints, constraints.utf8.count, 1, 0, LLVMInlineAsmDialectATT, 0)!
+        let convergent = LLVMCreateEnumAttribute(context, LLVMGetEnumAttributeKindForName("convergent", 10), 0)!
         var inserted = 0
         for function in IR.functions(of: module) where IR.isDefinition(function) {
             for call in IR.instructions(of: function)
             where LLVMIsACallInst(call) != nil && IR.calleeName(of: call) == StackMaps.intrinsic {
                 builder.position(after: call)
                 var arguments: [LLVMValueRef?] = []
-                LLVMBuildCall2(builder.ref, type, asm, &arguments, 0, "")
+                let barrier = LLVMBuildCall2(builder.ref, type, asm, &arguments, 0, "")!
+                LLVMAddCallSiteAttribute(barrier, LLVMAttributeIndex(bitPattern: -1), convergent)
                 inserted += 1
             }
         }

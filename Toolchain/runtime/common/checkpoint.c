@@ -549,8 +549,13 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     int native = dst == POPCORN_ISA_X86_64 || THIS_ISA == POPCORN_ISA_AARCH64;
     if (!native) {
         why = popcorn_find_emulator(s->qemu);
-        if (!why)
+        if (!why) {
+            /* The probe is an emulator start-up, like the one after the exec: it is not counted
+             * in the checkpoint's time. */
+            uint64_t probe_started = popcorn_monotonic_ns();
             why = popcorn_probe_emulator(s->qemu, &s->sibling, envp);
+            request_ns += popcorn_monotonic_ns() - probe_started;
+        }
         if (why) {
             warn(dst, s->qemu, why);
             close(s->sibling.fd);
