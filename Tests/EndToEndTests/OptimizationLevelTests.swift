@@ -6,19 +6,21 @@ import PopcornSupport
 /// behind constant branches (musl's classification macros) build, link, run alike on both ISAs
 /// and migrate, at -O0, -O1, -O2, -O3, -Os and -Oz.
 @Suite(.serialized) struct OptimizationLevelTests {
-    @Test(arguments: ["-O0", "-O1", "-O2", "-O3", "-Os", "-Oz"])
-    func classificationMacrosLinkAndMigrate(_ level: String) throws {
+    /// classify.c: musl's classification macros (dead arms behind constant branches at -O0);
+    /// tail_duplication.c: a call block the -O3 tail duplicator copied with its stackmap.
+    @Test(arguments: ["-O0", "-O1", "-O2", "-O3", "-Os", "-Oz"], ["classify", "tail_duplication"])
+    func programsLinkRunAndMigrateAtEveryLevel(_ level: String, _ program: String) throws {
         let cc = try Harness.popcornTool("popcorn-cc")
         let work = try Harness.scratch("optlevel")
-        let built = try Harness.shell("'\(cc)' \(level) '\(Harness.root)/Tests/Inputs/optlevels/classify.c' -o prog -lm 2>&1",
+        let built = try Harness.shell("'\(cc)' \(level) '\(Harness.root)/Tests/Inputs/optlevels/\(program).c' -o prog -lm 2>&1",
                                       in: work.path)
         #expect(built.succeeded, "\(level): \(built.stdoutText)")
         #expect(!built.stdoutText.contains("warning"), "\(level): \(built.stdoutText)")
         // The oracle: stock clang-19 and ld.lld-19 at the same level.
-        try Harness.mustSucceed("\(Harness.plainCC(.host)) \(level) '\(Harness.root)/Tests/Inputs/optlevels/classify.c' -o plain -lm",
+        try Harness.mustSucceed("\(Harness.plainCC(.host)) \(level) '\(Harness.root)/Tests/Inputs/optlevels/\(program).c' -o plain -lm",
                                 in: work.path)
         let plain = try Harness.run("\(work.path)/plain", isa: .host, in: work.path)
-        #expect(plain.succeeded && plain.stdoutText.contains("6: nan nan\n"), "\(plain.stdoutText)")
+        #expect(plain.succeeded && !plain.stdoutText.isEmpty, "\(plain.stdoutText)")
         for isa in ISA.allCases {
             let run = try Harness.run(isa.siblingPath(of: "\(work.path)/prog"), isa: isa, in: work.path)
             #expect(run.stdoutText == plain.stdoutText, "\(level) on \(isa)")
