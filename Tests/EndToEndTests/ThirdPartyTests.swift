@@ -103,6 +103,32 @@ import PopcornSupport
         }
     }
 
+    /// bzip2 at -O0 and -O3 (its makefile's default is -O2): the compressed bytes are the plain
+    /// clang build's at the same level, on both ISAs, also when the run moves there and back.
+    @Test(arguments: ["-O0", "-O3"])
+    func bzip2AtOtherOptimizationLevels(_ level: String) throws {
+        let (work, popcorn, plain) = try Self.buildBoth(package: "bzip2", binary: "bzip2") {
+            "make -j2 AR=llvm-ar-19 RANLIB=llvm-ranlib-19 bzip2 CC='\($0)' CFLAGS='-Wall \(level) -D_FILE_OFFSET_BITS=64'"
+        }
+        let input = "\(work.path)/input.txt"
+        try AtomicFile.write(Self.text(), to: input)
+        let reference = try Harness.mustSucceed("./bzip2 -c '\(input)' | md5sum", in: plain).stdoutText
+        for isa in ISA.allCases {
+            let counted = try Harness.shell(try Self.command("\(popcorn)/bzip2", on: isa, "-c '\(input)'", environment: "POPCORN_STATS=1")
+                                                + " 2>stats.txt | md5sum", in: work.path)
+            #expect(counted.stdoutText == reference, "\(level) on \(isa)")
+            let stats = try String(contentsOfFile: "\(work.path)/stats.txt", encoding: .utf8)
+            let points = try #require(Harness.stat("migration points", in: stats), "\(isa): \(stats)")
+            let at = "\(points / 4),\(points * 3 / 4)"
+            let moved = try Harness.shell(try Self.command("\(popcorn)/bzip2", on: isa, "-c '\(input)'",
+                                                           environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)")
+                                              + " 2>moved.txt | md5sum", in: work.path)
+            let movedStats = try String(contentsOfFile: "\(work.path)/moved.txt", encoding: .utf8)
+            #expect(moved.stdoutText == reference, "\(level) from \(isa) at \(at): \(movedStats)")
+            #expect(Harness.stat("migrations", in: movedStats) == 2, "\(level) from \(isa): \(movedStats)")
+        }
+    }
+
     /// The Lua 5.4 interpreter running Tests/Inputs/thirdparty/workload.lua: a large switch-based
     /// interpreter loop with setjmp/longjmp error handling, varargs and callbacks from qsort-like C code.
     @Test func luaRunsAndMigratesLikeAPlainBuild() throws {
