@@ -169,7 +169,7 @@ public struct BackendCommand: Sendable, Equatable {
         if path == "-" {
             FileHandle.standardOutput.write(data)
         } else {
-            try RawFile.write(data, to: path)
+            try AtomicFile.write(data, to: path)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import PopcornIR
+import PopcornSupport
 
 /// The meaning of a parsed command line: which stage to stop after, the inputs, the outputs
 /// and the arguments destined for each tool. Building it reads no tool and runs nothing; it
@@ -66,7 +67,7 @@ public struct DriverInvocation: Sendable {
 
     /// Interprets `arguments`; `fileExists` is injectable so tests need no files.
     public init(_ arguments: [ParsedArgument],
-                fileExists: (String) -> Bool = RawFile.exists) {
+                fileExists: (String) -> Bool = FileSystem.exists) {
         var languageOverride: InputFile.FileType?
         var sawPreprocess = false, sawSyntaxOnly = false, sawAssemble = false, sawCompile = false
         var unusedLinkArguments: [String] = []

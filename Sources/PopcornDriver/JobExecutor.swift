@@ -31,7 +31,7 @@ public struct JobExecutor {
             if result == 0 {
                 do {
                     for staged in job.stagedOutputs {
-                        try RawFile.install(staged.temporary, to: staged.destination)
+                        try AtomicFile.install(staged.temporary, to: staged.destination)
                     }
                 } catch {
                     diagnostics.report(error)

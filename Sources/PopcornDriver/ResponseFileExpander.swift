@@ -26,7 +26,7 @@ public struct ResponseFileExpander: Sendable {
             guard arg.hasPrefix("@"), arg.count > 1 else { out.append(arg); continue }
             var path = String(arg.dropFirst())
             if let directory, !path.hasPrefix("/") { path = directory + "/" + path }
-            guard RawFile.exists(path), !RawFile.isDirectory(path) else {
+            guard let kind = FileSystem.kind(of: path), kind != .directory else {
                 out.append(arg)
                 continue
             }
@@ -34,7 +34,7 @@ public struct ResponseFileExpander: Sendable {
             if active.contains(canonical) || active.count >= maximumDepth {
                 throw OptionError.recursiveResponseFile(path: String(arg.dropFirst()))
             }
-            guard let data = RawFile.contents(path) else {
+            guard let data = try? FileSystem.read(path) else {
                 throw OptionError.unreadableResponseFile(path: path, reason: String(cString: strerror(errno)))
             }
             let nested = ResponseFileExpander.tokenize(Path.decode(data))

@@ -35,12 +35,12 @@ import Testing
     @Test func outputsKeepTheirBytes() throws {
         let directory = try TemporaryDirectory(prefix: "popcorn-path-test")
         let name = directory.file(Path.decode(Array("out".utf8) + [0xFF, 0xFE]))
-        try RawFile.write(Data("x".utf8), to: name)
-        #expect(RawFile.exists(name))
+        try AtomicFile.write(Data("x".utf8), to: name)
+        #expect(FileSystem.exists(name))
         let listed = try ProcessRunner.checked("/bin/ls", [directory.path]).stdout
         #expect(listed == Data(Array("out".utf8) + [0xFF, 0xFE, 0x0A]))
         // Writing again replaces the file atomically.
-        try RawFile.write(Data("yz".utf8), to: name)
+        try AtomicFile.write(Data("yz".utf8), to: name)
         let size = try ProcessRunner.checked("/bin/sh", ["-c", "cat \"$1\"/out* | wc -c", "sh", directory.path]).stdoutText
         #expect(size.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
@@ -48,7 +48,7 @@ import Testing
     @Test func responseFilesKeepBytesAndMayHaveRawNames() throws {
         let directory = try TemporaryDirectory(prefix: "popcorn-path-test")
         let file = directory.file(Path.decode(Array("args".utf8) + [0xE9]))
-        try RawFile.write(Data(Array("-o out".utf8) + [0xFF, 0x20] + Array("-c".utf8)), to: file)
+        try AtomicFile.write(Data(Array("-o out".utf8) + [0xFF, 0x20] + Array("-c".utf8)), to: file)
         let expanded = try ResponseFileExpander().expand(["@" + file])
         #expect(expanded == ["-o", Path.decode(Array("out".utf8) + [0xFF]), "-c"])
     }
