@@ -51,7 +51,10 @@ import PopcornSupport
     /// --verify) and with plain clang-19 for the host — in `popcorn/` and `plain/` of a scratch
     /// directory. `build` gives the build command for a C compiler command, `binary` is the built
     /// program's path.
-    static func buildBoth(package: String, binary: String, build: (String) -> String) throws
+    /// `omittedSites`: how many call sites popcorn-ld may leave out of the metadata (with its
+    /// warning) because the back end scheduled a copy of the returned value between the call and
+    /// its stackmap (docs/MIGRATION-POINTS.md, "Known gaps"); any other warning fails.
+    static func buildBoth(package: String, binary: String, omittedSites: Int = 0, build: (String) -> String) throws
         -> (work: TemporaryDirectory, popcorn: String, plain: String) {
         let source = try debianSource(package)
         let cc = try Harness.popcornTool("popcorn-cc"), dump = try Harness.popcornTool("popcorn-dump")
@@ -60,7 +63,9 @@ import PopcornSupport
         try Harness.copy(source, to: popcorn)
         try Harness.copy(source, to: plain)
         let built = try Harness.mustSucceed("\(build(cc)) 2>&1", in: popcorn)
-        #expect(!built.stdoutText.contains("popcorn-ld: warning"), "\(built.stdoutText)")
+        let warnings = built.stdoutText.split(separator: "\n").filter { $0.hasPrefix("popcorn-ld: warning") }
+        let omitted = warnings.filter { $0.contains("does not directly follow a call instruction") }
+        #expect(warnings.count == omitted.count && omitted.count <= omittedSites, "\(built.stdoutText)")
         try Harness.mustSucceed(build(Harness.plainCC(.host)), in: plain)
         try Harness.mustSucceed("'\(dump)' --verify \(binary) >/dev/null", in: popcorn)
         return (work, popcorn, plain)
@@ -131,12 +136,16 @@ import PopcornSupport
 
     /// The Lua 5.4 interpreter running Tests/Inputs/thirdparty/workload.lua: a large switch-based
     /// interpreter loop with setjmp/longjmp error handling, varargs and callbacks from qsort-like C code.
-    @Test func luaRunsAndMigratesLikeAPlainBuild() throws {
+    /// At -O2 (Debian's flags) and, appended after them, -O0 and -O3.
+    @Test(arguments: ["", "-O0", "-O3"])
+    func luaRunsAndMigratesLikeAPlainBuild(_ level: String) throws {
         // Lua's own makefile, its `linux` target (which links with -Wl,-E -ldl), with Debian's
         // default flags on top.
-        let cflags = try BuildSystemTests.debianFlags("CFLAGS") + " " + BuildSystemTests.debianFlags("CPPFLAGS")
+        let cflags = try BuildSystemTests.debianFlags("CFLAGS") + " " + BuildSystemTests.debianFlags("CPPFLAGS") + " " + level
         let ldflags = try BuildSystemTests.debianFlags("LDFLAGS")
-        let (work, popcorn, plain) = try Self.buildBoth(package: "lua5.4", binary: "src/lua") {
+        // At -O3 x86_64 copies the result of one call in luaV_execute (in two places) before its
+        // stackmap: those two records are left out, the interpreter still migrates elsewhere.
+        let (work, popcorn, plain) = try Self.buildBoth(package: "lua5.4", binary: "src/lua", omittedSites: level == "-O3" ? 2 : 0) {
             "make -j2 linux AR='llvm-ar-19 rcu' RANLIB=llvm-ranlib-19 MYCFLAGS='\(cflags)' MYLDFLAGS='\(ldflags)' CC='\($0)'"
         }
         let script = "'\(Harness.root)/Tests/Inputs/thirdparty/workload.lua'"
@@ -171,9 +180,11 @@ import PopcornSupport
     /// zlib configured by its own `configure` script with popcorn-cc as CC (the compiler must pass
     /// every configure check as clang would), its test program and minigzip compressing and
     /// decompressing across the ISAs, and minigzip migrated mid-compression.
-    @Test func zlibConfiguresBuildsAndMigrates() throws {
+    /// At configure's default -O3 and at -O0.
+    @Test(arguments: ["", "CFLAGS=-O0"])
+    func zlibConfiguresBuildsAndMigrates(_ level: String) throws {
         let (work, popcorn, plain) = try Self.buildBoth(package: "zlib", binary: "minigzip") {
-            "CC='\($0)' AR=llvm-ar-19 RANLIB=llvm-ranlib-19 ./configure --static >configure.log"
+            "\(level) CC='\($0)' AR=llvm-ar-19 RANLIB=llvm-ranlib-19 ./configure --static >configure.log"
                 + " && make -j2 AR=llvm-ar-19 ARFLAGS=rc RANLIB=llvm-ranlib-19 minigzip example"
         }
         let input = "\(work.path)/input.txt"
