@@ -52,8 +52,27 @@ import PopcornSupport
         #expect(!(try LinkerScriptWriter.script(for: [array], isa: .x86_64)).contains("QUAD"))
     }
 
-    @Test func oddCharactersNeverReachTheScript() {
+    @Test func oddCharactersAreQuotedAndGlobCharactersEscaped() {
         let p = SectionPattern(file: "lib 1(x).a", member: "we*ird:name.o", section: ".text.a b")
-        #expect(p.description == "*/lib?1?x?.a:we?ird?name.o(.text.a?b)")
+        #expect(p.description == #""*/lib 1(x).a:we\*ird:name.o"(".text.a b")"#)
+        let q = SectionPattern(file: nil, member: nil, section: ".data.a?[b]\\c")
+        #expect(q.description == #"*(".data.a\?\[b\]\\c")"#)
+    }
+
+    /// Each byte of a UTF-8 name is written as it is: one `?` per character matched only one of
+    /// its bytes, and two names of the same length in characters could not be told apart.
+    @Test func utf8NamesAreWrittenByteForByte() {
+        let p = SectionPattern(file: "in001.o", member: nil, section: ".data.привет")
+        #expect(p.description == #"*/in001.o(".data.привет")"#)
+        #expect(SectionPattern(file: "in001.o", member: nil, section: ".bss.а").description
+                != SectionPattern(file: "in001.o", member: nil, section: ".bss.б").description)
+        // Plain names stay unquoted.
+        #expect(SectionPattern(file: "in001.o", member: nil, section: ".data.x$1").description == "*/in001.o(.data.x$1)")
+    }
+
+    /// A quoted token cannot hold `"` or a line break: each becomes `?`, one byte.
+    @Test func quotesAndControlBytesBecomeOneByteWildcards() {
+        let p = SectionPattern(file: nil, member: nil, section: "a\"b\nc")
+        #expect(p.description == #"*("a?b?c")"#)
     }
 }
