@@ -43,6 +43,8 @@ public struct LayoutPlanner: Sendable {
 
     public func plan(_ probes: [ISA: [ProbeOutputSection]], host: ISA) throws -> Layout {
         let isas = [host] + probes.keys.filter { $0 != host }.sorted()
+        // A weak tentative definition's slot is as large as its largest copy (as with -fcommon).
+        let probes = probes.mapValues(TentativeDefinitionSizing.widen)
         var units = try Self.units(probes, isas: isas)
         SectionPairing.pair(&units, isas: isas)
         Self.addMissingArrays(&units, isas: isas)
