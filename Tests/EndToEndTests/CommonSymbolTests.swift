@@ -21,6 +21,7 @@ import PopcornSupport
     int sentinel_c = 0;
     int fill(void);
     int check(void);
+    int edges(void);
     static int inside(const void *p) {
         return (const char *)p >= (const char *)buf && (const char *)p < (const char *)buf + 100 * sizeof(int);
     }
@@ -30,7 +31,7 @@ import PopcornSupport
         int status = check();
         if (inside(&sentinel_a) || inside(&sentinel_b) || inside(&sentinel_c) || inside(&shared) || inside(&init))
             status |= 16;
-        printf("shared=%d init=%d sum=%d status=%d\\n", shared, init, buf[0] + buf[99], status);
+        printf("shared=%d init=%d sum=%d status=%d\\n", shared, init, edges(), status);
         return status;
     }
     """
@@ -44,6 +45,7 @@ import PopcornSupport
         wide = 7;
         return 0;
     }
+    int edges(void) { return buf[0] + buf[99]; }
     int check(void) {
         int sum = 0;
         for (int i = 0; i < 100; i++) sum += buf[i];
