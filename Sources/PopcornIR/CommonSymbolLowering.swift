@@ -1,6 +1,7 @@
 import CLLVM
 
-/// Pass 2a': turns common globals (`-fcommon` tentative definitions) into weak definitions.
+/// Pass 2a, second part (after `SymbolNaming`, before `SectionAssignment`): turns common globals
+/// (`-fcommon` tentative definitions) into weak definitions.
 ///
 /// Pre: the frontend's module; with `-fcommon`, a tentative definition such as `int shared;` is
 /// a `common` global (zero-initialised, no section). Post: no global has common linkage; each

@@ -125,6 +125,24 @@ import PopcornSupport
         #expect(built.stdoutText.contains("duplicate symbol: shared"), "\(built.stdoutText)")
     }
 
+    /// Sections the user named with characters a linker script must quote or escape (a space,
+    /// glob characters, UTF-8) or cannot hold even quoted (`"`, renamed `_` in the output).
+    @Test func userSectionNamesWithScriptSyntaxLink() throws {
+        let cc = try Harness.popcornTool("popcorn-cc")
+        let work = try Harness.scratch("section-names")
+        try write("""
+        #include <stdio.h>
+        int a __attribute__((section("my data*[x]"))) = 3;
+        int b __attribute__((section("my dataQ[x]"))) = 4;
+        int c __attribute__((section("sec\\"q"))) = 5;
+        int d __attribute__((section(".data.данные"))) = 6;
+        int main(void) { printf("%d %d %d %d\\n", a, b, c, d); return 0; }
+        """, "s.c", in: work.path)
+        let built = try Harness.shell("'\(cc)' s.c -o prog 2>&1", in: work.path)
+        #expect(built.succeeded && built.stdoutText.isEmpty, "\(built.stdoutText)")
+        try runEverywhere("prog", expecting: "3 4 5 6\n", in: work)
+    }
+
     /// Globals and functions named in other scripts, with `$`, and two names of the same length
     /// in characters and bytes (`а`, `б`), which must not be mistaken for one another.
     @Test(arguments: ["-O0", "-O2"])

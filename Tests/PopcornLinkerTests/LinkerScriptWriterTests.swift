@@ -70,6 +70,28 @@ import PopcornSupport
         #expect(SectionPattern(file: "in001.o", member: nil, section: ".data.x$1").description == "*/in001.o(.data.x$1)")
     }
 
+    /// Output sections the user named keep their names, quoted where lld would split them; the
+    /// symbols expressed against them name them the same way.
+    @Test func userOutputSectionNamesAreQuoted() throws {
+        let placement = Placement(address: 0x500000, size: 4,
+                                  patterns: [SectionPattern(file: "in001.o", member: nil, section: "my data*[x]")],
+                                  label: "in001.o(my data*[x])", isCommon: true)
+        let odd = PlannedOutputSection(name: "my data*[x]", address: 0x500000, region: .data, alignment: nil,
+                                       placements: [placement], endAddress: nil, isWhole: false)
+        let quote = PlannedOutputSection(name: LayoutPlanner.scriptableName("sec\"q"), address: 0x500010, region: .data,
+                                         alignment: nil, placements: [], endAddress: nil, isWhole: false)
+        let symbol = ScriptSymbol(name: "edata", address: 0x500004, section: "my data*[x]", sectionAddress: 0x500000)
+        let script = try LinkerScriptWriter.script(for: [odd, quote], isa: .x86_64, symbols: [symbol])
+        #expect(script.contains("  \"my data*[x]\" 0x500000 :\n"))
+        #expect(script.contains(#"    */in001.o("my data\*\[x\]")"#))
+        #expect(script.contains(#""edata" = ADDR("my data*[x]") + 0x4;"#))
+        #expect(script.contains("  \"sec_q\" 0x500010 :\n"))
+        #expect(LinkerScriptWriter.outputName(".text.aarch64") == ".text.aarch64")
+        #expect(LinkerScriptWriter.outputName(".data.привет") == "\".data.привет\"")
+        #expect(LayoutPlanner.scriptableName("a\"b\nc") == "a_b_c")
+        #expect(LayoutPlanner.scriptableName(".data.привет") == ".data.привет")
+    }
+
     /// A quoted token cannot hold `"` or a line break: each becomes `?`, one byte.
     @Test func quotesAndControlBytesBecomeOneByteWildcards() {
         #expect(SectionPattern(file: nil, member: nil, section: "a\"b\nc").description == "*(a?b?c)")
