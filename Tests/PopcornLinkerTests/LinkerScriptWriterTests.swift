@@ -85,7 +85,7 @@ import PopcornSupport
         #expect(script.contains("  \"my data*[x]\" 0x500000 :\n"))
         #expect(script.contains(#"    */in001.o("my data\*\[x\]")"#))
         #expect(script.contains(#""edata" = ADDR("my data*[x]") + 0x4;"#))
-        #expect(script.contains("  \"sec_q\" 0x500010 :\n"))
+        #expect(script.contains("  sec_q 0x500010 :\n"))
         #expect(LinkerScriptWriter.outputName(".text.aarch64") == ".text.aarch64")
         #expect(LinkerScriptWriter.outputName(".data.привет") == "\".data.привет\"")
         #expect(LayoutPlanner.scriptableName("a\"b\nc") == "a_b_c")
