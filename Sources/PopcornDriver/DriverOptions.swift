@@ -73,7 +73,9 @@ public enum DriverOptions {
     public static let fnopie = Option("-fno-pie", .flag, group: .codeGeneration, help: "Accepted (always in effect)", destination: .ignored(reason: alwaysStatic), hidden: true)
     public static let fnoPIE = Option("-fno-PIE", .flag, group: .codeGeneration, help: "Accepted (always in effect)", destination: .ignored(reason: alwaysStatic), hidden: true)
     public static let fnolto = Option("-fno-lto", .flag, group: .codeGeneration, help: "Accepted (always in effect)", destination: .ignored(reason: notMultiISA), hidden: true)
-    public static let fcommon = Option("-fcommon", .flag, group: .codeGeneration, help: "Ignored with a warning: every global needs its own section to be aligned", destination: .overridden(reason: "every global needs its own section to be aligned across ISAs"))
+    // Passed on after the planner's default -fno-common, so the last one wins as with clang; the
+    // back end turns the common globals into weak definitions with sections of their own.
+    public static let fcommon = Option("-fcommon", .flag, group: .codeGeneration, help: "Let tentative definitions of a global in several files share one object (default: -fno-common)", destination: .frontend)
     public static let fnoFunctionSections = Option("-fno-function-sections", .flag, group: .codeGeneration, help: "Ignored with a warning: functions are aligned one section at a time", destination: .overridden(reason: "functions are aligned across ISAs one section at a time"))
     public static let fnoDataSections = Option("-fno-data-sections", .flag, group: .codeGeneration, help: "Ignored with a warning: data is aligned one section at a time", destination: .overridden(reason: "data is aligned across ISAs one section at a time"))
     public static let fuseLD = Option("-fuse-ld=", .joined, group: .codeGeneration, help: "Ignored with a warning: the linker is always popcorn-ld", metaVariable: "<linker>", destination: .overridden(reason: "the linker is always popcorn-ld"))

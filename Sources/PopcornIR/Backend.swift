@@ -32,8 +32,8 @@ public enum Backend {
 
     /// The portable passes: removes code behind constant branches (the back ends disagree on it
     /// at -O0), rejects unsupported constructs (throwing after reporting them all),
-    /// names anonymous globals, assigns sections, turns constructor and destructor lists into
-    /// `.init_array`/`.fini_array` arrays, strips the diagnostic-only line tables, then
+    /// names anonymous globals, turns `-fcommon` common globals into weak definitions, assigns
+    /// sections, turns constructor and destructor lists into `.init_array`/`.fini_array` arrays, strips the diagnostic-only line tables, then
     /// inserts migration points and stackmaps (docs/MIGRATION-POINTS.md), so every ISA lowers
     /// identical IR with identical call-site IDs.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
@@ -45,6 +45,7 @@ public enum Backend {
         if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }
         ShimmedFunctionEntries().run(on: module.ref)
         SymbolNaming().run(on: module.ref)
+        CommonSymbolLowering().run(on: module.ref)
         SectionAssignment().run(on: module.ref)
         // After the section assignment, which leaves the arrays' explicit sections alone.
         StaticConstructorLowering().run(on: module.ref)

@@ -43,6 +43,8 @@ public struct LayoutPlanner: Sendable {
 
     public func plan(_ probes: [ISA: [ProbeOutputSection]], host: ISA) throws -> Layout {
         let isas = [host] + probes.keys.filter { $0 != host }.sorted()
+        // A weak tentative definition's slot is as large as its largest copy (as with -fcommon).
+        let probes = probes.mapValues(TentativeDefinitionSizing.widen)
         var units = try Self.units(probes, isas: isas)
         SectionPairing.pair(&units, isas: isas)
         Self.addMissingArrays(&units, isas: isas)
@@ -164,9 +166,11 @@ public struct LayoutPlanner: Sendable {
 
     /// lld merges output section statements that share a name, so an ISA-only part of a kind
     /// that also has a common part gets the ISA appended (`.text.x86_64`).
+    /// Also makes every name writable in a script (`scriptableName`) first.
     static func disambiguateNames(_ sections: inout [ISA: [PlannedOutputSection]]) {
         for isa in Array(sections.keys) {
             var list = sections[isa]!
+            for i in list.indices { list[i].name = scriptableName(list[i].name) }
             let counts = Dictionary(grouping: list.indices, by: { list[$0].name })
             for (name, indices) in counts where indices.count > 1 {
                 for i in indices where !list[i].placements.contains(where: \.isCommon) {
@@ -181,6 +185,19 @@ public struct LayoutPlanner: Sendable {
             }
             sections[isa] = list
         }
+    }
+}
+
+extension LayoutPlanner {
+    /// An output section name the script can state: a user's section name (from
+    /// `__attribute__((section))`) with `"` or a control byte cannot be written even quoted (a
+    /// quoted token ends at the next `"` and has no escapes), so each such byte becomes `_`. The
+    /// output section is renamed alike on every ISA; its input sections keep their names.
+    static func scriptableName(_ name: String) -> String {
+        guard name.unicodeScalars.contains(where: { $0 == "\"" || $0.value < 0x20 || $0.value == 0x7F }) else { return name }
+        return String(name.unicodeScalars.map { c -> Character in
+            c == "\"" || c.value < 0x20 || c.value == 0x7F ? "_" : Character(c)
+        })
     }
 }
 

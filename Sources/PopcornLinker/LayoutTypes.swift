@@ -66,18 +66,44 @@ public struct SectionPattern: Sendable, Hashable, CustomStringConvertible {
         self.file = file; self.member = member; self.section = section
     }
 
-    /// `*/in003.o(.text.f)`, `*/lib004.a:m.o(.data)`, `*(.got)`. Characters that are special in
-    /// script globs or syntax are replaced by `?`, which matches exactly that one character.
+    /// `*/in003.o(.text.f)`, `*/lib004.a:m.o(.data)`, `*(.got)`; names with other bytes are
+    /// quoted (`*/in003.o(".data.привет")`, see `token`).
     public var description: String {
-        guard let file else { return "*(\(Self.glob(section)))" }
-        let filePart = "*/" + Self.glob(file) + (member.map { ":" + Self.glob($0) } ?? "")
-        return "\(filePart)(\(Self.glob(section)))"
+        guard let file else { return "*(\(Self.token(Self.literal(section))))" }
+        let filePart = "*/" + Self.literal(file) + (member.map { ":" + Self.literal($0) } ?? "")
+        return "\(Self.token(filePart))(\(Self.token(Self.literal(section))))"
     }
 
-    static func glob(_ text: String) -> String {
-        String(text.map { c -> Character in
-            c.isASCII && (c.isLetter || c.isNumber || "._-+$".contains(c)) ? c : "?"
-        })
+    /// Bytes an unquoted script token may hold as they are (lld's lexer splits tokens at anything
+    /// else, e.g. at every byte of a UTF-8 name). `*`, `?` and `/` appear here only as glob syntax
+    /// or replacements; a pattern with an escape is always quoted.
+    static let plainBytes = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+$:*?/".utf8)
+
+    /// A glob that matches exactly `text`, byte for byte.
+    ///
+    /// lld matches quoted patterns as globs too, so the glob metacharacters are escaped with a
+    /// backslash. A quoted token ends at the next `"` and has no escape for it, so `"` and control
+    /// bytes become `?` (exactly one byte). The map text was decoded from UTF-8 with repair, so a
+    /// U+FFFD may stand for one or more bytes that were not UTF-8: it becomes `*`. Every other
+    /// character is written as its own UTF-8 bytes — one `?` per character would match only
+    /// one of its bytes, which is why a section named `.data.привет` once matched nothing and
+    /// was left to lld's orphan placement.
+    static func literal(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "*", "?", "[", "]", "\\": out += "\\" + String(scalar)
+            case "\"": out += "?"
+            case "\u{FFFD}": out += "*"
+            default: out += scalar.value < 0x20 || scalar.value == 0x7F ? "?" : String(scalar)
+            }
+        }
+        return out
+    }
+
+    /// `glob` as one script token: as it is when lld's lexer reads it as one token, quoted otherwise.
+    static func token(_ glob: String) -> String {
+        glob.utf8.allSatisfy { plainBytes.contains($0) } ? glob : "\"" + glob + "\""
     }
 }
 

@@ -28,7 +28,7 @@ public enum LinkerScriptWriter {
         if regions.contains(.tls) { out += "  tls PT_TLS;\n" }
         out += "  stack PT_GNU_STACK FLAGS(6);\n}\n\nSECTIONS\n{\n"
         for section in sections {
-            var head = "  \(section.name)"
+            var head = "  \(outputName(section.name))"
             if let address = section.address { head += " \(hex(address))" }
             head += " :"
             if let alignment = section.alignment { head += " ALIGN(\(alignment))" }
@@ -62,7 +62,7 @@ public enum LinkerScriptWriter {
         for s in symbols {
             let offset = s.address >= s.sectionAddress ? "+ \(hex(s.address - s.sectionAddress))"
                                                        : "- \(hex(s.sectionAddress - s.address))"
-            out += "  \(symbol(s.name)) = ADDR(\(s.section)) \(offset);\n"
+            out += "  \(symbol(s.name)) = ADDR(\(outputName(s.section))) \(offset);\n"
         }
         out += "}\n"
         return out
@@ -99,6 +99,14 @@ public enum LinkerScriptWriter {
         guard end > used, (end - used) % pointerSize == 0,
               sections.contains(where: { $0.name == (filler == "_fini" ? ".fini" : ".init") }) else { return "" }
         return String(repeating: "    QUAD(\(symbol(filler)))\n", count: Int((end - used) / pointerSize))
+    }
+
+    /// An output section name in a script. Sections the user named (`__attribute__((section))`)
+    /// keep their names, quoted when lld's lexer would split them (spaces, UTF-8, `*`): lld
+    /// takes a quoted output section name literally. Pre: no `"` or control byte in `name`
+    /// (`LayoutPlanner.scriptableName` replaced them).
+    static func outputName(_ name: String) -> String {
+        name.utf8.allSatisfy { SectionPattern.plainBytes.contains($0) && !"*?:/".utf8.contains($0) } ? name : "\"" + name + "\""
     }
 
     /// A symbol name in a script: quoted, so names with dots or other punctuation are safe.

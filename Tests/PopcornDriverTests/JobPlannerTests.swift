@@ -22,6 +22,20 @@ import Testing
         #expect(jobs[1].outputs == ["a.o"])
     }
 
+    /// clang's default, -fno-common, stays the default; a user's -fcommon or -fno-common follows
+    /// it among the frontend arguments, where the last one wins.
+    @Test func commonSymbolsFollowTheUser() throws {
+        let plain = try Planning.jobs(["-c", "a.c"])
+        #expect(plain[0].arguments.filter { $0.hasSuffix("common") } == ["-fno-common"])
+        let common = try Planning.jobs(["-fcommon", "-c", "a.c"])
+        #expect(common[0].arguments.filter { $0.hasSuffix("common") } == ["-fno-common", "-fcommon"])
+        #expect(common[0].arguments.firstIndex(of: "-fcommon")! > common[0].arguments.firstIndex(of: "-fno-common")!)
+        let back = try Planning.jobs(["-fcommon", "-fno-common", "-c", "a.c"])
+        #expect(back[0].arguments.filter { $0.hasSuffix("common") } == ["-fno-common", "-fcommon", "-fno-common"])
+        let invocation = Planning.invocation(["-fcommon", "-c", "a.c"])
+        #expect(!invocation.diagnostics.contains { if case .argumentIgnored = $0 { true } else { false } })
+    }
+
     @Test func debugInformationIsKept() throws {
         let jobs = try Planning.jobs(["-g", "-c", "a.c", "-o", "out/x.o"])
         #expect(jobs[0].arguments.contains("-g"))

@@ -52,8 +52,49 @@ import PopcornSupport
         #expect(!(try LinkerScriptWriter.script(for: [array], isa: .x86_64)).contains("QUAD"))
     }
 
-    @Test func oddCharactersNeverReachTheScript() {
+    @Test func oddCharactersAreQuotedAndGlobCharactersEscaped() {
         let p = SectionPattern(file: "lib 1(x).a", member: "we*ird:name.o", section: ".text.a b")
-        #expect(p.description == "*/lib?1?x?.a:we?ird?name.o(.text.a?b)")
+        #expect(p.description == #""*/lib 1(x).a:we\*ird:name.o"(".text.a b")"#)
+        let q = SectionPattern(file: nil, member: nil, section: ".data.a?[b]\\c")
+        #expect(q.description == #"*(".data.a\?\[b\]\\c")"#)
+    }
+
+    /// Each byte of a UTF-8 name is written as it is: one `?` per character matched only one of
+    /// its bytes, and two names of the same length in characters could not be told apart.
+    @Test func utf8NamesAreWrittenByteForByte() {
+        let p = SectionPattern(file: "in001.o", member: nil, section: ".data.привет")
+        #expect(p.description == #"*/in001.o(".data.привет")"#)
+        #expect(SectionPattern(file: "in001.o", member: nil, section: ".bss.а").description
+                != SectionPattern(file: "in001.o", member: nil, section: ".bss.б").description)
+        // Plain names stay unquoted.
+        #expect(SectionPattern(file: "in001.o", member: nil, section: ".data.x$1").description == "*/in001.o(.data.x$1)")
+    }
+
+    /// Output sections the user named keep their names, quoted where lld would split them; the
+    /// symbols expressed against them name them the same way.
+    @Test func userOutputSectionNamesAreQuoted() throws {
+        let placement = Placement(address: 0x500000, size: 4,
+                                  patterns: [SectionPattern(file: "in001.o", member: nil, section: "my data*[x]")],
+                                  label: "in001.o(my data*[x])", isCommon: true)
+        let odd = PlannedOutputSection(name: "my data*[x]", address: 0x500000, region: .data, alignment: nil,
+                                       placements: [placement], endAddress: nil, isWhole: false)
+        let quote = PlannedOutputSection(name: LayoutPlanner.scriptableName("sec\"q"), address: 0x500010, region: .data,
+                                         alignment: nil, placements: [], endAddress: nil, isWhole: false)
+        let symbol = ScriptSymbol(name: "edata", address: 0x500004, section: "my data*[x]", sectionAddress: 0x500000)
+        let script = try LinkerScriptWriter.script(for: [odd, quote], isa: .x86_64, symbols: [symbol])
+        #expect(script.contains("  \"my data*[x]\" 0x500000 :\n"))
+        #expect(script.contains(#"    */in001.o("my data\*\[x\]")"#))
+        #expect(script.contains(#""edata" = ADDR("my data*[x]") + 0x4;"#))
+        #expect(script.contains("  sec_q 0x500010 :\n"))
+        #expect(LinkerScriptWriter.outputName(".text.aarch64") == ".text.aarch64")
+        #expect(LinkerScriptWriter.outputName(".data.привет") == "\".data.привет\"")
+        #expect(LayoutPlanner.scriptableName("a\"b\nc") == "a_b_c")
+        #expect(LayoutPlanner.scriptableName(".data.привет") == ".data.привет")
+    }
+
+    /// A quoted token cannot hold `"` or a line break: each becomes `?`, one byte.
+    @Test func quotesAndControlBytesBecomeOneByteWildcards() {
+        #expect(SectionPattern(file: nil, member: nil, section: "a\"b\nc").description == "*(a?b?c)")
+        #expect(SectionPattern(file: nil, member: nil, section: "a\"b c").description == #"*("a?b c")"#)
     }
 }
