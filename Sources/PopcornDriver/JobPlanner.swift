@@ -124,6 +124,11 @@ public struct JobPlanner: Sendable {
         // programs that test __ARM_NEON (zstd, xxHash, many codecs) take their portable C paths.
         var args = ["--target=\(DriverTools.frontendTriple)", "-nostdinc", "-D__popcorn__=1",
                     "-U__ARM_NEON", "-U__ARM_NEON_FP",
+                    // No contraction left to the back ends: the aarch64 one fuses llvm.fmuladd into
+                    // one rounding, the x86_64 one does not, so `a * b + c` gave different bits on
+                    // each ISA and a moved run printed neither's results. A user's -ffp-contract=
+                    // comes later and wins (ISA-dependent results, documented).
+                    "-ffp-contract=off",
                     "-fno-pic", "-fno-pie", "-ffunction-sections", "-fdata-sections", "-fno-common",
                     invocation.frontendOptimization]
         // Line tables are always produced so back-end diagnostics can name source lines; the
