@@ -41,17 +41,27 @@ enum CFGEditing {
     /// (the C API can add incoming edges but not change them).
     static func replacePhiPredecessor(in block: LLVMBasicBlockRef, old: LLVMBasicBlockRef, new: LLVMBasicBlockRef,
                                       builder: borrowing IRBuilder) {
+        rebuildPhis(in: block, naming: old, builder: builder) { incoming in
+            incoming.map { ($0.value, $0.block == old ? new : $0.block) }
+        }
+    }
+
+    /// Rebuilds every phi of `block` that names `predecessor` with the incoming edges `edit`
+    /// returns for its current ones (in order). The C API can add incoming edges to a phi but not
+    /// change or remove them, so the phi is replaced by a new one under the same name.
+    static func rebuildPhis(in block: LLVMBasicBlockRef, naming predecessor: LLVMBasicBlockRef,
+                            builder: borrowing IRBuilder,
+                            _ edit: ([(value: LLVMValueRef, block: LLVMBasicBlockRef)]) -> [(LLVMValueRef, LLVMBasicBlockRef)]) {
         for phi in phis(of: block) {
-            let count = LLVMCountIncoming(phi)
-            guard (0..<count).contains(where: { LLVMGetIncomingBlock(phi, $0) == old }) else { continue }
+            let incoming = (0..<LLVMCountIncoming(phi)).map { (value: LLVMGetIncomingValue(phi, $0)!, block: LLVMGetIncomingBlock(phi, $0)!) }
+            guard incoming.contains(where: { $0.block == predecessor }) else { continue }
             builder.position(before: phi)
             let name = IR.name(of: phi)
             let replacement = LLVMBuildPhi(builder.ref, LLVMTypeOf(phi), "")!
-            for i in 0..<count {
-                var value: LLVMValueRef? = LLVMGetIncomingValue(phi, i)
-                var incoming: LLVMBasicBlockRef? = LLVMGetIncomingBlock(phi, i)
-                if incoming == old { incoming = new }
-                LLVMAddIncoming(replacement, &value, &incoming, 1)
+            for (value, from) in edit(incoming) {
+                var values: [LLVMValueRef?] = [value]
+                var blocks: [LLVMBasicBlockRef?] = [from]
+                LLVMAddIncoming(replacement, &values, &blocks, 1)
             }
             LLVMReplaceAllUsesWith(phi, replacement)
             LLVMInstructionEraseFromParent(phi)

@@ -66,23 +66,15 @@ struct DeadBranchRemoval {
     /// A switch with several cases to one block gave its phis one entry per edge; one edge is left.
     private static func keepOneIncoming(from predecessor: LLVMBasicBlockRef, in block: LLVMBasicBlockRef,
                                         builder: borrowing IRBuilder) {
-        for phi in CFGEditing.phis(of: block) {
-            let count = LLVMCountIncoming(phi)
-            guard (0..<count).filter({ LLVMGetIncomingBlock(phi, $0) == predecessor }).count > 1 else { continue }
-            builder.position(before: phi)
-            let name = IR.name(of: phi)
-            let replacement = LLVMBuildPhi(builder.ref, LLVMTypeOf(phi), "")!
+        guard let phi = CFGEditing.phis(of: block).first,
+              (0..<LLVMCountIncoming(phi)).filter({ LLVMGetIncomingBlock(phi, $0) == predecessor }).count > 1 else { return }
+        CFGEditing.rebuildPhis(in: block, naming: predecessor, builder: builder) { incoming in
             var kept = false
-            for i in 0..<count {
-                let from = LLVMGetIncomingBlock(phi, i)
-                if from == predecessor { if kept { continue }; kept = true }
-                var value: LLVMValueRef? = LLVMGetIncomingValue(phi, i)
-                var incoming: LLVMBasicBlockRef? = from
-                LLVMAddIncoming(replacement, &value, &incoming, 1)
-            }
-            LLVMReplaceAllUsesWith(phi, replacement)
-            LLVMInstructionEraseFromParent(phi)
-            IR.setName(replacement, name)
+            return incoming.filter { edge in
+                guard edge.block == predecessor else { return true }
+                defer { kept = true }
+                return !kept
+            }.map { ($0.value, $0.block) }
         }
     }
 
@@ -118,20 +110,8 @@ struct DeadBranchRemoval {
     /// Rebuilds the phis of `block` without the incoming edges from `predecessor`.
     static func removePhiIncoming(from predecessor: LLVMBasicBlockRef, in block: LLVMBasicBlockRef,
                                   builder: borrowing IRBuilder) {
-        for phi in CFGEditing.phis(of: block) {
-            let count = LLVMCountIncoming(phi)
-            guard (0..<count).contains(where: { LLVMGetIncomingBlock(phi, $0) == predecessor }) else { continue }
-            builder.position(before: phi)
-            let name = IR.name(of: phi)
-            let replacement = LLVMBuildPhi(builder.ref, LLVMTypeOf(phi), "")!
-            for i in 0..<count where LLVMGetIncomingBlock(phi, i) != predecessor {
-                var value: LLVMValueRef? = LLVMGetIncomingValue(phi, i)
-                var incoming: LLVMBasicBlockRef? = LLVMGetIncomingBlock(phi, i)
-                LLVMAddIncoming(replacement, &value, &incoming, 1)
-            }
-            LLVMReplaceAllUsesWith(phi, replacement)
-            LLVMInstructionEraseFromParent(phi)
-            IR.setName(replacement, name)
+        CFGEditing.rebuildPhis(in: block, naming: predecessor, builder: builder) { incoming in
+            incoming.filter { $0.block != predecessor }.map { ($0.value, $0.block) }
         }
     }
 }
