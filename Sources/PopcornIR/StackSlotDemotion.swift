@@ -16,11 +16,20 @@ import CLLVM
 /// so the value is read back right after the call); elsewhere the value stays in registers. Where
 /// paths that did and did not pass through the call meet, `SSARepair` merges the two definitions
 /// in a phi. Where the value is stored is chosen by cost:
-/// * live only across migration points' slow-path calls, which almost never run: stored right
-///   before each of them, on the cold path, so the values live across a function's entry point
-///   cost nothing on the fast path (a hot loop using an argument keeps it in a register);
-/// * live across any other call: stored once, right after the definition (a store before each
-///   call would be repeated on every iteration of a loop around the call).
+/// * right before each call it is live across, as long as no such call can run again and again
+///   without the value being redefined: a store then runs at most once per call, only on paths
+///   that make the call (an interpreter's dispatch loop defines its operands on every
+///   instruction but calls out in few handlers; a store at each definition cost the hot path
+///   several stores per instruction). Migration points' slow-path calls, which almost never run,
+///   always count as such calls: the values live across a function's entry point then cost
+///   nothing on the fast path;
+/// * a call on a cycle that avoids the definition (a loop around the call that the definition
+///   is outside of) would repeat such a store on every iteration, for a value that does not
+///   change in the loop: the store goes where that loop is entered instead (the end of each
+///   block outside it with an edge into it; the definition dominates them all, since it
+///   dominates the call and the loop avoids it). Once in the loop, the slot keeps the value:
+///   the reads after the calls in it are its only new definitions there;
+/// * a used call result is stored right after its call (and read back at once: see `demote`).
 struct StackSlotDemotion {
     /// What demotion made of one value.
     struct Demotion {
@@ -32,12 +41,19 @@ struct StackSlotDemotion {
 
     /// The function's predecessor lists (its control flow does not change while values are demoted).
     let predecessors: SSARepair.Predecessors
+    /// Which blocks repeat without passing a given block (same control flow as `predecessors`).
+    var cycles: CycleOracle
+
+    init(function: LLVMValueRef) {
+        predecessors = SSARepair.Predecessors(of: function)
+        cycles = CycleOracle(of: function)
+    }
 
     /// Demotes `value` (an argument or instruction of `function`) across `calls`, the
     /// instrumented calls it is live across. If `value` is itself an instrumented call whose
     /// result is used, the result is stored right after the call and read back at once, so no
     /// copy out of the return register can come between the call and its stackmap.
-    func demote(_ value: LLVMValueRef, across calls: [LLVMValueRef], isCallResult: Bool, in function: LLVMValueRef,
+    mutating func demote(_ value: LLVMValueRef, across calls: [LLVMValueRef], isCallResult: Bool, in function: LLVMValueRef,
                 builder: borrowing IRBuilder) -> Demotion {
         let type = LLVMTypeOf(value)!
         let entry = LLVMGetEntryBasicBlock(function)!
@@ -67,7 +83,19 @@ struct StackSlotDemotion {
         // into another register right after the call — between the call and its stackmap, which
         // then no longer sits at the return address.
         var reads: [LLVMValueRef] = []
-        let storeAtDefinition = isCallResult || calls.contains { !Self.isSlowPath($0) }
+        let storeAtDefinition = isCallResult
+        // Where the slot is written otherwise: before each call, or where a loop around the call
+        // that the definition is outside of is entered (see the type's comment).
+        var stores: [LLVMValueRef] = []
+        if !storeAtDefinition {
+            let definingBlock = LLVMIsAArgument(value) != nil ? entry : LLVMGetInstructionParent(value)!
+            for call in calls {
+                let block = LLVMGetInstructionParent(call)!
+                let entries = Self.isSlowPath(call) ? [] : cycles.entries(ofCyclesThrough: block, avoiding: definingBlock)
+                let positions = entries.isEmpty ? [call] : entries.map { LLVMGetBasicBlockTerminator($0)! }
+                for position in positions where !stores.contains(position) { stores.append(position) }
+            }
+        }
         if storeAtDefinition {
             if LLVMIsAArgument(value) != nil {
                 if let insertion { builder.position(before: insertion) } else { builder.position(atEndOf: entry) }
@@ -89,11 +117,11 @@ struct StackSlotDemotion {
                                builder: builder)
         for (user, operand) in uses { repair.rewrite(user, operand: operand) }
         let readSet = Set(reads.map { UnsafeRawPointer($0) })
-        for call in calls where !storeAtDefinition {
-            let current = repair.reachingDefinition(before: call)
+        for position in stores {
+            let current = repair.reachingDefinition(before: position)
             // Nothing has been stored to the slot since this read of it: it still holds the value.
             if readSet.contains(UnsafeRawPointer(current)) { continue }
-            builder.position(before: call)
+            builder.position(before: position)
             LLVMSetVolatile(LLVMBuildStore(builder.ref, current, slot), 1)
         }
         let merges = repair.removeTrivialPhis()
@@ -120,7 +148,7 @@ struct StackSlotDemotion {
     /// new definition (with its store) lies between the read and them on any path — the slot still
     /// holds the value. A block inside a cycle that avoids the read's block (a deeper loop) keeps
     /// the read where it is: it would run on every iteration there.
-    private func sink(_ read: LLVMValueRef, type: LLVMTypeRef, builder: borrowing IRBuilder) -> [LLVMValueRef] {
+    private mutating func sink(_ read: LLVMValueRef, type: LLVMTypeRef, builder: borrowing IRBuilder) -> [LLVMValueRef] {
         let home = LLVMGetInstructionParent(read)!
         var uses: [(user: LLVMValueRef, operand: UInt32, block: LLVMBasicBlockRef)] = []
         var use = LLVMGetFirstUse(read)
@@ -135,7 +163,7 @@ struct StackSlotDemotion {
         }
         var blocks: [LLVMBasicBlockRef] = []
         for u in uses where !blocks.contains(u.block) { blocks.append(u.block) }
-        guard !blocks.contains(home), !blocks.contains(where: { isInCycle($0, avoiding: home) }) else { return [read] }
+        guard !blocks.contains(home), !blocks.contains(where: { cycles.liesOnCycle($0, avoiding: home) }) else { return [read] }
         var replacements: [LLVMValueRef] = []
         for block in blocks {
             let here = uses.filter { $0.block == block }
@@ -154,18 +182,6 @@ struct StackSlotDemotion {
         }
         LLVMInstructionEraseFromParent(read)
         return replacements
-    }
-
-    /// Whether `block` lies on a cycle that does not pass through `avoided`.
-    private func isInCycle(_ block: LLVMBasicBlockRef, avoiding avoided: LLVMBasicBlockRef) -> Bool {
-        var work = CFGEditing.successors(of: block)
-        var seen = Set<UnsafeRawPointer>()
-        while let next = work.popLast() {
-            if next == block { return true }
-            guard next != avoided, seen.insert(UnsafeRawPointer(next)).inserted else { continue }
-            work += CFGEditing.successors(of: next)
-        }
-        return false
     }
 
     /// Whether `call` is a migration point's slow-path call (on a path taken only when a
