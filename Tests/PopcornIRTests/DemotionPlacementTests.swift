@@ -46,6 +46,10 @@ struct DemotionPlacementTests {
         }
     }
 
+    func storesOf(_ value: LLVMValueRef, in block: LLVMBasicBlockRef) -> [LLVMValueRef] {
+        CFGEditing.instructions(of: block).filter { LLVMIsAStoreInst($0) != nil && LLVMGetOperand($0, 0) == value }
+    }
+
     func instrumentedCalls(of function: LLVMValueRef) -> [LLVMValueRef] {
         IR.instructions(of: function).filter { StackMaps.isInstrumented($0) }
     }
@@ -159,7 +163,7 @@ struct DemotionPlacementTests {
         }
     }
 
-    @Test func aValueLiveAcrossAnOrdinaryCallIsStoredAtItsDefinitionAndReadAfterTheCall() throws {
+    @Test func aValueLiveAcrossAnOrdinaryCallIsStoredBeforeTheCallAndReadAfterIt() throws {
         try instrumented("""
         define i64 @f(i64 %a) {
         entry:
@@ -172,9 +176,15 @@ struct DemotionPlacementTests {
         }
         """) { f in
             let k = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "k" })
-            // Stored right after the definition, once.
-            let store = try #require(LLVMGetNextInstruction(k))
-            #expect(LLVMIsAStoreInst(store) != nil && LLVMGetOperand(store, 0) == k)
+            // Stored once, right before the call: only paths that make the call pay for it.
+            let entry = try block("entry", of: f)
+            let stores = storesOf(k, in: entry)
+            #expect(stores.count == 1)
+            let store = try #require(stores.first)
+            // Between the store and the call only other values' stores (`%before` is live across too).
+            var next = LLVMGetNextInstruction(store)
+            while let n = next, LLVMIsAStoreInst(n) != nil { next = LLVMGetNextInstruction(n) }
+            #expect(next.flatMap { IR.calleeName(of: $0) } == "g", "k is stored right before the call")
             // The use before the call keeps the register value; the use after it reads the slot.
             let before = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "before" })
             #expect(LLVMGetOperand(before, 0) == k)
@@ -182,6 +192,67 @@ struct DemotionPlacementTests {
             let read = try #require(LLVMGetOperand(after, 0))
             #expect(LLVMIsALoadInst(read) != nil && LLVMGetVolatile(read) != 0)
             #expect(LLVMGetOperand(read, 0) == LLVMGetOperand(store, 1))
+            expectOnlySlotsLiveAcrossCalls(f)
+        }
+    }
+
+    /// A value the loop does not change, live across a call in the loop: one store where the
+    /// loop is entered, none in the loop (a store before the call would repeat every iteration).
+    @Test func aLoopInvariantValueIsStoredWhereTheLoopIsEntered() throws {
+        try instrumented("""
+        define i64 @f(i64 %a, i64 %n) {
+        entry:
+          %k = mul i64 %a, 3
+          br label %loop
+        loop:
+          %i = phi i64 [ 0, %entry ], [ %next, %loop ]
+          call void @g()
+          %next = add i64 %i, %k
+          %done = icmp uge i64 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          ret i64 %next
+        }
+        """) { f in
+            let entry = try block("entry", of: f), loop = try block("loop", of: f)
+            let k = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "k" })
+            #expect(storesOf(k, in: entry).count == 1, "k is stored once, on the way into the loop")
+            #expect(storesOf(k, in: loop).isEmpty)
+            expectOnlySlotsLiveAcrossCalls(f)
+        }
+    }
+
+    /// A value defined on every iteration and live across a call on a rare arm only: stored on
+    /// that arm, right before the call, not at its definition (an interpreter's operands).
+    @Test func aValueRedefinedEachIterationIsStoredOnlyWhereTheCallIs() throws {
+        try instrumented("""
+        define i64 @f(ptr %p, i64 %n) {
+        entry:
+          br label %loop
+        loop:
+          %i = phi i64 [ 0, %entry ], [ %next, %latch ]
+          %v = load i64, ptr %p
+          %rare = icmp eq i64 %v, 7
+          br i1 %rare, label %slow, label %latch
+        slow:
+          call void @g()
+          store i64 %v, ptr %p
+          br label %latch
+        latch:
+          %next = add i64 %i, 1
+          %done = icmp uge i64 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          ret i64 %next
+        }
+        """) { f in
+            let loop = try block("loop", of: f), slow = try block("slow", of: f)
+            let v = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "v" })
+            #expect(!volatileAccesses(in: loop).contains { LLVMIsAStoreInst($0) != nil },
+                    "nothing is stored on the hot path")
+            let call = try #require(CFGEditing.instructions(of: slow).first { IR.calleeName(of: $0) == "g" })
+            let store = try #require(LLVMGetPreviousInstruction(call))
+            #expect(LLVMIsAStoreInst(store) != nil && LLVMGetOperand(store, 0) == v)
             expectOnlySlotsLiveAcrossCalls(f)
         }
     }
