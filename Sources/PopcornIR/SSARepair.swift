@@ -85,7 +85,9 @@ struct SSARepair {
         } else if incoming.dropFirst().allSatisfy({ $0 == incoming[0] }) {
             result = reachingDefinition(atEndOf: incoming[0])
         } else {
-            LLVMPositionBuilderBefore(builder, LLVMGetFirstInstruction(block)!)
+            // Ahead of the first instruction's debug records too: a phi must not carry any.
+            LLVMPositionBuilderBeforeInstrAndDbgRecords(builder, LLVMGetFirstInstruction(block)!)
+            LLVMSetCurrentDebugLocation2(builder, nil)
             let phi = LLVMBuildPhi(builder, LLVMTypeOf(value), "popcorn.merge")!
             // Recorded before the operands are looked up, so a loop back to this block finds the phi.
             atEntry[UnsafeRawPointer(block)] = phi
