@@ -41,7 +41,7 @@ struct MigrationPoints {
             }
         }
         // Which functions can do without points (only when points are automatic at all).
-        let pointFree: Set<UnsafeRawPointer> = policy == .none ? [] : PointFreeFunctions(library: library).find(
+        let pointFree: Set<UnsafeRawPointer> = policy == .none || policy == .everyFunction ? [] : PointFreeFunctions(library: library).find(
             in: module, candidates: functions,
             hasOwnPoints: { explicitPoints[UnsafeRawPointer($0)] != nil || (policy == .loops && !loopLatchPoints(of: $0).isEmpty) })
         for function in functions where pointFree.contains(UnsafeRawPointer(function)) {

@@ -11,7 +11,8 @@ import PopcornSupport
     static func build(in directory: TemporaryDirectory) throws -> String {
         let source = "\(Harness.root)/Tests/Inputs/migration/longjmp.c"
         let output = directory.file("longjmp")
-        try Harness.mustSucceed("'\(try Harness.popcornTool("popcorn-cc"))' -O2 '\(source)' -o '\(output)'",
+        // Points in every function, so the error paths (helpers that only call longjmp) have some too.
+        try Harness.mustSucceed("'\(try Harness.popcornTool("popcorn-cc"))' -O2 \(ProcessMoveTests.policy) '\(source)' -o '\(output)'",
                                 in: directory.path)
         return output
     }
