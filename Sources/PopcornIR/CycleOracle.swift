@@ -24,6 +24,11 @@ struct CycleOracle {
         successors = blocks.map { block in CFGEditing.successors(of: block).compactMap { index[UnsafeRawPointer($0)] } }
     }
 
+    /// Whether the function has a loop at all.
+    mutating func hasCycle() -> Bool {
+        components(without: -1).contains { $0 >= 0 }
+    }
+
     /// Whether `block` lies on a cycle that does not pass through `avoided` (`avoided` itself never does).
     mutating func liesOnCycle(_ block: LLVMBasicBlockRef, avoiding avoided: LLVMBasicBlockRef) -> Bool {
         guard let b = index[UnsafeRawPointer(block)], let a = index[UnsafeRawPointer(avoided)] else { return false }

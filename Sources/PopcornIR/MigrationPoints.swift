@@ -60,11 +60,14 @@ struct MigrationPoints {
                         points.append(terminator)
                     }
                 }
-                // A loop calling point-free functions — this file's, or possibly another file's —
-                // would otherwise run without reaching a point for as long as it loops (they used
-                // to have points of their own): its back edge gets one.
+                // A loop calling this file's point-free functions would otherwise run without
+                // reaching a point for as long as it loops (they used to have points of their own):
+                // its back edge gets one. (Another file's point-free functions are loop-free too,
+                // but this file cannot tell them apart; a loop calling them reaches no point.)
                 points += loopLatchPoints(of: function) { body in
-                    body.contains { mayBePointFreeCall($0, pointFree: pointFree) }
+                    body.contains { instruction in
+                        IR.calledFunction(of: instruction).map { pointFree.contains(UnsafeRawPointer($0)) } ?? false
+                    }
                 }
                 if policy == .loops { points += loopLatchPoints(of: function) }
             }
@@ -80,20 +83,6 @@ struct MigrationPoints {
             }
         }
         return inserted
-    }
-
-    /// Whether `instruction` calls a function that may have no points: a point-free function of
-    /// this module, a function of another file (which may be point-free there) or an unknown one
-    /// (indirect calls). C library functions never had points; intrinsics and inline assembly are
-    /// not calls of functions.
-    private func mayBePointFreeCall(_ instruction: LLVMValueRef, pointFree: Set<UnsafeRawPointer>) -> Bool {
-        guard LLVMIsACallInst(instruction) != nil, !StackMaps.isIntrinsicCall(instruction) else { return false }
-        if let callee = LLVMGetCalledValue(instruction), LLVMIsAInlineAsm(callee) != nil { return false }
-        guard let called = IR.calledFunction(of: instruction) else { return true }
-        if pointFree.contains(UnsafeRawPointer(called)) { return true }
-        let name = IR.name(of: called)
-        return !IR.isDefinition(called) && !library.contains(name) && name != Self.explicitPoint
-            && !name.hasPrefix("__popcorn_")
     }
 
     /// Functions whose body the program runs as its own: definitions that are emitted, except the

@@ -5,8 +5,8 @@ public enum MigrationPolicy: String, Sendable, CaseIterable {
     /// No automatic migration points; only explicit `popcorn_migrate_point()` calls.
     case none
     /// At the entry of every function and before each of its returns (the default), except in
-    /// point-free functions (`PointFreeFunctions`: only C library calls, no recursion), whose
-    /// callers' loops get a point on their back edges instead.
+    /// point-free functions (`PointFreeFunctions`: loop-free, only C library calls, no
+    /// recursion), whose callers' loops in the same file get a point on their back edges instead.
     case entryExit = "entry-exit"
     /// At the entry and returns of every function, point-free ones included: the most places to
     /// move at, at the cost of two points per call of every small helper.

@@ -4,17 +4,21 @@ import CLLVM
 /// the stack below a migration point, so neither they nor the calls to them need anything.
 ///
 /// A function is point-free when it is not `main`, has no explicit `popcorn_migrate_point()`,
-/// is not recursive, and calls only intrinsics, inline assembly, C library functions (other than
-/// the setjmp family, whose call sites the runtime must know) and point-free functions of this
-/// module. While it runs, no point can be reached except through a C library frame (a `qsort`
+/// has no loop, is not recursive, and calls only intrinsics, inline assembly, C library
+/// functions (other than the setjmp family, whose call sites the runtime must know) and
+/// point-free functions of this module. Without loops or recursion it runs a bounded number of
+/// instructions of its own, so leaving it without points delays a move only as long as its C
+/// library calls take (as any C library call does); a function with a loop (a hash chain walk, a
+/// whole simulation step) keeps its points, and callers in other files, which cannot tell,
+/// lose nothing. While it runs, no point can be reached except through a C library frame (a `qsort`
 /// comparator), where the runtime waits anyway. Such a function used to pay for two points per
 /// call and, through the stackmap after each point's slow-path call and the callee-saved
 /// barrier after it, for saving every callee-saved register in its prologue; its callers kept
 /// the values live across the call in frame slots. Small hot helpers (a hash-table lookup, a
 /// type test, an allocator wrapper) are exactly such functions.
 ///
-/// Latency stays bounded: a point-free function runs a bounded call tree (no recursion), and
-/// `MigrationPoints` gives every loop that calls one a point on its back edge.
+/// Latency stays bounded: a point-free function runs a bounded, loop-free call tree, and
+/// `MigrationPoints` gives every loop of this file that calls one a point on its back edge.
 ///
 /// The analysis is per module: a call to a function of another file is assumed to reach a point.
 struct PointFreeFunctions {
@@ -35,7 +39,8 @@ struct PointFreeFunctions {
         var reaches = Set<UnsafeRawPointer>()
         for function in candidates {
             var own: [UnsafeRawPointer] = []
-            var reachesPoint = IR.name(of: function) == "main" || hasOwnPoints(function)
+            var cycles = CycleOracle(of: function)
+            var reachesPoint = IR.name(of: function) == "main" || hasOwnPoints(function) || cycles.hasCycle()
             for instruction in IR.instructions(of: function) where !reachesPoint && LLVMIsACallInst(instruction) != nil {
                 if let callee = LLVMGetCalledValue(instruction), LLVMIsAInlineAsm(callee) != nil { continue }
                 if StackMaps.isIntrinsicCall(instruction) { continue }
