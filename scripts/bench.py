@@ -3,7 +3,8 @@
 
   scripts/bench.sh [--readme] [PART ...]        (`make bench` runs it without arguments)
 
-PART selects what to measure (default: everything, about a quarter of an hour on two idle cores):
+PART selects what to measure (default: everything; about nine minutes on two cores with another
+build running on them, the SQLite amalgamation taking half of it):
   examples    the four Examples/ programs (scripts/bench/examples.py)
   lua sqlite bzip2 zlib
               real programs from Debian source packages, built by their own build systems
