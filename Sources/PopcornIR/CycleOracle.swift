@@ -35,20 +35,6 @@ struct CycleOracle {
         return components(without: a)[b] >= 0
     }
 
-    /// The blocks outside the cycles through `block` that avoid `avoided` (its strongly connected
-    /// component without `avoided`) with an edge into them: where that component is entered.
-    /// Empty if `block` lies on no such cycle.
-    mutating func entries(ofCyclesThrough block: LLVMBasicBlockRef, avoiding avoided: LLVMBasicBlockRef)
-        -> [LLVMBasicBlockRef] {
-        guard let b = index[UnsafeRawPointer(block)], let a = index[UnsafeRawPointer(avoided)] else { return [] }
-        let component = components(without: a)
-        let id = component[b]
-        guard id >= 0 else { return [] }
-        return blocks.indices.filter { u in
-            component[u] != id && successors[u].contains { component[$0] == id }
-        }.map { blocks[$0] }
-    }
-
     private mutating func components(without avoided: Int) -> [Int] {
         if let known = cache[avoided] { return known }
         let computed = cyclicComponents(without: avoided)

@@ -23,13 +23,15 @@ import CLLVM
 ///   several stores per instruction). Migration points' slow-path calls, which almost never run,
 ///   always count as such calls: the values live across a function's entry point then cost
 ///   nothing on the fast path;
-/// * a call on a cycle that avoids the definition (a loop around the call that the definition
-///   is outside of) would repeat such a store on every iteration, for a value that does not
-///   change in the loop: the store goes where that loop is entered instead (the end of each
-///   block outside it with an edge into it; the definition dominates them all, since it
-///   dominates the call and the loop avoids it). Once in the loop, the slot keeps the value:
-///   the reads after the calls in it are its only new definitions there;
-/// * a used call result is stored right after its call (and read back at once: see `demote`).
+/// * a used call result is stored right after its call (and read back at once: see `demote`);
+/// * a value live across a call on a cycle that avoids its definition (a loop around the call
+///   that the definition is outside of — the locals a giant interpreter function sets up before
+///   its dispatch loop) makes the slot its home: stored once, right after the definition, and
+///   every use reads the slot (once per block, again after each call in the block), with no reads
+///   after the calls. Reads after every call merged by phis at the loop header made hundreds of
+///   values the register allocator could not keep in registers: each call was followed by a
+///   read and a copy into a spill slot per value (SQLite's `sqlite3VdbeExec`: about 800
+///   instructions after each call), where reading at the uses costs one load per use.
 struct StackSlotDemotion {
     /// What demotion made of one value.
     struct Demotion {
@@ -83,18 +85,16 @@ struct StackSlotDemotion {
         // into another register right after the call — between the call and its stackmap, which
         // then no longer sits at the return address.
         var reads: [LLVMValueRef] = []
-        let storeAtDefinition = isCallResult
-        // Where the slot is written otherwise: before each call, or where a loop around the call
-        // that the definition is outside of is entered (see the type's comment).
+        let definingBlock = LLVMIsAArgument(value) != nil ? entry : LLVMGetInstructionParent(value)!
+        // Live across a call in a loop it does not change in: the slot is its home (see the type's comment).
+        let resident = !isCallResult && calls.contains {
+            !Self.isSlowPath($0) && cycles.liesOnCycle(LLVMGetInstructionParent($0)!, avoiding: definingBlock)
+        }
+        let storeAtDefinition = isCallResult || resident
+        // Where the slot is written otherwise: right before each call.
         var stores: [LLVMValueRef] = []
         if !storeAtDefinition {
-            let definingBlock = LLVMIsAArgument(value) != nil ? entry : LLVMGetInstructionParent(value)!
-            for call in calls {
-                let block = LLVMGetInstructionParent(call)!
-                let entries = Self.isSlowPath(call) ? [] : cycles.entries(ofCyclesThrough: block, avoiding: definingBlock)
-                let positions = entries.isEmpty ? [call] : entries.map { LLVMGetBasicBlockTerminator($0)! }
-                for position in positions where !stores.contains(position) { stores.append(position) }
-            }
+            for call in calls where !stores.contains(call) { stores.append(call) }
         }
         if storeAtDefinition {
             if LLVMIsAArgument(value) != nil {
@@ -104,7 +104,12 @@ struct StackSlotDemotion {
             } else {
                 builder.position(after: value)
             }
-            LLVMSetVolatile(LLVMBuildStore(builder.ref, value, slot), 1)
+            let store = LLVMBuildStore(builder.ref, value, slot)!
+            LLVMSetVolatile(store, 1)
+            if resident {
+                let loads = readAtUses(value, slot: slot, type: type, uses: uses, after: store, across: calls, builder: builder)
+                return Demotion(slot: slot, versions: loads)
+            }
             // Read back at once: the call's result is then used only by the store (see above).
             if isCallResult { reads.append(read(slot, type, builder: builder)) }
         }
@@ -182,6 +187,58 @@ struct StackSlotDemotion {
         }
         LLVMInstructionEraseFromParent(read)
         return replacements
+    }
+
+    /// Rewrites every use of a slot-resident `value` to a read of its slot: one read per block,
+    /// before the first use, and again after each call of `calls` in the block (the runtime may
+    /// have rewritten the slot during it); phi operands read at the end of their incoming block.
+    /// Uses after `store` in the defining block with no call in between keep the value itself.
+    /// Returns the reads.
+    private func readAtUses(_ value: LLVMValueRef, slot: LLVMValueRef, type: LLVMTypeRef,
+                            uses: [(user: LLVMValueRef, operand: UInt32)], after store: LLVMValueRef,
+                            across calls: [LLVMValueRef], builder: borrowing IRBuilder) -> [LLVMValueRef] {
+        let callSet = Set(calls.map { UnsafeRawPointer($0) })
+        // Per block, the uses in it (non-phi users) and the phi operands whose edge leaves it.
+        var inBlock: [UnsafeRawPointer: [(user: LLVMValueRef, operand: UInt32)]] = [:]
+        var atEnd: [UnsafeRawPointer: [(user: LLVMValueRef, operand: UInt32)]] = [:]
+        var blocks: [LLVMBasicBlockRef] = []
+        for use in uses {
+            let isPhi = LLVMIsAPHINode(use.user) != nil
+            let block = isPhi ? LLVMGetIncomingBlock(use.user, use.operand)! : LLVMGetInstructionParent(use.user)!
+            if !blocks.contains(block) { blocks.append(block) }
+            if isPhi { atEnd[UnsafeRawPointer(block), default: []].append(use) }
+            else { inBlock[UnsafeRawPointer(block), default: []].append(use) }
+        }
+        var loads: [LLVMValueRef] = []
+        func load(before instruction: LLVMValueRef) -> LLVMValueRef {
+            builder.position(before: instruction)
+            LLVMSetCurrentDebugLocation2(builder.ref, nil)
+            let read = read(slot, type, builder: builder)
+            loads.append(read)
+            return read
+        }
+        for block in blocks {
+            let here = inBlock[UnsafeRawPointer(block)] ?? []
+            var current: LLVMValueRef? = nil
+            var instruction = LLVMGetFirstInstruction(block)
+            while let i = instruction, let terminator = LLVMGetBasicBlockTerminator(block) {
+                let next = LLVMGetNextInstruction(i)
+                if i == store { current = value }
+                for use in here where use.user == i {
+                    if current == nil { current = load(before: i) }
+                    LLVMSetOperand(i, use.operand, current)
+                }
+                if callSet.contains(UnsafeRawPointer(i)) { current = nil }
+                if i == terminator {
+                    for use in atEnd[UnsafeRawPointer(block)] ?? [] {
+                        if current == nil { current = load(before: terminator) }
+                        LLVMSetOperand(use.user, use.operand, current)
+                    }
+                }
+                instruction = next
+            }
+        }
+        return loads
     }
 
     /// Whether `call` is a migration point's slow-path call (on a path taken only when a

@@ -17,8 +17,13 @@ import PopcornSupport
 
     /// A program large enough that compiling it takes a while.
     static func bigProgram(functions: Int) -> String {
+        // The functions call each other in a ring, so none is point-free: each gets its points and
+        // stackmaps, and the compile takes long enough to be interrupted.
         var text = "#include <stdio.h>\n"
-        for i in 0..<functions { text += "static char b\(i)[32] = \"s\(i)\"; int f\(i)(int x) { return x * \(i) + b\(i)[0]; }\n" }
+        for i in 0..<functions { text += "int f\(i)(int x);\n" }
+        for i in 0..<functions {
+            text += "static char b\(i)[32] = \"s\(i)\"; int f\(i)(int x) { return x > (1 << 30) ? f\((i + 1) % functions)(x - 1) : x * \(i) + b\(i)[0]; }\n"
+        }
         text += "int main(void) { int s = 0;\n"
         for i in 0..<functions { text += "  s += f\(i)(s);\n" }
         return text + "  printf(\"%d\\n\", s); return 0; }\n"

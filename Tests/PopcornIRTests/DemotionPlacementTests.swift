@@ -196,9 +196,10 @@ struct DemotionPlacementTests {
         }
     }
 
-    /// A value the loop does not change, live across a call in the loop: one store where the
-    /// loop is entered, none in the loop (a store before the call would repeat every iteration).
-    @Test func aLoopInvariantValueIsStoredWhereTheLoopIsEntered() throws {
+    /// A value the loop does not change, live across a call in the loop, lives in its slot: one
+    /// store after the definition, none in the loop, and the use in the loop reads the slot after
+    /// the call (no read after every call merged by a phi at the loop header).
+    @Test func aLoopInvariantValueLiveAcrossTheLoopsCallsLivesInItsSlot() throws {
         try instrumented("""
         define i64 @f(i64 %a, i64 %n) {
         entry:
@@ -216,8 +217,17 @@ struct DemotionPlacementTests {
         """) { f in
             let entry = try block("entry", of: f), loop = try block("loop", of: f)
             let k = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "k" })
-            #expect(storesOf(k, in: entry).count == 1, "k is stored once, on the way into the loop")
+            #expect(storesOf(k, in: entry).count == 1, "k is stored once, after its definition")
             #expect(storesOf(k, in: loop).isEmpty)
+            #expect(CFGEditing.phis(of: loop).count == 1, "only the induction variable's phi")
+            let next = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "next" })
+            let read = try #require(LLVMGetOperand(next, 1))
+            #expect(LLVMIsALoadInst(read) != nil && LLVMGetVolatile(read) != 0, "the use reads the slot")
+            let call = try #require(CFGEditing.instructions(of: loop).first { IR.calleeName(of: $0) == "g" })
+            var after = LLVMGetNextInstruction(call)
+            var readFollowsCall = false
+            while let a = after { if a == read { readFollowsCall = true }; after = LLVMGetNextInstruction(a) }
+            #expect(readFollowsCall, "the read comes after the call")
             expectOnlySlotsLiveAcrossCalls(f)
         }
     }
