@@ -144,7 +144,7 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.debug: addDebug(arg.value)
             case DriverOptions.fpopcornMigration:
                 if let policy = MigrationPolicy(rawValue: arg.value) { migrationPolicy = policy }
-                else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry-exit, every-function or loops")) }
+                else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")) }
             case DriverOptions.fcfProtection: protectionFlags.cfProtection(nil, argument: arg.description)
             case DriverOptions.fcfProtectionEq: protectionFlags.cfProtection(arg.value, argument: arg.description)
             case DriverOptions.mbranchProtection: protectionFlags.branchProtection(arg.value, argument: arg.description)

@@ -88,7 +88,7 @@ public enum DriverOptions {
     public static let fcfProtection = Option("-fcf-protection", .flag, group: .codeGeneration, help: "Same as -fcf-protection=full")
     public static let fcfProtectionEq = Option("-fcf-protection=", .joined, group: .codeGeneration, help: "x86_64 control-flow enforcement: branch and full give endbr64 landing pads (IBT); the shadow stack of return and full is never used", metaVariable: "<none|branch|return|full>")
     public static let fstackClash = Option("-fstack-clash-protection", .flag, group: .codeGeneration, help: "Probe every page of large stack frames (both ISAs)", destination: .frontend)
-    public static let fpopcornMigration = Option("-fpopcorn-migration=", .joined, group: .codeGeneration, help: "Where migration points go: none, entry-exit (default: entry and returns of functions that can call into others, back edges of loops calling the rest), every-function (entry and returns of every function) or loops (also back edges of loops with calls or big bodies)", metaVariable: "<policy>")
+    public static let fpopcornMigration = Option("-fpopcorn-migration=", .joined, group: .codeGeneration, help: "Where migration points go: none, entry-exit (default: function entry and returns) or loops (also back edges of loops with calls or big bodies)", metaVariable: "<policy>")
 
     // MARK: Target
     public static let m64 = Option("-m64", .flag, group: .target, help: "Accepted: every popcorn ISA is 64-bit", destination: .ignored(reason: "every popcorn ISA is 64-bit"))

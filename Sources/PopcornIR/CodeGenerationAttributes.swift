@@ -8,10 +8,6 @@ import CLLVM
 /// * `"disable-tail-calls"="true"`: a call lowered as a tail call on one ISA but not on the
 ///   other would give the two stacks different frames; calls with a stackmap after them are
 ///   never in tail position anyway, this also covers the uninstrumented ones.
-///
-/// Point-free functions (`PointFreeFunctions`) are never on the stack below a migration point,
-/// so their frames are never walked or rebuilt: they keep the back end's defaults (no frame
-/// pointer where it is not needed, tail calls), like plain code.
 struct CodeGenerationAttributes {
     static let attributes = [("frame-pointer", "all"), ("disable-tail-calls", "true")]
 
@@ -20,8 +16,7 @@ struct CodeGenerationAttributes {
     func run(on module: LLVMModuleRef) -> Int {
         let context = LLVMGetModuleContext(module)!
         var changed = 0
-        for function in IR.functions(of: module)
-        where IR.isDefinition(function) && !IR.hasStringAttribute(function, PointFreeFunctions.attribute) {
+        for function in IR.functions(of: module) where IR.isDefinition(function) {
             for (key, value) in Self.attributes {
                 LLVMRemoveStringAttributeAtIndex(function, LLVMAttributeIndex.max, key, UInt32(key.utf8.count))
                 LLVMAddAttributeAtIndex(function, LLVMAttributeIndex.max,

@@ -89,11 +89,6 @@ enum IR {
     /// The function a call instruction calls directly, looking through no-op casts; nil for
     /// indirect calls, inline assembly and anything that is not a call (asking the C API for
     /// the callee of a non-call is undefined behaviour).
-    /// Whether `function` carries the string attribute `key` (on the function itself).
-    static func hasStringAttribute(_ function: LLVMValueRef, _ key: String) -> Bool {
-        LLVMGetStringAttributeAtIndex(function, LLVMAttributeIndex.max, key, UInt32(key.utf8.count)) != nil
-    }
-
     static func calledFunction(of call: LLVMValueRef) -> LLVMValueRef? {
         guard LLVMIsACallInst(call) != nil || LLVMIsAInvokeInst(call) != nil, var callee = LLVMGetCalledValue(call) else { return nil }
         while LLVMIsAConstantExpr(callee) != nil, LLVMGetConstOpcode(callee) == LLVMBitCast {

@@ -21,8 +21,6 @@ struct MigrationPoints {
     static let loopBodyBudget = 64
 
     let policy: MigrationPolicy
-    /// The C library's functions (calls to them never reach a point).
-    var library = LibraryFunctions.musl
 
     /// Inserts the points; returns how many were inserted.
     @discardableResult
@@ -30,29 +28,16 @@ struct MigrationPoints {
         let context = LLVMGetModuleContext(module)!
         let builder = IRBuilder(context: context)
         var inserted = 0
-        let functions = IR.functions(of: module).filter(Self.instrumentable)
-        var explicitPoints: [UnsafeRawPointer: [LLVMValueRef]] = [:]
-        for function in functions {
+        for function in IR.functions(of: module) where Self.instrumentable(function) {
+            var points: [LLVMValueRef] = []
+            var explicit: [LLVMValueRef] = []
             for instruction in IR.instructions(of: function) where LLVMIsACallInst(instruction) != nil {
                 if IR.calleeName(of: instruction) == Self.explicitPoint,
                    LLVMGetTypeKind(LLVMTypeOf(instruction)) == LLVMVoidTypeKind {
-                    explicitPoints[UnsafeRawPointer(function), default: []].append(instruction)
+                    explicit.append(instruction)
                 }
             }
-        }
-        // Which functions can do without points (only when points are automatic at all).
-        let pointFree: Set<UnsafeRawPointer> = policy == .none || policy == .everyFunction ? [] : PointFreeFunctions(library: library).find(
-            in: module, candidates: functions,
-            hasOwnPoints: { explicitPoints[UnsafeRawPointer($0)] != nil || (policy == .loops && !loopLatchPoints(of: $0).isEmpty) })
-        for function in functions where pointFree.contains(UnsafeRawPointer(function)) {
-            let name = PointFreeFunctions.attribute
-            LLVMAddAttributeAtIndex(function, LLVMAttributeIndex.max,
-                                    LLVMCreateStringAttribute(context, name, UInt32(name.utf8.count), "", 0))
-        }
-        for function in functions {
-            var points: [LLVMValueRef] = []
-            let explicit = explicitPoints[UnsafeRawPointer(function)] ?? []
-            if policy != .none, !pointFree.contains(UnsafeRawPointer(function)) {
+            if policy != .none {
                 let entry = LLVMGetEntryBasicBlock(function)!
                 if let first = firstNonAlloca(of: entry) { points.append(first) }
                 for block in CFGEditing.blocks(of: function) {
@@ -60,17 +45,8 @@ struct MigrationPoints {
                         points.append(terminator)
                     }
                 }
-                // A loop calling this file's point-free functions would otherwise run without
-                // reaching a point for as long as it loops (they used to have points of their own):
-                // its back edge gets one. (Another file's point-free functions are loop-free too,
-                // but this file cannot tell them apart; a loop calling them reaches no point.)
-                points += loopLatchPoints(of: function) { body in
-                    body.contains { instruction in
-                        IR.calledFunction(of: instruction).map { pointFree.contains(UnsafeRawPointer($0)) } ?? false
-                    }
-                }
-                if policy == .loops { points += loopLatchPoints(of: function) }
             }
+            if policy == .loops { points += loopLatchPoints(of: function) }
             var seen = Set<UnsafeRawPointer>()
             for point in points where seen.insert(UnsafeRawPointer(point)).inserted {
                 insertPoint(before: point, module: module, context: context, builder: builder)
@@ -104,10 +80,7 @@ struct MigrationPoints {
     /// The terminators of the latches of loops worth a point: back edges found by a depth-first
     /// walk (an edge to a block still on the walk's stack), each loop's body being the blocks that
     /// reach the latch without passing through the header.
-    /// `worthAPoint` decides from a loop body's instructions; by default a loop qualifies if it
-    /// contains a non-intrinsic call or has at least `loopBodyBudget` instructions.
-    private func loopLatchPoints(of function: LLVMValueRef,
-                                 where worthAPoint: (([LLVMValueRef]) -> Bool)? = nil) -> [LLVMValueRef] {
+    private func loopLatchPoints(of function: LLVMValueRef) -> [LLVMValueRef] {
         let blocks = CFGEditing.blocks(of: function)
         guard let entry = blocks.first else { return [] }
         var predecessors: [UnsafeRawPointer: [LLVMBasicBlockRef]] = [:]
@@ -147,11 +120,15 @@ struct MigrationPoints {
                 guard body.insert(UnsafeRawPointer(block)).inserted else { continue }
                 work += predecessors[UnsafeRawPointer(block)] ?? []
             }
-            let instructions = blocks.filter { body.contains(UnsafeRawPointer($0)) }.flatMap(CFGEditing.instructions(of:))
-            let qualifies = worthAPoint?(instructions) ?? (instructions.count >= Self.loopBodyBudget || instructions.contains {
-                LLVMIsACallInst($0) != nil && !StackMaps.isIntrinsicCall($0)
-            })
-            if qualifies, let terminator = LLVMGetBasicBlockTerminator(edge.latch) {
+            var size = 0
+            var hasCall = false
+            for block in blocks where body.contains(UnsafeRawPointer(block)) {
+                for instruction in CFGEditing.instructions(of: block) {
+                    size += 1
+                    if LLVMIsACallInst(instruction) != nil, !StackMaps.isIntrinsicCall(instruction) { hasCall = true }
+                }
+            }
+            if hasCall || size >= Self.loopBodyBudget, let terminator = LLVMGetBasicBlockTerminator(edge.latch) {
                 result.append(terminator)
             }
         }

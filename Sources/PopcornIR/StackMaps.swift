@@ -19,9 +19,8 @@ import CLLVM
 /// Instrumented calls: every call except intrinsics, inline assembly, `noreturn` calls of
 /// functions defined elsewhere (their frame never resumes; `noreturn` functions of this module are
 /// instrumented, since they may run for long before their longjmp), `musttail` calls (their
-/// frame is gone during the callee), calls to C library functions declared but not defined
-/// here (`LibraryFunctions`: a migration never happens while one is on the stack) and calls to
-/// this module's point-free functions (`PointFreeFunctions`: no point is ever reached inside).
+/// frame is gone during the callee) and calls to C library functions declared but not defined
+/// here (`LibraryFunctions`: a migration never happens while one is on the stack).
 struct StackMaps {
     static let intrinsic = "llvm.experimental.stackmap"
 
@@ -129,9 +128,6 @@ struct StackMaps {
         guard LLVMIsACallInst(instruction) != nil, !isIntrinsicCall(instruction) else { return false }
         if let function = IR.calledFunction(of: instruction), !IR.isDefinition(function),
            library.contains(IR.name(of: function)) { return false }
-        // A point-free function of this module never has a point above it (`PointFreeFunctions`).
-        if let function = IR.calledFunction(of: instruction), IR.isDefinition(function),
-           IR.hasStringAttribute(function, PointFreeFunctions.attribute) { return false }
         if let callee = LLVMGetCalledValue(instruction), LLVMIsAInlineAsm(callee) != nil { return false }
         // The runtime's jmp_buf note never reaches a migration point.
         if let function = IR.calledFunction(of: instruction), IR.name(of: function) == JmpBufNotes.noteFunction { return false }

@@ -75,7 +75,7 @@ import Testing
         let cc = try Harness.popcornTool("popcorn-cc")
         let work = try Harness.scratch("hardened-longjmp")
         let source = "\(Harness.root)/Tests/Inputs/migration/longjmp.c"
-        let build = try Harness.mustSucceed("'\(cc)' \(Self.hardening) \(ProcessMoveTests.policy) '\(source)' -o prog", in: work.path)
+        let build = try Harness.mustSucceed("'\(cc)' \(Self.hardening) '\(source)' -o prog", in: work.path)
         #expect(!build.stderrText.contains("does not directly follow a call"), "\(build.stderrText)")
         let binary = work.file(start.siblingPath(of: "prog"))
         let plain = try Harness.run(binary, isa: start, in: work.path)

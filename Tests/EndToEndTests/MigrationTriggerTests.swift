@@ -41,7 +41,7 @@ import PopcornSupport
     @Test func requestWaitsWhileOtherThreadsRun() throws {
         let cc = try Harness.popcornTool("popcorn-cc")
         let work = try Harness.scratch("threads")
-        try Harness.mustSucceed("'\(cc)' -O2 \(ProcessMoveTests.policy) '\(Harness.root)/Tests/Inputs/triggers/threads.c' -o requests -lpthread",
+        try Harness.mustSucceed("'\(cc)' -O2 '\(Harness.root)/Tests/Inputs/triggers/threads.c' -o requests -lpthread",
                                 in: work.path)
         for start in ISA.allCases {
             let other = ISA.allCases.first { $0 != start }!

@@ -97,7 +97,7 @@ import PopcornSupport
         try #require(getuid() == 0, "the setuid scenario needs to run as root (CI does)")
         let cc = try Harness.popcornTool("popcorn-cc")
         let work = try Harness.scratch("setuid")
-        try Harness.mustSucceed("chmod 0755 . && '\(cc)' -O2 \(ProcessMoveTests.policy) '\(ProcessMoveTests.directory)/secure_move.c' -o prog", in: work.path)
+        try Harness.mustSucceed("chmod 0755 . && '\(cc)' -O2 '\(ProcessMoveTests.directory)/secure_move.c' -o prog", in: work.path)
         let plain = try Harness.shell("./prog", in: work.path)
         #expect(plain.succeeded)
         #expect(plain.stderrText == "finished on aarch64 as euid 0\n", "\(plain.stderrText)")

@@ -11,14 +11,11 @@ import PopcornSupport
     static let directory = "\(Harness.root)/Tests/Inputs/migration"
 
     /// Builds `source` with popcorn-cc in a fresh directory; returns the directory (kept alive by
-    /// the returned TemporaryDirectory). With points in every function: these programs move at
-    /// points counted from the start, chosen inside helpers that only call the C library (which
-    /// the default policy leaves without points).
-    static let policy = "-fpopcorn-migration=every-function"
+    /// the returned TemporaryDirectory).
     static func build(_ source: String) throws -> TemporaryDirectory {
         let cc = try Harness.popcornTool("popcorn-cc")
         let work = try Harness.scratch("move")
-        try Harness.mustSucceed("'\(cc)' -O2 \(policy) '\(directory)/\(source)' -o prog", in: work.path)
+        try Harness.mustSucceed("'\(cc)' -O2 '\(directory)/\(source)' -o prog", in: work.path)
         return work
     }
 

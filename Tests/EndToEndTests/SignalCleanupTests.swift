@@ -17,8 +17,8 @@ import PopcornSupport
 
     /// A program large enough that compiling it takes a while.
     static func bigProgram(functions: Int) -> String {
-        // The functions call each other in a ring, so none is point-free: each gets its points and
-        // stackmaps, and the compile takes long enough to be interrupted.
+        // The functions call each other in a ring: each gets its points and stackmaps (every call
+        // is instrumented), and the compile takes long enough to be interrupted.
         var text = "#include <stdio.h>\n"
         for i in 0..<functions { text += "int f\(i)(int x);\n" }
         for i in 0..<functions {

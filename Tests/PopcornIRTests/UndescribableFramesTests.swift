@@ -8,14 +8,14 @@ import PopcornSupport
 /// they live on the object stack (`ObjectStack`), so such functions get migration points.
 @Suite struct UndescribableFramesTests {
     static let program = """
-    extern int report(int);
+    #include <stdio.h>
     static int sum(const int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }
     int work(int n) {
         int buf[n];
         for (int i = 0; i < n; i++) buf[i] = i * 3;
-        return sum(buf, n) + report(n);
+        return sum(buf, n) + printf("%d\\n", n);
     }
-    int fixed(int n) { int buf[4] = {n, n, n, n}; return sum(buf, 4) + report(n); }
+    int fixed(int n) { int buf[4] = {n, n, n, n}; return sum(buf, 4) + printf("%d\\n", n); }
     """
 
     /// `program` through the frontend and the portable passes: the module's text, the diagnostics
