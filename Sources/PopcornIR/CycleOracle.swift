@@ -3,9 +3,10 @@ import CLLVM
 /// Answers "does this block lie on a cycle of the control-flow graph that avoids that block?" for
 /// one function whose control flow does not change while it is asked.
 ///
-/// Demotion asks it to place stores and reads where they run least often: a block on a cycle
-/// that avoids a value's definition runs again and again without the value being redefined
-/// (a loop the definition is outside of), so a store there would repeat on every iteration.
+/// Demotion asks it where accesses would run most often: a call on a cycle that avoids a value's
+/// definition runs again and again without the value being redefined (a loop the definition is
+/// outside of), which makes the value resident in its slot; and a read is not sunk into a block
+/// on a cycle avoiding the read's own block, where it would run on every iteration.
 /// Per avoided block the answer for all blocks comes from one strongly-connected-components walk
 /// (Tarjan's, iterative) of the graph without that block, and is cached: many values share a
 /// defining block, and a large function (an interpreter loop) asks thousands of times.
@@ -22,11 +23,6 @@ struct CycleOracle {
         for (i, block) in blocks.enumerated() { index[UnsafeRawPointer(block)] = i }
         self.index = index
         successors = blocks.map { block in CFGEditing.successors(of: block).compactMap { index[UnsafeRawPointer($0)] } }
-    }
-
-    /// Whether the function has a loop at all.
-    mutating func hasCycle() -> Bool {
-        components(without: -1).contains { $0 >= 0 }
     }
 
     /// Whether `block` lies on a cycle that does not pass through `avoided` (`avoided` itself never does).

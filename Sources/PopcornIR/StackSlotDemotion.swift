@@ -92,10 +92,7 @@ struct StackSlotDemotion {
         }
         let storeAtDefinition = isCallResult || resident
         // Where the slot is written otherwise: right before each call.
-        var stores: [LLVMValueRef] = []
-        if !storeAtDefinition {
-            for call in calls where !stores.contains(call) { stores.append(call) }
-        }
+        let stores = storeAtDefinition ? [] : calls
         if storeAtDefinition {
             if LLVMIsAArgument(value) != nil {
                 if let insertion { builder.position(before: insertion) } else { builder.position(atEndOf: entry) }
@@ -219,9 +216,10 @@ struct StackSlotDemotion {
         }
         for block in blocks {
             let here = inBlock[UnsafeRawPointer(block)] ?? []
+            let terminator = LLVMGetBasicBlockTerminator(block)
             var current: LLVMValueRef? = nil
             var instruction = LLVMGetFirstInstruction(block)
-            while let i = instruction, let terminator = LLVMGetBasicBlockTerminator(block) {
+            while let i = instruction {
                 let next = LLVMGetNextInstruction(i)
                 if i == store { current = value }
                 for use in here where use.user == i {
@@ -231,7 +229,7 @@ struct StackSlotDemotion {
                 if callSet.contains(UnsafeRawPointer(i)) { current = nil }
                 if i == terminator {
                     for use in atEnd[UnsafeRawPointer(block)] ?? [] {
-                        if current == nil { current = load(before: terminator) }
+                        if current == nil { current = load(before: i) }
                         LLVMSetOperand(use.user, use.operand, current)
                     }
                 }
