@@ -3,8 +3,8 @@
 
   scripts/bench.sh [--readme] [PART ...]        (`make bench` runs it without arguments)
 
-PART selects what to measure (default: everything; about nine minutes on two cores with another
-build running on them, the SQLite amalgamation taking half of it):
+PART selects what to measure (default: everything; about six and a half minutes on two idle
+cores, the SQLite amalgamation taking a good part of it):
   examples    the four Examples/ programs (scripts/bench/examples.py)
   lua sqlite bzip2 zlib
               real programs from Debian source packages, built by their own build systems

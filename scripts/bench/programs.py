@@ -14,7 +14,7 @@ with its working directory, arguments and wall time. From that log:
   compile   The compile commands the build system ran (-c), one after another. The build itself
             runs them sequentially (make without -j) and gives the first sample; they are replayed
             for further samples (min of BENCH_REPS, or of `compile_reps` for SQLite, whose
-            8 MB amalgamation takes minutes per variant). Popcorn: one command per file for both
+            8 MB amalgamation takes about half a minute per variant). Popcorn: one command per file for both
             ISAs; plain: the same arguments to clang-19 once per ISA, with the flags
             scripts/musl-clang adds (called directly, not through the shell script, so plain is
             not charged the script's start-up).  Ratio: popcorn / (plain x86_64 + plain aarch64).
@@ -147,9 +147,9 @@ def zlib_workload(data, plain):
 # Workload sizes give plain runs of about half a second here (see the workload files).
 PROGRAMS = [
     Program("lua", "Lua 5.4 interpreter", "lua5.4", "src/lua", lua_build, lua_workload, column="Lua {version}"),
-    # sqlite3.c takes 20 s per ISA with clang-19 and over a minute with popcorn-cc: one timed
-    # compile of each variant keeps `make bench` near a quarter of an hour; noise is a small part
-    # of times that long.
+    # sqlite3.c takes about 20 s per ISA with clang-19 and about as long for both with popcorn-cc:
+    # one timed compile of each variant keeps `make bench` short; noise is a small part of times
+    # that long.
     Program("sqlite", "SQLite shell", "sqlite3", "sqlite3", sqlite_build, sqlite_workload,
             prepare=sqlite_prepare, compile_reps=1, column="SQLite {version} shell"),
     Program("bzip2", "bzip2", "bzip2", "bzip2", bzip2_build, bzip2_workload),
