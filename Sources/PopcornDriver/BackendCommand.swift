@@ -26,11 +26,14 @@ public struct BackendCommand: Sendable, Equatable {
     public var migration: MigrationPolicy
     /// `-fcf-protection=branch`, `-mbranch-protection=…`: applied per ISA while lowering.
     public var protection: ControlFlowProtection
+    /// `-fpopcorn-libc=`; written out only when it is not the default (`native`).
+    public var libc: LibcModel
 
     public init(bitcode: String, output: String, emit: String, optimization: String, source: String,
                 keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entryExit,
-                protection: ControlFlowProtection = .none) {
+                protection: ControlFlowProtection = .none, libc: LibcModel = .native) {
         self.protection = protection
+        self.libc = libc
         self.bitcode = bitcode
         self.output = output
         self.emit = emit
@@ -53,11 +56,12 @@ public struct BackendCommand: Sendable, Equatable {
     static let keepDebug = Option("-keep-debug-info", .flag, group: .internalOnly, help: "Keep debug information")
     static let isaOption = Option("-isa", .separate, group: .internalOnly, help: "Generate code for this ISA")
     static let migrationOption = Option("-fpopcorn-migration=", .joined, group: .internalOnly, help: "Migration point policy")
+    static let libcOption = Option("-fpopcorn-libc=", .joined, group: .internalOnly, help: "The C library linked: native or portable")
     static let cfProtectionOption = Option("-fcf-protection=", .joined, group: .internalOnly, help: "x86_64 indirect branch tracking")
     static let branchProtectionOption = Option("-mbranch-protection=", .joined, group: .internalOnly, help: "aarch64 branch protection")
     /// The `-cc1popcorn` option table.
     public static let table = OptionTable([outputOption, optimizeOption, emitObject, emitAssembly, emitIR,
-                                           emitBitcode, mainFile, keepDebug, isaOption, migrationOption,
+                                           emitBitcode, mainFile, keepDebug, isaOption, migrationOption, libcOption,
                                            cfProtectionOption, branchProtectionOption])
 
     /// `argv` after `-cc1popcorn`.
@@ -66,6 +70,7 @@ public struct BackendCommand: Sendable, Equatable {
         if keepDebugInfo { args.append("-keep-debug-info") }
         if isas != ISA.allCases { args += isas.flatMap { ["-isa", $0.rawValue] } }
         if migration != .entryExit { args.append("-fpopcorn-migration=" + migration.rawValue) }
+        if libc != .native { args.append(libc.option) }
         args += ProtectionFlags.backendArguments(protection)
         return args
     }
@@ -78,6 +83,7 @@ public struct BackendCommand: Sendable, Equatable {
         var keep = false
         var isas: [ISA] = []
         var migration = MigrationPolicy.entryExit
+        var libc = LibcModel.native
         var protectionFlags = ProtectionFlags()
         for arg in parsed.arguments {
             switch arg.option {
@@ -102,6 +108,11 @@ public struct BackendCommand: Sendable, Equatable {
                     throw DriverError.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")
                 }
                 migration = policy
+            case BackendCommand.libcOption:
+                guard let model = LibcModel(rawValue: arg.value) else {
+                    throw DriverError.unsupportedOption(arg.description, reason: "expected native or portable")
+                }
+                libc = model
             case BackendCommand.cfProtectionOption:
                 protectionFlags.cfProtection(arg.value, argument: arg.description)
             case BackendCommand.branchProtectionOption:
@@ -115,7 +126,7 @@ public struct BackendCommand: Sendable, Equatable {
         guard let output else { throw BackendCommandError.missingOutput }
         self.init(bitcode: bitcode, output: output, emit: emit, optimization: optimization,
                   source: source ?? bitcode, keepDebugInfo: keep, isas: isas.isEmpty ? ISA.allCases : isas.sorted(),
-                  migration: migration, protection: protectionFlags.protection)
+                  migration: migration, protection: protectionFlags.protection, libc: libc)
     }
 
     // MARK: Running
@@ -136,7 +147,7 @@ public struct BackendCommand: Sendable, Equatable {
         let kind = backendOutput
         let request = BackendRequest(bitcodePath: bitcode, sourcePath: source, optimization: level,
                                      output: kind, isas: isas, keepDebugInfo: keepDebugInfo, migrationPolicy: migration,
-                                     protection: protection)
+                                     protection: protection, libc: libc)
         let results = try Backend.run(request, diagnostics: diagnostics)
         if diagnostics.hasErrors { throw BackendCommandError.backendFailed }
         func result(_ isa: ISA) throws -> Data {

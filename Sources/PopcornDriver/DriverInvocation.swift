@@ -36,6 +36,8 @@ public struct DriverInvocation: Sendable {
     public var backendOptimization = "0"
     /// `-fpopcorn-migration=`: where the back end inserts migration points.
     public var migrationPolicy: MigrationPolicy = .entryExit
+    /// `-fpopcorn-libc=`: the C library compiled against and linked.
+    public var libc: LibcModel = .native
     /// `-fcf-protection`, `-mbranch-protection=`: applied by the back end per ISA.
     public var protection = ControlFlowProtection.none
     /// `-g…` flags forwarded to the frontend; empty means no debug information was requested.
@@ -145,6 +147,9 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.fpopcornMigration:
                 if let policy = MigrationPolicy(rawValue: arg.value) { migrationPolicy = policy }
                 else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")) }
+            case DriverOptions.fpopcornLibc:
+                if let model = LibcModel(rawValue: arg.value) { libc = model }
+                else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected native or portable")) }
             case DriverOptions.fcfProtection: protectionFlags.cfProtection(nil, argument: arg.description)
             case DriverOptions.fcfProtectionEq: protectionFlags.cfProtection(arg.value, argument: arg.description)
             case DriverOptions.mbranchProtection: protectionFlags.branchProtection(arg.value, argument: arg.description)

@@ -42,7 +42,8 @@ public struct JobPlanner: Sendable {
             }
             let output = invocation.outputPath ?? "a.out"
             jobs.append(Job(kind: .link, tool: linker,
-                            arguments: ["-o", output] + linkArguments + (invocation.verbose ? ["-v"] : []),
+                            arguments: ["-o", output] + (invocation.libc == .native ? [] : [invocation.libc.option])
+                                + linkArguments + (invocation.verbose ? ["-v"] : []),
                             inputs: linkInputs, outputs: [output]))
         }
         return jobs
@@ -109,7 +110,7 @@ public struct JobPlanner: Sendable {
                                   optimization: invocation.backendOptimization, source: input.path,
                                   keepDebugInfo: invocation.keepDebugInfo,
                                   migration: invocation.migrationPolicy,
-                                  protection: invocation.protection).arguments
+                                  protection: invocation.protection, libc: invocation.libc).arguments
         return Job(kind: .backend, tool: tools.popcornCC, arguments: args, inputs: [bitcode], outputs: outputs)
     }
 

@@ -35,10 +35,14 @@ public struct BackendRequest: Sendable {
     public var migrationPolicy: MigrationPolicy
     /// `-fcf-protection`/`-mbranch-protection`, applied per ISA while lowering.
     public var protection: ControlFlowProtection
+    /// `-fpopcorn-libc=`: the C library the code is linked against.
+    public var libc: LibcModel
 
     public init(bitcodePath: String, sourcePath: String, optimization: OptimizationLevel,
                 output: BackendOutput, isas: [ISA] = ISA.allCases, keepDebugInfo: Bool,
-                migrationPolicy: MigrationPolicy = .none, protection: ControlFlowProtection = .none) {
+                migrationPolicy: MigrationPolicy = .none, protection: ControlFlowProtection = .none,
+                libc: LibcModel = .native) {
+        self.libc = libc
         self.protection = protection
         self.bitcodePath = bitcodePath
         self.sourcePath = sourcePath

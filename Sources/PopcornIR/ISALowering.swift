@@ -8,15 +8,19 @@ public struct ISALowering: Sendable {
     public let dataLayout: String
     /// Hardware control-flow protection to apply where this ISA has it.
     public let protection: ControlFlowProtection
+    /// The C library the program links: the libc-boundary fix-ups exist only for the native one.
+    public let libc: LibcModel
 
-    public init(isa: ISA, dataLayout: String, protection: ControlFlowProtection = .none) {
+    public init(isa: ISA, dataLayout: String, protection: ControlFlowProtection = .none, libc: LibcModel = .native) {
+        self.libc = libc
         self.isa = isa
         self.dataLayout = dataLayout
         self.protection = protection
     }
 
     /// Retargets `module` to the ISA and, on x86_64, applies the ABI fix-ups in order:
-    /// `va_start`/`va_copy`, variadic call padding, `long double` at the libc boundary, shims;
+    /// `va_start`/`va_copy`, variadic call padding, and for the native libc `long double` at the
+    /// libc boundary and the shims;
     /// on aarch64, isolates frame addresses from loads and stores (`FrameAddressIsolation`).
     /// On both, every stackmap is followed by a clobber of the callee-saved registers
     /// (`CalleeSavedBarrier`) and the requested control-flow protection is applied where the
@@ -31,7 +35,9 @@ public struct ISALowering: Sendable {
         }
         VAListLowering().run(on: module.ref)
         // Padding must see libc's real names, so it runs before the shim renaming.
-        VariadicCallPadding().run(on: module.ref)
+        VariadicCallPadding(libc: libc).run(on: module.ref)
+        // The portable libc is binary128 and aarch64's C view on every ISA: nothing to translate.
+        guard libc == .native else { return }
         LongDoubleBoundary().run(on: module.ref)
         ABIShimRedirection().run(on: module.ref)
     }

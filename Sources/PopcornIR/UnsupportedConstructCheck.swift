@@ -9,6 +9,8 @@ import PopcornSupport
 struct UnsupportedConstructCheck {
     let locator: SourceLocator
     let diagnostics: DiagnosticsEngine
+    /// The libc-boundary checks apply to the native C library only.
+    var libc: LibcModel = .native
 
     /// Checks `module`; returns the number of errors reported.
     func run(on module: LLVMModuleRef) -> Int {
@@ -50,7 +52,7 @@ struct UnsupportedConstructCheck {
                 continue
             }
             checkVariadicArguments(of: call, report: report)
-            if let function = IR.calledFunction(of: call), !IR.isDefinition(function) {
+            if libc == .native, let function = IR.calledFunction(of: call), !IR.isDefinition(function) {
                 checkLibcCall(call, name: name, report: report)
             }
         }

@@ -1,4 +1,5 @@
 import CLLVM
+import PopcornSupport
 
 /// x86_64 pass 4: pads calls to the program's own variadic functions so that x86_64 puts each
 /// variadic argument where the callee's (aarch64-style) `va_arg` code looks for it.
@@ -11,8 +12,12 @@ import CLLVM
 /// even register. Dummy `undef` arguments (i64 for integer registers, double for XMM registers)
 /// recreate exactly that: the `va_arg` code skips the dummy slots like AAPCS padding.
 ///
-/// libc's variadic functions read their arguments with x86_64's native `va_arg` and are left alone.
+/// With the native C library, libc's variadic functions read their arguments with x86_64's
+/// native `va_arg` and are left alone; with the portable one they are the program's own IR.
 struct VariadicCallPadding {
+    /// Which C library the callees named like libc functions belong to.
+    var libc: LibcModel = .native
+
     /// Register class of one argument piece on x86_64.
     enum RegisterClass { case integer, vector, memory }
 
@@ -35,7 +40,7 @@ struct VariadicCallPadding {
             let functionType = LLVMGetCalledFunctionType(call)!
             guard LLVMIsFunctionVarArg(functionType) != 0 else { continue }
             if let name = IR.calleeName(of: call),
-               name.hasPrefix("llvm.") || LibcVariadicFunctions.isLibcVariadic(name) { continue }
+               name.hasPrefix("llvm.") || (libc == .native && LibcVariadicFunctions.isLibcVariadic(name)) { continue }
             let fixed = Int(LLVMCountParamTypes(functionType))
             let arguments = IR.arguments(of: call)
             var newArguments: [LLVMValueRef] = []

@@ -187,8 +187,12 @@ uint64_t popcorn_monotonic_ns(void);
 
 /* ---- raw system calls --------------------------------------------------------------------
  * The restore overwrites libc's memory (errno lives in the thread descriptor, which is part of
- * it), so both sides talk to the kernel directly; results are -errno on failure. */
-static inline long popcorn_sys6(long n, long a, long b, long c, long d, long e, long f)
+ * it), so both sides talk to the kernel directly; results are -errno on failure.
+ * With the portable C library (POPCORN_PORTABLE_LIBC) the runtime sees the C library's aarch64
+ * view on every ISA, numbers included: its calls go through the libc layer's system-call
+ * boundary, which translates them on x86_64 and touches no C library state. */
+/* The kernel's own numbering of this ISA, whatever C library is linked. */
+static inline long popcorn_native_sys6(long n, long a, long b, long c, long d, long e, long f)
 {
 #if defined(__x86_64__)
     long ret;
@@ -215,6 +219,20 @@ static inline long popcorn_sys6(long n, long a, long b, long c, long d, long e, 
     return x0;
 #else
 #error "unsupported ISA"
+#endif
+}
+
+#if defined(POPCORN_PORTABLE_LIBC)
+long __popcorn_syscall(long n, long a, long b, long c, long d, long e, long f);
+#endif
+
+/* The numbering of <sys/syscall.h> as this file was compiled. */
+static inline long popcorn_sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+#if defined(POPCORN_PORTABLE_LIBC)
+    return __popcorn_syscall(n, a, b, c, d, e, f);
+#else
+    return popcorn_native_sys6(n, a, b, c, d, e, f);
 #endif
 }
 

@@ -10,15 +10,20 @@
  * a move carries it at its address with the rest of the process, and the pointer travels in the
  * TLS block, so objects and the pointers to them are valid on the destination as they are.
  */
+#include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "checkpoint_format.h"
 
 /* The thread's object-stack pointer: the lowest byte in use (frames are below it). */
 __thread void *__popcorn_osp;
+
+/* The first function of a thread that uses the object stack calls __popcorn_object_stack_init,
+ * so it talks to the kernel directly: C library functions compiled by popcorn-cc (the portable
+ * libc) use the object stack themselves. */
 
 /* Reserved per thread (only touched pages cost memory): the native stack's limit, at least 8 MiB
  * and at most 1 GiB, since objects that used to be in native frames are here now. */
@@ -27,7 +32,7 @@ static size_t region_size(void)
 {
     struct rlimit limit;
     size_t size = 8u << 20;
-    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > size)
+    if (popcorn_sys(SYS_prlimit64, 0, RLIMIT_STACK, 0, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > size)
         size = limit.rlim_cur;
     if (size > (1u << 30))
         size = 1u << 30;
@@ -37,18 +42,20 @@ static size_t region_size(void)
 void *__popcorn_object_stack_init(void)
 {
     size_t size = region_size();
-    unsigned char *region = mmap(NULL, size + GUARD_BYTES, PROT_READ | PROT_WRITE,
-                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (region == MAP_FAILED) {
+    long mapped = popcorn_sys(SYS_mmap, 0, size + GUARD_BYTES, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mapped < 0 && mapped > -4096) {
         /* Nothing can run without its objects: like a native stack that cannot be grown. */
         static const char message[] = "popcorn: error: cannot map the object stack\n";
-        write(2, message, sizeof message - 1);
-        abort();
+        popcorn_sys(SYS_write, 2, message, sizeof message - 1);
+        popcorn_sys(SYS_kill, popcorn_sys(SYS_getpid, 0), SIGABRT);
+        popcorn_sys(SYS_exit_group, 127);
     }
+    unsigned char *region = (unsigned char *)mapped;
     /* A guard region below: an overflow faults like a native stack's. Frames are not probed page
      * by page, so the region is far larger than a page: only a single frame of more than 1 MiB
      * could step over it, as on a native stack without -fstack-clash-protection. */
-    mprotect(region, GUARD_BYTES, PROT_NONE);
+    popcorn_sys(SYS_mprotect, region, GUARD_BYTES, PROT_NONE);
     __popcorn_osp = region + GUARD_BYTES + size;
     return __popcorn_osp;
 }

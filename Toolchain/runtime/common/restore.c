@@ -329,7 +329,7 @@ static void map_regions(struct restore_area *area)
 static void set_thread_pointer(uint64_t tp)
 {
 #if defined(__x86_64__)
-    long status = popcorn_sys(SYS_arch_prctl, ARCH_SET_FS, tp);
+    long status = popcorn_native_sys6(158 /* arch_prctl */, ARCH_SET_FS, (long)tp, 0, 0, 0, 0);
     if (status < 0)
         fatal("cannot set the thread pointer", status);
 #else

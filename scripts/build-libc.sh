@@ -1,0 +1,127 @@
+#!/bin/sh
+# Builds the portable C library (docs/LIBC.md): Debian's musl source compiled by popcorn-cc
+# with -fpopcorn-libc=portable through musl's own build system, plus this project's per-ISA
+# layer (Toolchain/libc/<isa>), compiled natively.
+#
+#   scripts/build-libc.sh <stage>      e.g. scripts/build-libc.sh build
+#
+# Writes, for each ISA, <stage>/lib/popcorn/<isa>/portable/crt1.o and libc.a (musl's objects
+# for that ISA, then the layer's), atomically. The result is keyed by the content of
+# everything it is made from (musl's tarball, the overlay and layer sources, popcorn-cc, this
+# script): a second run with the same inputs does nothing.
+set -eu
+stage=$(cd "${1:?usage: build-libc.sh <stage directory>}" && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+libc=$root/Toolchain/libc
+out=$stage/lib/popcorn
+cc=$stage/bin/popcorn-cc
+CLANG=${CLANG:-clang-19}
+AR=${AR:-llvm-ar-19}
+OBJCOPY=${OBJCOPY:-llvm-objcopy-19}
+ISAS="x86_64 aarch64"
+say() { echo "build-libc: $*" >&2; }
+
+[ -x "$cc" ] || { say "error: $cc is missing (run make stage first)"; exit 1; }
+source=$("$root/scripts/debian-source.sh" musl)
+tarball=$(ls "$source"/../*.orig.tar.* | head -n 1)
+
+key=$( { sha256sum "$cc" "$tarball" "$0" "$root/Toolchain/tools/gen_syscall_table.sh" \
+             "$root/Toolchain/runtime/x86_64/aarch64_abi.h"
+         find "$libc" -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-32)
+stamp=$out/portable-libc.key
+if [ "$(cat "$stamp" 2>/dev/null || true)" = "$key" ]; then
+    exit 0
+fi
+
+# One build at a time (make -j, parallel test runs).
+mkdir -p "$out"
+exec 9>"$out/portable-libc.lock"
+flock 9
+[ "$(cat "$stamp" 2>/dev/null || true)" = "$key" ] && exit 0
+
+work=$stage/libc.obj
+rm -rf "$work"
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT INT TERM HUP
+
+# musl's tree with aarch64's C view, minus everything that is aarch64 assembly or inline
+# assembly: the overlay headers replace musl's arch headers, the per-ISA layer provides the
+# removed routines, and musl's generic C takes the place of its aarch64 math and string code.
+cp -a "$source" "$work/musl"
+cd "$work/musl"
+cp "$libc"/arch/*.h arch/aarch64/
+rm -f arch/aarch64/fp_arch.h
+rm -rf src/*/aarch64 crt/aarch64
+# musl's generic stand-ins for the routines the layer provides (empty or ENOSYS versions).
+rm -f src/fenv/fenv.c src/setjmp/setjmp.c src/setjmp/longjmp.c src/signal/sigsetjmp.c \
+    src/signal/restore.c src/thread/clone.c src/thread/__unmapself.c src/thread/__set_thread_area.c
+cp "$libc"/src/*.c src/thread/
+./configure --target=aarch64-linux-musl --disable-shared --prefix=/ \
+    CC="$cc" AR="$AR" RANLIB=true CFLAGS="-fpopcorn-libc=portable" >"$work/configure.log" 2>&1 \
+    || { cat "$work/configure.log" >&2; say "error: musl's configure failed"; exit 1; }
+# No migration points (so no stackmaps and no object stack, whose pointer is thread-local) in
+# the start-up code that runs before the thread pointer is set, nor in the string routines:
+# leaves where a move is never requested, kept as fast as plain code.
+cat >>config.mak <<'MAKE'
+obj/src/env/__libc_start_main.o obj/src/env/__init_tls.o obj/src/env/__stack_chk_fail.o: CFLAGS_ALL += -fpopcorn-migration=none
+obj/src/string/%.o: CFLAGS_ALL += -fpopcorn-migration=none
+MAKE
+jobs=$(nproc 2>/dev/null || echo 2)
+if ! make -j"$jobs" lib/libc.a >"$work/make.log" 2>&1; then
+    grep -E 'error|Error' "$work/make.log" | head -n 40 >&2
+    say "error: building musl with popcorn-cc failed (log: $work/make.log)"
+    trap - EXIT
+    exit 1
+fi
+
+# The system-call number table of the x86_64 layer.
+mkdir -p "$work/gen"
+sh "$root/Toolchain/tools/gen_syscall_table.sh" /usr/include/aarch64-linux-musl/bits/syscall.h \
+    /usr/include/x86_64-linux-musl/bits/syscall.h >"$work/gen/syscall_table.h"
+
+resource=$($CLANG -print-resource-dir)/include
+objects=$(find obj/src obj/compat -name '*.o' 2>/dev/null | LC_ALL=C sort)
+for isa in $ISAS; do
+    dir=$work/$isa
+    mkdir -p "$dir/musl" "$dir/layer"
+    # musl: this ISA's object out of each multi-ISA object, named after its source path.
+    members=""
+    for object in $objects; do
+        name=$(echo "${object#obj/}" | tr / _)
+        if [ "$isa" = x86_64 ]; then
+            # The container is the x86_64 object; drop what it embeds for the other ISAs.
+            "$OBJCOPY" --remove-section .popcorn.object --remove-section '.popcorn.isa.*' \
+                "$object" "$dir/musl/$name"
+        else
+            "$OBJCOPY" --dump-section ".popcorn.isa.$isa=$dir/musl/$name" "$object" "$dir/scratch.o"
+        fi
+        members="$members $dir/musl/$name"
+    done
+    # The layer: freestanding native code against the C library's aarch64 view.
+    flags="--target=$isa-unknown-linux-musl -ffreestanding -nostdinc -isystem $resource -O2 -fno-pic
+           -ffunction-sections -fdata-sections -Wall -Wextra -Werror -std=gnu11
+           -I$root/Toolchain/runtime/x86_64 -I$libc/$isa -I$work/gen"
+    for file in "$libc/$isa"/*.c "$libc/$isa"/*.S; do
+        base=$(basename "$file")
+        [ "$base" = start.S ] && continue
+        # shellcheck disable=SC2086
+        $CLANG $flags -c "$file" -o "$dir/layer/popcorn_${base%.*}.o"
+        members="$members $dir/layer/popcorn_${base%.*}.o"
+    done
+    # shellcheck disable=SC2086
+    $CLANG $flags -c "$libc/$isa/start.S" -o "$dir/crt1.o"
+    # shellcheck disable=SC2086
+    "$AR" rcs "$dir/libc.a" $members
+done
+
+# Install both ISAs' files, then the key: a partial install is never taken for a finished one.
+rm -f "$stamp"
+for isa in $ISAS; do
+    mkdir -p "$out/$isa/portable"
+    for file in crt1.o libc.a; do
+        cp "$work/$isa/$file" "$out/$isa/portable/$file.tmp"
+        mv -f "$out/$isa/portable/$file.tmp" "$out/$isa/portable/$file"
+    done
+done
+echo "$key" >"$stamp.tmp" && mv -f "$stamp.tmp" "$stamp"
+say "portable C library built in $out/<isa>/portable"
