@@ -1,6 +1,7 @@
 # Popcorn toolchain — top-level build.
 #
-#   make            build the tools and runtime, staged relocatably in build/ (bin/, lib/popcorn/,
+#   make            build the tools, the runtime and the portable C library (musl compiled by
+#                   popcorn-cc, scripts/build-libc.sh), staged relocatably in build/ (bin/, lib/popcorn/,
 #                   share/man/man1/: manual pages generated from each tool's --help)
 #   make demo       build an example for both ISAs and run it on both
 #   make test       the whole test suite (what CI runs)
@@ -36,6 +37,7 @@ stage: tools runtime
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path) && \
 	  for t in $(TOOLS); do install -m 0755 $$bin/$$t $(STAGE)/bin/$$t.tmp && mv -f $(STAGE)/bin/$$t.tmp $(STAGE)/bin/$$t || exit 1; done && \
 	  $$bin/popcorn-man $(STAGE)/$(MANDIR)
+	@scripts/build-libc.sh $(STAGE)
 	@echo "staged in $(STAGE)"
 
 install: stage

@@ -57,8 +57,10 @@ rm -f src/fenv/fenv.c src/setjmp/setjmp.c src/setjmp/longjmp.c src/signal/sigset
     src/signal/restore.c src/thread/clone.c src/thread/__unmapself.c src/thread/__set_thread_area.c
 cp "$libc"/src/*.c src/thread/
 ./configure --target=aarch64-linux-musl --disable-shared --prefix=/ \
-    CC="$cc" AR="$AR" RANLIB=true CFLAGS="-fpopcorn-libc=portable" >"$work/configure.log" 2>&1 \
+    CC="$cc" AR="$AR" RANLIB=true \
+    CFLAGS="-fpopcorn-libc=portable -funwind-tables -fasynchronous-unwind-tables" >"$work/configure.log" 2>&1 \
     || { cat "$work/configure.log" >&2; say "error: musl's configure failed"; exit 1; }
+# Unwind tables stay (musl turns them off): popcorn-ld reads every migratable frame's CFI.
 # No migration points (so no stackmaps and no object stack, whose pointer is thread-local) in
 # the start-up code that runs before the thread pointer is set, nor in the string routines:
 # leaves where a move is never requested, kept as fast as plain code.

@@ -130,6 +130,10 @@ public struct JobPlanner: Sendable {
                     // each ISA and a moved run printed neither's results. A user's -ffp-contract=
                     // comes later and wins (ISA-dependent results, documented).
                     "-ffp-contract=off",
+                    // Atomics as instructions on aarch64, not calls into libgcc's outline helpers:
+                    // those bring a constructor (lse-init.o) into the aarch64 link only, which
+                    // shifts .init_array and every symbol after it against x86_64.
+                    "-mno-outline-atomics",
                     "-fno-pic", "-fno-pie", "-ffunction-sections", "-fdata-sections", "-fno-common",
                     invocation.frontendOptimization]
         // Line tables are always produced so back-end diagnostics can name source lines; the

@@ -15,10 +15,25 @@ public struct LinkCommand: Sendable {
     public var forcedSymbols: [String] = []
     /// Objects only the final link needs (the entry-stub section object, `StubObject`).
     public var extraObjects: [String] = []
+    /// With `-fpopcorn-libc=portable`: the directory of this ISA's portable C library
+    /// (`crt1.o`, `libc.a`), used instead of Debian's musl.
+    public var portableLibcDirectory: String?
 
     public init(isa: ISA, inputs: ISALinkInputs, options: LinkerOptions, runtimeArchive: String?) {
         self.isa = isa; self.inputs = inputs; self.options = options; self.runtimeArchive = runtimeArchive
     }
+
+    /// The start files, in link order (before the inputs; `crtn.o` goes last).
+    var startFiles: (leading: [String], trailing: [String]) {
+        if options.noStartFiles { return ([], []) }
+        // The portable C library's crt1.o calls __libc_start_main directly: no _init/_fini.
+        if let portableLibcDirectory { return (["\(portableLibcDirectory)/crt1.o"], []) }
+        let lib = isa.muslLibDir
+        return (["\(lib)/crt1.o", "\(lib)/crti.o"], ["\(lib)/crtn.o"])
+    }
+
+    /// The C library archive of this link.
+    var libcArchive: String { "\(portableLibcDirectory ?? isa.muslLibDir)/libc.a" }
 
     /// The system files this link needs, with the Debian package providing each.
     public static func systemFiles(for isa: ISA, options: LinkerOptions) -> [(path: String, package: String)] {
@@ -47,7 +62,7 @@ public struct LinkCommand: Sendable {
         }
         if !options.noStdlib {
             if let runtimeArchive { paths.append(runtimeArchive) }
-            paths += ["\(isa.muslLibDir)/libc.a", isa.builtinsArchive]
+            paths += [libcArchive, isa.builtinsArchive]
         }
         return paths
     }
@@ -73,8 +88,7 @@ public struct LinkCommand: Sendable {
         if !options.noStdlib && runtimeArchive != nil && linksMigrationRuntime {
             for symbol in Self.runtimeRoots { args += ["-u", symbol] }
         }
-        let lib = isa.muslLibDir
-        if !options.noStartFiles { args += ["\(lib)/crt1.o", "\(lib)/crti.o"] }
+        args += startFiles.leading
         for item in inputs.items {
             switch item {
             case let .file(path): args.append(path)
@@ -87,9 +101,9 @@ public struct LinkCommand: Sendable {
             // The runtime calls libc and libc's hooks may call back into it: one group.
             args.append("--start-group")
             if let runtimeArchive { args.append(runtimeArchive) }
-            args += ["\(lib)/libc.a", isa.builtinsArchive, "--end-group"]
+            args += [libcArchive, isa.builtinsArchive, "--end-group"]
         }
-        if !options.noStartFiles { args.append("\(lib)/crtn.o") }
+        args += startFiles.trailing
         return args
     }
 }

@@ -86,11 +86,18 @@ public enum Linker {
         let lld = try toolchain.path(of: .lld)
         var runtimes: [ISA: String] = [:]
         for isa in isas {
-            for file in LinkCommand.systemFiles(for: isa, options: options) {
-                try Toolchain.requireFile(file.path, package: file.package)
+            if options.libc == .native {
+                for file in LinkCommand.systemFiles(for: isa, options: options) {
+                    try Toolchain.requireFile(file.path, package: file.package)
+                }
+            } else {
+                for file in ["crt1.o", "libc.a"] where FileSystem.exists("\(toolchain.portableLibcDirectory(for: isa))/\(file)") == false {
+                    throw LinkerError.portableLibcMissing(path: "\(toolchain.portableLibcDirectory(for: isa))/\(file)")
+                }
+                try Toolchain.requireFile(isa.builtinsArchive, package: isa.builtinsPackage)
             }
             if !options.noStdlib {
-                let runtime = toolchain.runtimeArchive(for: isa)
+                let runtime = toolchain.runtimeArchive(for: isa, libc: options.libc)
                 guard FileSystem.exists(runtime) else { throw LinkerError.runtimeMissing(path: runtime) }
                 runtimes[isa] = runtime
             }
@@ -102,6 +109,9 @@ public enum Linker {
         var commands = Dictionary(uniqueKeysWithValues: isas.map {
             ($0, LinkCommand(isa: $0, inputs: split[$0]!, options: options, runtimeArchive: runtimes[$0]))
         })
+        if options.libc == .portable {
+            for isa in isas { commands[isa]!.portableLibcDirectory = toolchain.portableLibcDirectory(for: isa) }
+        }
         // An aligned-only program (no migration points anywhere) does not need the mover.
         let migratable = try Self.hasCallSiteMetadata(split[host]!)
         for isa in isas { commands[isa]!.linksMigrationRuntime = migratable }

@@ -15,6 +15,7 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
     case libraryNotFound(name: String, searched: [String])
     case systemFileMissing(path: String, package: String)
     case runtimeMissing(path: String)
+    case portableLibcMissing(path: String)
     case notPopcornObject(path: String)
     case notPopcornArchiveMember(archive: String, member: String)
     case missingISA(path: String, isa: ISA)
@@ -59,6 +60,8 @@ public enum LinkerError: Error, DiagnosticConvertible, Equatable {
             return "unable to find '\(path)' (install the Debian package '\(package)')"
         case let .runtimeMissing(path):
             return "unable to find the popcorn runtime '\(path)' (build it with 'make', or set POPCORN_RUNTIME_DIR)"
+        case let .portableLibcMissing(path):
+            return "unable to find the portable C library '\(path)' (build it with 'make', or set POPCORN_RUNTIME_DIR)"
         case let .notPopcornObject(path):
             return "'\(path)': not a popcorn multi-ISA object (compile it with popcorn-cc)"
         case let .notPopcornArchiveMember(archive, member):

@@ -25,6 +25,8 @@ public struct LinkerOptions: Equatable, Sendable {
     public var printLayout = false
     public var noStdlib = false
     public var noStartFiles = false
+    /// `-fpopcorn-libc=`: the C library (and start file and runtime variant) linked.
+    public var libc: LibcModel = .native
     public var stripAll = false
     /// Options forwarded to every ld.lld run (probe and final links alike, so sizes agree),
     /// in command-line order: `-z relro`, `--build-id=sha1`, `--version-script=v.map`, …
@@ -43,7 +45,7 @@ public struct LinkerOptions: Equatable, Sendable {
         a.output == b.output && a.inputs == b.inputs && a.libraryPaths == b.libraryPaths && a.entry == b.entry
             && a.verbose == b.verbose && a.showVersion == b.showVersion && a.showHelp == b.showHelp
             && a.mapFile == b.mapFile && a.printLayout == b.printLayout && a.noStdlib == b.noStdlib
-            && a.noStartFiles == b.noStartFiles && a.stripAll == b.stripAll && a.passThrough == b.passThrough
+            && a.noStartFiles == b.noStartFiles && a.libc == b.libc && a.stripAll == b.stripAll && a.passThrough == b.passThrough
             && a.noEffect.map(\.option) == b.noEffect.map(\.option) && a.noEffect.map(\.reason) == b.noEffect.map(\.reason)
             && a.timeTrace == b.timeTrace && a.timeTraceFile == b.timeTraceFile
     }
@@ -56,7 +58,7 @@ public enum LinkerOptionParser {
 
     enum Action {
         case output, libraryPath, library, staticLink, startGroup, endGroup, entry, verbose
-        case version, help, map, printLayout, noStdlib, noStartFiles, stripAll, gcSections, ignored
+        case version, help, map, printLayout, noStdlib, noStartFiles, stripAll, gcSections, ignored, libc
         /// Forwarded to every ld.lld run as spelled.
         case passThrough
         /// `-z <keyword>`: forwarded, except the keywords in `refusedZKeywords`.
@@ -99,6 +101,7 @@ public enum LinkerOptionParser {
         Spec(spellings: ["--print-layout"], style: .flag, action: .printLayout, help: "print the aligned layout to standard output"),
         Spec(spellings: ["-nostdlib"], style: .flag, action: .noStdlib, help: "do not link musl, libgcc or the popcorn runtime"),
         Spec(spellings: ["-nostartfiles"], style: .flag, action: .noStartFiles, help: "do not link crt1.o, crti.o and crtn.o"),
+        Spec(spellings: ["-fpopcorn-libc="], style: .joined, action: .libc, help: "the C library: native (Debian's musl for each ISA, the default) or portable (musl compiled by popcorn-cc)"),
         Spec(spellings: ["-s", "--strip-all"], style: .flag, action: .stripAll, help: "strip symbols (alignment is verified before stripping)"),
         Spec(spellings: ["--gc-sections"], style: .flag, action: .gcSections, help: "rejected: it would break alignment"),
         Spec(spellings: ["--no-gc-sections", "-O0", "-O1", "-O2"], style: .flag, action: .ignored, help: "accepted and ignored"),
@@ -234,6 +237,11 @@ public enum LinkerOptionParser {
         case .printLayout: options.printLayout = true
         case .noStdlib: options.noStdlib = true
         case .noStartFiles: options.noStartFiles = true
+        case .libc:
+            guard let model = LibcModel(rawValue: try nonEmpty()) else {
+                throw LinkerError.refusedOption(option: spelled.joined(separator: " "), reason: "expected native or portable")
+            }
+            options.libc = model
         case .stripAll: options.stripAll = true
         case .gcSections: throw LinkerError.gcSectionsUnsupported
         case .passThrough: options.passThrough += spelled

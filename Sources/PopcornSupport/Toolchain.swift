@@ -91,8 +91,15 @@ public struct Toolchain: Sendable {
     /// `<runtime>/include`: `popcorn.h` and the portability headers.
     public var includeDirectory: String { "\(runtimeDirectory)/include" }
 
-    /// `<runtime>/<isa>/libpopcorn.a`: the runtime and ABI portability layer for one ISA.
-    public func runtimeArchive(for isa: ISA) -> String { "\(runtimeDirectory)/\(isa.rawValue)/libpopcorn.a" }
+    /// `<runtime>/<isa>/libpopcorn.a`: the runtime and ABI portability layer for one ISA; with the
+    /// portable C library, `<runtime>/<isa>/portable/libpopcorn.a` (built against its C view).
+    public func runtimeArchive(for isa: ISA, libc: LibcModel = .native) -> String {
+        libc == .native ? "\(runtimeDirectory)/\(isa.rawValue)/libpopcorn.a" : "\(portableLibcDirectory(for: isa))/libpopcorn.a"
+    }
+
+    /// `<runtime>/<isa>/portable`: the portable C library for one ISA (`crt1.o`, `libc.a`),
+    /// written by scripts/build-libc.sh.
+    public func portableLibcDirectory(for isa: ISA) -> String { "\(runtimeDirectory)/\(isa.rawValue)/portable" }
 
     /// Checks that a required file exists, naming the package that provides it otherwise.
     public static func requireFile(_ path: String, package: String) throws {
