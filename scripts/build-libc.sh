@@ -18,6 +18,8 @@ cc=$stage/bin/popcorn-cc
 CLANG=${CLANG:-clang-19}
 AR=${AR:-llvm-ar-19}
 OBJCOPY=${OBJCOPY:-llvm-objcopy-19}
+READELF=${READELF:-llvm-readelf-19}
+NM=${NM:-llvm-nm-19}
 ISAS="x86_64 aarch64"
 say() { echo "build-libc: $*" >&2; }
 
@@ -62,14 +64,21 @@ cp "$libc"/src/*.c src/thread/
     || { cat "$work/configure.log" >&2; say "error: musl's configure failed"; exit 1; }
 # Unwind tables stay (musl turns them off): popcorn-ld reads every migratable frame's CFI.
 # No migration points (so no stackmaps and no object stack, whose pointer is thread-local) in
-# the start-up code that runs before the thread pointer is set, nor in the string routines:
-# leaves where a move is never requested, kept as fast as plain code.
+# - the start-up code that runs before the thread pointer is set;
+# - the string routines: leaves, kept as fast as plain code;
+# - stdio, the system-call wrappers' helpers and errno: they run below a variadic frame
+#   (printf, open, fcntl), which no metadata can describe, so a move requested there would
+#   wait anyway; without points it waits for the next point instead of retrying at each one.
 cat >>config.mak <<'MAKE'
 obj/src/env/__libc_start_main.o obj/src/env/__init_tls.o obj/src/env/__stack_chk_fail.o: CFLAGS_ALL += -fpopcorn-migration=none
-obj/src/string/%.o: CFLAGS_ALL += -fpopcorn-migration=none
+obj/src/string/%.o obj/src/stdio/%.o obj/src/internal/%.o obj/src/errno/%.o: CFLAGS_ALL += -fpopcorn-migration=none
+obj/src/thread/__syscall_cp.o obj/src/thread/syscall_cp.o: CFLAGS_ALL += -fpopcorn-migration=none
 MAKE
 jobs=$(nproc 2>/dev/null || echo 2)
-if ! make -j"$jobs" lib/libc.a >"$work/make.log" 2>&1; then
+# popcorn-cc must not read the point-free list of an earlier build (which decides the call sites):
+# inside musl every call is instrumented.
+mkdir -p "$work/no-runtime"
+if ! POPCORN_RUNTIME_DIR="$work/no-runtime" make -j"$jobs" lib/libc.a >"$work/make.log" 2>&1; then
     grep -E 'error|Error' "$work/make.log" | head -n 40 >&2
     say "error: building musl with popcorn-cc failed (log: $work/make.log)"
     trap - EXIT
@@ -112,6 +121,12 @@ for isa in $ISAS; do
     done
     # shellcheck disable=SC2086
     $CLANG $flags -c "$libc/$isa/start.S" -o "$dir/crt1.o"
+    # The functions of musl's objects without migration points: calls to them need no stackmap
+    # (no move can happen while one runs), so popcorn-cc leaves them uninstrumented.
+    for object in "$dir"/musl/*.o; do
+        "$READELF" -S -W "$object" | grep -q '\.llvm_stackmaps' && continue
+        "$NM" --defined-only --extern-only --format=just-symbols "$object"
+    done | LC_ALL=C sort -u >"$dir/point-free-functions"
     # shellcheck disable=SC2086
     "$AR" rcs "$dir/libc.a" $members
 done
@@ -120,7 +135,7 @@ done
 rm -f "$stamp"
 for isa in $ISAS; do
     mkdir -p "$out/$isa/portable"
-    for file in crt1.o libc.a; do
+    for file in crt1.o libc.a point-free-functions; do
         cp "$work/$isa/$file" "$out/$isa/portable/$file.tmp"
         mv -f "$out/$isa/portable/$file.tmp" "$out/$isa/portable/$file"
     done

@@ -62,7 +62,7 @@ public enum Backend {
         // build that costs nothing over plain code. A migration requested while such a frame is on
         // the stack is deferred by the runtime.
         if migration != .none || Self.hasMigrationPoints(module.ref) {
-            StackMaps().run(on: module.ref)
+            StackMaps(library: .of(libc)).run(on: module.ref)
             SlotAlignment().run(on: module.ref)
             StackProtectorRemoval(diagnostics: diagnostics).run(on: module.ref)
         }

@@ -47,6 +47,25 @@ struct LibraryFunctions: Sendable {
         return head + body
     }
 
+    /// With the portable C library, most of libc is compiled by popcorn-cc and has migration
+    /// points: only the functions of its point-free objects (string routines, stdio, start-up;
+    /// listed by scripts/build-libc.sh in `<runtime>/<isa>/portable/point-free-functions`) keep
+    /// calls without stackmaps. Without the lists every call is instrumented.
+    static let portable: LibraryFunctions = {
+        let toolchain = Toolchain()
+        var common: Set<String>? = nil
+        for isa in ISA.allCases {
+            let path = "\(toolchain.portableLibcDirectory(for: isa))/point-free-functions"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return LibraryFunctions(names: []) }
+            let names = Set(text.split(separator: "\n").map(String.init))
+            common = common.map { $0.intersection(names) } ?? names
+        }
+        return LibraryFunctions(names: common ?? [])
+    }()
+
+    /// The functions whose calls need no stackmap when linking against `libc`.
+    static func of(_ libc: LibcModel) -> LibraryFunctions { libc == .native ? musl : portable }
+
     func contains(_ name: String) -> Bool { names.contains(name) && !JmpBufNotes.setjmpFamily.contains(name) }
 
     /// The names in an `ar` archive's symbol index (GNU `/` with 32-bit, or `/SYM64/` with 64-bit

@@ -27,6 +27,8 @@ struct StackMaps {
     /// Functions whose calls get no stackmap when this module only declares them.
     var library = LibraryFunctions.musl
 
+    init(library: LibraryFunctions = .musl) { self.library = library }
+
     /// Instruments every function of the module; returns the records in module order.
     @discardableResult
     func run(on module: LLVMModuleRef) -> [CallSiteRecord] {

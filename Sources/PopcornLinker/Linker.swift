@@ -133,10 +133,17 @@ public enum Linker {
             try Self.concurrently(isas) { try runner.probe(initial[$0]!, in: scratch.path) }
         }
         let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
+        // The user's archives (popcorn objects, split into lib<NNN>.a) and the portable libc.
+        var mirrored = Set(commands[host]!.inputs.items.compactMap { item -> String? in
+            guard case let .file(path) = item, path.hasSuffix(".a") else { return nil }
+            return Path.baseName(path)
+        })
+        if options.libc == .portable { mirrored.insert("libc.a") }
         try timer.measure("4b. member balancing") {
             for _ in 0..<Self.maxBalancingRounds {
                 let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
-                                                              weakSymbols: archives.weakSymbols)
+                                                              weakSymbols: archives.weakSymbols,
+                                                              mirroredArchives: mirrored)
                 if forced.isEmpty { break }
                 for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
                 let again = commands

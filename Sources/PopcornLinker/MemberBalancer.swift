@@ -12,6 +12,13 @@ import PopcornELF
 /// Loading the strong definition's member on the other ISA too (with `-u <a symbol only that
 /// member defines>`) makes both links resolve the name alike; the probe links are then rerun.
 ///
+/// Archives of code compiled by popcorn-cc (the user's archives, the portable C library) are
+/// *mirrored* as well: a member one ISA loads is loaded on every ISA. Their members are the same
+/// IR, but a back end may call a library function where another expands an instruction (x86_64
+/// has no fused multiply-add or rounding instruction in its baseline, so `llvm.fma` and
+/// `llvm.floor` become calls of `fma` and `floor`), and a member loaded on one ISA only would
+/// bring migration points whose call sites the other ISA lacks.
+///
 /// Pre: each ISA's probe sections (with typed map symbols) and the archives of its link.
 /// Post: symbols to force per ISA (empty when the links already agree).
 public enum MemberBalancer {
@@ -32,7 +39,8 @@ public enum MemberBalancer {
     /// Symbols to add as `-u` to each ISA's link so that weak/strong resolutions agree.
     public static func forcedSymbols(_ probes: [ISA: [ProbeOutputSection]],
                                      memberSymbols: MemberSymbols,
-                                     weakSymbols: MemberWeakSymbols = { _, _, _ in nil }) throws -> [ISA: [String]] {
+                                     weakSymbols: MemberWeakSymbols = { _, _, _ in nil },
+                                     mirroredArchives: Set<String> = []) throws -> [ISA: [String]] {
         var definitions: [ISA: [String: Definition]] = [:]
         var defined: [ISA: Set<String>] = [:]
         var loaded: [ISA: Set<String>] = [:]
@@ -78,6 +86,23 @@ public enum MemberBalancer {
                     loaded[weakISA]!.insert(memberKey(strong.file, member))
                     break
                 }
+            }
+        }
+        // Mirrored archives: every member loaded anywhere, loaded everywhere.
+        var mirrored: [(file: String, member: String)] = []
+        for isa in isas {
+            for input in probes[isa]!.flatMap(\.inputs) where !input.isSynthetic {
+                guard let member = input.member, mirroredArchives.contains(input.fileBaseName) else { continue }
+                mirrored.append((input.fileBaseName, member))
+            }
+        }
+        for (file, member) in mirrored {
+            let key = memberKey(file, member)
+            for isa in isas where !loaded[isa]!.contains(key) {
+                guard let candidates = try memberSymbols(isa, file, member),
+                      let pick = candidates.first(where: { !defined[isa]!.contains($0) }) else { continue }
+                if !(forced[isa]?.contains(pick) ?? false) { forced[isa, default: []].append(pick) }
+                loaded[isa]!.insert(key)
             }
         }
         return forced
