@@ -27,6 +27,13 @@ __popcorn_get_tp:
 	ret
 	.size __popcorn_get_tp,.-__popcorn_get_tp
 
+/* After a move: tpidr_el0 and the TLS layout need nothing (the x86_64 layer has work here). */
+	.globl __popcorn_libc_restored
+	.type __popcorn_libc_restored,%function
+__popcorn_libc_restored:
+	ret
+	.size __popcorn_libc_restored,.-__popcorn_libc_restored
+
 	.globl __set_thread_area
 	.type __set_thread_area,%function
 __set_thread_area:

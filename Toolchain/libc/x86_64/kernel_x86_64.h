@@ -19,6 +19,7 @@
 #define X86_CLONE_SETTLS 0x80000
 
 #define X86_ARCH_SET_FS 0x1002
+#define X86_ARCH_GET_FS 0x1003
 #define X86_NR_arch_prctl 158
 
 /* struct stat of x86_64's fstat/newfstatat (144 bytes). */

@@ -49,6 +49,22 @@ uintptr_t __popcorn_tls_fs(uintptr_t tp)
     return fs;
 }
 
+/* After a move restored this thread's memory from another process: %fs is still this process's
+ * own (at the same address as the source's, the layouts being one), but the self word and the
+ * distance are whatever the source kept there, nothing if it ran on aarch64. */
+void __popcorn_libc_restored(void)
+{
+    uintptr_t fs = 0;
+    long r;
+    __asm__ __volatile__("syscall"
+                         : "=a"(r)
+                         : "a"((long)X86_NR_arch_prctl), "D"((long)X86_ARCH_GET_FS), "S"(&fs)
+                         : "rcx", "r11", "memory");
+    const struct musl_tls_module *main_tls = __libc.tls_head;
+    __popcorn_tp_to_fs = main_tls ? main_tls->offset + main_tls->size : TLS_GAP;
+    *(uintptr_t *)fs = fs;
+}
+
 int __set_thread_area(void *tp)
 {
     uintptr_t fs = __popcorn_tls_fs((uintptr_t)tp);

@@ -21,27 +21,42 @@
 /* Its address on this ISA minus its offset in the TLS segment is this thread's TLS block. */
 __thread unsigned char __popcorn_tls_anchor;
 
-/* libc objects whose contents are per ISA (musl 1.2): kept from the destination process. */
-static const char *const per_isa_objects[] = {
-    "__libc",      /* TLS sizes and alignment, auxv pointer, page size */
-    "__hwcap",     /* the CPU's capabilities */
-    "__sysinfo",   /* vDSO base */
-    "vdso_func",   /* cached vDSO clock_gettime (qemu-user's guest has none, or another one) */
-    "builtin_tls", /* the main thread's descriptor and TLS block */
-    "main_tls",    /* the TLS image record: offset from the thread pointer differs per ISA */
+/* libc objects (or parts of them) whose contents are per ISA or per process start (musl 1.2):
+ * kept from the destination process.  `size` 0 keeps the whole object. */
+struct per_isa_object {
+    const char *name;
+    uint64_t offset, size;
+};
+
+static const struct per_isa_object per_isa_objects[] = {
+#if defined(POPCORN_PORTABLE_LIBC)
+    /* One C library for both ISAs (docs/LIBC.md): its state, the thread descriptor and the TLS
+     * block are the same objects at the same addresses on both, and travel with the process.
+     * Only what describes this process's own start remains. */
+    {"__libc", 8, 8},   /* libc.auxv: this process's auxiliary vector */
+    {"__hwcap", 0, 0},  /* the CPU's capabilities */
+    {"__sysinfo", 0, 0}, /* vDSO base */
+#else
+    {"__libc", 0, 0},      /* TLS sizes and alignment, auxv pointer, page size */
+    {"__hwcap", 0, 0},     /* the CPU's capabilities */
+    {"__sysinfo", 0, 0},   /* vDSO base */
+    {"vdso_func", 0, 0},   /* cached vDSO clock_gettime (qemu-user's guest has none, or another one) */
+    {"builtin_tls", 0, 0}, /* the main thread's descriptor and TLS block */
+    {"main_tls", 0, 0},    /* the TLS image record: offset from the thread pointer differs per ISA */
+#endif
 };
 
 #define OBJECT_KINDS (sizeof per_isa_objects / sizeof per_isa_objects[0])
 
-static int is_per_isa(const char *name, const char *end)
+static const struct per_isa_object *per_isa(const char *name, const char *end)
 {
     size_t room = (size_t)(end - name);
     for (size_t i = 0; i < OBJECT_KINDS; i++) {
-        size_t length = strlen(per_isa_objects[i]);
-        if (length < room && memcmp(name, per_isa_objects[i], length + 1) == 0)
-            return 1;
+        size_t length = strlen(per_isa_objects[i].name);
+        if (length < room && memcmp(name, per_isa_objects[i].name, length + 1) == 0)
+            return &per_isa_objects[i];
     }
-    return 0;
+    return NULL;
 }
 
 static int in_file(uint64_t offset, uint64_t length, uint64_t size)
@@ -119,11 +134,14 @@ static long parse(const unsigned char *file, uint64_t size, struct popcorn_exe_l
                 out->tls_block = (uint64_t)(uintptr_t)&__popcorn_tls_anchor - symbol->st_value;
                 (void)tls_vaddr;
                 anchor_found = 1;
-            } else if (type == STT_OBJECT && is_per_isa(name, names_end)) {
+            } else if (type == STT_OBJECT && per_isa(name, names_end)) {
+                const struct per_isa_object *kept = per_isa(name, names_end);
                 if (out->object_count == POPCORN_HANDOVER_OBJECTS)
                     return -E2BIG;
-                out->objects[out->object_count].start = symbol->st_value;
-                out->objects[out->object_count].size = symbol->st_size;
+                if (kept->offset + kept->size > symbol->st_size)
+                    return -ENOEXEC;
+                out->objects[out->object_count].start = symbol->st_value + kept->offset;
+                out->objects[out->object_count].size = kept->size ? kept->size : symbol->st_size;
                 out->object_count++;
             }
         }

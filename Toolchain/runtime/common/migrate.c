@@ -50,7 +50,7 @@ static unsigned long long points_reached;
 /* Set while this thread serves a point. The portable C library has migration points of its own
  * (docs/LIBC.md), and the runtime calls it: a point reached from inside the runtime is not the
  * program's and must not re-enter it. Cleared before every exit that does not return here. */
-static __thread int serving_point;
+__thread int __popcorn_serving_point;
 static unsigned long long rewrites_done;
 /* The flag stays set for the whole run (statistics or the rewrite mode need every point). */
 static int keep_pending;
@@ -206,7 +206,7 @@ static void rewrite_here(struct popcorn_regs *at)
     popcorn_jmp_bufs_commit(); /* jmp_bufs outside the new stack, once it is sure to be used */
     if (!(rewrite_options & POPCORN_TRANSFORM_KEEP_UNDESCRIBED))
         poison_left_frames(stack_pointer(at), popcorn_transform_source_top());
-    serving_point = 0;
+    __popcorn_serving_point = 0;
     __popcorn_resume(&next);
 }
 
@@ -276,9 +276,9 @@ static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
     if (__popcorn_move_request_done)
         __popcorn_move_request_done();
     popcorn_jmp_bufs_commit(); /* before the checkpoint, which carries them over */
-    serving_point = 0; /* the checkpoint carries this thread's TLS block */
+    /* Still set during the move (the checkpoint calls the C library); the restored process
+     * clears it (restore.c). */
     __popcorn_move_to_regs(dst, &regs);
-    serving_point = 1;
     popcorn_jmp_bufs_rollback(); /* the move could not happen: the program goes on here */
 }
 #endif
@@ -308,9 +308,9 @@ static int move_must_wait(enum popcorn_isa dst)
 
 void __popcorn_migrate_point_captured(struct popcorn_regs *at)
 {
-    if (serving_point)
+    if (__popcorn_serving_point)
         return;
-    serving_point = 1;
+    __popcorn_serving_point = 1;
     unsigned long long point = __atomic_add_fetch(&points_reached, 1, __ATOMIC_RELAXED);
     if ((rewrite_all || rewrite_point_count || rewrite_deferred) && rewrite_wanted(point))
         rewrite_here(at);
@@ -325,7 +325,7 @@ void __popcorn_migrate_point_captured(struct popcorn_regs *at)
 #endif
     if (!keep)
         __popcorn_migration_pending = 0;
-    serving_point = 0;
+    __popcorn_serving_point = 0;
 }
 
 void popcorn_migrate_point(void)

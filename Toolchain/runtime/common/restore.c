@@ -32,6 +32,11 @@
 #define THIS_ISA POPCORN_ISA_AARCH64
 #endif
 
+extern __thread int __popcorn_serving_point;
+#if defined(POPCORN_PORTABLE_LIBC)
+void __popcorn_libc_restored(void);
+#endif
+
 char **__popcorn_saved_argv;
 uint64_t __popcorn_restore_leftover[2];
 uint64_t __popcorn_own_stack[2];
@@ -446,6 +451,12 @@ static void restore_main(void *argument)
         }
         memcpy((void *)(uintptr_t)area->own_tls_block, bytes + used, h->tls_size);
     }
+#if defined(POPCORN_PORTABLE_LIBC)
+    /* The C library's per-ISA layer re-derives what it keeps beside the thread pointer. */
+    __popcorn_libc_restored();
+#endif
+    /* The source was serving a migration point when it saved this thread's TLS block. */
+    __popcorn_serving_point = 0;
     /* The migration metadata was mapped from the old executable (read-only: not carried). */
     if (__popcorn_metadata_forget)
         __popcorn_metadata_forget();
