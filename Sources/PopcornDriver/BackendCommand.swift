@@ -26,12 +26,12 @@ public struct BackendCommand: Sendable, Equatable {
     public var migration: MigrationPolicy
     /// `-fcf-protection=branch`, `-mbranch-protection=…`: applied per ISA while lowering.
     public var protection: ControlFlowProtection
-    /// `-fpopcorn-libc=`; written out only when it is not the default (`native`).
+    /// `-fpopcorn-libc=`; written out only when it is not the default (`LibcModel.default`).
     public var libc: LibcModel
 
     public init(bitcode: String, output: String, emit: String, optimization: String, source: String,
                 keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entryExit,
-                protection: ControlFlowProtection = .none, libc: LibcModel = .native) {
+                protection: ControlFlowProtection = .none, libc: LibcModel = .default) {
         self.protection = protection
         self.libc = libc
         self.bitcode = bitcode
@@ -70,7 +70,7 @@ public struct BackendCommand: Sendable, Equatable {
         if keepDebugInfo { args.append("-keep-debug-info") }
         if isas != ISA.allCases { args += isas.flatMap { ["-isa", $0.rawValue] } }
         if migration != .entryExit { args.append("-fpopcorn-migration=" + migration.rawValue) }
-        if libc != .native { args.append(libc.option) }
+        if libc != .default { args.append(libc.option) }
         args += ProtectionFlags.backendArguments(protection)
         return args
     }
@@ -83,7 +83,7 @@ public struct BackendCommand: Sendable, Equatable {
         var keep = false
         var isas: [ISA] = []
         var migration = MigrationPolicy.entryExit
-        var libc = LibcModel.native
+        var libc = LibcModel.default
         var protectionFlags = ProtectionFlags()
         for arg in parsed.arguments {
             switch arg.option {

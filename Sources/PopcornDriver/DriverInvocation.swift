@@ -37,7 +37,7 @@ public struct DriverInvocation: Sendable {
     /// `-fpopcorn-migration=`: where the back end inserts migration points.
     public var migrationPolicy: MigrationPolicy = .entryExit
     /// `-fpopcorn-libc=`: the C library compiled against and linked.
-    public var libc: LibcModel = .native
+    public var libc: LibcModel = .default
     /// `-fcf-protection`, `-mbranch-protection=`: applied by the back end per ISA.
     public var protection = ControlFlowProtection.none
     /// `-g…` flags forwarded to the frontend; empty means no debug information was requested.

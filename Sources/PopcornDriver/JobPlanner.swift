@@ -42,7 +42,7 @@ public struct JobPlanner: Sendable {
             }
             let output = invocation.outputPath ?? "a.out"
             jobs.append(Job(kind: .link, tool: linker,
-                            arguments: ["-o", output] + (invocation.libc == .native ? [] : [invocation.libc.option])
+                            arguments: ["-o", output] + (invocation.libc == .default ? [] : [invocation.libc.option])
                                 + linkArguments + (invocation.verbose ? ["-v"] : []),
                             inputs: linkInputs, outputs: [output]))
         }

@@ -26,7 +26,7 @@ public struct LinkerOptions: Equatable, Sendable {
     public var noStdlib = false
     public var noStartFiles = false
     /// `-fpopcorn-libc=`: the C library (and start file and runtime variant) linked.
-    public var libc: LibcModel = .native
+    public var libc: LibcModel = .default
     public var stripAll = false
     /// Options forwarded to every ld.lld run (probe and final links alike, so sizes agree),
     /// in command-line order: `-z relro`, `--build-id=sha1`, `--version-script=v.map`, …
@@ -101,7 +101,7 @@ public enum LinkerOptionParser {
         Spec(spellings: ["--print-layout"], style: .flag, action: .printLayout, help: "print the aligned layout to standard output"),
         Spec(spellings: ["-nostdlib"], style: .flag, action: .noStdlib, help: "do not link musl, libgcc or the popcorn runtime"),
         Spec(spellings: ["-nostartfiles"], style: .flag, action: .noStartFiles, help: "do not link crt1.o, crti.o and crtn.o"),
-        Spec(spellings: ["-fpopcorn-libc="], style: .joined, action: .libc, help: "the C library: native (Debian's musl for each ISA, the default) or portable (musl compiled by popcorn-cc)"),
+        Spec(spellings: ["-fpopcorn-libc="], style: .joined, action: .libc, help: "the C library: native (the default: Debian's musl for each ISA) or portable (musl compiled by popcorn-cc)"),
         Spec(spellings: ["-s", "--strip-all"], style: .flag, action: .stripAll, help: "strip symbols (alignment is verified before stripping)"),
         Spec(spellings: ["--gc-sections"], style: .flag, action: .gcSections, help: "rejected: it would break alignment"),
         Spec(spellings: ["--no-gc-sections", "-O0", "-O1", "-O2"], style: .flag, action: .ignored, help: "accepted and ignored"),

@@ -3,7 +3,7 @@ import Testing
 @testable import PopcornDriver
 
 @Suite struct JobPlannerTests {
-    let base = ["--target=aarch64-unknown-linux-musl", "-nostdinc", "-D__popcorn__=1", "-U__ARM_NEON", "-U__ARM_NEON_FP", "-ffp-contract=off",
+    let base = ["--target=aarch64-unknown-linux-musl", "-nostdinc", "-D__popcorn__=1", "-U__ARM_NEON", "-U__ARM_NEON_FP", "-ffp-contract=off", "-mno-outline-atomics",
                 "-fno-pic", "-fno-pie", "-ffunction-sections", "-fdata-sections", "-fno-common"]
     let headers = ["-isystem", "/opt/p/lib/popcorn/include", "-isystem", "/usr/include/aarch64-linux-musl",
                    "-isystem", "/res/include"]

@@ -100,6 +100,7 @@ int __popcorn_move_keep_pending(void)
  * old one; a fresh one reads its settings. */
 __attribute__((constructor(102))) static void popcorn_trigger_init(void)
 {
+    int outer = popcorn_runtime_begin();
     if (popcorn_setting_points("POPCORN_MIGRATE_AT", migrate_at, MAX_MIGRATE_AT, &migrate_at_count, NULL) > 0) {
         __popcorn_migration_pending = 1; /* every point must be counted */
     }
@@ -114,4 +115,5 @@ __attribute__((constructor(102))) static void popcorn_trigger_init(void)
         action.sa_flags = SA_RESTART;
         sigaction(SIGUSR2, &action, NULL);
     }
+    popcorn_runtime_end(outer);
 }

@@ -348,6 +348,7 @@ unsigned long long popcorn_stack_rewrites(void)
 
 static void print_statistics(void)
 {
+    popcorn_runtime_begin(); /* the process ends after the report */
     unsigned long long moves = 0;
 #ifdef POPCORN_HAVE_PROCESS_MOVE
     if (&__popcorn_process_moves)
@@ -384,6 +385,7 @@ static void print_statistics(void)
 /* Runs before main (init_array), so points in main itself are already counted. */
 __attribute__((constructor)) static void migration_init(void)
 {
+    int outer = popcorn_runtime_begin();
     int stats_on = 0;
     popcorn_setting_flag("POPCORN_STATS", &stats_on);
     if (popcorn_setting_points("POPCORN_REWRITE_AT", rewrite_points, MAX_REWRITE_POINTS, &rewrite_point_count,
@@ -400,6 +402,7 @@ __attribute__((constructor)) static void migration_init(void)
         __popcorn_migration_pending = 1;
         atexit(print_statistics);
     }
+    popcorn_runtime_end(outer);
 }
 
 #include "stack/metadata_load.c"

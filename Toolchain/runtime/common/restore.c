@@ -784,7 +784,16 @@ static void answer_probe(int fd, const struct stat *st)
 }
 
 /* Priority 101: before any constructor of the program, whose effects the restore would undo. */
+static void restore_init(void);
+
 __attribute__((constructor(101))) static void popcorn_restore_init(void)
+{
+    int outer = popcorn_runtime_begin();
+    restore_init(); /* returns unless a checkpoint was restored (which clears the mark) */
+    popcorn_runtime_end(outer);
+}
+
+static void restore_init(void)
 {
     /* argv sits right below envp on the initial stack: [argc][argv…][NULL][envp…]. */
     extern char **__environ;

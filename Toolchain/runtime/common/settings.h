@@ -46,4 +46,19 @@ const char *popcorn_parse_flag(const char *text, int *out);
 /* A descriptor number: decimal, 0 to 2^31-1, no sign, spaces or leading zeros. */
 const char *popcorn_parse_descriptor(const char *text, int *out);
 
+/* ---- the runtime's own work ---------------------------------------------------------------
+ * Set while the runtime itself runs: serving a point, its constructors, its exit report. The
+ * portable C library has migration points of its own (docs/LIBC.md); those it reaches on the
+ * runtime's behalf are not the program's and are neither counted nor served (migrate.c). */
+extern __thread int __popcorn_serving_point;
+
+static inline int popcorn_runtime_begin(void)
+{
+    int outer = __popcorn_serving_point;
+    __popcorn_serving_point = 1;
+    return outer;
+}
+
+static inline void popcorn_runtime_end(int outer) { __popcorn_serving_point = outer; }
+
 #endif /* POPCORN_SETTINGS_H */
