@@ -66,13 +66,18 @@ cp "$libc"/src/*.c src/thread/
 # No migration points (so no stackmaps and no object stack, whose pointer is thread-local) in
 # - the start-up code that runs before the thread pointer is set;
 # - the string routines: leaves, kept as fast as plain code;
-# - stdio, the system-call wrappers' helpers and errno: they run below a variadic frame
-#   (printf, open, fcntl), which no metadata can describe, so a move requested there would
-#   wait anyway; without points it waits for the next point instead of retrying at each one.
+# - stdio, the system-call wrappers' helpers, errno and __lock: they run below a variadic
+#   frame (printf, open, fcntl) or a point-free one, which no metadata can describe, so a move
+#   requested there would wait anyway; without points it waits for the next point instead of
+#   retrying at each one;
+# - exit: after main has returned there is no frame of main to rebuild;
+# - malloc and the mman wrappers it calls: the runtime allocates too (a move's probe spawns
+#   qemu), and its allocations must not change which migration points the program's own
+#   allocations reach, or point numbers would differ between runs that move and runs that don't.
 cat >>config.mak <<'MAKE'
 obj/src/env/__libc_start_main.o obj/src/env/__init_tls.o obj/src/env/__stack_chk_fail.o: CFLAGS_ALL += -fpopcorn-migration=none
 obj/src/string/%.o obj/src/stdio/%.o obj/src/internal/%.o obj/src/errno/%.o: CFLAGS_ALL += -fpopcorn-migration=none
-obj/src/thread/__syscall_cp.o obj/src/thread/syscall_cp.o: CFLAGS_ALL += -fpopcorn-migration=none
+obj/src/thread/__syscall_cp.o obj/src/thread/syscall_cp.o obj/src/thread/__lock.o obj/src/exit/%.o obj/src/malloc/%.o obj/src/mman/%.o: CFLAGS_ALL += -fpopcorn-migration=none
 MAKE
 jobs=$(nproc 2>/dev/null || echo 2)
 # popcorn-cc must not read the point-free list of an earlier build (which decides the call sites):

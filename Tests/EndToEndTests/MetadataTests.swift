@@ -48,13 +48,20 @@ import PopcornSupport
             #expect(!table.callSites.isEmpty, "\(name): no call sites on \(isa)")
 
             let code = try Disassembly(binary: path)
+            // objdump labels an address with one of its names; musl's aliases (getrlimit and
+            // getrlimit64) share one, so the symbol table's other names count too.
+            var aliases: [UInt64: Set<String>] = [:]
+            for symbol in try file.symbols() where symbol.type == ELFConstants.STT_FUNC {
+                aliases[symbol.value, default: []].insert(symbol.name)
+            }
             let calleeSaved = IndependentRegisters.calleeSaved(isa)
             for site in table.callSites {
                 let function = table.functions[site.functionIndex]
                 let label = "\(name) \(isa) site 0x\(String(site.id, radix: 16)) in \(function.name)"
                 // 1. The return address is the address right after a call in the named function.
                 let block = try #require(code.functions[function.address], "\(label): no disassembly at 0x\(String(function.address, radix: 16))")
-                #expect(block.names.contains(function.name), "\(label): objdump calls 0x\(String(function.address, radix: 16)) \(block.names)")
+                #expect(block.names.contains(function.name) || aliases[function.address, default: []].contains(function.name),
+                        "\(label): objdump calls 0x\(String(function.address, radix: 16)) \(block.names)")
                 #expect(block.returnAddresses(isa: isa).contains(site.returnAddress),
                         "\(label): 0x\(String(site.returnAddress, radix: 16)) does not follow a call")
                 // 2. Registers holding live values survive calls.
@@ -67,6 +74,9 @@ import PopcornSupport
                     let offset = try #require(value.cfaOffset, "\(label): live value \(n) has no CFA offset")
                     guard let frameSize = site.frame.frameSize else { continue }
                     let extent = value.kind == .direct ? Int(value.info.allocaSize) : Int(value.size)
+                    // At or above the CFA: an argument passed on the stack (musl's trinkle takes
+                    // nine), in the caller's outgoing area.
+                    if offset >= 0 { continue }
                     #expect(Int(offset) >= -Int(frameSize) && Int(offset) + extent <= 0,
                             "\(label): live value \(n) at cfa\(offset) (+\(extent)) is outside the \(frameSize)-byte frame")
                 }
@@ -76,10 +86,13 @@ import PopcornSupport
                 #expect(saved.isSubset(of: listed), "\(label): prologue saves \(saved.sorted()), metadata lists \(listed.sorted())")
             }
             // 5. One call site per stackmap record of the objects (popcorn-ld keeps every function:
-            // it rejects --gc-sections), counted by llvm-readelf.
+            // it rejects --gc-sections), counted by llvm-readelf. The C library's sites (the
+            // portable libc has metadata too) are those of functions the objects do not define.
             let records = try StackMapRecords.count(objectsIn: work.path, isa: isa, in: work)
-            #expect(table.callSites.count + omitted.count == records,
-                    "\(name) \(isa): \(table.callSites.count) call sites + \(omitted.count) left out vs \(records) stackmap records")
+            let own = try StackMapRecords.definedFunctions(objectsIn: work.path)
+            let ownSites = table.callSites.filter { own.contains(table.functions[$0.functionIndex].name) }.count
+            #expect(ownSites + omitted.count == records,
+                    "\(name) \(isa): \(ownSites) call sites + \(omitted.count) left out vs \(records) stackmap records")
             #expect(omitted.allSatisfy { table.callSite(id: $0) == nil })
         }
         #expect(Set(sections).count == 1, "\(name): binaries carry different metadata")
@@ -254,6 +267,20 @@ struct Disassembly {
 /// compiler put them: each popcorn object is a host-ISA object with one stackmap table, and
 /// embeds the other ISA's object in `.popcorn.isa.<isa>`.
 enum StackMapRecords {
+    /// The functions the objects in `directory` define (llvm-nm).
+    static func definedFunctions(objectsIn directory: String) throws -> Set<String> {
+        let nm = try Harness.systemTool("llvm-nm-19", package: "llvm-19")
+        var names: Set<String> = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".o") {
+            let text = try ProcessRunner.checked(nm, ["--defined-only", "\(directory)/\(name)"]).stdoutText
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                if fields.count == 3, "tTwW".contains(fields[1]) { names.insert(String(fields[2])) }
+            }
+        }
+        return names
+    }
+
     static func count(objectsIn directory: String, isa: ISA, in dir: TemporaryDirectory) throws -> Int {
         let objcopy = try Harness.systemTool("llvm-objcopy-19", package: "llvm-19")
         let readelf = try Harness.systemTool("llvm-readelf-19", package: "llvm-19")

@@ -12,10 +12,10 @@ import PopcornSupport
 
     /// Builds `source` with popcorn-cc in a fresh directory; returns the directory (kept alive by
     /// the returned TemporaryDirectory).
-    static func build(_ source: String) throws -> TemporaryDirectory {
+    static func build(_ source: String, flags: String = "-O2") throws -> TemporaryDirectory {
         let cc = try Harness.popcornTool("popcorn-cc")
         let work = try Harness.scratch("move")
-        try Harness.mustSucceed("'\(cc)' -O2 '\(directory)/\(source)' -o prog", in: work.path)
+        try Harness.mustSucceed("'\(cc)' \(flags) '\(directory)/\(source)' -o prog", in: work.path)
         return work
     }
 

@@ -175,6 +175,31 @@ import PopcornSupport
                 #expect(Harness.stat("migrations", in: moved.stderrText) == hops.count, "from \(isa) at \(at): \(moved.stderrText)")
             }
         }
+        if level.isEmpty { try Self.luaLibcWorkloadMoves(work: work, popcorn: popcorn, plain: plain) }
+    }
+
+    /// Tests/Inputs/thirdparty/libc_workload.lua (printf/strtod number formats, os.date and
+    /// os.time in UTC and in TZ's zone, libm, sort with a comparator, pcall) moved at 20 points
+    /// spread over the run from each ISA: the output is the plain x86_64 build's.
+    static func luaLibcWorkloadMoves(work: TemporaryDirectory, popcorn: String, plain: String) throws {
+        let script = "'\(Harness.root)/Tests/Inputs/thirdparty/libc_workload.lua'"
+        let zone = "TZ=Europe/Berlin"
+        let reference = try Harness.mustSucceed("\(zone) src/lua \(script)", in: plain).stdoutText
+        #expect(reference.contains("date 2023-11-14 21:13:20 318 Tue Nov 2023-11-14 22:13 CET"), "\(reference)")
+        for isa in ISA.allCases {
+            let lua = "\(popcorn)/src/lua"
+            let run = try Harness.shell(try command(lua, on: isa, script, environment: "\(zone) POPCORN_STATS=1"), in: work.path)
+            #expect(run.succeeded && run.stdoutText == reference, "libc workload on \(isa): \(run.stderrText)")
+            let points = try #require(Harness.stat("migration points", in: run.stderrText), "\(isa): \(run.stderrText)")
+            for k in 1...20 {
+                let at = points * k / 21
+                let moved = try Harness.shell(
+                    try command(lua, on: isa, script, environment: "\(zone) POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at)"),
+                    in: work.path)
+                #expect(moved.succeeded && moved.stdoutText == reference, "libc workload from \(isa) at \(at): \(moved.stderrText)")
+                #expect(Harness.stat("migrations", in: moved.stderrText) == 1, "libc workload from \(isa) at \(at): \(moved.stderrText)")
+            }
+        }
     }
 
     /// zlib configured by its own `configure` script with popcorn-cc as CC (the compiler must pass

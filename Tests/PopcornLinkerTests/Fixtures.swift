@@ -63,7 +63,9 @@ enum Fixtures {
         var messages: [String] = []
         let diagnostics = DiagnosticsEngine(toolName: "popcorn-ld") { messages.append($0) }
         do {
-            try Linker.run(arguments: arguments, diagnostics: diagnostics,
+            // Stock clang's objects against Debian's musl and a stand-in runtime without a
+            // portable C library: the native model.
+            try Linker.run(arguments: ["-fpopcorn-libc=native"] + arguments, diagnostics: diagnostics,
                            toolchain: Toolchain(runtimeDirectory: runtime ?? "/nonexistent/popcorn-runtime"))
             return (0, messages)
         } catch {

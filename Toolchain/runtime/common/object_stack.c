@@ -21,6 +21,10 @@
 /* The thread's object-stack pointer: the lowest byte in use (frames are below it). */
 __thread void *__popcorn_osp;
 
+/* The main thread's region (start and end, guard included): a process restored from a move
+ * drops the one its own start-up mapped (restore.c). */
+uint64_t __popcorn_object_stack_mapping[2];
+
 /* The first function of a thread that uses the object stack calls __popcorn_object_stack_init,
  * so it talks to the kernel directly: C library functions compiled by popcorn-cc (the portable
  * libc) use the object stack themselves. */
@@ -56,6 +60,10 @@ void *__popcorn_object_stack_init(void)
      * by page, so the region is far larger than a page: only a single frame of more than 1 MiB
      * could step over it, as on a native stack without -fstack-clash-protection. */
     popcorn_sys(SYS_mprotect, region, GUARD_BYTES, PROT_NONE);
+    if (!__popcorn_object_stack_mapping[1]) {
+        __popcorn_object_stack_mapping[0] = (uint64_t)(uintptr_t)region;
+        __popcorn_object_stack_mapping[1] = (uint64_t)(uintptr_t)region + size + GUARD_BYTES;
+    }
     __popcorn_osp = region + GUARD_BYTES + size;
     return __popcorn_osp;
 }

@@ -33,6 +33,7 @@
 #endif
 
 extern __thread int __popcorn_serving_point;
+extern uint64_t __popcorn_object_stack_mapping[2];
 #if defined(POPCORN_PORTABLE_LIBC)
 void __popcorn_libc_restored(void);
 #endif
@@ -431,7 +432,18 @@ static void restore_main(void *argument)
      * other kernel's (or qemu's) vDSO has another size and other entry points. */
     if (!cross)
         move_specials(area);
+    /* The C library this process started with may have used the object stack before this
+     * constructor ran; that region is not the program's (its own comes back with the memory). */
+    uint64_t own_objects[2] = {__popcorn_object_stack_mapping[0], __popcorn_object_stack_mapping[1]};
     map_regions(area);
+    if (own_objects[1] > own_objects[0]) {
+        const struct popcorn_ckpt_region *saved = regions_of(area);
+        int overlaps = 0;
+        for (uint32_t i = 0; i < h->region_count; i++)
+            overlaps |= saved[i].start < own_objects[1] && own_objects[0] < saved[i].end;
+        if (!overlaps)
+            popcorn_sys(SYS_munmap, own_objects[0], own_objects[1] - own_objects[0]);
+    }
     /* From here on libc's memory is the old process's. */
     if (!cross) {
         set_thread_pointer(h->regs.tp);
