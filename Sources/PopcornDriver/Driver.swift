@@ -48,7 +48,7 @@ public enum Driver {
             if diagnostics.hasErrors { return 1 }
 
             if !invocation.immediateActions.isEmpty {
-                let answers = ImmediateActions(toolchain: toolchain)
+                let answers = ImmediateActions(toolchain: toolchain, libc: invocation.libc)
                 for action in invocation.immediateActions {
                     standardOutput(try answers.answer(action))
                 }

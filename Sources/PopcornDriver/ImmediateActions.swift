@@ -8,6 +8,8 @@ import PopcornSupport
 /// host, and the paths are those of the files popcorn-ld links into the host executable.
 struct ImmediateActions {
     let toolchain: Toolchain
+    /// `-fpopcorn-libc=`: whose start files and `libc.a` the queries name.
+    var libc: LibcModel = .default
 
     func answer(_ action: DriverInvocation.ImmediateAction) throws -> String {
         switch action {
@@ -82,14 +84,17 @@ struct ImmediateActions {
     /// The directories `-print-file-name=` searches, in clang's order: the frontend's resource
     /// directory first (so `include` names its stdarg.h directory and an empty name the
     /// directory itself, as with clang), then the directories of the files popcorn-ld links into
-    /// a host executable: the popcorn runtime (libpopcorn.a), musl (crt1.o, crti.o, crtn.o,
-    /// libc.a and the other -l libraries) and the compiler builtins (libgcc.a).
+    /// a host executable: with the portable C library its directory (crt1.o, libc.a and the
+    /// runtime built for it), the popcorn runtime (libpopcorn.a), Debian's musl (the native
+    /// library's crt1.o, crti.o, crtn.o and libc.a, and the other -l libraries, empty in musl)
+    /// and the compiler builtins (libgcc.a).
     var libraryDirectories: [String] {
         var dirs: [String] = []
         if let clang = try? toolchain.path(of: .clang),
            let resource = try? DriverTools.resourceDirectory(of: clang) {
             dirs.append(resource)
         }
+        if libc == .portable { dirs.append(toolchain.portableLibcDirectory(for: ISA.host)) }
         dirs += [Path.directory(toolchain.runtimeArchive(for: ISA.host)), toolchain.runtimeDirectory,
                  ISA.host.muslLibDir, Path.directory(ISA.host.builtinsArchive)]
         return unique(dirs)

@@ -31,7 +31,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s <heap MiB> <MiB written>\n", argv[0]);
         return 2;
     }
-    size_t heap_bytes = (size_t)atoi(argv[1]) << 20, written = (size_t)atoi(argv[2]) << 20;
+    /* The sizes are read inline, not with atoi: the C library has migration points of its own,
+     * and POPCORN_MIGRATE_AT=2 must stay checksum's entry (main's entry is point 1). */
+    size_t mib[2] = {0, 0};
+    for (int k = 0; k < 2; k++)
+        for (const char *p = argv[k + 1]; *p >= '0' && *p <= '9'; p++)
+            mib[k] = mib[k] * 10 + (size_t)(*p - '0');
+    size_t heap_bytes = mib[0] << 20, written = mib[1] << 20;
     if (written > heap_bytes)
         written = heap_bytes;
     unsigned char *heap = malloc(heap_bytes);
