@@ -93,7 +93,10 @@ int main(int argc, char **argv)
     fputs("buffered line one\n", log);
 
     /* dirent: a directory stream in the middle of a listing. */
-    char directory[] = "/tmp/popcorn-areas-XXXXXX";
+    /* A fresh directory under $TMPDIR (or /tmp), as mkdtemp(3) wants its template. */
+    const char *temporary = getenv("TMPDIR");
+    char directory[256];
+    snprintf(directory, sizeof directory, "%s/popcorn-areas-" "XXXXXX", temporary && *temporary ? temporary : "/tmp");
     if (!mkdtemp(directory)) return 1;
     const char *names[] = {"a", "b", "c", "d"};
     for (int i = 0; i < 4; i++) {

@@ -36,7 +36,10 @@ static void *thread_main(void *argument)
 
 int main(void)
 {
-    char directory[] = "/tmp/popcorn-syscalls-XXXXXX";
+    /* A fresh directory under $TMPDIR (or /tmp), as mkdtemp(3) wants its template. */
+    const char *temporary = getenv("TMPDIR");
+    char directory[256];
+    snprintf(directory, sizeof directory, "%s/popcorn-syscalls-" "XXXXXX", temporary && *temporary ? temporary : "/tmp");
     if (!mkdtemp(directory)) return 1;
     char file[128], link[128];
     snprintf(file, sizeof file, "%s/file", directory);
