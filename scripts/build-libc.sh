@@ -52,6 +52,18 @@ trap 'rm -rf "$work"' EXIT INT TERM HUP
 cp -a "$source" "$work/musl"
 cd "$work/musl"
 cp "$libc"/arch/*.h arch/aarch64/
+# musl's per-ISA memcpy and memset stay per-ISA optimized code, in each ISA's layer: leaves, no
+# migration point can be inside them (docs/LIBC.md), and they are what a plain build runs.
+# x86_64's files carry no .size; popcorn-ld aligns functions by their sizes, so one is added.
+for isa in $ISAS; do
+    mkdir -p "$work/leaf/$isa"
+    for file in src/string/"$isa"/memcpy.* src/string/"$isa"/memset.*; do
+        cp "$file" "$work/leaf/$isa/"
+        copy=$work/leaf/$isa/$(basename "$file")
+        grep -q '^\.size' "$copy" || sed -n 's/^\.type[[:space:]]*\([A-Za-z_0-9]*\),@function$/.size \1,.-\1/p' "$copy" >>"$copy"
+    done
+done
+rm -f src/string/memcpy.c src/string/memset.c
 rm -f arch/aarch64/fp_arch.h
 rm -rf src/*/aarch64 crt/aarch64
 # musl's generic stand-ins for the routines the layer provides (empty or ENOSYS versions).
@@ -71,6 +83,14 @@ cp "$libc"/src/*.c src/thread/
 #   requested there would wait anyway; without points it waits for the next point instead of
 #   retrying at each one;
 # - exit: after main has returned there is no frame of main to rebuild;
+# - ctype: leaves like the string routines (tolower and toupper sit in hot loops);
+# - math, multibyte, the unistd system-call wrappers, signal blocking, raise, message
+#   translation and temporary names: leaves (each call is short) that the point-free parts call
+#   (printf's float and wide-character formatting, abort, tmpfile); a point below a point-free
+#   frame could never be served, so it would only cost time;
+# - sigsetjmp's tail: it runs after the buffer is filled and before the note popcorn-cc puts
+#   after every setjmp-family call, so a move there would leave an unnoted buffer holding the
+#   old stack's addresses;
 # - malloc and the mman wrappers it calls: the runtime allocates too (a move's probe spawns
 #   qemu), and its allocations must not change which migration points the program's own
 #   allocations reach, or point numbers would differ between runs that move and runs that don't.
@@ -78,6 +98,8 @@ cat >>config.mak <<'MAKE'
 obj/src/env/__libc_start_main.o obj/src/env/__init_tls.o obj/src/env/__stack_chk_fail.o: CFLAGS_ALL += -fpopcorn-migration=none
 obj/src/string/%.o obj/src/stdio/%.o obj/src/internal/%.o obj/src/errno/%.o: CFLAGS_ALL += -fpopcorn-migration=none
 obj/src/thread/__syscall_cp.o obj/src/thread/syscall_cp.o obj/src/thread/__lock.o obj/src/exit/%.o obj/src/malloc/%.o obj/src/mman/%.o: CFLAGS_ALL += -fpopcorn-migration=none
+obj/src/ctype/%.o obj/src/signal/sigsetjmp_tail.o: CFLAGS_ALL += -fpopcorn-migration=none
+obj/src/math/%.o obj/src/multibyte/%.o obj/src/unistd/%.o obj/src/signal/block.o obj/src/signal/raise.o obj/src/locale/__lctrans.o obj/src/temp/__randname.o: CFLAGS_ALL += -fpopcorn-migration=none
 MAKE
 jobs=$(nproc 2>/dev/null || echo 2)
 # popcorn-cc must not read the point-free list of an earlier build (which decides the call sites):
@@ -115,9 +137,9 @@ for isa in $ISAS; do
     done
     # The layer: freestanding native code against the C library's aarch64 view.
     flags="--target=$isa-unknown-linux-musl -ffreestanding -nostdinc -isystem $resource -O2 -fno-pic
-           -ffunction-sections -fdata-sections -Wall -Wextra -Werror -std=gnu11
+           -ffunction-sections -fdata-sections -Wall -Wextra -Werror -Wno-unused-command-line-argument -std=gnu11
            -I$root/Toolchain/runtime/x86_64 -I$libc/$isa -I$work/gen"
-    for file in "$libc/$isa"/*.c "$libc/$isa"/*.S; do
+    for file in "$libc/$isa"/*.c "$libc/$isa"/*.S "$work/leaf/$isa"/*; do
         base=$(basename "$file")
         [ "$base" = start.S ] && continue
         # shellcheck disable=SC2086
@@ -128,7 +150,9 @@ for isa in $ISAS; do
     $CLANG $flags -c "$libc/$isa/start.S" -o "$dir/crt1.o"
     # The functions of musl's objects without migration points: calls to them need no stackmap
     # (no move can happen while one runs), so popcorn-cc leaves them uninstrumented.
-    for object in "$dir"/musl/*.o; do
+    # The layer (native code, the per-ISA leaves included) is point-free too. popcorn-cc keeps
+    # the setjmp family's records whatever this list says.
+    for object in "$dir"/musl/*.o "$dir"/layer/*.o; do
         "$READELF" -S -W "$object" | grep -q '\.llvm_stackmaps' && continue
         "$NM" --defined-only --extern-only --format=just-symbols "$object"
     done | LC_ALL=C sort -u >"$dir/point-free-functions"

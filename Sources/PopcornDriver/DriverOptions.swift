@@ -90,7 +90,7 @@ public enum DriverOptions {
     public static let fstackClash = Option("-fstack-clash-protection", .flag, group: .codeGeneration, help: "Probe every page of large stack frames (both ISAs)", destination: .frontend)
     public static let fpopcornMigration = Option("-fpopcorn-migration=", .joined, group: .codeGeneration, help: "Where migration points go: none, entry-exit (default: function entry and returns) or loops (also back edges of loops with calls or big bodies)", metaVariable: "<policy>")
 
-    public static let fpopcornLibc = Option("-fpopcorn-libc=", .joined, group: .codeGeneration, help: "The C library: native (the default: Debian's prebuilt musl for each ISA, with x86_64 shims) or portable (musl compiled by popcorn-cc, one IR for every ISA); give it when compiling and when linking", metaVariable: "<libc>")
+    public static let fpopcornLibc = Option("-fpopcorn-libc=", .joined, group: .codeGeneration, help: "The C library: portable (the default: musl compiled by popcorn-cc, one IR for every ISA) or native (Debian's prebuilt musl for each ISA, with x86_64 shims); give it when compiling and when linking", metaVariable: "<libc>")
 
     // MARK: Target
     public static let m64 = Option("-m64", .flag, group: .target, help: "Accepted: every popcorn ISA is 64-bit", destination: .ignored(reason: "every popcorn ISA is 64-bit"))

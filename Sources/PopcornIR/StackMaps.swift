@@ -16,11 +16,10 @@ import CLLVM
 /// pointers and every floating-point value, and on aarch64 for 128-bit values). The operands'
 /// meaning goes into the `.popcorn.callsites` side table (`CallSiteTable`).
 ///
-/// Instrumented calls: every call except intrinsics, inline assembly, `noreturn` calls of
-/// functions defined elsewhere (their frame never resumes; `noreturn` functions of this module are
-/// instrumented, since they may run for long before their longjmp), `musttail` calls (their
+/// Instrumented calls: every call except intrinsics, inline assembly, `musttail` calls (their
 /// frame is gone during the callee) and calls to C library functions declared but not defined
-/// here (`LibraryFunctions`: a migration never happens while one is on the stack).
+/// here (`LibraryFunctions`: a migration never happens while one is on the stack). `noreturn`
+/// calls are instrumented too: their caller's frame is below every point the callee reaches.
 struct StackMaps {
     static let intrinsic = "llvm.experimental.stackmap"
 
@@ -135,16 +134,11 @@ struct StackMaps {
         if let function = IR.calledFunction(of: instruction), IR.name(of: function) == JmpBufNotes.noteFunction { return false }
         if LLVMGetTailCallKind(instruction) == LLVMTailCallKindMustTail { return false }
         // A call that never returns still has its caller's frame below the callee while the callee
-        // runs: a function of this module that always ends in a longjmp (the optimiser infers
-        // `noreturn` for it) may run for long, and without a record every migration would wait
-        // for the longjmp. Only external `noreturn` functions (exit, abort, longjmp) get none.
-        let noreturn = LLVMGetEnumAttributeKindForName("noreturn", 8)
-        let definedHere = IR.calledFunction(of: instruction).map(IR.isDefinition) ?? false
-        if !definedHere {
-            if LLVMGetCallSiteEnumAttribute(instruction, LLVMAttributeIndex.max, noreturn) != nil { return false }
-            if let function = IR.calledFunction(of: instruction),
-               LLVMGetEnumAttributeAtIndex(function, LLVMAttributeIndex.max, noreturn) != nil { return false }
-        }
+        // runs, and the callee may reach migration points before its longjmp or exit (a
+        // function of this module that always ends in a longjmp, another file's `die()`, the
+        // portable C library's siglongjmp): without a record the stack below such a point could
+        // not be walked, and every move would wait. So `noreturn` calls are instrumented like
+        // any other; the C library's point-free ones (exit, abort, longjmp) were left out above.
         return true
     }
 

@@ -26,20 +26,21 @@ public struct EntryStub: Sendable, Equatable {
     /// The 16 bytes of the slot on `isa`: a direct jump to `target`, then trap instructions.
     /// x86_64: `jmp rel32` (`E9` + displacement from the end of the instruction), `int3`s.
     /// aarch64: `b imm26` (`0x14000000 | (displacement / 4)`), then `brk #0`s.
-    public static func encoding(isa: ISA, slot: UInt64, target: UInt64) throws -> [UInt8] {
+    public static func encoding(isa: ISA, slot: UInt64, target: UInt64, name: String = "") throws -> [UInt8] {
+        let what = name.isEmpty ? "entry stub" : "entry stub of '\(name)'"
         let displacement = Int64(bitPattern: target &- slot)
         func littleEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
         switch isa {
         case .x86_64:
             let relative = displacement - 5
             guard let rel32 = Int32(exactly: relative) else {
-                throw LinkerError.layoutConflict("entry stub at 0x\(String(slot, radix: 16)) cannot reach 0x\(String(target, radix: 16)) on \(isa)")
+                throw LinkerError.layoutConflict("\(what) at 0x\(String(slot, radix: 16)) cannot reach 0x\(String(target, radix: 16)) on \(isa)")
             }
             return [0xE9] + littleEndian(UInt32(bitPattern: rel32)) + Array(repeating: 0xCC, count: 11)
         case .aarch64:
             // B reaches ±128 MiB in 4-byte units.
             guard displacement % 4 == 0, displacement >= -(1 << 27), displacement < (1 << 27) else {
-                throw LinkerError.layoutConflict("entry stub at 0x\(String(slot, radix: 16)) cannot reach 0x\(String(target, radix: 16)) on \(isa)")
+                throw LinkerError.layoutConflict("\(what) at 0x\(String(slot, radix: 16)) cannot reach 0x\(String(target, radix: 16)) on \(isa)")
             }
             let branch = 0x1400_0000 | (UInt32(truncatingIfNeeded: displacement >> 2) & 0x03FF_FFFF)
             let trap: UInt32 = 0xD420_0000 // brk #0

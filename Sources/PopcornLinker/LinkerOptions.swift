@@ -101,7 +101,7 @@ public enum LinkerOptionParser {
         Spec(spellings: ["--print-layout"], style: .flag, action: .printLayout, help: "print the aligned layout to standard output"),
         Spec(spellings: ["-nostdlib"], style: .flag, action: .noStdlib, help: "do not link musl, libgcc or the popcorn runtime"),
         Spec(spellings: ["-nostartfiles"], style: .flag, action: .noStartFiles, help: "do not link crt1.o, crti.o and crtn.o"),
-        Spec(spellings: ["-fpopcorn-libc="], style: .joined, action: .libc, help: "the C library: native (the default: Debian's musl for each ISA) or portable (musl compiled by popcorn-cc)"),
+        Spec(spellings: ["-fpopcorn-libc="], style: .joined, action: .libc, help: "the C library: portable (the default: musl compiled by popcorn-cc) or native (Debian's musl for each ISA)"),
         Spec(spellings: ["-s", "--strip-all"], style: .flag, action: .stripAll, help: "strip symbols (alignment is verified before stripping)"),
         Spec(spellings: ["--gc-sections"], style: .flag, action: .gcSections, help: "rejected: it would break alignment"),
         Spec(spellings: ["--no-gc-sections", "-O0", "-O1", "-O2"], style: .flag, action: .ignored, help: "accepted and ignored"),

@@ -75,7 +75,7 @@ public enum LinkerScriptWriter {
         var out = ""
         for stub in stubs {
             guard let target = stub.targets[isa] else { continue }
-            let bytes = try EntryStub.encoding(isa: isa, slot: stub.slot, target: target)
+            let bytes = try EntryStub.encoding(isa: isa, slot: stub.slot, target: target, name: stub.name)
             let quads = stride(from: 0, to: bytes.count, by: 8).map { start in
                 bytes[start..<start + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
             }

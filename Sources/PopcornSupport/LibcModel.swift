@@ -11,9 +11,8 @@ public enum LibcModel: String, Sendable, CaseIterable {
     case native
     case portable
 
-    /// What popcorn-cc and popcorn-ld use unless told otherwise. The portable library passes
-    /// its own tests but not yet the whole suite (docs/LIBC.md, "Status"), so it is opt-in.
-    public static let `default`: LibcModel = .native
+    /// What popcorn-cc and popcorn-ld use unless told otherwise (docs/LIBC.md, "Status").
+    public static let `default`: LibcModel = .portable
 
     /// The spelling of the option that selects it.
     public var option: String { "-fpopcorn-libc=" + rawValue }

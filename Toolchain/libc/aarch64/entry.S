@@ -2,10 +2,16 @@
  * The assembly of the portable C library's aarch64 layer: system call entry,
  * thread pointer, setjmp/longjmp, signal return, thread start and exit. The C library's view
  * is aarch64's, so nothing is translated here.
+ *
+ * Each function has its own section, named like a C function's under -ffunction-sections, so
+ * that popcorn-ld places it at one address on both ISAs (a function inside a shared section
+ * would be reached through an entry stub, and the stack transformation compares return
+ * addresses with sigsetjmp's own).
  */
-	.text
 
 /* __popcorn_syscall(n, a, b, c, d, e, f) */
+	.section .text.__popcorn_syscall,"ax",%progbits
+	.p2align 2
 	.globl __popcorn_syscall
 	.type __popcorn_syscall,%function
 __popcorn_syscall:
@@ -20,6 +26,8 @@ __popcorn_syscall:
 	ret
 	.size __popcorn_syscall,.-__popcorn_syscall
 
+	.section .text.__popcorn_get_tp,"ax",%progbits
+	.p2align 2
 	.globl __popcorn_get_tp
 	.type __popcorn_get_tp,%function
 __popcorn_get_tp:
@@ -28,12 +36,16 @@ __popcorn_get_tp:
 	.size __popcorn_get_tp,.-__popcorn_get_tp
 
 /* After a move: tpidr_el0 and the TLS layout need nothing (the x86_64 layer has work here). */
+	.section .text.__popcorn_libc_restored,"ax",%progbits
+	.p2align 2
 	.globl __popcorn_libc_restored
 	.type __popcorn_libc_restored,%function
 __popcorn_libc_restored:
 	ret
 	.size __popcorn_libc_restored,.-__popcorn_libc_restored
 
+	.section .text.__set_thread_area,"ax",%progbits
+	.p2align 2
 	.globl __set_thread_area
 	.type __set_thread_area,%function
 __set_thread_area:
@@ -43,6 +55,8 @@ __set_thread_area:
 	.size __set_thread_area,.-__set_thread_area
 
 /* setjmp(env): x19-x30, sp and d8-d15 in the 22 words of __jmp_buf. */
+	.section .text.setjmp,"ax",%progbits
+	.p2align 2
 	.globl setjmp, _setjmp, __setjmp
 	.type setjmp,%function
 	.type _setjmp,%function
@@ -67,6 +81,8 @@ __setjmp:
 	.size setjmp,.-setjmp
 
 /* longjmp(env, val): returns val (1 if val is 0) from the setjmp that filled env. */
+	.section .text.longjmp,"ax",%progbits
+	.p2align 2
 	.globl longjmp, _longjmp
 	.type longjmp,%function
 	.type _longjmp,%function
@@ -91,14 +107,19 @@ _longjmp:
 
 /* sigsetjmp(env, savemask): with savemask, keeps the return address in the flag word (176)
  * and x19 in the mask area (192) across the call of setjmp, then lets the C library's
- * __sigsetjmp_tail save or restore the mask. */
+ * __sigsetjmp_tail save or restore the mask.  The stack transformation recognises such a buffer
+ * by its return address, sigsetjmp + 0x18 (the instruction after `bl setjmp`; runtime
+ * stack/jmpbuf.c): keep the two in step. */
+	.section .text.sigsetjmp,"ax",%progbits
+	.p2align 2
 	.globl sigsetjmp, __sigsetjmp
 	.type sigsetjmp,%function
 	.type __sigsetjmp,%function
 sigsetjmp:
 __sigsetjmp:
-	cbz x1,setjmp
-	str x30,[x0,#176]
+	cbnz x1,1f
+	b setjmp			/* (a conditional branch to another section may not reach) */
+1:	str x30,[x0,#176]
 	str x19,[x0,#192]
 	mov x19,x0
 	bl setjmp
@@ -110,6 +131,8 @@ __sigsetjmp:
 	.size sigsetjmp,.-sigsetjmp
 
 /* Signal return: the C library sets SA_RESTORER with these. */
+	.section .text.__restore,"ax",%progbits
+	.p2align 2
 	.globl __restore, __restore_rt
 	.type __restore,%function
 	.type __restore_rt,%function
@@ -121,6 +144,8 @@ __restore_rt:
 
 /* __clone(func, stack, flags, arg, ptid, tls, ctid): the child calls func(arg) on the new
  * stack and exits with its result. */
+	.section .text.__clone,"ax",%progbits
+	.p2align 2
 	.globl __clone
 	.type __clone,%function
 __clone:
@@ -142,6 +167,8 @@ __clone:
 	.size __clone,.-__clone
 
 /* __unmapself(base, size): unmaps the exiting thread's own stack, then exits the thread. */
+	.section .text.__unmapself,"ax",%progbits
+	.p2align 2
 	.globl __unmapself
 	.type __unmapself,%function
 __unmapself:

@@ -3,10 +3,16 @@
  * setjmp/longjmp, signal return, thread start and exit, and the cancellation-point markers.
  * Each routine takes the C library's (aarch64) view of its arguments: jmp_buf is aarch64's
  * 22-word __jmp_buf followed by the flag word and the saved signal mask.
+ *
+ * Each function has its own section, named like a C function's under -ffunction-sections, so
+ * that popcorn-ld places it at one address on both ISAs (a function inside a shared section
+ * would be reached through an entry stub, and the stack transformation compares return
+ * addresses with sigsetjmp's own).
  */
-	.text
 
 /* The C library's thread pointer: %fs:0 (the self word) minus the fixed distance. */
+	.section .text.__popcorn_get_tp,"ax",@progbits
+	.p2align 4
 	.globl __popcorn_get_tp
 	.type __popcorn_get_tp,@function
 __popcorn_get_tp:
@@ -17,6 +23,8 @@ __popcorn_get_tp:
 
 /* setjmp(env): callee-saved registers, the caller's stack pointer and the return address in
  * the first eight words of aarch64's __jmp_buf. */
+	.section .text.setjmp,"ax",@progbits
+	.p2align 4
 	.globl setjmp, _setjmp, __setjmp
 	.type setjmp,@function
 	.type _setjmp,@function
@@ -39,6 +47,8 @@ __setjmp:
 	.size setjmp,.-setjmp
 
 /* longjmp(env, val): returns val (1 if val is 0) from the setjmp that filled env. */
+	.section .text.longjmp,"ax",@progbits
+	.p2align 4
 	.globl longjmp, _longjmp
 	.type longjmp,@function
 	.type _longjmp,@function
@@ -59,7 +69,11 @@ _longjmp:
 
 /* sigsetjmp(env, savemask): with savemask, keeps the return address in the flag word (176)
  * and %rbx in the mask area (192) across the call of setjmp, then lets the C library's
- * __sigsetjmp_tail save or restore the mask. */
+ * __sigsetjmp_tail save or restore the mask.  The stack transformation recognises such a buffer
+ * by its return address, sigsetjmp + 0x1d (the instruction after `call setjmp`; runtime
+ * stack/jmpbuf.c): keep the two in step. */
+	.section .text.sigsetjmp,"ax",@progbits
+	.p2align 4
 	.globl sigsetjmp, __sigsetjmp
 	.type sigsetjmp,@function
 	.type __sigsetjmp,@function
@@ -79,6 +93,8 @@ __sigsetjmp:
 	.size sigsetjmp,.-sigsetjmp
 
 /* Signal return: the C library sets SA_RESTORER with these. */
+	.section .text.__restore,"ax",@progbits
+	.p2align 4
 	.globl __restore, __restore_rt
 	.type __restore,@function
 	.type __restore_rt,@function
@@ -91,6 +107,8 @@ __restore_rt:
 
 /* __popcorn_clone_x86(func, stack, flags, arg, ptid, tls(%fs), ctid): the child calls
  * func(arg) on the new stack and exits with its result. */
+	.section .text.__popcorn_clone_x86,"ax",@progbits
+	.p2align 4
 	.globl __popcorn_clone_x86
 	.type __popcorn_clone_x86,@function
 __popcorn_clone_x86:
@@ -119,6 +137,8 @@ __popcorn_clone_x86:
 
 /* __unmapself(base, size): unmaps the exiting thread's own stack, then exits the thread,
  * without touching the stack in between. */
+	.section .text.__unmapself,"ax",@progbits
+	.p2align 4
 	.globl __unmapself
 	.type __unmapself,@function
 __unmapself:

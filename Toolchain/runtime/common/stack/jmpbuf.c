@@ -12,7 +12,10 @@
  * they are not live (the CFG has no edge from longjmp back to setjmp), yet a longjmp reads them.
  *
  * Layouts (musl 1.2, checked against libc.a's setjmp.o, sigsetjmp.o and longjmp.o):
- *   x86_64  __jb: rbx rbp r12 r13 r14 r15 sp ra; sigsetjmp's __fl at byte 64, __ss at 72;
+ *   x86_64  __jb: rbx rbp r12 r13 r14 r15 sp ra; sigsetjmp's __fl at byte 64, __ss at 72
+ *           (the portable C library's layer: the same eight words, __fl at 176, __ss at 184);
+ * the layer's sigsetjmp (Toolchain/libc/<isa>/entry.S) resumes at +0x1d / +0x18, musl's at
+ * +0x13 / +0x14;
  *   aarch64 __jb: x19–x28 x29 x30(ra), an unused word, sp, d8–d15; __fl at 176, __ss at 184.
  * sigsetjmp with a nonzero mask stores the caller's return address in __fl and its own register
  * (rbx / x19) in __ss[1], and calls setjmp with the buffer in that register, so __jb's return
@@ -37,12 +40,23 @@ struct jmp_layout {
     uint64_t sigsetjmp_resume;
 };
 
+#ifdef POPCORN_PORTABLE_LIBC
+/* The portable C library's x86_64 layer (Toolchain/libc/x86_64/entry.S) fills the first eight
+ * words of aarch64's struct, so the flag and mask sit where aarch64's do. */
+static const struct jmp_layout jmp_layout_x86_64 = {
+    8, {3, 6, 12, 13, 14, 15, JMP_WORD_SP, JMP_WORD_RA}, 176, 184, 0x1d};
+#else
 static const struct jmp_layout jmp_layout_x86_64 = {
     8, {3, 6, 12, 13, 14, 15, JMP_WORD_SP, JMP_WORD_RA}, 64, 72, 0x13};
+#endif
 static const struct jmp_layout jmp_layout_aarch64 = {
     22, {19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, JMP_WORD_RA, JMP_WORD_UNUSED, JMP_WORD_SP,
          72, 73, 74, 75, 76, 77, 78, 79},
+#ifdef POPCORN_PORTABLE_LIBC
+    176, 184, 0x18}; /* the layer's sigsetjmp branches to setjmp in another section first */
+#else
     176, 184, 0x14};
+#endif
 
 static const struct jmp_layout *jmp_layout_of(enum popcorn_isa isa)
 {
