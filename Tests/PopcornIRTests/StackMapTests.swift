@@ -175,8 +175,12 @@ enum MigrationTestSupport {
     /// the ISA names its statistics use (`isa.c`) and the settings it reads (`settings.c`).
     static func runtimeObjects(for isa: ISA, in directory: TemporaryDirectory) throws -> [String] {
         let root = URL(fileURLWithPath: CProgramHarness.popcornInclude).deletingLastPathComponent()
-        return try ["migrate", "isa", "settings"].map { name in
-            let output = directory.file("\(name).\(isa).o")
+        // The migration points' slow path and the stack transformation it calls (each file of
+        // runtime/common/stack is a translation unit of its own); not the process move.
+        let stack = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("runtime/common/stack").path)
+            .filter { $0.hasSuffix(".c") }.sorted().map { "stack/" + $0.dropLast(2) }
+        return try (["migrate", "isa", "settings"] + stack).map { name in
+            let output = directory.file("\(name.replacingOccurrences(of: "/", with: "_")).\(isa).o")
             try ProcessRunner.checked(try toolchain.path(of: .clang), [
                 "--target=\(isa.triple)", "-nostdinc", "-isystem", isa.muslIncludeDir,
                 "-isystem", "/usr/lib/llvm-19/lib/clang/19/include", "-I", CProgramHarness.popcornInclude,

@@ -16,9 +16,13 @@
  * __popcorn_migrate_point_slow itself is assembly (stack/context_<isa>.c): it captures the
  * caller's registers and calls __popcorn_migrate_point_captured below.
  *
- * The stack transformation (the files in stack/) is compiled into this object rather than on its own:
- * every program with a migration point links this member, and the slow path cannot work
- * without the transformation, so the two are one unit (this file also builds and links alone).
+ * The stack transformation is in stack/, one translation unit per file in the same archive.  A
+ * static archive links only the members that define a symbol something references, so none of
+ * them relies on a constructor (the one constructor is migration_init, below): every migration
+ * point references __popcorn_migration_pending (this member) and __popcorn_migrate_point_slow
+ * (stack/context_<isa>.o), and the references of these two pull the rest — stack/transform.o
+ * (popcorn_transform*), stack/metadata_load.o (popcorn_metadata_table) and
+ * stack/jmpbuf_registry.o (popcorn_jmp_bufs_*) from here, stack/jmpbuf.o from transform.o.
  */
 #include "popcorn.h"
 
@@ -404,12 +408,3 @@ __attribute__((constructor)) static void migration_init(void)
     }
     popcorn_runtime_end(outer);
 }
-
-#include "stack/metadata_load.c"
-#include "stack/jmpbuf_registry.c"
-#include "stack/transform.c"
-#if defined(__x86_64__)
-#include "stack/context_x86_64.c"
-#else
-#include "stack/context_aarch64.c"
-#endif

@@ -1,10 +1,13 @@
 /*
  * Register capture and restore for aarch64 (docs/STACK-TRANSFORM.md).  Assembly, kept in a .c
- * file so the runtime Makefile builds it like every other source.  Offsets follow
+ * file so the runtime Makefile builds it like every other source: every ISA compiles both
+ * context files, and this one is empty except on aarch64.  Offsets follow
  * struct popcorn_regs (common/transform.h): pc 0, isa 8, reg[n] at 16 + 8n by DWARF number
  * (x0–x30 0–30, sp 31, v0–v31 64–95: d registers at 528 + 8n).
  */
 #include "../transform.h"
+
+#if defined(__aarch64__)
 
 _Static_assert(sizeof(struct popcorn_regs) == 784, "popcorn_regs layout used by the assembly");
 
@@ -120,3 +123,5 @@ __asm__(
     "    brk #1\n"
     ".size __popcorn_main_return, .-__popcorn_main_return\n"
     ".text\n");
+
+#endif /* __aarch64__ */

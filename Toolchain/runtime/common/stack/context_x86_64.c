@@ -1,10 +1,13 @@
 /*
  * Register capture and restore for x86_64 (docs/STACK-TRANSFORM.md).  Assembly, kept in a .c
- * file so the runtime Makefile builds it like every other source.  Offsets follow
+ * file so the runtime Makefile builds it like every other source: every ISA compiles both
+ * context files, and this one is empty except on x86_64.  Offsets follow
  * struct popcorn_regs (common/transform.h): pc 0, isa 8, reg[n] at 16 + 8n by DWARF number
  * (rax 0, rdx 1, rcx 2, rbx 3, rsi 4, rdi 5, rbp 6, rsp 7, r8–r15 8–15, xmm0–15 17–32).
  */
 #include "../transform.h"
+
+#if defined(__x86_64__)
 
 _Static_assert(sizeof(struct popcorn_regs) == 784, "popcorn_regs layout used by the assembly");
 
@@ -105,3 +108,5 @@ __asm__(
     "    ud2\n"
     ".size __popcorn_main_return, .-__popcorn_main_return\n"
     ".text\n");
+
+#endif /* __x86_64__ */

@@ -1,6 +1,7 @@
 /*
- * jmp_bufs across a stack transformation (docs/STACK-TRANSFORM.md, "jmp_bufs").  #included by
- * transform.c: it works on the transformation's frames, values and moved-object map.
+ * jmp_bufs across a stack transformation (docs/STACK-TRANSFORM.md, "jmp_bufs").  Passes run by
+ * transform.c, on the transformation's frames, values and moved-object map (shared through
+ * transform_internal.h).
  *
  * A noted buffer is rewritten when its stack pointer is that of a frame k being moved and its
  * return address is a call site of that frame's function (the setjmp call; popcorn-cc gives it a
@@ -24,7 +25,10 @@
  * struct on both ISAs, so either layout fits.
  */
 #include "jmpbuf.h"
+#include "transform_internal.h"
 
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Words of __jb: a DWARF register number, or one of these. */
@@ -97,6 +101,13 @@ static int jmp_match_scratch(void)
     return 1;
 }
 
+/* The match scratch is the runtime's own memory: the commit's pointer scan leaves it alone. */
+void popcorn_jmp_bufs_skip_matches(void)
+{
+    if (jmp_matches)
+        popcorn_jmp_bufs_skip((uint64_t)(uintptr_t)jmp_matches, (uint64_t)(uintptr_t)jmp_matches + JMP_MATCH_SCRATCH);
+}
+
 /* Whether [address, address + size) is mapped (a buffer in the heap may have been freed). */
 static int jmp_mapped(uint64_t address, uint64_t size)
 {
@@ -155,8 +166,8 @@ static int jmp_src_location(const struct popcorn_table *t, const struct frame *f
  * their setjmp calls (appended to `values` from *value_count).  Entries that match no frame are
  * stale (their frame returned, or another thread's) and are dropped at commit.
  */
-static int jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_table *dt, enum popcorn_isa src_isa,
-                          size_t n, size_t *value_count)
+int popcorn_jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_table *dt, enum popcorn_isa src_isa,
+                           size_t n, size_t *value_count)
 {
     jmp_match_count = 0;
     unsigned count;
@@ -165,7 +176,7 @@ static int jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_t
         return 1;
     if (!jmp_match_scratch())
         return 0;
-    const uint64_t lo = frames[0].src_sp, hi = frames[n - 1].src_cfa;
+    const uint64_t lo = popcorn_transform_frames[0].src_sp, hi = popcorn_transform_frames[n - 1].src_cfa;
     for (unsigned e = 0; e < count; e++) {
         struct jmp_match *m = &jmp_matches[jmp_match_count];
         m->address = entries[e].address;
@@ -176,14 +187,14 @@ static int jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_t
         size_t l = 0, r = n; /* frames are innermost first: src_sp grows with the index */
         while (l < r) {
             size_t mid = l + (r - l) / 2;
-            if (frames[mid].src_sp < m->sp)
+            if (popcorn_transform_frames[mid].src_sp < m->sp)
                 l = mid + 1;
             else
                 r = mid;
         }
-        if (l == n || frames[l].src_sp != m->sp)
+        if (l == n || popcorn_transform_frames[l].src_sp != m->sp)
             continue;
-        const struct frame *f = &frames[l];
+        const struct frame *f = &popcorn_transform_frames[l];
         const struct popcorn_meta_call_site *s = popcorn_site_by_address(st, m->ra);
         if (!s || s->function_index != f->src->function_index)
             continue;
@@ -201,7 +212,7 @@ static int jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_t
             uint64_t v = 0;
             switch (lv->kind) {
             case POPCORN_META_LOC_REGISTER:
-                ok = lv->reg < POPCORN_REG_COUNT && callee_saved(src_isa, lv->reg);
+                ok = lv->reg < POPCORN_REG_COUNT && popcorn_transform_callee_saved(src_isa, lv->reg);
                 if (ok)
                     v = m->reg[lv->reg];
                 break;
@@ -209,7 +220,7 @@ static int jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_t
             case POPCORN_META_LOC_INDIRECT:
                 ok = jmp_src_location(st, f, s, lv, &v);
                 if (ok && lv->kind == POPCORN_META_LOC_INDIRECT)
-                    v = read_bytes(v, lv->size);
+                    v = popcorn_transform_read_bytes(v, lv->size);
                 break;
             case POPCORN_META_LOC_CONSTANT:
                 v = popcorn_value_constant(lv);
@@ -217,7 +228,7 @@ static int jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_t
             default:
                 ok = 0;
             }
-            values[*value_count + i] = v;
+            popcorn_transform_values[*value_count + i] = v;
         }
         if (!ok)
             continue;
@@ -228,11 +239,12 @@ static int jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_t
 }
 
 /* Pass 2: the objects live across each setjmp call go to the destination frame (and the map). */
-static int jmp_bufs_copy_objects(const struct popcorn_table *st, const struct popcorn_table *dt, size_t *object_count)
+int popcorn_jmp_bufs_copy_objects(const struct popcorn_table *st, const struct popcorn_table *dt,
+                                  size_t *object_count)
 {
     for (size_t j = 0; j < jmp_match_count; j++) {
         struct jmp_match *m = &jmp_matches[j];
-        struct frame at = frames[m->frame];
+        struct frame at = popcorn_transform_frames[m->frame];
         at.dst = m->dst;
         for (unsigned i = 0; i < m->src->live_value_count; i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
@@ -242,20 +254,20 @@ static int jmp_bufs_copy_objects(const struct popcorn_table *st, const struct po
             uint64_t address;
             uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
             uint64_t size = s_size < d_size ? s_size : d_size;
-            if (!dst_location(dt, &at, dlv, &address) || size == 0)
+            if (!popcorn_transform_dst_location(dt, &at, dlv, &address) || size == 0)
                 continue;
             if (*object_count == SCRATCH_OBJECTS)
                 return 0;
-            uint64_t from = values[m->values + i];
+            uint64_t from = popcorn_transform_values[m->values + i];
             memcpy((void *)(uintptr_t)address, (const void *)(uintptr_t)from, size);
-            objects[(*object_count)++] = (struct moved_object){from, address, size};
+            popcorn_transform_objects[(*object_count)++] = (struct moved_object){from, address, size};
         }
     }
     return 1;
 }
 
 /* Pass 3, inside frame k before its live values: the registers a longjmp into it must restore. */
-static void jmp_bufs_snapshot(size_t k, const uint64_t *cur)
+void popcorn_jmp_bufs_snapshot(size_t k, const uint64_t *cur)
 {
     for (size_t j = 0; j < jmp_match_count; j++)
         if (jmp_matches[j].frame == k)
@@ -268,14 +280,14 @@ static const struct moved_object *jmp_object_of(uint64_t p, size_t count)
     size_t l = 0, r = count;
     while (l < r) {
         size_t m = l + (r - l) / 2;
-        if (objects[m].src <= p)
+        if (popcorn_transform_objects[m].src <= p)
             l = m + 1;
         else
             r = m;
     }
-    if (l == 0 || p - objects[l - 1].src >= objects[l - 1].size)
+    if (l == 0 || p - popcorn_transform_objects[l - 1].src >= popcorn_transform_objects[l - 1].size)
         return NULL;
-    return &objects[l - 1];
+    return &popcorn_transform_objects[l - 1];
 }
 
 /*
@@ -283,21 +295,21 @@ static const struct moved_object *jmp_object_of(uint64_t p, size_t count)
  * is written in the destination copy now; one elsewhere is prepared for popcorn_jmp_bufs_commit,
  * and so are the objects holding moved buffers (pointers to them held outside the stack follow).
  */
-static int jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn_table *dt, enum popcorn_isa dst_isa,
-                           uint64_t lo, uint64_t hi, size_t object_count)
+int popcorn_jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn_table *dt, enum popcorn_isa dst_isa,
+                            uint64_t lo, uint64_t hi, size_t object_count)
 {
     const struct jmp_layout *l = jmp_layout_of(dst_isa);
     for (size_t j = 0; j < jmp_match_count; j++) {
         struct jmp_match *m = &jmp_matches[j];
-        const struct frame *f = &frames[m->frame];
+        const struct frame *f = &popcorn_transform_frames[m->frame];
         for (unsigned i = 0; i < m->dst->live_value_count; i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
             if (dlv->kind != POPCORN_META_LOC_REGISTER)
                 continue; /* slots: copied with the objects, or (INDIRECT) below */
-            uint64_t v = values[m->values + i];
+            uint64_t v = popcorn_transform_values[m->values + i];
             if (slv->flags & (POPCORN_META_VALUE_POINTER | POPCORN_META_VALUE_DERIVED))
-                v = repoint(v, lo, hi, object_count);
+                v = popcorn_transform_repoint(v, lo, hi, object_count);
             if (dlv->reg < POPCORN_REG_COUNT)
                 m->dst_reg[dlv->reg] = v;
         }
@@ -306,20 +318,20 @@ static int jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn_
         for (unsigned i = 0; i < m->dst->live_value_count; i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
-            uint64_t address, v = values[m->values + i];
-            if (!dst_location(dt, &at, dlv, &address))
+            uint64_t address, v = popcorn_transform_values[m->values + i];
+            if (!popcorn_transform_dst_location(dt, &at, dlv, &address))
                 continue;
             if (dlv->kind == POPCORN_META_LOC_DIRECT && slv->kind == POPCORN_META_LOC_DIRECT && address % 8 == 0) {
                 /* The objects only the setjmp site lists were not scanned with the frame's own: a
                  * slot may hold a pointer into the stack. */
                 uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
-                repoint_object(address, s_size < d_size ? s_size : d_size, lo, hi, object_count);
+                popcorn_transform_repoint_object(address, s_size < d_size ? s_size : d_size, lo, hi, object_count);
                 continue;
             }
             if (dlv->kind != POPCORN_META_LOC_INDIRECT)
                 continue;
             if (slv->flags & (POPCORN_META_VALUE_POINTER | POPCORN_META_VALUE_DERIVED))
-                v = repoint(v, lo, hi, object_count);
+                v = popcorn_transform_repoint(v, lo, hi, object_count);
             memcpy((void *)(uintptr_t)address, &v, dlv->size > 8 ? 8 : dlv->size);
         }
         uint64_t address = m->address;

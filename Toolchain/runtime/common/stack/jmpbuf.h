@@ -1,6 +1,7 @@
 /*
  * jmpbuf.h — jmp_bufs across a stack transformation (docs/STACK-TRANSFORM.md, "jmp_bufs").
- * Private to the runtime; the files in this directory are #included into migrate.c.
+ * Private to the runtime: implemented by jmpbuf_registry.c, used by transform.c, jmpbuf.c and
+ * migrate.c.
  *
  * popcorn-cc calls __popcorn_jmp_buf_note(buf) right after every setjmp-family call, so the
  * runtime knows where the program's jmp_bufs are.  A transformation rewrites every noted buffer

@@ -1,6 +1,6 @@
 /*
  * The registry of noted jmp_bufs and the writes a transformation prepares for them
- * (docs/STACK-TRANSFORM.md, "jmp_bufs").  #included by migrate.c, before transform.c.
+ * (docs/STACK-TRANSFORM.md, "jmp_bufs").  Interface: jmpbuf.h.
  *
  * Entries are kept in the order of the stack pointer the buffers hold, outermost frame first:
  * setjmp calls happen in nesting order, so a new note first drops the entries of frames that

@@ -15,67 +15,44 @@
  *      of the innermost frame.
  * Bytes and registers nothing describes get POPCORN_POISON_WORD, so code relying on state the
  * metadata does not describe fails loudly instead of working by accident.
+ *
+ * The program's jmp_bufs are carried over by passes of their own in jmpbuf.c, a translation unit
+ * of its own: what the two files share is declared in transform_internal.h.
  */
-#include "../transform.h"
-
-#include "metadata.h"
+#include "jmpbuf.h"
+#include "transform_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-/* One frame being moved.  `values` indexes the scratch value array (one entry per live value). */
-struct frame {
-    const struct popcorn_meta_call_site *src;
-    const struct popcorn_meta_call_site *dst;
-    uint64_t src_cfa;
-    uint64_t src_sp;
-    uint64_t src_fp;
-    uint64_t dst_cfa;
-    uint64_t values;
-};
-
-/* Where a source stack object went. */
-struct moved_object {
-    uint64_t src;
-    uint64_t dst;
-    uint64_t size;
-};
-
-/* Scratch memory, mapped once (NORESERVE: only touched pages cost memory).  Mapped rather than
- * malloc'd so that migrating does not change the program's heap. */
-#define SCRATCH_FRAMES (1u << 20)
-#define SCRATCH_VALUES (1u << 22)
-#define SCRATCH_OBJECTS (1u << 21)
-#define SCRATCH_BYTES                                                                                      \
-    (SCRATCH_FRAMES * sizeof(struct frame) + SCRATCH_VALUES * sizeof(uint64_t) +                           \
-     SCRATCH_OBJECTS * sizeof(struct moved_object))
-static struct frame *frames;
-static uint64_t *values;
-static struct moved_object *objects;
+/* The scratch arrays (shared with jmpbuf.c), mapped by the first transformation. */
+struct frame *popcorn_transform_frames;
+uint64_t *popcorn_transform_values;
+struct moved_object *popcorn_transform_objects;
 
 static int scratch_ready(void)
 {
-    if (frames)
+    if (popcorn_transform_frames)
         return 1;
     void *p = mmap(NULL, SCRATCH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return 0;
-    values = p;
-    objects = (struct moved_object *)(values + SCRATCH_VALUES);
-    frames = (struct frame *)(objects + SCRATCH_OBJECTS);
+    popcorn_transform_values = p;
+    popcorn_transform_objects = (struct moved_object *)(popcorn_transform_values + SCRATCH_VALUES);
+    popcorn_transform_frames = (struct frame *)(popcorn_transform_objects + SCRATCH_OBJECTS);
     return 1;
 }
 
 /* The DWARF numbers the ABIs preserve across calls (stack and frame pointer handled apart). */
-static int callee_saved(enum popcorn_isa isa, unsigned reg)
+int popcorn_transform_callee_saved(enum popcorn_isa isa, unsigned reg)
 {
     if (isa == POPCORN_ISA_X86_64)
         return reg == 3 || reg == 6 || (reg >= 12 && reg <= 15);
     return (reg >= 19 && reg <= 29) || (reg >= 72 && reg <= 79);
 }
 
-static uint64_t read_bytes(uint64_t address, unsigned size)
+uint64_t popcorn_transform_read_bytes(uint64_t address, unsigned size)
 {
     uint64_t v = 0;
     memcpy(&v, (const void *)(uintptr_t)address, size > 8 ? 8 : size);
@@ -83,8 +60,8 @@ static uint64_t read_bytes(uint64_t address, unsigned size)
 }
 
 /* The address a live value's location names in a destination frame. */
-static int dst_location(const struct popcorn_table *t, const struct frame *f,
-                        const struct popcorn_meta_live_value *lv, uint64_t *out)
+int popcorn_transform_dst_location(const struct popcorn_table *t, const struct frame *f,
+                                   const struct popcorn_meta_live_value *lv, uint64_t *out)
 {
     const struct popcorn_meta_header *h = t->header;
     const struct popcorn_meta_frame *frame = popcorn_site_frame(t, f->dst);
@@ -111,21 +88,21 @@ static int compare_objects(const void *a, const void *b)
 }
 
 /* A pointer into a moved source object, moved along with it; anything else unchanged. */
-static uint64_t repoint(uint64_t p, uint64_t lo, uint64_t hi, size_t count)
+uint64_t popcorn_transform_repoint(uint64_t p, uint64_t lo, uint64_t hi, size_t count)
 {
     if (p < lo || p > hi || count == 0)
         return p;
     size_t l = 0, r = count;
     while (l < r) { /* first object starting after p */
         size_t m = l + (r - l) / 2;
-        if (objects[m].src <= p)
+        if (popcorn_transform_objects[m].src <= p)
             l = m + 1;
         else
             r = m;
     }
     if (l == 0)
         return p;
-    const struct moved_object *o = &objects[l - 1];
+    const struct moved_object *o = &popcorn_transform_objects[l - 1];
     /* One past the end is a valid C pointer too. */
     if (p - o->src <= o->size)
         return o->dst + (p - o->src);
@@ -135,20 +112,20 @@ static uint64_t repoint(uint64_t p, uint64_t lo, uint64_t hi, size_t count)
 /* Re-points, word by word, every pointer into a moved source object held in the `size` bytes
  * at `address` (a moved stack object: the metadata does not say which of its words are
  * pointers, so each aligned word that points into a moved object is moved along with it). */
-static void repoint_object(uint64_t address, uint64_t size, uint64_t lo, uint64_t hi, size_t count)
+void popcorn_transform_repoint_object(uint64_t address, uint64_t size, uint64_t lo, uint64_t hi,
+                                      size_t count)
 {
     if (address % 8 != 0)
         return;
     for (uint64_t off = 0; off + 8 <= size; off += 8) {
         uint64_t word;
         memcpy(&word, (const void *)(uintptr_t)(address + off), 8);
-        uint64_t moved = repoint(word, lo, hi, count);
+        uint64_t moved = popcorn_transform_repoint(word, lo, hi, count);
         if (moved != word)
             memcpy((void *)(uintptr_t)(address + off), &moved, 8);
     }
 }
 
-#include "jmpbuf.c"
 
 enum popcorn_transform_status popcorn_transform(const struct popcorn_regs *src, enum popcorn_isa dst_isa,
                                                 void *dst_stack_top, size_t dst_stack_size,
@@ -195,14 +172,14 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             return POPCORN_TRANSFORM_UNSUPPORTED;
         if (n == SCRATCH_FRAMES || value_count + s->live_value_count > SCRATCH_VALUES)
             return POPCORN_TRANSFORM_NO_MEMORY;
-        struct frame *f = &frames[n++];
+        struct frame *f = &popcorn_transform_frames[n++];
         f->src = s;
         f->dst = d;
         f->src_sp = regs[s_sp];
         f->src_fp = regs[s_fp];
         f->src_cfa = regs[sf->cfa_register] + (int64_t)sf->cfa_offset;
         /* The CFA is above the frame's SP and below its caller's; anything else is not a frame. */
-        if (f->src_cfa <= f->src_sp || (n > 1 && f->src_sp != frames[n - 2].src_cfa))
+        if (f->src_cfa <= f->src_sp || (n > 1 && f->src_sp != popcorn_transform_frames[n - 2].src_cfa))
             return POPCORN_TRANSFORM_UNSUPPORTED;
         f->values = value_count;
         for (unsigned i = 0; i < s->live_value_count; i++) {
@@ -224,7 +201,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                 else
                     return POPCORN_TRANSFORM_UNSUPPORTED;
                 if (lv->kind == POPCORN_META_LOC_INDIRECT)
-                    v = read_bytes(v, lv->size);
+                    v = popcorn_transform_read_bytes(v, lv->size);
                 break;
             case POPCORN_META_LOC_CONSTANT:
                 v = popcorn_value_constant(lv);
@@ -232,20 +209,20 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             default:
                 return POPCORN_TRANSFORM_UNSUPPORTED;
             }
-            values[value_count++] = v;
+            popcorn_transform_values[value_count++] = v;
         }
         /* Unwind to the caller: its SP is this CFA; RA and callee-saved registers from slots. */
-        pc = read_bytes(f->src_cfa + (int64_t)s->return_address_offset, 8);
+        pc = popcorn_transform_read_bytes(f->src_cfa + (int64_t)s->return_address_offset, 8);
         const struct popcorn_meta_saved_register *sr = popcorn_site_saved(st, s);
         int fp_listed = 0;
         for (unsigned i = 0; i < sf->saved_register_count; i++) {
             if (sr[i].reg >= POPCORN_REG_COUNT)
                 return POPCORN_TRANSFORM_UNSUPPORTED;
-            regs[sr[i].reg] = read_bytes(f->src_cfa + (int64_t)sr[i].cfa_offset, sr[i].size);
+            regs[sr[i].reg] = popcorn_transform_read_bytes(f->src_cfa + (int64_t)sr[i].cfa_offset, sr[i].size);
             fp_listed |= sr[i].reg == s_fp;
         }
         if ((sf->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
-            regs[s_fp] = read_bytes(f->src_cfa + (int64_t)sf->frame_pointer_offset, 8);
+            regs[s_fp] = popcorn_transform_read_bytes(f->src_cfa + (int64_t)sf->frame_pointer_offset, 8);
         regs[s_sp] = f->src_cfa;
         /* main is the outermost frame moved, unless program code called it. */
         if (s->function_index == st->main_function && !popcorn_site_by_address(st, pc))
@@ -254,7 +231,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
 
     /* The program's jmp_bufs in these frames, and the values live across their setjmp calls. */
     popcorn_jmp_bufs_reset();
-    if (!jmp_bufs_match(st, dt, src_isa, n, &value_count))
+    if (!popcorn_jmp_bufs_match(st, dt, src_isa, n, &value_count))
         return POPCORN_TRANSFORM_NO_MEMORY;
 
     /* ---- pass 2: lay out the destination frames, copy stack objects ---- */
@@ -262,7 +239,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
     uint64_t bottom = (uint64_t)(uintptr_t)dst_stack_top - dst_stack_size;
     uint64_t cfa = top - 16; /* a little room above main's frame, as a libc caller would leave */
     for (size_t k = n; k-- > 0;) {
-        struct frame *f = &frames[k];
+        struct frame *f = &popcorn_transform_frames[k];
         f->dst_cfa = cfa;
         if (cfa - bottom < (uint64_t)f->dst->frame_size + 16384)
             return POPCORN_TRANSFORM_NO_SPACE;
@@ -270,7 +247,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
     }
     size_t object_count = 0;
     for (size_t k = n; k-- > 0;) {
-        struct frame *f = &frames[k];
+        struct frame *f = &popcorn_transform_frames[k];
         uint64_t sp = f->dst_cfa - f->dst->frame_size;
         for (uint64_t *w = (uint64_t *)(uintptr_t)sp; w < (uint64_t *)(uintptr_t)f->dst_cfa; w++)
             *w = POPCORN_POISON_WORD;
@@ -282,7 +259,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             if (slv->kind != POPCORN_META_LOC_DIRECT)
                 continue;
             uint64_t address;
-            if (!dst_location(dt, f, dlv, &address))
+            if (!popcorn_transform_dst_location(dt, f, dlv, &address))
                 return POPCORN_TRANSFORM_UNSUPPORTED;
             uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
             uint64_t size = s_size < d_size ? s_size : d_size;
@@ -290,38 +267,38 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                 return POPCORN_TRANSFORM_UNSUPPORTED;
             if (object_count == SCRATCH_OBJECTS)
                 return POPCORN_TRANSFORM_NO_MEMORY;
-            uint64_t from = values[f->values + i];
+            uint64_t from = popcorn_transform_values[f->values + i];
             memcpy((void *)(uintptr_t)address, (const void *)(uintptr_t)from, size);
-            objects[object_count++] = (struct moved_object){from, address, size};
+            popcorn_transform_objects[object_count++] = (struct moved_object){from, address, size};
         }
     }
-    if (!jmp_bufs_copy_objects(st, dt, &object_count))
+    if (!popcorn_jmp_bufs_copy_objects(st, dt, &object_count))
         return POPCORN_TRANSFORM_NO_MEMORY;
-    qsort(objects, object_count, sizeof *objects, compare_objects);
+    qsort(popcorn_transform_objects, object_count, sizeof *popcorn_transform_objects, compare_objects);
     /* Several live values may name the same object: keep one entry per source address. */
     size_t unique = 0;
     for (size_t i = 0; i < object_count; i++)
-        if (unique == 0 || objects[unique - 1].src != objects[i].src)
-            objects[unique++] = objects[i];
+        if (unique == 0 || popcorn_transform_objects[unique - 1].src != popcorn_transform_objects[i].src)
+            popcorn_transform_objects[unique++] = popcorn_transform_objects[i];
     object_count = unique;
 
     /* ---- pass 3: pointers, return addresses, callee-saved registers ---- */
-    const uint64_t lo = frames[0].src_sp, hi = frames[n - 1].src_cfa;
+    const uint64_t lo = popcorn_transform_frames[0].src_sp, hi = popcorn_transform_frames[n - 1].src_cfa;
     /* cur[r]: what register r must hold when the frame being built is returned into. */
     uint64_t cur[POPCORN_REG_COUNT];
     for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
         cur[r] = POPCORN_POISON_WORD;
     if (dst_isa == src_isa)
         for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
-            if (callee_saved(src_isa, r))
+            if (popcorn_transform_callee_saved(src_isa, r))
                 cur[r] = regs[r]; /* main's caller's registers, as main found them */
     for (size_t k = n; k-- > 0;) {
-        struct frame *f = &frames[k];
+        struct frame *f = &popcorn_transform_frames[k];
         const struct popcorn_meta_call_site *d = f->dst;
         const struct popcorn_meta_frame *df = popcorn_site_frame(dt, d);
         /* The frame's own slots: its return address and the caller's registers it restores. */
         uint64_t ra = k == n - 1 ? (uint64_t)(uintptr_t)&__popcorn_main_return
-                                 : popcorn_site_return_address(dt, frames[k + 1].dst);
+                                 : popcorn_site_return_address(dt, popcorn_transform_frames[k + 1].dst);
         memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)d->return_address_offset), &ra, 8);
         const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, d);
         int fp_listed = 0;
@@ -338,30 +315,30 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             cur[sr[i].reg] = POPCORN_POISON_WORD;
         if (df->cfa_register == d_fp)
             cur[d_fp] = f->dst_cfa - (int64_t)df->cfa_offset;
-        jmp_bufs_snapshot(k, cur);
+        popcorn_jmp_bufs_snapshot(k, cur);
         for (unsigned i = 0; i < d->live_value_count; i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, d, i);
-            uint64_t v = values[f->values + i];
+            uint64_t v = popcorn_transform_values[f->values + i];
             if (slv->kind == POPCORN_META_LOC_DIRECT) {
                 /* A compiler-made slot holding a pointer is re-pointed for sure; the program's own
                  * objects are scanned word by word, since the metadata does not say which of
                  * their bytes are pointers (see docs/STACK-TRANSFORM.md). */
                 uint64_t address;
-                dst_location(dt, f, dlv, &address);
+                popcorn_transform_dst_location(dt, f, dlv, &address);
                 uint64_t s_size = popcorn_value_alloca_size(slv), d_size = popcorn_value_alloca_size(dlv);
-                repoint_object(address, s_size < d_size ? s_size : d_size, lo, hi, object_count);
+                popcorn_transform_repoint_object(address, s_size < d_size ? s_size : d_size, lo, hi, object_count);
                 continue;
             }
             if (slv->flags & (POPCORN_META_VALUE_POINTER | POPCORN_META_VALUE_DERIVED))
-                v = repoint(v, lo, hi, object_count);
+                v = popcorn_transform_repoint(v, lo, hi, object_count);
             if (dlv->kind == POPCORN_META_LOC_REGISTER) {
                 if (dlv->reg >= POPCORN_REG_COUNT)
                     return POPCORN_TRANSFORM_UNSUPPORTED;
                 cur[dlv->reg] = v;
             } else if (dlv->kind == POPCORN_META_LOC_INDIRECT) {
                 uint64_t address;
-                if (!dst_location(dt, f, dlv, &address))
+                if (!popcorn_transform_dst_location(dt, f, dlv, &address))
                     return POPCORN_TRANSFORM_UNSUPPORTED;
                 memcpy((void *)(uintptr_t)address, &v, dlv->size > 8 ? 8 : dlv->size);
             }
@@ -373,32 +350,33 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
          * source's value back (slots and the resume set), re-pointed if it addressed a moved
          * object.  Only for isolating hidden register state from transformation bugs. */
         for (size_t k = 0; k < n; k++) {
-            const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, frames[k].dst);
-            for (unsigned i = 0; i < popcorn_site_frame(dt, frames[k].dst)->saved_register_count; i++) {
+            const struct frame *f = &popcorn_transform_frames[k];
+            const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, f->dst);
+            for (unsigned i = 0; i < popcorn_site_frame(dt, f->dst)->saved_register_count; i++) {
                 if (sr[i].reg == d_fp)
                     continue;
-                uint64_t v = repoint(read_bytes(frames[k].src_cfa + (int64_t)sr[i].cfa_offset, 8), lo, hi,
-                                     object_count);
-                memcpy((void *)(uintptr_t)(frames[k].dst_cfa + (int64_t)sr[i].cfa_offset), &v, sr[i].size);
+                uint64_t v = popcorn_transform_repoint(
+                    popcorn_transform_read_bytes(f->src_cfa + (int64_t)sr[i].cfa_offset, 8), lo, hi, object_count);
+                memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)sr[i].cfa_offset), &v, sr[i].size);
             }
         }
         for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
-            if (callee_saved(src_isa, r) && r != d_fp && cur[r] == POPCORN_POISON_WORD)
-                cur[r] = repoint(src->reg[r], lo, hi, object_count);
+            if (popcorn_transform_callee_saved(src_isa, r) && r != d_fp && cur[r] == POPCORN_POISON_WORD)
+                cur[r] = popcorn_transform_repoint(src->reg[r], lo, hi, object_count);
     }
 
-    if (!jmp_bufs_finish(st, dt, dst_isa, lo, hi, object_count))
+    if (!popcorn_jmp_bufs_finish(st, dt, dst_isa, lo, hi, object_count))
         return POPCORN_TRANSFORM_NO_MEMORY;
-    popcorn_jmp_bufs_stacks(frames[0].src_sp, hi, bottom, (uint64_t)(uintptr_t)dst_stack_top);
-    popcorn_jmp_bufs_skip((uint64_t)(uintptr_t)values, (uint64_t)(uintptr_t)values + SCRATCH_BYTES);
-    if (jmp_matches)
-        popcorn_jmp_bufs_skip((uint64_t)(uintptr_t)jmp_matches, (uint64_t)(uintptr_t)jmp_matches + JMP_MATCH_SCRATCH);
+    popcorn_jmp_bufs_stacks(popcorn_transform_frames[0].src_sp, hi, bottom, (uint64_t)(uintptr_t)dst_stack_top);
+    popcorn_jmp_bufs_skip((uint64_t)(uintptr_t)popcorn_transform_values,
+                          (uint64_t)(uintptr_t)popcorn_transform_values + SCRATCH_BYTES);
+    popcorn_jmp_bufs_skip_matches();
 
-    dst_out->pc = popcorn_site_return_address(dt, frames[0].dst);
+    dst_out->pc = popcorn_site_return_address(dt, popcorn_transform_frames[0].dst);
     dst_out->isa = (uint32_t)dst_isa;
     dst_out->reserved = 0;
     memcpy(dst_out->reg, cur, sizeof cur);
-    dst_out->reg[d_sp] = frames[0].dst_cfa - frames[0].dst->frame_size;
+    dst_out->reg[d_sp] = popcorn_transform_frames[0].dst_cfa - popcorn_transform_frames[0].dst->frame_size;
     last_source_top = hi;
     return POPCORN_TRANSFORM_OK;
 }
