@@ -62,6 +62,28 @@ import PopcornSupport
         }
     }
 
+    /// The same program moved at every migration point of its run: a chain of hops, each from
+    /// the ISA the previous one reached. Every point whose stack can be rebuilt must move — as
+    /// many as a same-ISA rewrite at every point rebuilds (the others have the signal handler's
+    /// kernel frame or `exit` below them) — and the output must be the unmoved run's.
+    @Test(arguments: ISA.allCases)
+    func libcStateSurvivesAMoveAtEveryPoint(_ isa: ISA) throws {
+        let work = try Self.build("libc/libc_areas.c")
+        let plain = try Self.run(work, on: isa, environment: "POPCORN_STATS=1")
+        #expect(plain.succeeded, "\(plain.stderrText)")
+        let points = try #require(Harness.stat("migration points", in: plain.stderrText))
+        let rewritten = try Self.run(work, on: isa, environment: "POPCORN_STATS=1 POPCORN_REWRITE_AT=all")
+        #expect(rewritten.stdoutText == plain.stdoutText)
+        let movable = try #require(Harness.stat("rewrites", in: rewritten.stderrText))
+        #expect(movable > points * 9 / 10 && movable < points, "\(movable) of \(points)")
+        let moved = try Self.run(work, on: isa, environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=all")
+        #expect(moved.succeeded, "\(moved.stderrText.suffix(2000))")
+        #expect(moved.stdoutText == plain.stdoutText,
+                "--- moved\n\(moved.stdoutText)\n--- unmoved\n\(plain.stdoutText)")
+        #expect(Harness.stat("migration points", in: moved.stderrText) == points)
+        #expect(Harness.stat("migrations", in: moved.stderrText) == movable, "\(moved.stderrText.suffix(600))")
+    }
+
     /// A move requested inside qsort's comparator happens there, with qsort below it.
     @Test(arguments: ISA.allCases)
     func moveRequestedInAComparatorHappensInsideQsort(_ isa: ISA) throws {

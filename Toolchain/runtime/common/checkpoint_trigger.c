@@ -23,6 +23,9 @@
 static volatile int requested = -1;
 static unsigned long long migrate_at[MAX_MIGRATE_AT];
 static unsigned migrate_at_count, migrate_at_next;
+/* POPCORN_MIGRATE_AT=all: a hop at every point of the run, each from the ISA the last one
+ * reached (tests prove with it that no point leaves state behind that a move breaks). */
+static int migrate_at_every;
 /* POPCORN_MIGRATE_SAME_ISA=1: POPCORN_MIGRATE_AT moves stay on the current ISA (the whole process
  * move path, transformation, checkpoint, exec and restore, without an emulator: for tests and
  * for measuring the runtime's own cost). */
@@ -64,6 +67,8 @@ static void request_from_signal(int signal)
 
 int __popcorn_should_migrate(unsigned long long point_index, enum popcorn_isa *dst)
 {
+    if (migrate_at_every)
+        requested = (int)(migrate_at_same_isa ? THIS_ISA : other_isa());
     while (migrate_at_next < migrate_at_count && migrate_at[migrate_at_next] < point_index)
         migrate_at_next++;
     if (migrate_at_next < migrate_at_count && migrate_at[migrate_at_next] == point_index) {
@@ -93,7 +98,7 @@ void __popcorn_move_request_done(void)
 
 int __popcorn_move_keep_pending(void)
 {
-    return requested >= 0 || migrate_at_next < migrate_at_count;
+    return requested >= 0 || migrate_at_every || migrate_at_next < migrate_at_count;
 }
 
 /* After the restore constructor (101): a restored process never gets here, its state is the
@@ -101,7 +106,8 @@ int __popcorn_move_keep_pending(void)
 __attribute__((constructor(102))) static void popcorn_trigger_init(void)
 {
     int outer = popcorn_runtime_begin();
-    if (popcorn_setting_points("POPCORN_MIGRATE_AT", migrate_at, MAX_MIGRATE_AT, &migrate_at_count, NULL) > 0) {
+    if (popcorn_setting_points("POPCORN_MIGRATE_AT", migrate_at, MAX_MIGRATE_AT, &migrate_at_count,
+                               &migrate_at_every) > 0) {
         __popcorn_migration_pending = 1; /* every point must be counted */
     }
     popcorn_setting_flag("POPCORN_MIGRATE_SAME_ISA", &migrate_at_same_isa);

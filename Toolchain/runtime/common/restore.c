@@ -467,8 +467,6 @@ static void restore_main(void *argument)
     /* The C library's per-ISA layer re-derives what it keeps beside the thread pointer. */
     __popcorn_libc_restored();
 #endif
-    /* The source was serving a migration point when it saved this thread's TLS block. */
-    __popcorn_serving_point = 0;
     /* The migration metadata was mapped from the old executable (read-only: not carried). */
     if (__popcorn_metadata_forget)
         __popcorn_metadata_forget();
@@ -499,6 +497,10 @@ static void restore_main(void *argument)
     uint64_t mask = h->signal_mask[0];
     __popcorn_move_timing.restore_ns = popcorn_monotonic_ns() - area->started_ns;
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+    /* The source was serving a migration point when it saved this thread's TLS block, and the
+     * restore above calls the C library (sigaction), whose points are not the program's: the
+     * mark goes only now, as the program resumes. */
+    __popcorn_serving_point = 0;
     __popcorn_resume_regs(&regs);
 }
 
