@@ -7,8 +7,11 @@
  * survives the exec.  The destination maps the saved pages back at the same addresses
  * (restore.c).  Only raw system calls are used once the snapshot starts, so the libc state that
  * is saved is exactly the state the program left.
+ *
+ * This file prepares the move and runs the exec (what may fail is checked before the point of no
+ * return); checkpoint_regions.c decides which mappings are saved and writes the checkpoint.
  */
-#include "checkpoint_format.h"
+#include "checkpoint_internal.h"
 #include "settings.h"
 #include "sibling.h"
 
@@ -20,28 +23,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
-
-#if defined(__x86_64__)
-#define THIS_ISA POPCORN_ISA_X86_64
-#define THIS_MACHINE 62 /* EM_X86_64 */
-#else
-#define THIS_ISA POPCORN_ISA_AARCH64
-#define THIS_MACHINE 183 /* EM_AARCH64 */
-#endif
 
 unsigned long long __popcorn_process_moves;
 struct popcorn_move_timing __popcorn_move_timing;
 
-#define MAX_REGIONS 4096
-#define MAX_EXTENTS 32768
-#define MAX_FDS 1024
-#define MAX_SIGNALS 64
-#define MAPS_BUFFER (512u * 1024u)
-#define PATH_BYTES 4096
-
-static uint64_t page_up(uint64_t value) { return (value + POPCORN_CKPT_PAGE - 1) & ~(POPCORN_CKPT_PAGE - 1); }
 
 void popcorn_move_message(const char *first, const char *second, const char *third)
 {
@@ -51,203 +37,11 @@ void popcorn_move_message(const char *first, const char *second, const char *thi
             popcorn_sys(SYS_write, 2, parts[i], strlen(parts[i]));
 }
 
-/* ---- what to save ------------------------------------------------------------------------- */
-
-struct snapshot {
-    struct popcorn_ckpt_header *header;
-    struct popcorn_ckpt_region *regions;
-    unsigned char *anonymous; /* per region: anonymous memory (the page map can tell zero pages) */
-    unsigned char *probe;     /* per region: a file mapping whose pages may lie past the file's end */
-    struct popcorn_ckpt_cuts cuts; /* left out: the scratch memory, dead initial stacks */
-    uint64_t exe_major, exe_minor, exe_inode; /* the running executable */
-    int first_process;        /* no move has happened yet: the [stack] is the original one */
-    char *smaps;              /* buffer for /proc/thread-self/smaps */
-    size_t smaps_size;
-    int overflow;
-    const char *refusal;      /* why the move cannot happen (one warning, the program goes on) */
-};
-
-/* The first process's initial stack: argv, the environment and the auxiliary vector the program
- * started with live there for the whole run (carried in .bss). */
-static uint64_t original_stack[2];
-
-static int special_index(const char *name)
-{
-    if (strcmp(name, "[vvar]") == 0) return POPCORN_CKPT_VVAR;
-    if (strcmp(name, "[vvar_vclock]") == 0) return POPCORN_CKPT_VVAR_VCLOCK;
-    if (strcmp(name, "[vdso]") == 0) return POPCORN_CKPT_VDSO;
-    return -1;
-}
-
-static int ends_with(const char *text, const char *suffix)
-{
-    size_t n = strlen(text), k = strlen(suffix);
-    return n >= k && strcmp(text + n - k, suffix) == 0;
-}
-
-/* A descriptor of the file `entry` maps, checked to be that very file (device and inode), for the
- * restore to map it again MAP_SHARED: /proc/self/map_files gives the mapped object even when its
- * name is gone (a memfd, a SysV segment, a deleted file) where the kernel allows it; otherwise the
- * path, when it still names the file.  Not close-on-exec: it must survive the exec.  -1 if none. */
-static long open_mapped_file(const struct popcorn_map_entry *entry)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/map_files/%llx-%llx", (unsigned long long)entry->start,
-             (unsigned long long)entry->end);
-    int access = entry->writable ? O_RDWR : O_RDONLY;
-    const char *candidates[2] = {path, entry->name_truncated || ends_with(entry->name, " (deleted)") ? NULL : entry->name};
-    for (int i = 0; i < 2; i++) {
-        if (!candidates[i])
-            continue;
-        long fd = popcorn_sys(SYS_openat, AT_FDCWD, candidates[i], access);
-        if (fd < 0)
-            continue;
-        struct stat st;
-        if (popcorn_sys(SYS_fstat, fd, &st) == 0 && major(st.st_dev) == entry->device_major &&
-            minor(st.st_dev) == entry->device_minor && st.st_ino == entry->inode)
-            return fd;
-        popcorn_sys(SYS_close, fd);
-    }
-    return -1;
-}
-
-/* Cuts `entry` around the first left-out range it meets; returns 1 when it did. */
-static int cut_out(const struct popcorn_map_entry *entry, struct snapshot *snap,
-                   void (*visit)(const struct popcorn_map_entry *, void *))
-{
-    for (uint32_t i = 0; i < snap->cuts.count; i++) {
-        uint64_t low = snap->cuts.range[i][0], high = snap->cuts.range[i][1];
-        if (!(entry->start < high && low < entry->end))
-            continue;
-        /* The kernel may have merged the range with a neighbouring mapping of the program,
-         * whose parts are kept. */
-        struct popcorn_map_entry part = *entry;
-        if (entry->start < low) {
-            part.end = low;
-            visit(&part, snap);
-        }
-        if (high < entry->end) {
-            part.start = high;
-            part.end = entry->end;
-            visit(&part, snap);
-        }
-        return 1;
-    }
-    return 0;
-}
-
-static struct popcorn_ckpt_region *add_region(struct snapshot *snap, const struct popcorn_map_entry *entry,
-                                              uint32_t kind, int anonymous, int probe)
-{
-    if (snap->header->region_count == MAX_REGIONS) {
-        snap->overflow = 1;
-        return NULL;
-    }
-    snap->anonymous[snap->header->region_count] = (unsigned char)anonymous;
-    snap->probe[snap->header->region_count] = (unsigned char)probe;
-    struct popcorn_ckpt_region *region = &snap->regions[snap->header->region_count++];
-    memset(region, 0, sizeof *region);
-    region->start = entry->start;
-    region->end = entry->end;
-    region->prot = (entry->readable ? PROT_READ : 0) | (entry->writable ? PROT_WRITE : 0) |
-                   (entry->executable ? PROT_EXEC : 0);
-    region->kind = kind;
-    region->fd = -1;
-    return region;
-}
-
-/* Shared mappings: a file's pages stay shared with the file (a descriptor crosses the exec), and
- * anonymous shared memory only this process maps is carried as contents.  What another process
- * shares cannot follow the move. */
-static void collect_shared(const struct popcorn_map_entry *entry, struct snapshot *snap)
-{
-    /* MAP_SHARED|MAP_ANONYMOUS memory is a deleted shmem file named /dev/zero. */
-    if (strcmp(entry->name, "/dev/zero (deleted)") == 0) {
-        long elsewhere = popcorn_mapped_elsewhere(snap->smaps, snap->smaps_size, entry->start, entry->end);
-        if (elsewhere != 0) {
-            snap->refusal = elsewhere > 0 ? "MAP_SHARED anonymous memory is shared with another process (a fork?)"
-                                          : "cannot tell whether MAP_SHARED anonymous memory is shared with another process";
-            return;
-        }
-        add_region(snap, entry, POPCORN_CKPT_REGION_SHARED_ANON, 0, 0);
-        return;
-    }
-    long fd = entry->name[0] == '/' ? open_mapped_file(entry) : -1;
-    if (fd < 0) {
-        snap->refusal = "a MAP_SHARED mapping's file cannot be opened again (deleted, a SysV segment or a memfd?)";
-        return;
-    }
-    struct popcorn_ckpt_region *region = add_region(snap, entry, POPCORN_CKPT_REGION_SHARED_FILE, 0, 0);
-    if (!region) {
-        popcorn_sys(SYS_close, fd);
-        return;
-    }
-    region->fd = (int32_t)fd;
-    region->file_offset = entry->offset;
-}
-
-static void collect_region(const struct popcorn_map_entry *entry, void *context)
-{
-    struct snapshot *snap = context;
-    int special = special_index(entry->name);
-    if (special >= 0) {
-        snap->header->specials[special].start = entry->start;
-        snap->header->specials[special].end = entry->end;
-        return;
-    }
-    if (strcmp(entry->name, "[vsyscall]") == 0 || snap->refusal)
-        return; /* the kernel's fixed page */
-    if (cut_out(entry, snap, collect_region))
-        return;
-    int is_stack = strcmp(entry->name, "[stack]") == 0;
-    if (is_stack && snap->first_process) {
-        original_stack[0] = entry->start;
-        original_stack[1] = entry->end;
-    }
-    if (entry->shared) {
-        collect_shared(entry, snap);
-        return;
-    }
-    int anonymous = entry->name[0] == '\0' || entry->name[0] == '[';
-    int executable_file = !anonymous && entry->inode == snap->exe_inode && entry->device_major == snap->exe_major &&
-                          entry->device_minor == snap->exe_minor;
-    uint32_t kind;
-    if (executable_file && !entry->writable)
-        return; /* the running binary's code and constants: the destination binary has its own there */
-    if (entry->writable || (entry->readable && !(anonymous && entry->executable)))
-        kind = is_stack ? POPCORN_CKPT_REGION_STACK : POPCORN_CKPT_REGION_DATA;
-    else if (!entry->readable && !entry->executable)
-        kind = POPCORN_CKPT_REGION_RESERVE; /* guard pages; an inaccessible file mapping's pages are not read */
-    else
-        return; /* anonymous code (the vDSO is a special above): nothing a program keeps across ISAs */
-    /* A previous restore's pages are mapped from its checkpoint, which holds every one of them;
-     * other files may end before their mapping does. */
-    int probe = !anonymous && !executable_file && strncmp(entry->name, "/memfd:" POPCORN_CKPT_MEMFD_NAME " ",
-                                                          sizeof "/memfd:" POPCORN_CKPT_MEMFD_NAME) != 0;
-    add_region(snap, entry, kind, anonymous, probe);
-}
-
 /* ---- the move ----------------------------------------------------------------------------- */
 
 extern char **__environ;
 /* argv as the program received it (restore.c records it before main). */
 extern char **__popcorn_saved_argv;
-
-struct scratch {
-    char maps[MAPS_BUFFER];
-    char host_maps[MAPS_BUFFER]; /* the host's list, under qemu-user (checkpoint_maps.c) */
-    struct popcorn_ckpt_region regions[MAX_REGIONS];
-    unsigned char anonymous[MAX_REGIONS];
-    unsigned char probe[MAX_REGIONS];
-    struct popcorn_ckpt_extent extents[MAX_EXTENTS];
-    struct popcorn_ckpt_fd fds[MAX_FDS];
-    struct popcorn_ckpt_signal signals[MAX_SIGNALS];
-    struct popcorn_ckpt_header header;
-    struct popcorn_sibling sibling;
-    char qemu[PATH_BYTES];
-    char fd_variable[64];
-    char dirents[4096];
-};
 
 static void warn(enum popcorn_isa dst, const char *file, const char *reason)
 {
@@ -345,114 +139,6 @@ static void close_shared_files(const struct scratch *s)
         if (s->regions[i].kind == POPCORN_CKPT_REGION_SHARED_FILE && s->regions[i].fd >= 0)
             popcorn_sys(SYS_close, s->regions[i].fd);
 }
-
-static int same_range(const uint64_t *a, const uint64_t *b) { return a[0] == b[0] && a[1] == b[1]; }
-
-/* Leaves out memory of an earlier process's start-up that the destination will not refer to (the
- * brk memory a restored process's libc allocated before its restore: `dst` POPCORN_ISA_COUNT, always
- * left out), or an initial stack of an earlier process: each
- * exec gives the new process a stack of its own at a random place, and carrying them all made the
- * set of restored mappings grow with every hop until one landed on the destination's (or
- * qemu-user's) own memory.  Needed are the first process's stack (argv, environment) and, when the
- * destination keeps this process's libc state (same ISA), the one its auxiliary vector is in; a
- * move between ISAs keeps the destination's own.  Never the stack the program resumes on. */
-static void cut_dead_memory(struct snapshot *snap, const uint64_t *stack, enum popcorn_isa dst, uint64_t resume_sp)
-{
-    if (stack[1] <= stack[0] || same_range(stack, original_stack) ||
-        (dst == THIS_ISA && same_range(stack, __popcorn_auxv_stack)) ||
-        (stack[0] <= resume_sp && resume_sp < stack[1]) || snap->cuts.count == POPCORN_CKPT_CUTS)
-        return;
-    snap->cuts.range[snap->cuts.count][0] = stack[0];
-    snap->cuts.range[snap->cuts.count][1] = stack[1];
-    snap->cuts.count++;
-}
-
-/* Writes the checkpoint; 0, -errno, or 1 with *refusal saying why the move cannot happen. */
-static long write_checkpoint(struct scratch *s, int fd, uint64_t scratch_bytes, enum popcorn_isa dst,
-                             const struct stat *exe, const char **refusal)
-{
-    /* The last page of the scratch mapping is never touched: it checks the page map. */
-    const void *untouched = (const char *)s + scratch_bytes - POPCORN_CKPT_PAGE;
-    struct snapshot snap;
-    memset(&snap, 0, sizeof snap);
-    snap.header = &s->header;
-    snap.regions = s->regions;
-    snap.anonymous = s->anonymous;
-    snap.probe = s->probe;
-    snap.cuts.range[0][0] = (uint64_t)(uintptr_t)s;
-    snap.cuts.range[0][1] = (uint64_t)(uintptr_t)s + scratch_bytes;
-    snap.cuts.count = 1;
-    snap.exe_major = major(exe->st_dev);
-    snap.exe_minor = minor(exe->st_dev);
-    snap.exe_inode = exe->st_ino;
-    snap.first_process = __popcorn_process_moves == 1; /* counted before the snapshot */
-    snap.smaps = s->host_maps; /* free until the qemu-user correction below */
-    snap.smaps_size = sizeof s->host_maps;
-    uint64_t resume_sp = s->header.regs.gpr[dst == POPCORN_ISA_X86_64 ? POPCORN_MOVE_SP_X86_64 : POPCORN_MOVE_SP_AARCH64];
-    if (!snap.first_process) {
-        cut_dead_memory(&snap, __popcorn_own_heap, POPCORN_ISA_COUNT, resume_sp);
-        cut_dead_memory(&snap, __popcorn_own_stack, dst, resume_sp);
-        if (dst != THIS_ISA && !same_range(__popcorn_auxv_stack, __popcorn_own_stack))
-            cut_dead_memory(&snap, __popcorn_auxv_stack, dst, resume_sp);
-    }
-    s->header.region_count = 0;
-    long entries = popcorn_read_maps(s->maps, sizeof s->maps, collect_region, &snap);
-    if (entries < 0)
-        return entries;
-    if (snap.refusal) {
-        *refusal = snap.refusal;
-        return 1;
-    }
-    if (snap.overflow)
-        return -E2BIG;
-    uint32_t listed = s->header.region_count;
-    long hidden = popcorn_add_hidden_guest_regions(s->maps, s->host_maps, sizeof s->host_maps, s->regions,
-                                                   &s->header.region_count, MAX_REGIONS, &snap.cuts);
-    if (hidden < 0)
-        return hidden;
-    for (uint32_t i = listed; i < s->header.region_count; i++) {
-        s->anonymous[i] = 1;
-        s->probe[i] = 0;
-        s->regions[i].fd = -1;
-    }
-    struct popcorn_ckpt_header *h = &s->header;
-    h->regions_offset = sizeof *h;
-    h->fds_offset = h->regions_offset + h->region_count * sizeof(struct popcorn_ckpt_region);
-    h->signals_offset = h->fds_offset + h->fd_count * sizeof(struct popcorn_ckpt_fd);
-    h->header_size = page_up(h->signals_offset + h->signal_count * sizeof(struct popcorn_ckpt_signal));
-    long pagemap = popcorn_open_pagemap(s, untouched);
-    uint64_t offset = h->header_size;
-    h->extent_count = 0;
-    h->data_bytes = 0;
-    long status = 0;
-    uint64_t mapped = 0;
-    for (uint32_t i = 0; i < h->region_count && status == 0; i++) {
-        struct popcorn_ckpt_region *region = &s->regions[i];
-        if (region->kind == POPCORN_CKPT_REGION_RESERVE || region->kind == POPCORN_CKPT_REGION_SHARED_FILE)
-            continue; /* an address range only; the file itself holds a shared mapping's pages */
-        mapped += region->end - region->start;
-        status = popcorn_save_region_pages(fd, region, s->anonymous[i], s->probe[i], pagemap, s->extents,
-                                           &h->extent_count, MAX_EXTENTS, &offset, &h->data_bytes);
-    }
-    if (pagemap >= 0)
-        popcorn_sys(SYS_close, pagemap);
-    if (status < 0)
-        return status;
-    /* The extent table follows the data: its length is known only now. */
-    h->extents_offset = offset;
-    h->file_size = offset + h->extent_count * sizeof *s->extents;
-    __popcorn_move_timing.data_bytes = h->data_bytes;
-    __popcorn_move_timing.mapped_bytes = mapped;
-    h->checkpoint_done_ns = popcorn_monotonic_ns();
-    if ((status = popcorn_write_all(fd, h, sizeof *h, 0)) < 0 ||
-        (status = popcorn_write_all(fd, s->regions, h->region_count * sizeof *s->regions, h->regions_offset)) < 0 ||
-        (status = popcorn_write_all(fd, s->extents, h->extent_count * sizeof *s->extents, h->extents_offset)) < 0 ||
-        (status = popcorn_write_all(fd, s->fds, h->fd_count * sizeof *s->fds, h->fds_offset)) < 0 ||
-        (status = popcorn_write_all(fd, s->signals, h->signal_count * sizeof *s->signals, h->signals_offset)) < 0)
-        return status;
-    return 0;
-}
-
 /* Writable segments of every binary this run has executed (carried across hops with the rest
  * of .bss: this object is at one address on every ISA). */
 static uint64_t visited[POPCORN_HANDOVER_VISITED][2];
@@ -526,14 +212,14 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     for (char **e = __environ; e && *e; e++) env_count++;
     for (char **a = __popcorn_saved_argv; a && *a; a++) arg_count++;
     size_t vector_bytes = (env_count + arg_count + 8) * sizeof(char *);
-    size_t scratch_bytes = page_up(sizeof(struct scratch)) + page_up(vector_bytes) + POPCORN_CKPT_PAGE;
+    size_t scratch_bytes = popcorn_ckpt_page_up(sizeof(struct scratch)) + popcorn_ckpt_page_up(vector_bytes) + POPCORN_CKPT_PAGE;
     void *memory = mmap(NULL, scratch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) {
         warn(dst, NULL, "out of memory");
         return -1;
     }
     struct scratch *s = memory;
-    char **vectors = (char **)((char *)memory + page_up(sizeof(struct scratch)));
+    char **vectors = (char **)((char *)memory + popcorn_ckpt_page_up(sizeof(struct scratch)));
 
     /* Everything that can make the move fail is checked before the point of no return (the
      * exec): the sibling, and that the emulator runs it. */
@@ -617,7 +303,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
 
     __popcorn_process_moves++; /* saved with the memory: the destination sees the move counted */
     const char *refusal = NULL;
-    long status = write_checkpoint(s, (int)fd, scratch_bytes, dst, &exe, &refusal);
+    long status = popcorn_checkpoint_write(s, (int)fd, scratch_bytes, dst, &exe, &refusal);
     if (status == 0)
         status = seal(fd);
     if (status == 0) {

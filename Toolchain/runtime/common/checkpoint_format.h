@@ -46,6 +46,12 @@
 #define POPCORN_CKPT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define POPCORN_CKPT_PAGE 4096ull
 
+/* `value` rounded up to a whole checkpoint page. */
+static inline uint64_t popcorn_ckpt_page_up(uint64_t value)
+{
+    return (value + POPCORN_CKPT_PAGE - 1) & ~(POPCORN_CKPT_PAGE - 1);
+}
+
 /* Region kinds. */
 #define POPCORN_CKPT_REGION_DATA 0    /* contents saved */
 #define POPCORN_CKPT_REGION_RESERVE 1 /* inaccessible (guard pages): address range only */
