@@ -44,6 +44,17 @@
 #endif
 /* A finished checkpoint: no further writes, size changes or seal changes. */
 #define POPCORN_CKPT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+/* The ISA this object is compiled for, and the visibility of the process move's internal
+ * symbols (shared between its translation units, never by the program). */
+#if defined(__x86_64__)
+#define THIS_ISA POPCORN_ISA_X86_64
+#else
+#define THIS_ISA POPCORN_ISA_AARCH64
+#endif
+#ifndef POPCORN_HIDDEN
+#define POPCORN_HIDDEN __attribute__((visibility("hidden")))
+#endif
+
 #define POPCORN_CKPT_PAGE 4096ull
 
 /* `value` rounded up to a whole checkpoint page. */

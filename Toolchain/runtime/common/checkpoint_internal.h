@@ -16,16 +16,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#ifndef POPCORN_HIDDEN
-#define POPCORN_HIDDEN __attribute__((visibility("hidden")))
-#endif
-
-#if defined(__x86_64__)
-#define THIS_ISA POPCORN_ISA_X86_64
-#else
-#define THIS_ISA POPCORN_ISA_AARCH64
-#endif
-
 #define MAX_REGIONS 4096
 #define MAX_EXTENTS 32768
 #define MAX_FDS 1024

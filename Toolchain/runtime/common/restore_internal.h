@@ -15,16 +15,6 @@
 
 #include <stdint.h>
 
-#ifndef POPCORN_HIDDEN
-#define POPCORN_HIDDEN __attribute__((visibility("hidden")))
-#endif
-
-#if defined(__x86_64__)
-#define THIS_ISA POPCORN_ISA_X86_64
-#else
-#define THIS_ISA POPCORN_ISA_AARCH64
-#endif
-
 #define KEPT_RANGES 64
 
 /* argv as the program received it (restore.c records it before main; restarts use it). */

@@ -22,11 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#define THIS_ISA POPCORN_ISA_X86_64
-#else
-#define THIS_ISA POPCORN_ISA_AARCH64
-#endif
 
 /* Section headers read to find the identity; a static executable has a few dozen. */
 #define MAX_SECTIONS 4096
