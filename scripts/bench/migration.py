@@ -35,7 +35,7 @@ def measure_and_report():
                 fail(f"{' '.join(cmd)} failed:\n{r.stderr}")
             return r.stderr
 
-        print("\nStack transformation on x86_64 (whole stack rewritten at every point; target < 2 us per frame)")
+        print("\nStack transformation on x86_64 (whole stack rewritten at every point; target <= 1 us per frame)")
         print(f"{'depth':>6} {'frames/transform':>17} {'us/transform':>13} {'ns/frame':>9}")
         rewrite = {"POPCORN_REWRITE_AT": "all", "POPCORN_REWRITE_POISON": "0"}
         for depth in (1, 10, 100):

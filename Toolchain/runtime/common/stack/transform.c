@@ -44,19 +44,51 @@ static int scratch_ready(void)
     return 1;
 }
 
-/* The DWARF numbers the ABIs preserve across calls (stack and frame pointer handled apart). */
-int popcorn_transform_callee_saved(enum popcorn_isa isa, unsigned reg)
+/* The DWARF numbers the ABIs preserve across calls (stack and frame pointer handled apart), as a
+ * list: the loops that run once per transformation visit these, not all POPCORN_REG_COUNT. */
+static const unsigned char callee_saved_x86_64[] = {3, 6, 12, 13, 14, 15};
+static const unsigned char callee_saved_aarch64[] = {19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+                                                     72, 73, 74, 75, 76, 77, 78, 79};
+
+static const unsigned char *callee_saved_list(enum popcorn_isa isa, unsigned *count)
 {
-    if (isa == POPCORN_ISA_X86_64)
-        return reg == 3 || reg == 6 || (reg >= 12 && reg <= 15);
-    return (reg >= 19 && reg <= 29) || (reg >= 72 && reg <= 79);
+    if (isa == POPCORN_ISA_X86_64) {
+        *count = sizeof callee_saved_x86_64;
+        return callee_saved_x86_64;
+    }
+    *count = sizeof callee_saved_aarch64;
+    return callee_saved_aarch64;
 }
 
+int popcorn_transform_callee_saved(enum popcorn_isa isa, unsigned reg)
+{
+    unsigned count;
+    const unsigned char *list = callee_saved_list(isa, &count);
+    for (unsigned i = 0; i < count; i++)
+        if (list[i] == reg)
+            return 1;
+    return 0;
+}
+
+/* Slots and registers are nearly always 8 bytes: a fixed-size copy is one load or store, where
+ * a variable-size one is a call of memcpy. */
 uint64_t popcorn_transform_read_bytes(uint64_t address, unsigned size)
 {
     uint64_t v = 0;
-    memcpy(&v, (const void *)(uintptr_t)address, size > 8 ? 8 : size);
+    if (size >= 8)
+        memcpy(&v, (const void *)(uintptr_t)address, 8);
+    else
+        memcpy(&v, (const void *)(uintptr_t)address, size);
     return v;
+}
+
+/* The low `size` bytes (at most 8) of `v` at `address`. */
+static void write_bytes(uint64_t address, uint64_t v, unsigned size)
+{
+    if (size >= 8)
+        memcpy((void *)(uintptr_t)address, &v, 8);
+    else
+        memcpy((void *)(uintptr_t)address, &v, size);
 }
 
 /* The address a live value's location names in a destination frame. */
@@ -85,6 +117,33 @@ static int compare_objects(const void *a, const void *b)
 {
     const struct moved_object *x = a, *y = b;
     return x->src < y->src ? -1 : x->src > y->src;
+}
+
+/* Sorts the `count` moved objects by source address; the first `frame_objects` are pass 2's.
+ * Pass 2 lists the frames outermost first, and a frame's objects lie in its own frame, so that
+ * list reversed is sorted but for each frame's few objects among themselves (and jmpbuf.c's at the
+ * end): an insertion sort finishes it in linear time, where qsort on the descending list took
+ * most of a deep stack's transformation.  A list much further from sorted goes to qsort. */
+static void sort_objects(size_t count, size_t frame_objects)
+{
+    struct moved_object *o = popcorn_transform_objects;
+    for (size_t i = 0, j = frame_objects; i + 1 < j; i++, j--) {
+        struct moved_object t = o[i];
+        o[i] = o[j - 1];
+        o[j - 1] = t;
+    }
+    size_t budget = 16 * count + 1024; /* element moves before giving up */
+    for (size_t i = 1; i < count; i++) {
+        struct moved_object x = o[i];
+        size_t j = i;
+        for (; j > 0 && o[j - 1].src > x.src && budget > 0; j--, budget--)
+            o[j] = o[j - 1];
+        o[j] = x;
+        if (budget == 0) {
+            qsort(o, count, sizeof *o, compare_objects);
+            return;
+        }
+    }
 }
 
 /* A pointer into a moved source object, moved along with it; anything else unchanged. */
@@ -272,9 +331,10 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             popcorn_transform_objects[object_count++] = (struct moved_object){from, address, size};
         }
     }
+    size_t frame_objects = object_count;
     if (!popcorn_jmp_bufs_copy_objects(st, dt, &object_count))
         return POPCORN_TRANSFORM_NO_MEMORY;
-    qsort(popcorn_transform_objects, object_count, sizeof *popcorn_transform_objects, compare_objects);
+    sort_objects(object_count, frame_objects);
     /* Several live values may name the same object: keep one entry per source address. */
     size_t unique = 0;
     for (size_t i = 0; i < object_count; i++)
@@ -288,10 +348,11 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
     uint64_t cur[POPCORN_REG_COUNT];
     for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
         cur[r] = POPCORN_POISON_WORD;
+    unsigned saved_count;
+    const unsigned char *saved = callee_saved_list(src_isa, &saved_count);
     if (dst_isa == src_isa)
-        for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
-            if (popcorn_transform_callee_saved(src_isa, r))
-                cur[r] = regs[r]; /* main's caller's registers, as main found them */
+        for (unsigned i = 0; i < saved_count; i++)
+            cur[saved[i]] = regs[saved[i]]; /* main's caller's registers, as main found them */
     for (size_t k = n; k-- > 0;) {
         struct frame *f = &popcorn_transform_frames[k];
         const struct popcorn_meta_call_site *d = f->dst;
@@ -305,7 +366,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         for (unsigned i = 0; i < df->saved_register_count; i++) {
             if (sr[i].reg >= POPCORN_REG_COUNT || sr[i].size > 8)
                 return POPCORN_TRANSFORM_UNSUPPORTED;
-            memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)sr[i].cfa_offset), &cur[sr[i].reg], sr[i].size);
+            write_bytes(f->dst_cfa + (int64_t)sr[i].cfa_offset, cur[sr[i].reg], sr[i].size);
             fp_listed |= sr[i].reg == d_fp;
         }
         if ((df->flags & POPCORN_META_SITE_FP_SAVED) && !fp_listed)
@@ -340,7 +401,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                 uint64_t address;
                 if (!popcorn_transform_dst_location(dt, f, dlv, &address))
                     return POPCORN_TRANSFORM_UNSUPPORTED;
-                memcpy((void *)(uintptr_t)address, &v, dlv->size > 8 ? 8 : dlv->size);
+                write_bytes(address, v, dlv->size);
             }
         }
     }
@@ -357,12 +418,14 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
                     continue;
                 uint64_t v = popcorn_transform_repoint(
                     popcorn_transform_read_bytes(f->src_cfa + (int64_t)sr[i].cfa_offset, 8), lo, hi, object_count);
-                memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)sr[i].cfa_offset), &v, sr[i].size);
+                write_bytes(f->dst_cfa + (int64_t)sr[i].cfa_offset, v, sr[i].size);
             }
         }
-        for (unsigned r = 0; r < POPCORN_REG_COUNT; r++)
-            if (popcorn_transform_callee_saved(src_isa, r) && r != d_fp && cur[r] == POPCORN_POISON_WORD)
+        for (unsigned i = 0; i < saved_count; i++) {
+            unsigned r = saved[i];
+            if (r != d_fp && cur[r] == POPCORN_POISON_WORD)
                 cur[r] = popcorn_transform_repoint(src->reg[r], lo, hi, object_count);
+        }
     }
 
     if (!popcorn_jmp_bufs_finish(st, dt, dst_isa, lo, hi, object_count))
