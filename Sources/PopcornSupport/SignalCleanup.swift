@@ -199,7 +199,10 @@ public enum SignalCleanup {
         sigemptyset(&set)
         sigaddset(&set, sig)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        kill(getpid(), sig)
+        // Directed at this thread, which has it unblocked: delivered before pthread_kill returns.
+        // (kill(getpid()) may pick another thread, and this one could reach _exit first: the
+        // process then ended with status 128+sig instead of dying of the signal.)
+        pthread_kill(pthread_self(), sig)
         // Only reached if the signal cannot kill us: report it the way a shell would.
         _exit(128 + sig)
     }
