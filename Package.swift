@@ -28,7 +28,7 @@ let package = Package(
         // ELF64 and ar readers/writers, and the multi-ISA object container.
         .target(name: "PopcornELF", dependencies: ["PopcornSupport"]),
         // LLVM C API wrappers, the popcorn IR passes and per-ISA code generation.
-        .target(name: "PopcornIR", dependencies: ["CLLVM", "PopcornSupport"],
+        .target(name: "PopcornIR", dependencies: ["CLLVM", "PopcornSupport", "PopcornMetadata"],
                 swiftSettings: llvmSwift, linkerSettings: llvmLink),
         // The clang-compatible driver: option table, job planning and execution.
         .target(name: "PopcornDriver", dependencies: ["PopcornSupport", "PopcornELF", "PopcornIR"],

@@ -114,4 +114,34 @@ enum CFGEditing {
         guard let terminator = LLVMGetBasicBlockTerminator(block) else { return [] }
         return (0..<LLVMGetNumSuccessors(terminator)).map { LLVMGetSuccessor(terminator, $0)! }
     }
+
+    /// The back edges of a depth-first walk from the entry block (edges to a block still on the
+    /// walk's stack): every cycle of the reachable CFG contains one, so none means no loop.
+    static func backEdges(of function: LLVMValueRef) -> [(latch: LLVMBasicBlockRef, header: LLVMBasicBlockRef)] {
+        guard let entry = LLVMGetFirstBasicBlock(function) else { return [] }
+        enum Mark { case onStack, done }
+        var marks: [UnsafeRawPointer: Mark] = [:]
+        var backEdges: [(latch: LLVMBasicBlockRef, header: LLVMBasicBlockRef)] = []
+        var stack: [(block: LLVMBasicBlockRef, successors: [LLVMBasicBlockRef], next: Int)] = []
+        marks[UnsafeRawPointer(entry)] = .onStack
+        stack.append((entry, successors(of: entry), 0))
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            if stack[top].next == stack[top].successors.count {
+                marks[UnsafeRawPointer(stack[top].block)] = .done
+                stack.removeLast()
+                continue
+            }
+            let successor = stack[top].successors[stack[top].next]
+            stack[top].next += 1
+            switch marks[UnsafeRawPointer(successor)] {
+            case .onStack?: backEdges.append((stack[top].block, successor))
+            case .done?: break
+            case nil:
+                marks[UnsafeRawPointer(successor)] = .onStack
+                stack.append((successor, successors(of: successor), 0))
+            }
+        }
+        return backEdges
+    }
 }

@@ -1,7 +1,7 @@
 import CLLVM
 
 /// Portable pass: function attributes that keep code generation free of state the stack
-/// transformation could not see (DESIGN hazard 3) and frames alike on every ISA.
+/// transformation could not see (docs/HAZARDS.md, H3) and frames alike on every ISA (H2, H4).
 ///
 /// * `"frame-pointer"="all"`: every frame has a frame pointer, so frames can be walked and
 ///   stackmap locations relative to it stay meaningful, on both ISAs alike.

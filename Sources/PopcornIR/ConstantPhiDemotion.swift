@@ -6,7 +6,7 @@ import CLLVM
 /// Instruction selection materialises a phi's constant input (`xor %ebx, %ebx` for a loop
 /// counter starting at 0) wherever it likes in the predecessor block — often before the calls in
 /// it — and the register allocator then keeps it in a callee-saved register across those calls,
-/// where no stackmap describes it (hidden state, DESIGN.md hazard 3; found by the poisoned
+/// where no stackmap describes it (hidden state, docs/HAZARDS.md, H3; found by the poisoned
 /// rewrite mode). After demotion each incoming value is stored by a volatile store right before
 /// the predecessor's terminator (after every call in that block) and read back by a volatile load
 /// at the top of the phi's block; the slot is an ordinary entry-block alloca, recorded by the

@@ -11,7 +11,7 @@ import CLLVM
 /// 128 bytes of spill slots), so with the slots `StackSlotDemotion` adds most migratable functions
 /// got one. The register allocator keeps it in a callee-saved register across calls, where no
 /// stackmap describes it: after the stack is rebuilt it still points into the old frame (hidden
-/// state, DESIGN.md hazard 3). The pass only considers loads and stores that name a frame index;
+/// state, docs/HAZARDS.md, H3). The pass only considers loads and stores that name a frame index;
 /// an access through a register is not its business. An empty inline-asm copy (`"=r,0"`) of the
 /// address is opaque to instruction selection, so the frame address is materialised into a
 /// register in the access's own block (`add x8, x29, #off`) and the access uses that register.

@@ -10,9 +10,13 @@ public struct ISALowering: Sendable {
     public let protection: ControlFlowProtection
     /// The C library the program links: the libc-boundary fix-ups exist only for the native one.
     public let libc: LibcModel
+    /// Functions compiled without the callee-saved barrier (`CalleeSavedBarrier.exempt`).
+    public var withoutBarrier: Set<String> = []
 
-    public init(isa: ISA, dataLayout: String, protection: ControlFlowProtection = .none, libc: LibcModel = .native) {
+    public init(isa: ISA, dataLayout: String, protection: ControlFlowProtection = .none, libc: LibcModel = .native,
+                withoutBarrier: Set<String> = []) {
         self.libc = libc
+        self.withoutBarrier = withoutBarrier
         self.isa = isa
         self.dataLayout = dataLayout
         self.protection = protection
@@ -27,7 +31,7 @@ public struct ISALowering: Sendable {
     /// ISA has it (`ControlFlowProtectionLowering`).
     public func run(on module: borrowing IRModule) {
         ISARetargeting(isa: isa, dataLayout: dataLayout).run(on: module.ref)
-        CalleeSavedBarrier(isa: isa).run(on: module.ref)
+        CalleeSavedBarrier(isa: isa, exempt: withoutBarrier).run(on: module.ref)
         ControlFlowProtectionLowering(isa: isa, protection: protection).run(on: module.ref)
         guard isa == .x86_64 else {
             FrameAddressIsolation().run(on: module.ref)

@@ -20,7 +20,7 @@ public enum LLVMTargets {
         // Machine CSE merges the materialisation of a global's address (aarch64 `adrp`) across
         // blocks, and machine LICM hoists constants and addresses out of loops that contain calls
         // (`mov w19, #0xab`, `adr x20, table`); both keep the result in a callee-saved register
-        // across calls, where no stackmap describes it (hidden state, DESIGN.md hazard 3; found by
+        // across calls, where no stackmap describes it (hidden state, docs/HAZARDS.md, H3; found by
         // the poisoned rewrite mode). Without them every use rematerialises the value next to it.
         // CodeGenPrepare's branch optimisations would fold the default-only switch that ends the
         // block before each `StackMaps` split into a `br` and merge the blocks again, so that a

@@ -21,6 +21,13 @@ struct MigrationPoints {
     static let loopBodyBudget = 64
 
     let policy: MigrationPolicy
+    /// The C library functions that reach no point (as `StackMaps` is told).
+    let library: LibraryFunctions
+
+    init(policy: MigrationPolicy, library: LibraryFunctions = .musl) {
+        self.policy = policy
+        self.library = library
+    }
 
     /// Inserts the points; returns how many were inserted.
     @discardableResult
@@ -28,6 +35,10 @@ struct MigrationPoints {
         let context = LLVMGetModuleContext(module)!
         let builder = IRBuilder(context: context)
         var inserted = 0
+        // Loop-free functions that call only point-free code get no automatic points
+        // (`PointFreeFunctions`): they end after a bounded stretch, and calls to them need no records.
+        let bounded = policy == .none ? PointFreeFunctions(library: library)
+                                      : PointFreeFunctions(module: module, library: library, loopFree: true)
         for function in IR.functions(of: module) where Self.instrumentable(function) {
             var points: [LLVMValueRef] = []
             var explicit: [LLVMValueRef] = []
@@ -37,7 +48,7 @@ struct MigrationPoints {
                     explicit.append(instruction)
                 }
             }
-            if policy != .none {
+            if policy != .none && !bounded.isPointFree(function) {
                 let entry = LLVMGetEntryBasicBlock(function)!
                 if let first = firstNonAlloca(of: entry) { points.append(first) }
                 for block in CFGEditing.blocks(of: function) {
@@ -82,36 +93,13 @@ struct MigrationPoints {
     /// reach the latch without passing through the header.
     private func loopLatchPoints(of function: LLVMValueRef) -> [LLVMValueRef] {
         let blocks = CFGEditing.blocks(of: function)
-        guard let entry = blocks.first else { return [] }
         var predecessors: [UnsafeRawPointer: [LLVMBasicBlockRef]] = [:]
         for block in blocks {
             for successor in CFGEditing.successors(of: block) {
                 predecessors[UnsafeRawPointer(successor), default: []].append(block)
             }
         }
-        enum Mark { case onStack, done }
-        var marks: [UnsafeRawPointer: Mark] = [:]
-        var backEdges: [(latch: LLVMBasicBlockRef, header: LLVMBasicBlockRef)] = []
-        var stack: [(block: LLVMBasicBlockRef, successors: [LLVMBasicBlockRef], next: Int)] = []
-        marks[UnsafeRawPointer(entry)] = .onStack
-        stack.append((entry, CFGEditing.successors(of: entry), 0))
-        while !stack.isEmpty {
-            let top = stack.count - 1
-            if stack[top].next == stack[top].successors.count {
-                marks[UnsafeRawPointer(stack[top].block)] = .done
-                stack.removeLast()
-                continue
-            }
-            let successor = stack[top].successors[stack[top].next]
-            stack[top].next += 1
-            switch marks[UnsafeRawPointer(successor)] {
-            case .onStack?: backEdges.append((stack[top].block, successor))
-            case .done?: break
-            case nil:
-                marks[UnsafeRawPointer(successor)] = .onStack
-                stack.append((successor, CFGEditing.successors(of: successor), 0))
-            }
-        }
+        let backEdges = CFGEditing.backEdges(of: function)
         var result: [LLVMValueRef] = []
         for edge in backEdges {
             var body: Set<UnsafeRawPointer> = [UnsafeRawPointer(edge.header)]

@@ -16,10 +16,11 @@ import CLLVM
 /// pointers and every floating-point value, and on aarch64 for 128-bit values). The operands'
 /// meaning goes into the `.popcorn.callsites` side table (`CallSiteTable`).
 ///
-/// Instrumented calls: every call except intrinsics, inline assembly, `musttail` calls (their
-/// frame is gone during the callee) and calls to C library functions declared but not defined
-/// here (`LibraryFunctions`: a migration never happens while one is on the stack). `noreturn`
-/// calls are instrumented too: their caller's frame is below every point the callee reaches.
+/// Instrumented calls: every call during which a migration point may run (`isInstrumented`,
+/// `PointFreeFunctions`) — not intrinsics, inline assembly, point-free C library functions, the
+/// runtime's helpers and this module's functions that reach no point — except `musttail` calls
+/// (their frame is gone during the callee). `noreturn` calls are instrumented too: their
+/// caller's frame is below every point the callee reaches.
 struct StackMaps {
     static let intrinsic = "llvm.experimental.stackmap"
 
@@ -40,8 +41,10 @@ struct StackMaps {
         // Before anything is instrumented: the notes follow the setjmp calls, whose stackmaps then
         // go between the two.
         JmpBufNotes().run(on: module, including: { !UndescribableFrames.isExcluded($0) })
+        // After the points are in: functions that have none and reach none need no records at their calls.
+        let pointFree = PointFreeFunctions(module: module, library: library, loopFree: false)
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
-            let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, library: library) }
+            let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, pointFree: pointFree) }
             guard !calls.isEmpty else { continue }
             ConstantPhiDemotion().run(on: function, calls: calls, builder: builder)
             var analysis = LiveValues(function: function)
@@ -124,22 +127,22 @@ struct StackMaps {
         LLVMBuildSwitch(builder.ref, LLVMConstInt(LLVMInt32TypeInContext(context), 0, 0), tail, 0)
     }
 
-    /// True for calls that get a stackmap.
-    static func isInstrumented(_ instruction: LLVMValueRef, library: LibraryFunctions = LibraryFunctions(names: [])) -> Bool {
-        guard LLVMIsACallInst(instruction) != nil, !isIntrinsicCall(instruction) else { return false }
-        if let function = IR.calledFunction(of: instruction), !IR.isDefinition(function),
-           library.contains(IR.name(of: function)) { return false }
-        if let callee = LLVMGetCalledValue(instruction), LLVMIsAInlineAsm(callee) != nil { return false }
-        // The runtime's jmp_buf note never reaches a migration point.
-        if let function = IR.calledFunction(of: instruction), IR.name(of: function) == JmpBufNotes.noteFunction { return false }
-        if LLVMGetTailCallKind(instruction) == LLVMTailCallKindMustTail { return false }
-        // A call that never returns still has its caller's frame below the callee while the callee
-        // runs, and the callee may reach migration points before its longjmp or exit (a
-        // function of this module that always ends in a longjmp, another file's `die()`, the
-        // portable C library's siglongjmp): without a record the stack below such a point could
-        // not be walked, and every move would wait. So `noreturn` calls are instrumented like
-        // any other; the C library's point-free ones (exit, abort, longjmp) were left out above.
-        return true
+    /// True for calls that get a stackmap: calls during which a migration point may run
+    /// (`PointFreeFunctions.reachesPoint`: not intrinsics, inline assembly, point-free C library
+    /// functions, the runtime's helpers or this module's point-free functions), except `musttail`
+    /// calls, whose caller's frame is gone while the callee runs.
+    ///
+    /// The setjmp family is never point-free (`LibraryFunctions.contains`): its return address is
+    /// where a `longjmp` resumes. A call that never returns still has its caller's frame below the
+    /// callee while the callee runs, and the callee may reach migration points before its longjmp or
+    /// exit (a function of this module that always ends in a longjmp, another file's `die()`, the
+    /// portable C library's siglongjmp): without a record the stack below such a point could not
+    /// be walked, and every move would wait. So `noreturn` calls are instrumented like any other;
+    /// the C library's point-free ones (exit, abort, longjmp) are not.
+    static func isInstrumented(_ instruction: LLVMValueRef,
+                               pointFree: PointFreeFunctions = PointFreeFunctions(library: LibraryFunctions(names: []))) -> Bool {
+        guard LLVMIsACallInst(instruction) != nil, pointFree.reachesPoint(instruction) else { return false }
+        return LLVMGetTailCallKind(instruction) != LLVMTailCallKindMustTail
     }
 
     /// True for calls of `llvm.*` intrinsics (which are not calls on the stack when a point runs).

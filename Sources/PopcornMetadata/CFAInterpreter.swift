@@ -20,10 +20,34 @@ struct CFAInterpreter {
         return state.row
     }
 
+    /// Every register the function's CFI saves somewhere in its body (any rule but "same value" and
+    /// "undefined" after the CIE's initial instructions): the registers the function writes, when
+    /// they are ones the ABI makes it preserve.
+    func registersSaved(by fde: FrameDescriptionEntry) throws -> Set<UInt16> {
+        var state = State(row: FrameRow(cfa: .registerOffset(register: 0, offset: 0)), location: fde.start)
+        let what = "CFI of the function at 0x\(String(fde.start, radix: 16))"
+        _ = try execute(cie.instructions, state: &state, initial: nil, stopAt: nil, what: what)
+        let initial = state.row
+        state.saved = []
+        _ = try execute(fde.instructions, state: &state, initial: initial, stopAt: nil, what: what)
+        return state.saved
+    }
+
     private struct State {
-        var row: FrameRow
+        var row: FrameRow {
+            didSet {
+                for (register, rule) in row.registers where rule != .sameValue && rule != .undefined
+                    && oldValue.registers[register] != rule { saved.insert(register) }
+            }
+        }
         var location: UInt64
         var stack: [FrameRow] = []
+        var saved: Set<UInt16> = []
+
+        init(row: FrameRow, location: UInt64) {
+            self.row = row
+            self.location = location
+        }
     }
 
     /// Runs `code`; returns early (with `true`) once the location would advance past `stopAt`.

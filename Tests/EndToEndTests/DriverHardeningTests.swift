@@ -78,10 +78,11 @@ import Testing
         let build = try Harness.mustSucceed("'\(cc)' \(Self.hardening) '\(source)' -o prog", in: work.path)
         #expect(!build.stderrText.contains("does not directly follow a call"), "\(build.stderrText)")
         let binary = work.file(start.siblingPath(of: "prog"))
-        let plain = try Harness.run(binary, isa: start, in: work.path)
-        #expect(plain.succeeded, "\(plain.stderrText)")
         let emulator = try start.emulator.map { "'\(try Harness.systemTool($0, package: "qemu-user"))' " } ?? ""
-        for at in [1500, 4000, 9000] {
+        let plain = try Harness.shell("POPCORN_STATS=1 \(emulator)'\(binary)'", in: work.path)
+        #expect(plain.succeeded, "\(plain.stderrText)")
+        let points = try #require(Harness.stat("migration points", in: plain.stderrText))
+        for at in [points / 4, points / 2, points * 3 / 4] {
             let moved = try Harness.shell("POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(at) \(emulator)'\(binary)'", in: work.path)
             #expect(moved.succeeded, "from \(start) at \(at): \(moved.stderrText)")
             #expect(Harness.stat("migrations", in: moved.stderrText) == 1, "from \(start) at \(at)")

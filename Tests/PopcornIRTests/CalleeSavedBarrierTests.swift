@@ -1,4 +1,6 @@
 import CLLVM
+import Foundation
+import PopcornMetadata
 import PopcornSupport
 import Testing
 @testable import PopcornIR
@@ -42,4 +44,102 @@ struct CalleeSavedBarrierTests {
         // The calls that are not followed by a stackmap get nothing.
         #expect(instructions.filter { LLVMIsACallInst($0) != nil && LLVMIsAInlineAsm(LLVMGetCalledValue($0)) != nil }.count == 2)
     }
+
+    /// `source` with points and stackmaps, as the portable passes leave it.
+    static func instrumented(_ source: String) throws -> IRModule {
+        let module = try IRModule(ir: MigrationTestSupport.header + "\n" + source)
+        MigrationPoints(policy: .entryExit).run(on: module.ref)
+        StackMaps().run(on: module.ref)
+        try module.verify()
+        return module
+    }
+
+    /// Small functions whose only calls are migration points are candidates for going without the
+    /// barrier; anything else that calls out is not.
+    @Test func onlyFunctionsWhoseCallsArePointsAreCandidates() throws {
+        let module = try Self.instrumented(Self.pointsOnly)
+        #expect(CalleeSavedBarrier.candidates(in: module.ref) == ["lookup", "sums"])
+    }
+
+    /// The emitted objects keep the exemption only where the function saves no callee-saved
+    /// register: `lookup` (a chain walk) saves none on either ISA; `sums`, with more values live in
+    /// its loop than there are caller-saved registers, is compiled again with the barrier and then
+    /// saves every callee-saved register the clobber names (the barrier's signature); `calls`,
+    /// never a candidate, has the barrier too.
+    @Test(arguments: ISA.allCases)
+    func theExemptionHoldsOnlyWhereNoCalleeSavedRegisterIsSaved(_ isa: ISA) throws {
+        let module = try Self.instrumented(Self.pointsOnly)
+        let bitcode = module.bitcode()
+        let object = try #require(try Backend.lower(bitcode, name: "exempt.ll", isas: [isa], optimization: .o2,
+                                                    assembly: false, libc: .portable)[isa])
+        let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: object, path: "exempt.o")
+        let all: Set<UInt16> = isa == .x86_64 ? [3, 12, 13, 14, 15] : Set((19...28).map(UInt16.init) + (72...79).map(UInt16.init))
+        #expect(saved["lookup"] == [], "\(saved)")
+        #expect(saved["sums"] == all, "\(saved)")
+        #expect(saved["calls"] == all, "\(saved)")
+    }
+
+    /// `lookup`: a hash-chain walk. `sums`: fourteen running sums over an array, all live around
+    /// the loop. `calls`: calls another function. All three get entry and exit points.
+    static let pointsOnly = """
+    declare void @elsewhere(ptr)
+
+    define ptr @lookup(ptr %head, i64 %key) {
+    entry:
+      br label %walk
+    walk:
+      %node = phi ptr [ %head, %entry ], [ %next, %step ]
+      %null = icmp eq ptr %node, null
+      br i1 %null, label %done, label %check
+    check:
+      %k = load i64, ptr %node
+      %hit = icmp eq i64 %k, %key
+      br i1 %hit, label %done, label %step
+    step:
+      %link = getelementptr i8, ptr %node, i64 8
+      %next = load ptr, ptr %link
+      br label %walk
+    done:
+      ret ptr %node
+    }
+
+    define void @sums(ptr %a, ptr %out, i64 %n) {
+    entry:
+      br label %loop
+    loop:
+      %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
+    \(Self.sumsLoop)
+      %i1 = add i64 %i, 14
+      %more = icmp ult i64 %i1, %n
+      br i1 %more, label %loop, label %exit
+    exit:
+    \(Self.sumsStores)
+      ret void
+    }
+
+    define void @calls(ptr %x) {
+      call void @elsewhere(ptr %x)
+      call void @elsewhere(ptr %x)
+      ret void
+    }
+    """
+
+    static let sumsLoop = (0..<14).map { k in
+        "  %s\(k) = phi i64 [ 0, %entry ], [ %t\(k), %loop ]"
+    }.joined(separator: "\n") + "\n" + (0..<14).map { k in
+        """
+          %e\(k) = getelementptr i64, ptr %a, i64 %i
+          %f\(k) = getelementptr i64, ptr %e\(k), i64 \(k)
+          %v\(k) = load i64, ptr %f\(k)
+          %m\(k) = mul i64 %v\(k), \(k + 3)
+          %t\(k) = add i64 %s\(k), %m\(k)
+        """
+    }.joined(separator: "\n")
+
+    static let sumsStores = (0..<14).map { k in
+        """
+          %o\(k) = getelementptr i64, ptr %out, i64 \(k)
+          store i64 %t\(k), ptr %o\(k)
+        """
+    }.joined(separator: "\n")
 }

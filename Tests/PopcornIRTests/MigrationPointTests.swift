@@ -6,11 +6,73 @@ import Testing
 
 /// The migration point pass on IR, and programs with migration points run on both ISAs.
 @Suite(.serialized) struct MigrationPointTests {
-    func instrumented(_ body: String, policy: MigrationPolicy) throws -> IRModule {
+    func instrumented(_ body: String, policy: MigrationPolicy,
+                      library: LibraryFunctions = LibraryFunctions(names: [])) throws -> IRModule {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + body)
-        MigrationPoints(policy: policy).run(on: module.ref)
+        MigrationPoints(policy: policy, library: library).run(on: module.ref)
         try module.verify()
         return module
+    }
+
+    /// Functions without loops that call only point-free code get no automatic points, and calls
+    /// to them no stackmap; loops, recursion, calls elsewhere, a replaceable body and `main` keep them.
+    @Test func boundedFunctionsGetNoPointsAndTheirCallsNoRecords() throws {
+        let module = try instrumented("""
+        declare i32 @strlen(ptr)
+        declare void @elsewhere()
+        define internal i32 @leaf(i32 %x) {
+          %y = mul i32 %x, %x
+          ret i32 %y
+        }
+        define i32 @caller(ptr %s, i32 %x) {
+          %a = call i32 @leaf(i32 %x)
+          %b = call i32 @strlen(ptr %s)
+          %c = add i32 %a, %b
+          ret i32 %c
+        }
+        define i32 @looping(i32 %n) {
+        entry:
+          br label %loop
+        loop:
+          %i = phi i32 [ 0, %entry ], [ %next, %loop ]
+          %next = add i32 %i, 1
+          %done = icmp eq i32 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          %r = call i32 @caller(ptr null, i32 %i)
+          ret i32 %r
+        }
+        define i32 @recursive(i32 %n) {
+          %m = sub i32 %n, 1
+          %r = call i32 @recursive(i32 %m)
+          ret i32 %r
+        }
+        define i32 @outside() {
+          call void @elsewhere()
+          ret i32 0
+        }
+        define weak i32 @replaceable() {
+          ret i32 0
+        }
+        define i32 @main() {
+          %r = call i32 @looping(i32 3)
+          ret i32 %r
+        }
+        """, policy: .entryExit, library: LibraryFunctions(names: ["strlen"]))
+        let text = module.text
+        for (name, points) in [("leaf", 0), ("caller", 0), ("looping", 2), ("recursive", 2), ("outside", 2),
+                               ("replaceable", 1), ("main", 2)] {
+            let definition = try #require(text.range(of: "define[^\n]* @\(name)\\(", options: .regularExpression))
+            let function = text[definition.lowerBound...].components(separatedBy: "\n}\n")[0]
+            #expect(pointCount(function) == points, "\(name)")
+        }
+        StackMaps(library: LibraryFunctions(names: ["strlen"])).run(on: module.ref)
+        try module.verify()
+        let after = module.text
+        // 9 slow paths (replaceable has one instruction: its entry is its return), and the calls of
+        // recursive, elsewhere and looping; none of caller's, leaf's or strlen's.
+        #expect(after.components(separatedBy: "call void (i64, i32, ...) @llvm.experimental.stackmap(").count - 1 == 12)
+        #expect(!after.contains("call i32 @caller(ptr null, i32 %i)\n  call void (i64, i32, ...) @llvm.experimental.stackmap"))
     }
 
     func pointCount(_ text: String) -> Int {
@@ -50,10 +112,12 @@ import Testing
 
     @Test func entryExitPutsAPointAtEntryAndBeforeEveryReturn() throws {
         let module = try instrumented("""
+        declare void @elsewhere()
         define i32 @f(i32 %x) {
         entry:
           %slot = alloca i32
           store i32 %x, ptr %slot
+          call void @elsewhere()
           %c = icmp sgt i32 %x, 0
           br i1 %c, label %pos, label %neg
         pos:
@@ -127,9 +191,13 @@ import Testing
     #include <stdio.h>
     #include <popcorn.h>
 
+    static volatile int eight = 8;
+
+    /// A loop the optimiser keeps (its bound is read on every iteration): `work` is no bounded
+    /// leaf, so it has points of its own.
     __attribute__((noinline)) static long work(long x) {
         long values[8];
-        for (int i = 0; i < 8; i++) values[i] = x * i;
+        for (int i = 0; i < eight; i++) values[i] = x * i;
         double scale = x * 0.5;
         printf("work %ld\\n", x);
         long sum = 0;

@@ -7,8 +7,11 @@
 
 static volatile long counter;
 
+/* Bounded helpers get no automatic points: this one's explicit point is where both threads
+ * reach the runtime. */
 __attribute__((noinline)) static long step(long i)
 {
+    popcorn_migrate_point();
     return i * 3 + 1;
 }
 
