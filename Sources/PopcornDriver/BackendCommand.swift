@@ -28,10 +28,13 @@ public struct BackendCommand: Sendable, Equatable {
     public var protection: ControlFlowProtection
     /// `-fpopcorn-libc=`; written out only when it is not the default (`LibcModel.default`).
     public var libc: LibcModel
+    /// `-ftime-report`: each pass's time on standard error after the run.
+    public var timeReport: Bool
 
     public init(bitcode: String, output: String, emit: String, optimization: String, source: String,
                 keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entryExit,
-                protection: ControlFlowProtection = .none, libc: LibcModel = .default) {
+                protection: ControlFlowProtection = .none, libc: LibcModel = .default, timeReport: Bool = false) {
+        self.timeReport = timeReport
         self.protection = protection
         self.libc = libc
         self.bitcode = bitcode
@@ -58,11 +61,12 @@ public struct BackendCommand: Sendable, Equatable {
     static let migrationOption = Option("-fpopcorn-migration=", .joined, group: .internalOnly, help: "Migration point policy")
     static let libcOption = Option("-fpopcorn-libc=", .joined, group: .internalOnly, help: "The C library linked: native or portable")
     static let cfProtectionOption = Option("-fcf-protection=", .joined, group: .internalOnly, help: "x86_64 indirect branch tracking")
+    static let timeReportOption = Option("-ftime-report", .flag, group: .internalOnly, help: "Report each pass's time")
     static let branchProtectionOption = Option("-mbranch-protection=", .joined, group: .internalOnly, help: "aarch64 branch protection")
     /// The `-cc1popcorn` option table.
     public static let table = OptionTable([outputOption, optimizeOption, emitObject, emitAssembly, emitIR,
                                            emitBitcode, mainFile, keepDebug, isaOption, migrationOption, libcOption,
-                                           cfProtectionOption, branchProtectionOption])
+                                           cfProtectionOption, branchProtectionOption, timeReportOption])
 
     /// `argv` after `-cc1popcorn`.
     public var arguments: [String] {
@@ -72,6 +76,7 @@ public struct BackendCommand: Sendable, Equatable {
         if migration != .entryExit { args.append("-fpopcorn-migration=" + migration.rawValue) }
         if libc != .default { args.append(libc.option) }
         args += ProtectionFlags.backendArguments(protection)
+        if timeReport { args.append("-ftime-report") }
         return args
     }
 
@@ -85,6 +90,7 @@ public struct BackendCommand: Sendable, Equatable {
         var migration = MigrationPolicy.entryExit
         var libc = LibcModel.default
         var protectionFlags = ProtectionFlags()
+        var timeReport = false
         for arg in parsed.arguments {
             switch arg.option {
             case OptionTable.input:
@@ -117,6 +123,7 @@ public struct BackendCommand: Sendable, Equatable {
                 protectionFlags.cfProtection(arg.value, argument: arg.description)
             case BackendCommand.branchProtectionOption:
                 protectionFlags.branchProtection(arg.value, argument: arg.description)
+            case BackendCommand.timeReportOption: timeReport = true
             default: throw OptionError.unknownArgument(arg.description)
             }
         }
@@ -126,7 +133,7 @@ public struct BackendCommand: Sendable, Equatable {
         guard let output else { throw BackendCommandError.missingOutput }
         self.init(bitcode: bitcode, output: output, emit: emit, optimization: optimization,
                   source: source ?? bitcode, keepDebugInfo: keep, isas: isas.isEmpty ? ISA.allCases : isas.sorted(),
-                  migration: migration, protection: protectionFlags.protection, libc: libc)
+                  migration: migration, protection: protectionFlags.protection, libc: libc, timeReport: timeReport)
     }
 
     // MARK: Running
@@ -148,7 +155,11 @@ public struct BackendCommand: Sendable, Equatable {
         let request = BackendRequest(bitcodePath: bitcode, sourcePath: source, optimization: level,
                                      output: kind, isas: isas, keepDebugInfo: keepDebugInfo, migrationPolicy: migration,
                                      protection: protection, libc: libc)
-        let results = try Backend.run(request, diagnostics: diagnostics)
+        let timer = timeReport ? PassTimer(tool: "popcorn-cc") : nil
+        defer {
+            if let timer { for line in timer.text(total: timer.elapsed) { diagnostics.remark(line) } }
+        }
+        let results = try Backend.run(request, diagnostics: diagnostics, timer: timer)
         if diagnostics.hasErrors { throw BackendCommandError.backendFailed }
         func result(_ isa: ISA) throws -> Data {
             guard let data = results[isa] else { throw BackendCommandError.noResult(isa) }

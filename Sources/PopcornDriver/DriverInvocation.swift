@@ -38,6 +38,8 @@ public struct DriverInvocation: Sendable {
     public var migrationPolicy: MigrationPolicy = .entryExit
     /// `-fpopcorn-libc=`: the C library compiled against and linked.
     public var libc: LibcModel = .default
+    /// `-ftime-report`: the frontend and the back end report their passes' times.
+    public var timeReport = false
     /// `-fcf-protection`, `-mbranch-protection=`: applied by the back end per ISA.
     public var protection = ControlFlowProtection.none
     /// `-g…` flags forwarded to the frontend; empty means no debug information was requested.
@@ -150,6 +152,9 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.fpopcornLibc:
                 if let model = LibcModel(rawValue: arg.value) { libc = model }
                 else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected native or portable")) }
+            case DriverOptions.ftimeReport:
+                timeReport = true
+                frontendArguments.append(arg.description)
             case DriverOptions.fcfProtection: protectionFlags.cfProtection(nil, argument: arg.description)
             case DriverOptions.fcfProtectionEq: protectionFlags.cfProtection(arg.value, argument: arg.description)
             case DriverOptions.mbranchProtection: protectionFlags.branchProtection(arg.value, argument: arg.description)

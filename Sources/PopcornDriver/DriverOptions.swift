@@ -90,6 +90,7 @@ public enum DriverOptions {
     public static let fstackClash = Option("-fstack-clash-protection", .flag, group: .codeGeneration, help: "Probe every page of large stack frames (both ISAs)", destination: .frontend)
     public static let fpopcornMigration = Option("-fpopcorn-migration=", .joined, group: .codeGeneration, help: "Where migration points go: none, entry-exit (default: function entry and returns) or loops (also back edges of loops with calls or big bodies)", metaVariable: "<policy>")
 
+    public static let ftimeReport = Option("-ftime-report", .flag, group: .codeGeneration, help: "Report the time of each compiler pass on standard error: the frontend's (clang's report), then popcorn's IR passes and each ISA's lowering and code generation")
     public static let fpopcornLibc = Option("-fpopcorn-libc=", .joined, group: .codeGeneration, help: "The C library: portable (the default: musl compiled by popcorn-cc, one IR for every ISA) or native (Debian's prebuilt musl for each ISA, with x86_64 shims); give it when compiling and when linking", metaVariable: "<libc>")
 
     // MARK: Target
@@ -167,7 +168,7 @@ public enum DriverOptions {
         warning, qunused, xclang,
         feature, fpic, fPIC, fpie, fPIE, fnopic, fnoPIC, fnopie, fnoPIE, fnolto, fcommon,
         fnoFunctionSections, fnoDataSections, fuseLD, flto, fltoEq, fsanitize, fnosanitize, fprofile,
-        fsplitStack, fcfProtection, fcfProtectionEq, fstackClash, fpopcornMigration, fpopcornLibc,
+        fsplitStack, fcfProtection, fcfProtectionEq, fstackClash, fpopcornMigration, fpopcornLibc, ftimeReport,
         m64, march, mcpu, mtune, mbranchProtection, machine, targetEq, target, wa, xassembler,
         depsM, depsMM, depsMD, depsMMD, depsMF, depsMT, depsMQ, depsMP, depsMG,
         library, libraryDir, wl, xlinker, pthread, staticLink, staticLibgcc, rdynamic, noPie, shared, pie, sysroot,

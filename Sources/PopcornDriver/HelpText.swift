@@ -58,12 +58,14 @@ public enum HelpText {
         MIGRATION
           By default (-fpopcorn-migration=entry-exit) every function gets a migration point at
           entry and before each return, except bounded ones (no loops, calls only to code
-          without points), and every call that can be on the stack at one gets a stackmap; popcorn-ld turns them into the .popcorn.meta tables the runtime uses to
-          move a running program between the ISAs. Functions with variable-length arrays or
-          dynamic alloca() (warned about) and variadic functions that call va_start are compiled
-          without migration points; a migration waits while one of them is on the stack, as it
-          does while a C library function is. Functions with migration points are compiled
-          without the stack protector (-fstack-protector* gives a warning). See
+          without points), and every call that can be on the stack at one gets a stackmap;
+          popcorn-ld turns them into the .popcorn.meta tables the runtime uses to move a
+          running program between the ISAs. Variable-length arrays and alloca() areas
+          live on a per-thread object stack, so functions with them get migration points like
+          any other. Variadic functions that call va_start are compiled without migration
+          points; a migration waits while one of them is on the stack, as it does while a C
+          library function without migration points is. Functions with migration points are
+          compiled without the stack protector (-fstack-protector* gives a warning). See
           docs/MIGRATION-POINTS.md.
 
         DEPENDENCY FILES

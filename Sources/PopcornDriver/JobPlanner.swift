@@ -110,7 +110,8 @@ public struct JobPlanner: Sendable {
                                   optimization: invocation.backendOptimization, source: input.path,
                                   keepDebugInfo: invocation.keepDebugInfo,
                                   migration: invocation.migrationPolicy,
-                                  protection: invocation.protection, libc: invocation.libc).arguments
+                                  protection: invocation.protection, libc: invocation.libc,
+                                  timeReport: invocation.timeReport).arguments
         return Job(kind: .backend, tool: tools.popcornCC, arguments: args, inputs: [bitcode], outputs: outputs)
     }
 

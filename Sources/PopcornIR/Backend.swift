@@ -8,8 +8,9 @@ public enum Backend {
     /// Runs the popcorn passes and lowers for each ISA. `.object`/`.assembly`: one entry per ISA.
     /// `.llvmIR`/`.bitcode`: one entry keyed `ISA.host` holding the portable module after the passes.
     /// Unsupported constructs are reported to `diagnostics` as `file:line: error: …` (line from debug
-    /// locations; function name when there is none) and then `BackendError` is thrown.
-    public static func run(_ request: BackendRequest, diagnostics: DiagnosticsEngine) throws -> [ISA: Data] {
+    /// locations; function name when there is none) and then `BackendError` is thrown. With a
+    /// `timer`, every pass and each ISA's code generation is timed (`-ftime-report`).
+    public static func run(_ request: BackendRequest, diagnostics: DiagnosticsEngine, timer: PassTimer? = nil) throws -> [ISA: Data] {
         LLVMTargets.initialize()
         let portable: IRModule
         do {
@@ -18,7 +19,7 @@ public enum Backend {
             throw BackendError(error, isa: "portable")
         }
         try preparePortable(portable, sourcePath: request.sourcePath, keepDebugInfo: request.keepDebugInfo,
-                            migration: request.migrationPolicy, libc: request.libc, diagnostics: diagnostics)
+                            migration: request.migrationPolicy, libc: request.libc, diagnostics: diagnostics, timer: timer)
         switch request.output {
         case .llvmIR:
             return [ISA.host: Data(portable.text.utf8)]
@@ -27,51 +28,17 @@ public enum Backend {
         case .object, .assembly:
             return try lower(portable.bitcode(), name: request.sourcePath, isas: request.isas,
                              optimization: request.optimization, assembly: request.output == .assembly,
-                             protection: request.protection, libc: request.libc)
+                             protection: request.protection, libc: request.libc, timer: timer)
         }
     }
 
-    /// The portable passes: removes code behind constant branches (the back ends disagree on it
-    /// at -O0), rejects unsupported constructs (throwing after reporting them all),
-    /// names anonymous globals, turns `-fcommon` common globals into weak definitions, assigns
-    /// sections, turns constructor and destructor lists into `.init_array`/`.fini_array` arrays, strips the diagnostic-only line tables, then
-    /// inserts migration points and stackmaps (docs/MIGRATION-POINTS.md), so every ISA lowers
-    /// identical IR with identical call-site IDs.
+    /// The portable passes (`PortablePasses`, in their declared order) on `module`.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
                                        migration: MigrationPolicy = .none, libc: LibcModel = .native,
-                                       diagnostics: DiagnosticsEngine) throws {
-        DeadBranchRemoval().run(on: module.ref)
-        let check = UnsupportedConstructCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics, libc: libc)
-        let errors = check.run(on: module.ref)
-        if errors > 0 { throw BackendError.unsupportedConstructs(count: errors) }
-        if libc == .native { ShimmedFunctionEntries().run(on: module.ref) }
-        SymbolNaming().run(on: module.ref)
-        CommonSymbolLowering().run(on: module.ref)
-        SectionAssignment().run(on: module.ref)
-        // After the section assignment, which leaves the arrays' explicit sections alone.
-        StaticConstructorLowering().run(on: module.ref)
-        // Also under `none` when the file has explicit points: stackmaps are placed then too.
-        if migration != .none || LLVMGetNamedFunction(module.ref, MigrationPoints.explicitPoint).map({ LLVMGetFirstUse($0) != nil }) == true {
-            let misplaced = CodeAddressCheck(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
-            if misplaced > 0 { throw BackendError.unsupportedConstructs(count: misplaced) }
-            ObjectStack().run(on: module.ref)
-            UndescribableFrames(locator: SourceLocator(sourcePath: sourcePath), diagnostics: diagnostics).run(on: module.ref)
-        }
-        MigrationPoints(policy: migration, library: .of(libc)).run(on: module.ref)
-        // Without migration points (`none` and no explicit `popcorn_migrate_point()`), this code's
-        // frames are not migratable: no stackmaps, no metadata, no slot demotion — an aligned-only
-        // build that costs nothing over plain code. A migration requested while such a frame is on
-        // the stack is deferred by the runtime.
-        if migration != .none || Self.hasMigrationPoints(module.ref) {
-            StackMaps(library: .of(libc)).run(on: module.ref)
-            SlotAlignment().run(on: module.ref)
-            StackProtectorRemoval(diagnostics: diagnostics).run(on: module.ref)
-        }
-        CodeGenerationAttributes().run(on: module.ref)
-        // Last: the line tables were only there so the passes above could name source lines.
-        if !keepDebugInfo { module.stripDebugInfo() }
-        // The frontend named the module after our temporary bitcode file; users should see their source.
-        LLVMSetModuleIdentifier(module.ref, sourcePath, sourcePath.utf8.count)
+                                       diagnostics: DiagnosticsEngine, timer: PassTimer? = nil) throws {
+        let passes = PortablePasses(sourcePath: sourcePath, keepDebugInfo: keepDebugInfo, migration: migration,
+                                    libc: libc, diagnostics: diagnostics)
+        try PassPipeline(passes: passes.list).run(on: module.ref, timer: timer)
     }
 
     /// Whether the module contains a stackmap.
@@ -90,7 +57,7 @@ public enum Backend {
     /// context and module, so the lowering threads share nothing but the immutable bitcode.
     public static func lower(_ bitcode: Data, name: String, isas: [ISA], optimization: OptimizationLevel,
                              assembly: Bool, protection: ControlFlowProtection = .none,
-                             libc: LibcModel = .native) throws -> [ISA: Data] {
+                             libc: LibcModel = .native, timer: PassTimer? = nil) throws -> [ISA: Data] {
         LLVMTargets.initialize()
         let unique = Array(Set(isas)).sorted()
         final class Results: @unchecked Sendable {
@@ -103,7 +70,7 @@ public enum Backend {
             let isa = unique[index]
             do {
                 let data = try lowerOne(bitcode, name: name, isa: isa, optimization: optimization,
-                                        assembly: assembly, protection: protection, libc: libc)
+                                        assembly: assembly, protection: protection, libc: libc, timer: timer)
                 results.lock.withLock { results.outputs[isa] = data }
             } catch {
                 results.lock.withLock { results.errors[isa] = error }
@@ -116,29 +83,33 @@ public enum Backend {
 
     /// Lowers one ISA: copy, per-ISA passes, verification, code generation.
     ///
-    /// Small functions whose only calls are migration points are first compiled without the
-    /// callee-saved barrier; those the emitted object shows saving a callee-saved register are
-    /// compiled again with it (`CalleeSavedBarrier`, `CalleeSavedRegisterUse`). The other
-    /// functions' code does not depend on the choice, so one more emission settles it.
+    /// Functions whose calls are all instrumented and whose register pressure is low are first
+    /// compiled without the callee-saved barrier (`CalleeSavedBarrier.candidates`); those the
+    /// emitted object shows saving a callee-saved register are compiled again with it
+    /// (`CalleeSavedRegisterUse`). The other functions' code does not depend on the choice, so one
+    /// more emission settles it.
     static func lowerOne(_ bitcode: Data, name: String, isa: ISA, optimization: OptimizationLevel,
                          assembly: Bool, protection: ControlFlowProtection = .none,
-                         libc: LibcModel = .native) throws -> Data {
+                         libc: LibcModel = .native, barrierCandidates: Set<String>? = nil,
+                         timer: PassTimer? = nil) throws -> Data {
         do {
-            var withoutBarrier: Set<String>? = nil
+            // `barrierCandidates`: tests choose the functions to try without the barrier.
+            var withoutBarrier: Set<String>? = barrierCandidates
             while true {
                 let module = try IRModule(bitcode: bitcode, path: name)
-                let candidates = withoutBarrier ?? CalleeSavedBarrier.candidates(in: module.ref)
+                let candidates = withoutBarrier ?? CalleeSavedBarrier.candidates(in: module.ref, isa: isa)
                 let object = try emitOne(module, isa: isa, optimization: optimization, assembly: false, protection: protection,
-                                         libc: libc, withoutBarrier: candidates)
-                let saving = candidates.isEmpty ? []
-                    : try CalleeSavedRegisterUse.functionsSavingRegisters(inObject: object, path: name).intersection(candidates)
+                                         libc: libc, withoutBarrier: candidates, timer: timer)
+                let saving = candidates.isEmpty ? [] : try measure("\(isa.rawValue): callee-saved check", timer) {
+                    try CalleeSavedRegisterUse.functionsSavingRegisters(inObject: object, path: name).intersection(candidates)
+                }
                 if !saving.isEmpty {
                     withoutBarrier = candidates.subtracting(saving)
                     continue
                 }
                 guard assembly else { return object }
                 return try emitOne(try IRModule(bitcode: bitcode, path: name), isa: isa, optimization: optimization,
-                                   assembly: true, protection: protection, libc: libc, withoutBarrier: candidates)
+                                   assembly: true, protection: protection, libc: libc, withoutBarrier: candidates, timer: timer)
             }
         } catch let error as IRError {
             throw BackendError(error, isa: isa.rawValue)
@@ -149,7 +120,8 @@ public enum Backend {
 
     /// The per-ISA passes, verification and one code generation of `module`.
     private static func emitOne(_ module: consuming IRModule, isa: ISA, optimization: OptimizationLevel, assembly: Bool,
-                                protection: ControlFlowProtection, libc: LibcModel, withoutBarrier: Set<String>) throws -> Data {
+                                protection: ControlFlowProtection, libc: LibcModel, withoutBarrier: Set<String>,
+                                timer: PassTimer?) throws -> Data {
         // Code with stackmaps is never generated by the -O0 pipeline: its fast register
         // allocator spills a call's result between the call and its stackmap (the record then
         // no longer sits at the return address, and popcorn-ld has to leave the site out).
@@ -157,12 +129,12 @@ public enum Backend {
         // are those of -O1.
         let codeGeneration = optimization == .o0 && hasStackMaps(module.ref) ? .o1 : optimization
         let machine = try TargetMachine(isa: isa, optimization: codeGeneration)
-        ISALowering(isa: isa, dataLayout: machine.dataLayout, protection: protection, libc: libc,
-                    withoutBarrier: withoutBarrier).run(on: module)
-        try module.verify()
+        try LoweringPasses(isa: isa, dataLayout: machine.dataLayout, protection: protection, libc: libc,
+                           withoutBarrier: withoutBarrier).run(on: module, timer: timer)
+        try measure("\(isa.rawValue): verification", timer) { try module.verify() }
         let data: Data
         do {
-            data = try machine.emit(module, assembly: assembly)
+            data = try measure("\(isa.rawValue): code generation", timer) { try machine.emit(module, assembly: assembly) }
         } catch let error as IRError {
             // The handler's message is more specific than the emitter's generic failure.
             if let first = module.diagnostics.errors.first {
@@ -174,5 +146,11 @@ public enum Backend {
             throw BackendError.codeGeneration(isa: isa.rawValue, reason: first)
         }
         return data
+    }
+
+    /// `body`, timed under `name` when there is a timer.
+    private static func measure<T>(_ name: String, _ timer: PassTimer?, _ body: () throws -> T) rethrows -> T {
+        guard let timer else { return try body() }
+        return try timer.measure(name, body)
     }
 }

@@ -9,6 +9,10 @@ struct BitSet: Equatable {
     mutating func remove(_ i: Int) { words[i >> 6] &= ~(1 << UInt64(i & 63)) }
     mutating func formUnion(_ other: BitSet) { for i in words.indices { words[i] |= other.words[i] } }
     mutating func subtract(_ other: BitSet) { for i in words.indices { words[i] &= ~other.words[i] } }
+    mutating func formIntersection(_ other: BitSet) { for i in words.indices { words[i] &= other.words[i] } }
+
+    /// The number of members.
+    var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 
     /// The members, ascending.
     var elements: [Int] {

@@ -69,7 +69,7 @@ public enum Linker {
     /// Runs every pass; on any error no output file is left behind.
     public static func run(arguments: [String], diagnostics: DiagnosticsEngine, toolchain: Toolchain = Toolchain()) throws {
         // 1. options
-        let timer = PassTimer()
+        let timer = PassTimer(tool: "popcorn-ld")
         let options = try timer.measure("1. options") { try LinkerOptionParser.parse(arguments) }
         if options.showHelp { print(LinkerOptionParser.helpText, terminator: ""); return }
         if options.showVersion {

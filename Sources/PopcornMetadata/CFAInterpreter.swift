@@ -8,6 +8,9 @@
 struct CFAInterpreter {
     let cie: CommonInformationEntry
     let context: String
+    /// Steps over `DW_CFA_AARCH64_negate_ra_state` instead of rejecting it: for questions that
+    /// are not about moving the frame (which registers a function saves).
+    var ignoresReturnAddressSigning = false
 
     /// The row in effect at `address` inside `fde`.
     func row(for fde: FrameDescriptionEntry, at address: UInt64) throws -> FrameRow {
@@ -163,6 +166,7 @@ struct CFAInterpreter {
                 let r = try reg(try c.uleb(what))
                 s.row.registers[r] = .valueOffset(try c.sleb(what) &* dataAlign)
             case 0x2d:
+                if ignoresReturnAddressSigning { break }
                 throw MetadataError.unsupported(context: context, what: "DW_CFA_AARCH64_negate_ra_state (pointer authentication) in \(what)")
             case 0x2e: _ = try c.uleb(what) // DW_CFA_GNU_args_size: no effect on the rules
             case 0x2f: // DW_CFA_GNU_negative_offset_extended

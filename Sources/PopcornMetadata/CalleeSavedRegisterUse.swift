@@ -57,7 +57,8 @@ public enum CalleeSavedRegisterUse {
             let inSection = functionsInSection[symbol.resolvedSectionIndex] ?? []
             let starting = inSection.filter { $0.value == addend }.map(\.name)
             let names = symbol.type == ELFConstants.STT_FUNC ? [symbol.name] : starting.isEmpty ? inSection.map(\.name) : starting
-            let interpreter = CFAInterpreter(cie: frame.cies[fde.cieIndex], context: path)
+            // Signed return addresses (pac-ret) do not matter to which registers are saved.
+            let interpreter = CFAInterpreter(cie: frame.cies[fde.cieIndex], context: path, ignoresReturnAddressSigning: true)
             let saved = try interpreter.registersSaved(by: fde).filter {
                 registers.isCalleeSaved($0) && $0 != registers.framePointer && $0 != registers.returnAddress
             }

@@ -98,6 +98,10 @@ import Testing
                                      source: "a.c", keepDebugInfo: true, isas: [.aarch64])
         let parsed = try BackendCommand(parsing: Array(command.arguments.dropFirst()))
         #expect(parsed == command)
+        let timed = BackendCommand(bitcode: "/t/a.bc", output: "a.o", emit: "-emit-obj", optimization: "2",
+                                   source: "a.c", keepDebugInfo: false, timeReport: true)
+        #expect(timed.arguments.contains("-ftime-report") && !command.arguments.contains("-ftime-report"))
+        #expect(try BackendCommand(parsing: Array(timed.arguments.dropFirst())) == timed)
         let defaults = try BackendCommand(parsing: ["x.bc", "-o", "x.o"])
         #expect(defaults.isas == ISA.allCases && defaults.emit == "-emit-obj" && defaults.optimization == "0")
         #expect(throws: BackendCommandError.missingOutput) { try BackendCommand(parsing: ["x.bc"]) }

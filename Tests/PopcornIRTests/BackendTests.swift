@@ -30,6 +30,29 @@ struct BackendTests {
         #expect(Array(one.keys) == [.aarch64])
     }
 
+    /// `-ftime-report`: the portable passes in their declared order, then each ISA's lowering
+    /// passes, verification and code generation, every one measured.
+    @Test func theTimerSeesEveryPassInOrder() throws {
+        let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
+        var request = try request(.object, in: directory)
+        request.migrationPolicy = .entryExit
+        request.libc = .portable
+        let timer = PassTimer(tool: "popcorn-cc")
+        _ = try Backend.run(request, diagnostics: engine, timer: timer)
+        let names = timer.entries.map(\.name)
+        let portable = names.filter { !$0.contains(": ") }
+        #expect(portable == ["dead-branch-removal", "unsupported-construct-check", "symbol-naming",
+                             "common-symbol-lowering", "section-assignment", "static-constructor-lowering",
+                             "code-address-check", "object-stack", "undescribable-frames", "migration-points",
+                             "stackmaps", "slot-alignment", "stack-protector-removal", "code-generation-attributes",
+                             "debug-info-stripping", "module-naming"])
+        for isa in ISA.allCases {
+            let own = names.filter { $0.hasPrefix("\(isa.rawValue): ") }
+            #expect(own.first == "\(isa.rawValue): retargeting" && own.contains("\(isa.rawValue): code generation"), "\(own)")
+        }
+        #expect(timer.text(total: timer.elapsed).last?.hasPrefix("popcorn-cc: time: total") == true)
+    }
+
     @Test func assemblyIsTextForEachISA() throws {
         let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
         let outputs = try Backend.run(try request(.assembly, in: directory), diagnostics: engine)

@@ -15,7 +15,7 @@ struct X86LoweringTests {
     func lowered(_ body: String, for isa: ISA = .x86_64) throws -> IRModule {
         let module = try IRModule(ir: Self.aarch64Header + "\n" + body)
         let machine = try TargetMachine(isa: isa, optimization: .o2)
-        ISALowering(isa: isa, dataLayout: machine.dataLayout).run(on: module)
+        try LoweringPasses(isa: isa, dataLayout: machine.dataLayout).run(on: module)
         try module.verify()
         return module
     }

@@ -1,8 +1,8 @@
 import Foundation
-import PopcornSupport
 
-/// `--time-trace`: the wall time of every pass of a link (the numbered steps of `Linker.run`),
-/// like lld's and mold's timers.
+/// The wall time of every pass of a tool's run: popcorn-ld's `--time-trace` (the numbered steps of
+/// `Linker.run`, like lld's and mold's timers) and popcorn-cc's `-ftime-report` (the IR passes and
+/// each ISA's lowering and code generation, `PassPipeline`).
 ///
 /// Without a file the report goes to standard error, one line per pass in order with its
 /// share of the whole link; with `--time-trace-file=<file>` it is a Chrome trace (the JSON
@@ -18,11 +18,14 @@ public final class PassTimer: @unchecked Sendable {
         public var duration: UInt64
     }
 
+    /// The tool whose passes these are (the report's prefix, the trace's process name).
+    public let tool: String
     private let origin: UInt64
     private let lock = NSLock()
     public private(set) var entries: [Entry] = []
 
-    public init() {
+    public init(tool: String) {
+        self.tool = tool
         origin = Self.now()
     }
 
@@ -52,7 +55,7 @@ public final class PassTimer: @unchecked Sendable {
         func line(_ name: String, _ micros: UInt64) -> String {
             let ms = String(format: "%9.3f ms", Double(micros) / 1000)
             let share = total == 0 ? 0 : Double(micros) * 100 / Double(total)
-            return "popcorn-ld: time: " + name.padding(toLength: width, withPad: " ", startingAt: 0)
+            return "\(tool): time: " + name.padding(toLength: width, withPad: " ", startingAt: 0)
                 + " " + ms + String(format: " %5.1f%%", share)
         }
         return entries.map { line($0.name, $0.duration) } + [line("total", total)]
@@ -61,13 +64,13 @@ public final class PassTimer: @unchecked Sendable {
     /// The Chrome trace JSON.
     public func chromeTrace(total: UInt64) -> Data {
         let pid = Int(getpid())
-        var events: [[String: Any]] = [["name": "popcorn-ld", "ph": "X", "ts": 0, "dur": Int(total), "pid": pid, "tid": 0,
+        var events: [[String: Any]] = [["name": tool, "ph": "X", "ts": 0, "dur": Int(total), "pid": pid, "tid": 0,
                                         "cat": "link"]]
         for entry in entries {
             events.append(["name": entry.name, "ph": "X", "ts": Int(entry.start), "dur": Int(entry.duration),
                            "pid": pid, "tid": 0, "cat": "pass"])
         }
-        events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": ["name": "popcorn-ld"]])
+        events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": ["name": tool]])
         let object: [String: Any] = ["traceEvents": events, "displayTimeUnit": "ms"]
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
     }
