@@ -7,14 +7,17 @@
  *
  *   transform_depth <depth> <ticks>
  */
+#include <popcorn.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static volatile long sink;
 
-/* A call with migration points at entry and exit; not inlined, so each tick is two points. */
+/* A call with a migration point of its own (a function this small is bounded and would get no
+ * automatic points); not inlined, so each tick is one point at the bottom of the stack. */
 __attribute__((noinline)) static long tick(long i)
 {
+    popcorn_migrate_point();
     sink = i;
     return i * 3 + 1;
 }
