@@ -11,7 +11,7 @@ enum AllocaEscape {
         anyUse(of: pointer) { user, value in
             if LLVMIsALoadInst(user) != nil || LLVMIsAICmpInst(user) != nil { return false }
             if LLVMIsAStoreInst(user) != nil { return LLVMGetOperand(user, 0) == value }
-            if LLVMIsACallInst(user) != nil, StackMaps.isIntrinsicCall(user) { return false }
+            if LLVMIsACallInst(user) != nil, IR.isIntrinsicCall(user) { return false }
             return true
         }
     }

@@ -100,8 +100,10 @@ public enum Backend {
                 let candidates = withoutBarrier ?? CalleeSavedBarrier.candidates(in: module.ref, isa: isa)
                 let object = try emitOne(module, isa: isa, optimization: optimization, assembly: false, protection: protection,
                                          libc: libc, withoutBarrier: candidates, timer: timer)
-                let saving = candidates.isEmpty ? [] : try measure("\(isa.rawValue): callee-saved check", timer) {
-                    try CalleeSavedRegisterUse.functionsSavingRegisters(inObject: object, path: name).intersection(candidates)
+                // A candidate without CFI proves nothing: it keeps the barrier as well.
+                let saving: Set<String> = candidates.isEmpty ? [] : try measure("\(isa.rawValue): callee-saved check", timer) {
+                    let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: object, path: name)
+                    return candidates.filter { saved[$0]?.isEmpty != true }
                 }
                 if !saving.isEmpty {
                     withoutBarrier = candidates.subtracting(saving)

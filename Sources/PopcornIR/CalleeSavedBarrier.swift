@@ -34,8 +34,8 @@ struct CalleeSavedBarrier {
     var exempt: Set<String> = []
 
     /// Functions worth trying without the barrier: every call they make is instrumented (so nothing
-    /// but frame slots is live across it), nothing in them becomes a call in code generation, and the general values they keep
-    /// live at once fit the caller-saved registers (`LiveValues.maximumLiveGeneralValues`). A wrong
+    /// but frame slots is live across it), nothing in them becomes a call in code generation, and
+    /// the general values they keep live at once fit the caller-saved registers (`LiveValues.maximumLiveGeneralValues`). A wrong
     /// guess costs one more emission of the module, not correctness: on SQLite's amalgamation and
     /// Lua these criteria pick 300–600 functions per ISA and none of them fails the check.
     static func candidates(in module: LLVMModuleRef, isa: ISA) -> Set<String> {
@@ -51,8 +51,7 @@ struct CalleeSavedBarrier {
             var instrumented = 0
             var onlyInstrumented = true
             for (index, call) in instructions.enumerated() where LLVMIsACallInst(call) != nil || LLVMIsAInvokeInst(call) != nil {
-                if let callee = LLVMGetCalledValue(call), LLVMIsAInlineAsm(callee) != nil { continue }
-                if let function = IR.calledFunction(of: call), LLVMGetIntrinsicID(function) != 0 || IR.name(of: function).hasPrefix("llvm.") { continue }
+                if IR.isInlineAsmCall(call) || IR.isIntrinsicCall(call) { continue }
                 // Nothing is live across an instrumented call but frame slots (`StackSlotDemotion`).
                 if index + 1 < instructions.count, IR.calleeName(of: instructions[index + 1]) == StackMaps.intrinsic {
                     instrumented += 1
@@ -71,9 +70,11 @@ struct CalleeSavedBarrier {
     }
 
     /// Instructions code generation may turn into a call: `llvm.mem*` (a `memcpy` of unknown
-    /// length), floating-point intrinsics (`pow`, `exp`, …), `frem` (`fmod`), and anything on
-    /// `fp128` or `i128` (soft-float and 128-bit division routines).
+    /// length), floating-point intrinsics (`pow`, `exp`, …), `frem` (`fmod`), anything on `fp128`
+    /// or `i128` (soft-float and 128-bit division routines), and atomic read-modify-writes
+    /// (aarch64's outline atomics are `__aarch64_*` calls).
     static func mayBecomeCall(_ instruction: LLVMValueRef) -> Bool {
+        if LLVMIsAAtomicRMWInst(instruction) != nil || LLVMIsAAtomicCmpXchgInst(instruction) != nil { return true }
         func wide(_ type: LLVMTypeRef) -> Bool {
             IR.isFP128(type) || (LLVMGetTypeKind(type) == LLVMIntegerTypeKind && LLVMGetIntTypeWidth(type) > 64)
         }

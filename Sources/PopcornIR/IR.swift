@@ -102,6 +102,19 @@ enum IR {
         calledFunction(of: call).map(name(of:))
     }
 
+    /// True for calls of `llvm.*` intrinsics (which are not calls on the stack when a point runs).
+    static func isIntrinsicCall(_ call: LLVMValueRef) -> Bool {
+        guard let function = calledFunction(of: call) else { return false }
+        return LLVMGetIntrinsicID(function) != 0 || name(of: function).hasPrefix("llvm.")
+    }
+
+    /// True for a call whose callee is inline assembly.
+    static func isInlineAsmCall(_ call: LLVMValueRef) -> Bool {
+        guard LLVMIsACallInst(call) != nil || LLVMIsACallBrInst(call) != nil,
+              let callee = LLVMGetCalledValue(call) else { return false }
+        return LLVMIsAInlineAsm(callee) != nil
+    }
+
     /// Number of argument operands of a call (excluding the callee).
     static func argumentCount(of call: LLVMValueRef) -> Int {
         Int(LLVMGetNumArgOperands(call))

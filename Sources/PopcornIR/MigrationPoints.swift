@@ -113,7 +113,7 @@ struct MigrationPoints {
             for block in blocks where body.contains(UnsafeRawPointer(block)) {
                 for instruction in CFGEditing.instructions(of: block) {
                     size += 1
-                    if LLVMIsACallInst(instruction) != nil, !StackMaps.isIntrinsicCall(instruction) { hasCall = true }
+                    if LLVMIsACallInst(instruction) != nil, !IR.isIntrinsicCall(instruction) { hasCall = true }
                 }
             }
             if hasCall || size >= Self.loopBodyBudget, let terminator = LLVMGetBasicBlockTerminator(edge.latch) {

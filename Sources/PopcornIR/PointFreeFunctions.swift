@@ -63,9 +63,8 @@ struct PointFreeFunctions {
     func reachesPoint(_ call: LLVMValueRef) -> Bool {
         if LLVMIsACallBrInst(call) != nil { return false }                  // asm goto
         guard LLVMIsACallInst(call) != nil || LLVMIsAInvokeInst(call) != nil else { return false }
-        if let callee = LLVMGetCalledValue(call), LLVMIsAInlineAsm(callee) != nil { return false }
+        if IR.isInlineAsmCall(call) || IR.isIntrinsicCall(call) { return false }
         guard let function = IR.calledFunction(of: call) else { return true } // indirect
-        if LLVMGetIntrinsicID(function) != 0 || IR.name(of: function).hasPrefix("llvm.") { return false }
         return !isPointFree(function)
     }
 

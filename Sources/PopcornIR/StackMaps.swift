@@ -145,12 +145,6 @@ struct StackMaps {
         return LLVMGetTailCallKind(instruction) != LLVMTailCallKindMustTail
     }
 
-    /// True for calls of `llvm.*` intrinsics (which are not calls on the stack when a point runs).
-    static func isIntrinsicCall(_ call: LLVMValueRef) -> Bool {
-        guard let function = IR.calledFunction(of: call) else { return false }
-        return LLVMGetIntrinsicID(function) != 0 || IR.name(of: function).hasPrefix("llvm.")
-    }
-
     /// True if `alloca` is defined before `call` on every path: static allocas sit in the entry
     /// block, so it is enough that the call is outside that block or after the alloca in it.
     private static func precedes(_ alloca: LLVMValueRef, _ call: LLVMValueRef) -> Bool {

@@ -4,8 +4,8 @@ import PopcornSupport
 
 /// Which functions of a relocatable object save callee-saved registers, read from its `.eh_frame`.
 ///
-/// Why: popcorn-cc leaves the callee-saved barrier (`CalleeSavedBarrier`) out of small functions
-/// whose only calls are migration points, so that they need not save and restore every
+/// Why: popcorn-cc leaves the callee-saved barrier (`CalleeSavedBarrier`) out of low-pressure
+/// functions whose calls are all instrumented, so that they need not save and restore every
 /// callee-saved register on each call. That is sound only for a function that never writes a
 /// callee-saved register: then every such register holds, at any of its calls, what its callers
 /// left there, which the stack transformation already carries frame by frame, and no value of the
@@ -17,14 +17,9 @@ import PopcornSupport
 /// function's section, `-ffunction-sections`, or its symbol); the names are those of the function
 /// symbols defined in that section.
 public enum CalleeSavedRegisterUse {
-    /// The functions of the object in `data` whose CFI saves a callee-saved register other than the
-    /// frame pointer and the return address.
-    public static func functionsSavingRegisters(inObject data: Data, path: String) throws -> Set<String> {
-        Set(try savedRegisters(inObject: data, path: path).filter { !$0.value.isEmpty }.keys)
-    }
-
     /// For every function of the object in `data` with CFI: the callee-saved registers (DWARF
-    /// numbers) it saves, other than the frame pointer and the return address.
+    /// numbers) it saves, other than the frame pointer and the return address. A function without
+    /// an FDE has no entry (its saves are unknown, not none).
     public static func savedRegisters(inObject data: Data, path: String) throws -> [String: Set<UInt16>] {
         let file = try ELFFile(data: data, path: path)
         guard let isa = file.isa else { throw MetadataError.malformed(context: path, reason: "not an x86_64 or aarch64 object") }

@@ -111,6 +111,25 @@ struct CalleeSavedBarrierTests {
         #expect(saved["sums"]?.isEmpty == false, "\(saved)")
     }
 
+    /// A candidate without CFI (`nounwind`, no unwind table) proves nothing: it is compiled again
+    /// with the barrier, whose clobbers make it save every callee-saved register.
+    @Test(arguments: ISA.allCases)
+    func aCandidateWithoutCFIKeepsTheBarrier(_ isa: ISA) throws {
+        let source = Self.pointsOnly.replacingOccurrences(of: "define ptr @lookup(ptr %head, i64 %key) {",
+                                                          with: "define ptr @lookup(ptr %head, i64 %key) nounwind {")
+        let module = try Self.instrumented(source)
+        let bitcode = module.bitcode()
+        let object = try Backend.lowerOne(bitcode, name: "exempt.ll", isa: isa, optimization: .o2, assembly: false,
+                                          libc: .portable, barrierCandidates: ["lookup"])
+        #expect(try CalleeSavedRegisterUse.savedRegisters(inObject: object, path: "exempt.o")["lookup"] == nil)
+        let assembly = try Backend.lowerOne(bitcode, name: "exempt.ll", isa: isa, optimization: .o2, assembly: true,
+                                            libc: .portable, barrierCandidates: ["lookup"])
+        let text = String(decoding: assembly, as: UTF8.self)
+        let lookup = try #require(text.components(separatedBy: "lookup:").dropFirst().first)
+        let body = lookup.components(separatedBy: ".Lfunc_end")[0]
+        #expect(body.contains(isa == .x86_64 ? "pushq\t%r15" : "x28"), "\(body)")
+    }
+
     /// `lookup`: a hash-chain walk. `sums`: fourteen running sums over an array, all live around
     /// the loop. `calls`: calls another function. All three get entry and exit points.
     static let pointsOnly = """
