@@ -144,4 +144,27 @@ enum CFGEditing {
         }
         return backEdges
     }
+
+    /// The natural loops of `function`, one per back edge: the latch, the header and the body (the
+    /// header plus every block that reaches the latch without passing through the header), blocks in
+    /// function order.
+    static func loops(of function: LLVMValueRef)
+        -> [(latch: LLVMBasicBlockRef, header: LLVMBasicBlockRef, body: [LLVMBasicBlockRef])] {
+        let edges = backEdges(of: function)
+        guard !edges.isEmpty else { return [] }
+        let all = blocks(of: function)
+        var predecessors: [UnsafeRawPointer: [LLVMBasicBlockRef]] = [:]
+        for block in all {
+            for successor in successors(of: block) { predecessors[UnsafeRawPointer(successor), default: []].append(block) }
+        }
+        return edges.map { edge in
+            var body: Set<UnsafeRawPointer> = [UnsafeRawPointer(edge.header)]
+            var work = [edge.latch]
+            while let block = work.popLast() {
+                guard body.insert(UnsafeRawPointer(block)).inserted else { continue }
+                work += predecessors[UnsafeRawPointer(block)] ?? []
+            }
+            return (edge.latch, edge.header, all.filter { body.contains(UnsafeRawPointer($0)) })
+        }
+    }
 }

@@ -29,7 +29,7 @@ struct FrameAddressIsolation {
         let copy = "=r,0"
         let asm = LLVMGetInlineAsm(copyType, "", 0, copy, copy.utf8.count, 0, 0, LLVMInlineAsmDialectATT, 0)!
         var rewritten = 0
-        for function in IR.functions(of: module) where IR.isDefinition(function) && Self.hasStackMap(function) {
+        for function in IR.functions(of: module) where IR.isDefinition(function) && StackMaps.hasRecords(function) {
             for instruction in IR.instructions(of: function) {
                 for operand in Self.addressOperands(of: instruction)
                 where Self.isFrameAddress(LLVMGetOperand(instruction, operand)!) {
@@ -43,14 +43,6 @@ struct FrameAddressIsolation {
             }
         }
         return rewritten
-    }
-
-    /// Whether `function` calls `llvm.experimental.stackmap`: only such functions have frames the
-    /// runtime rebuilds.
-    static func hasStackMap(_ function: LLVMValueRef) -> Bool {
-        IR.instructions(of: function).contains { instruction in
-            LLVMIsACallInst(instruction) != nil && IR.calleeName(of: instruction) == "llvm.experimental.stackmap"
-        }
     }
 
     /// The operand indices of `instruction` that instruction selection may fold into a load or

@@ -16,6 +16,17 @@ struct MigrationPoints {
     static let slowPath = "__popcorn_migrate_point_slow"
     /// The explicit migration point of popcorn.h.
     static let explicitPoint = "popcorn_migrate_point"
+    /// popcorn.h's request to move: a point follows each call of it, so the move happens there.
+    static let moveRequest = "popcorn_migrate"
+
+    /// Whether the module asks for points under every policy: calls of `popcorn_migrate_point()`
+    /// or `popcorn_migrate()`.
+    static func hasExplicitPoints(_ module: LLVMModuleRef) -> Bool {
+        [explicitPoint, moveRequest].contains { (name: String) -> Bool in
+            guard let function = LLVMGetNamedFunction(module, name) else { return false }
+            return LLVMGetFirstUse(function) != nil
+        }
+    }
     /// Loops with at least this many instructions (or containing a call) get a point on their
     /// back edges under `MigrationPolicy.loops`; smaller call-free loops stay as tight as they are.
     static let loopBodyBudget = 64
@@ -35,10 +46,12 @@ struct MigrationPoints {
         let context = LLVMGetModuleContext(module)!
         let builder = IRBuilder(context: context)
         var inserted = 0
-        // Loop-free functions that call only point-free code get no automatic points
-        // (`PointFreeFunctions`): they end after a bounded stretch, and calls to them need no records.
-        let bounded = policy == .none ? PointFreeFunctions(library: library)
-                                      : PointFreeFunctions(module: module, library: library, loopFree: true)
+        // Functions that call only point-free code get no automatic points (`PointFreeFunctions`),
+        // and calls to them need no records. Under `entry-exit` that includes leaves whose loops only
+        // compute (a hash-chain walk, a string comparison, a compression kernel): entry-exit never
+        // gave a call-free loop a point. Under `loops`, whose promise is a point in every long loop,
+        // only loop-free functions qualify.
+        let pointFree = PointFreeFunctions.beforePlacement(in: module, policy: policy, library: library)
         for function in IR.functions(of: module) where Self.instrumentable(function) {
             var points: [LLVMValueRef] = []
             var explicit: [LLVMValueRef] = []
@@ -47,8 +60,15 @@ struct MigrationPoints {
                    LLVMGetTypeKind(LLVMTypeOf(instruction)) == LLVMVoidTypeKind {
                     explicit.append(instruction)
                 }
+                // `popcorn_migrate(dst)` only sets the request; the point right after the call
+                // serves it there, not wherever the next point happens to be (a caller's loop may
+                // run on in point-free code for a long time).
+                if IR.calleeName(of: instruction) == Self.moveRequest, let next = LLVMGetNextInstruction(instruction) {
+                    points.append(next)
+                }
             }
-            if policy != .none && !bounded.isPointFree(function) {
+            let automatic = policy != .none && !pointFree.isPointFree(function)
+            if automatic {
                 let entry = LLVMGetEntryBasicBlock(function)!
                 if let first = firstNonAlloca(of: entry) { points.append(first) }
                 for block in CFGEditing.blocks(of: function) {
@@ -57,7 +77,9 @@ struct MigrationPoints {
                     }
                 }
             }
-            if policy == .loops { points += loopLatchPoints(of: function) }
+            if automatic {
+                points += loopLatchPoints(of: function, pointFree: pointFree)
+            }
             var seen = Set<UnsafeRawPointer>()
             for point in points where seen.insert(UnsafeRawPointer(point)).inserted {
                 insertPoint(before: point, module: module, context: context, builder: builder)
@@ -88,37 +110,33 @@ struct MigrationPoints {
         return current
     }
 
-    /// The terminators of the latches of loops worth a point: back edges found by a depth-first
-    /// walk (an edge to a block still on the walk's stack), each loop's body being the blocks that
-    /// reach the latch without passing through the header.
-    private func loopLatchPoints(of function: LLVMValueRef) -> [LLVMValueRef] {
-        let blocks = CFGEditing.blocks(of: function)
-        var predecessors: [UnsafeRawPointer: [LLVMBasicBlockRef]] = [:]
-        for block in blocks {
-            for successor in CFGEditing.successors(of: block) {
-                predecessors[UnsafeRawPointer(successor), default: []].append(block)
-            }
-        }
-        let backEdges = CFGEditing.backEdges(of: function)
+    /// The terminators of the latches of loops worth a point.
+    ///
+    /// Under `loops`: loops with a call or at least `loopBodyBudget` instructions. Under
+    /// `entry-exit`: loops with a call that neither reaches a point nor only computes — the C
+    /// library (a `read` that may block), the runtime, a point-free function that calls either.
+    /// Without a latch point such a loop could run for ever with no point on its way, while a loop
+    /// calling anything else meets its callees' entry points or runs like a call-free loop. The
+    /// latch costs a load and a compare per iteration of a loop that already pays for a call; the
+    /// values live across the point are written only on its cold path.
+    private func loopLatchPoints(of function: LLVMValueRef, pointFree: PointFreeFunctions) -> [LLVMValueRef] {
         var result: [LLVMValueRef] = []
-        for edge in backEdges {
-            var body: Set<UnsafeRawPointer> = [UnsafeRawPointer(edge.header)]
-            var work = [edge.latch]
-            while let block = work.popLast() {
-                guard body.insert(UnsafeRawPointer(block)).inserted else { continue }
-                work += predecessors[UnsafeRawPointer(block)] ?? []
-            }
+        for loop in CFGEditing.loops(of: function) {
             var size = 0
             var hasCall = false
-            for block in blocks where body.contains(UnsafeRawPointer(block)) {
+            var callsOutside = false
+            for block in loop.body {
                 for instruction in CFGEditing.instructions(of: block) {
                     size += 1
                     if LLVMIsACallInst(instruction) != nil, !IR.isIntrinsicCall(instruction) { hasCall = true }
+                    if LLVMIsACallInst(instruction) != nil || LLVMIsAInvokeInst(instruction) != nil,
+                       !pointFree.computes(instruction), !pointFree.reachesPoint(instruction) {
+                        callsOutside = true
+                    }
                 }
             }
-            if hasCall || size >= Self.loopBodyBudget, let terminator = LLVMGetBasicBlockTerminator(edge.latch) {
-                result.append(terminator)
-            }
+            let wanted = policy == .loops ? hasCall || size >= Self.loopBodyBudget : callsOutside
+            if wanted, let terminator = LLVMGetBasicBlockTerminator(loop.latch) { result.append(terminator) }
         }
         return result
     }

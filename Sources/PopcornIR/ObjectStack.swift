@@ -30,9 +30,14 @@ import CLLVM
 /// Objects whose address reaches a setjmp-family call stay native: the runtime's jmp_buf registry
 /// rewrites them in place with the frames they belong to.
 ///
-/// Pre: dead code removed (`DeadBranchRemoval`). Post: in every instrumentable function (other
-/// than a variadic one that starts its arguments) no alloca is dynamic and no alloca's address
-/// escapes, except jmp_buf storage.
+/// A function that will get no migration point and reaches none (`PointFreeFunctions`, as
+/// `MigrationPoints` will place them) keeps its objects in its native frame: no move happens while
+/// it runs, so nothing can hold a pointer into its frame across one (a pointer kept after it
+/// returns dangles on any ISA).
+///
+/// Pre: dead code removed (`DeadBranchRemoval`). Post: in every instrumentable function that is
+/// not point-free (other than a variadic one that starts its arguments) no alloca is dynamic and
+/// no alloca's address escapes, except jmp_buf storage.
 struct ObjectStack {
     /// The thread's object-stack pointer (thread-local, runtime).
     static let pointer = "__popcorn_osp"
@@ -40,6 +45,9 @@ struct ObjectStack {
     static let initialize = "__popcorn_object_stack_init"
     /// Frames are aligned at least this much, like native stack frames.
     static let minimumAlignment: UInt64 = 16
+
+    /// The functions left alone (none by default).
+    var pointFree: PointFreeFunctions? = nil
 
     /// Moves the objects; returns the number of functions given an object frame.
     @discardableResult
@@ -49,7 +57,7 @@ struct ObjectStack {
         let builder = IRBuilder(context: context)
         var changed = 0
         for function in IR.functions(of: module) where MigrationPoints.instrumentable(function)
-            && !UndescribableFrames.startsVariableArguments(function) {
+            && !UndescribableFrames.startsVariableArguments(function) && pointFree?.isPointFree(function) != true {
             let (fixed, dynamic) = candidates(of: function)
             if fixed.isEmpty && dynamic.isEmpty && !usesStackSave(function) { continue }
             rewrite(function, fixed: fixed, dynamic: dynamic, module: module, context: context, dataLayout: dataLayout,

@@ -20,10 +20,10 @@ struct PortablePasses {
     var list: [any ModulePass] {
         let locator = SourceLocator(sourcePath: sourcePath)
         let (migration, libc, diagnostics, keepDebugInfo, sourcePath) = (migration, libc, diagnostics, keepDebugInfo, sourcePath)
-        // Migratable code: a policy with automatic points, or explicit `popcorn_migrate_point()` calls.
+        // Migratable code: a policy with automatic points, or explicit ones (`popcorn_migrate_point()`
+        // and `popcorn_migrate()` calls).
         let migratable: (LLVMModuleRef) -> Bool = { module in
-            migration != .none
-                || LLVMGetNamedFunction(module, MigrationPoints.explicitPoint).map { LLVMGetFirstUse($0) != nil } == true
+            migration != .none || MigrationPoints.hasExplicitPoints(module)
         }
         // Without migration points (`none` and no explicit point) this code's frames are not
         // migratable: no stackmaps, no metadata, no slot demotion — an aligned-only build that
@@ -47,7 +47,9 @@ struct PortablePasses {
                 let misplaced = CodeAddressCheck(locator: locator, diagnostics: diagnostics).run(on: module)
                 if misplaced > 0 { throw BackendError.unsupportedConstructs(count: misplaced) }
             },
-            Pass("object-stack", when: migratable) { ObjectStack().run(on: $0) },
+            Pass("object-stack", when: migratable) { module in
+                ObjectStack(pointFree: .beforePlacement(in: module, policy: migration, library: .of(libc))).run(on: module)
+            },
             Pass("undescribable-frames", when: migratable) {
                 UndescribableFrames(locator: locator, diagnostics: diagnostics).run(on: $0)
             },

@@ -42,7 +42,7 @@ struct StackMaps {
         // go between the two.
         JmpBufNotes().run(on: module, including: { !UndescribableFrames.isExcluded($0) })
         // After the points are in: functions that have none and reach none need no records at their calls.
-        let pointFree = PointFreeFunctions(module: module, library: library, loopFree: false)
+        let pointFree = PointFreeFunctions(module: module, library: library, scope: .placed)
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, pointFree: pointFree) }
             guard !calls.isEmpty else { continue }
@@ -143,6 +143,14 @@ struct StackMaps {
                                pointFree: PointFreeFunctions = PointFreeFunctions(library: LibraryFunctions(names: []))) -> Bool {
         guard LLVMIsACallInst(instruction) != nil, pointFree.reachesPoint(instruction) else { return false }
         return LLVMGetTailCallKind(instruction) != LLVMTailCallKindMustTail
+    }
+
+    /// Whether `function` calls `llvm.experimental.stackmap`: only such functions have frames the
+    /// runtime rebuilds.
+    static func hasRecords(_ function: LLVMValueRef) -> Bool {
+        IR.instructions(of: function).contains { instruction in
+            LLVMIsACallInst(instruction) != nil && IR.calleeName(of: instruction) == intrinsic
+        }
     }
 
     /// True if `alloca` is defined before `call` on every path: static allocas sit in the entry

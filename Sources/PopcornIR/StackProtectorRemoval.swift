@@ -19,7 +19,7 @@ struct StackProtectorRemoval {
     func run(on module: LLVMModuleRef) -> Int {
         let kinds = Self.attributes.map { LLVMGetEnumAttributeKindForName($0, $0.utf8.count) }
         var changed = 0
-        for function in IR.functions(of: module) where IR.isDefinition(function) && FrameAddressIsolation.hasStackMap(function) {
+        for function in IR.functions(of: module) where IR.isDefinition(function) && StackMaps.hasRecords(function) {
             var protected = false
             for kind in kinds where LLVMGetEnumAttributeAtIndex(function, LLVMAttributeIndex.max, kind) != nil {
                 LLVMRemoveEnumAttributeAtIndex(function, LLVMAttributeIndex.max, kind)

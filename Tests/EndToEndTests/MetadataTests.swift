@@ -191,13 +191,20 @@ struct Disassembly {
     struct Function {
         var names: [String]
         var instructions: [Instruction]
+        /// Where the next symbol objdump lists starts: the return address of a call that ends the
+        /// function (a `noreturn` call with no padding after it).
+        var following: UInt64? = nil
 
         /// Addresses of the instructions that follow a call.
         func returnAddresses(isa: ISA) -> Set<UInt64> {
             let calls: Set<String> = isa == .x86_64 ? ["call", "callq"] : ["bl", "blr", "blraa", "blraaz", "blrab", "blrabz"]
             var result: Set<UInt64> = []
             for (i, instruction) in instructions.enumerated() where calls.contains(instruction.mnemonic) {
-                if i + 1 < instructions.count { result.insert(instructions[i + 1].address) }
+                if i + 1 < instructions.count {
+                    result.insert(instructions[i + 1].address)
+                } else if let following {
+                    result.insert(following)
+                }
             }
             return result
         }
@@ -241,6 +248,7 @@ struct Disassembly {
         for line in result.stdoutText.split(separator: "\n") {
             if line.hasSuffix(">:"), let space = line.firstIndex(of: " "), let start = UInt64(line[..<space], radix: 16) {
                 let name = String(line[line.index(space, offsetBy: 2)..<line.index(line.endIndex, offsetBy: -2)])
+                if let previous = current, previous != start { functions[previous]!.following = start }
                 functions[start, default: Function(names: [], instructions: [])].names.append(name)
                 current = start
                 continue

@@ -131,7 +131,8 @@ struct CalleeSavedBarrierTests {
     }
 
     /// `lookup`: a hash-chain walk. `sums`: fourteen running sums over an array, all live around
-    /// the loop. `calls`: calls another function. All three get entry and exit points.
+    /// the loop. `calls`: calls another function. Each calls `elsewhere` (another file's function,
+    /// which may reach a point), so none is point-free: all three get entry and exit points.
     static let pointsOnly = """
     declare void @elsewhere(ptr)
 
@@ -151,6 +152,7 @@ struct CalleeSavedBarrierTests {
       %next = load ptr, ptr %link
       br label %walk
     done:
+      call void @elsewhere(ptr %node)
       ret ptr %node
     }
 
@@ -165,6 +167,7 @@ struct CalleeSavedBarrierTests {
       br i1 %more, label %loop, label %exit
     exit:
     \(Self.sumsStores)
+      call void @elsewhere(ptr %out)
       ret void
     }
 

@@ -14,8 +14,10 @@ import Testing
         return module
     }
 
-    /// Functions without loops that call only point-free code get no automatic points, and calls
-    /// to them no stackmap; loops, recursion, calls elsewhere, a replaceable body and `main` keep them.
+    /// Functions that call only point-free code, and in loops only computing code (`kernel` calls a
+    /// straight-line leaf), get no automatic points, and calls to them no stackmap; a loop calling
+    /// the C library (`scanning`) gets a latch point besides entry and exit; recursion, calls
+    /// elsewhere, a replaceable body and `main` keep their points.
     @Test func boundedFunctionsGetNoPointsAndTheirCallsNoRecords() throws {
         let module = try instrumented("""
         declare i32 @strlen(ptr)
@@ -42,6 +44,30 @@ import Testing
           %r = call i32 @caller(ptr null, i32 %i)
           ret i32 %r
         }
+        define i32 @kernel(i32 %n) {
+        entry:
+          br label %loop
+        loop:
+          %i = phi i32 [ 0, %entry ], [ %next, %loop ]
+          %sq = call i32 @leaf(i32 %i)
+          %next = add i32 %i, 1
+          %done = icmp eq i32 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          ret i32 %sq
+        }
+        define i32 @scanning(ptr %s, i32 %n) {
+        entry:
+          br label %loop
+        loop:
+          %i = phi i32 [ 0, %entry ], [ %next, %loop ]
+          %len = call i32 @strlen(ptr %s)
+          %next = add i32 %i, %len
+          %done = icmp uge i32 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          ret i32 %i
+        }
         define i32 @recursive(i32 %n) {
           %m = sub i32 %n, 1
           %r = call i32 @recursive(i32 %m)
@@ -60,8 +86,8 @@ import Testing
         }
         """, policy: .entryExit, library: LibraryFunctions(names: ["strlen"]))
         let text = module.text
-        for (name, points) in [("leaf", 0), ("caller", 0), ("looping", 2), ("recursive", 2), ("outside", 2),
-                               ("replaceable", 1), ("main", 2)] {
+        for (name, points) in [("leaf", 0), ("caller", 0), ("looping", 0), ("kernel", 0), ("scanning", 3),
+                               ("recursive", 2), ("outside", 2), ("replaceable", 1), ("main", 2)] {
             let definition = try #require(text.range(of: "define[^\n]* @\(name)\\(", options: .regularExpression))
             let function = text[definition.lowerBound...].components(separatedBy: "\n}\n")[0]
             #expect(pointCount(function) == points, "\(name)")
@@ -69,8 +95,8 @@ import Testing
         StackMaps(library: LibraryFunctions(names: ["strlen"])).run(on: module.ref)
         try module.verify()
         let after = module.text
-        // 9 slow paths (replaceable has one instruction: its entry is its return), and the calls of
-        // recursive, elsewhere and looping; none of caller's, leaf's or strlen's.
+        // 10 slow paths (replaceable has one instruction: its entry is its return), and the calls of
+        // recursive and elsewhere; none of caller's, leaf's, looping's or strlen's.
         #expect(after.components(separatedBy: "call void (i64, i32, ...) @llvm.experimental.stackmap(").count - 1 == 12)
         #expect(!after.contains("call i32 @caller(ptr null, i32 %i)\n  call void (i64, i32, ...) @llvm.experimental.stackmap"))
     }
@@ -153,6 +179,26 @@ import Testing
         #expect(pointCount(try instrumented("define void @h() {\n  ret void\n}", policy: .none).text) == 0)
     }
 
+    /// A move request is served by the point right after it, under every policy.
+    @Test func aMoveRequestIsFollowedByAPoint() throws {
+        let body = """
+        declare i32 @popcorn_migrate(i32)
+        define internal i32 @request(i32 %x) {
+          %r = call i32 @popcorn_migrate(i32 1)
+          %y = add i32 %x, %r
+          ret i32 %y
+        }
+        """
+        for policy in MigrationPolicy.allCases {
+            let text = try instrumented(body, policy: policy).text
+            // none: only the request's point; otherwise entry and exit as well (never point-free).
+            #expect(pointCount(text) == (policy == .none ? 1 : 3), "\(policy)")
+            let call = try #require(text.range(of: "call i32 @popcorn_migrate(i32 1)"))
+            let next = text[call.upperBound...].split(separator: "\n").first ?? ""
+            #expect(next.contains("load volatile i32, ptr @__popcorn_migration_pending"), "\(policy): \(next)")
+        }
+    }
+
     @Test func loopsPolicyInstrumentsOnlyLoopsWithCallsOrBigBodies() throws {
         let module = try instrumented(Self.loops, policy: .loops)
         func body(of name: String) -> String {
@@ -165,7 +211,8 @@ import Testing
         // The loop header's phi now comes from the block holding the latch's branch.
         let calling = body(of: "calling")
         #expect(calling.contains("[ %next, %popcorn.mp.cont"))
-        #expect(pointCount(try instrumented(Self.loops, policy: .entryExit).text) == 4)
+        // Under entry-exit, `tight` (a call-free loop) is point-free and `calling` has entry and exit.
+        #expect(pointCount(try instrumented(Self.loops, policy: .entryExit).text) == 2)
     }
 
     @Test func bigLoopBodiesGetAPointWithoutCalls() throws {
@@ -193,9 +240,12 @@ import Testing
 
     static volatile int eight = 8;
 
-    /// A loop the optimiser keeps (its bound is read on every iteration): `work` is no bounded
-    /// leaf, so it has points of its own.
+    static void (*volatile hook)(long);
+
+    /// A loop the optimiser keeps (its bound is read on every iteration). `work` may call a hook
+    /// (an indirect call: any function), so it is not point-free: it has points of its own.
     __attribute__((noinline)) static long work(long x) {
+        if (hook) hook(x);
         long values[8];
         for (int i = 0; i < eight; i++) values[i] = x * i;
         double scale = x * 0.5;

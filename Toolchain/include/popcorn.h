@@ -65,7 +65,9 @@ unsigned long long popcorn_stack_rewrites(void);
 /* ---- Moving between ISAs (docs/PROCESS-MOVE.md) -------------------------------------------- */
 
 /**
- * Requests a migration to `dst` at the next migration point: the process is checkpointed, the
+ * Requests a migration to `dst`, served at the migration point popcorn-cc puts right after every
+ * direct call of this function (called through a pointer or from code without points: at the
+ * next migration point).  There the process is checkpointed, the
  * sibling binary for `dst` (app / app.aarch64) is exec'd — under qemu-aarch64 when that ISA is
  * foreign to the host — and execution continues there with memory, open files (close-on-exec
  * ones too), stdio buffers, signal handlers and the pid intact.  Returns 0, or -1 for an unknown

@@ -17,8 +17,11 @@
 /* Links the mover: the program never asks to move itself, POPCORN_MIGRATE_AT does. */
 int (*const link_the_mover)(enum popcorn_isa) = popcorn_migrate;
 
+/* A loop that only computes gets no migration point of its own: the explicit one is where the
+ * move happens (POPCORN_MIGRATE_AT=2; main's entry is point 1). */
 __attribute__((noinline)) static unsigned long long checksum(const unsigned char *heap, size_t bytes)
 {
+    popcorn_migrate_point();
     unsigned long long sum = 0;
     for (size_t i = 0; i < bytes; i += 64)
         sum = sum * 31 + heap[i];
@@ -32,7 +35,7 @@ int main(int argc, char **argv)
         return 2;
     }
     /* The sizes are read inline, not with atoi: the C library has migration points of its own,
-     * and POPCORN_MIGRATE_AT=2 must stay checksum's entry (main's entry is point 1). */
+     * and POPCORN_MIGRATE_AT=2 must stay checksum's point (main's entry is point 1). */
     size_t mib[2] = {0, 0};
     for (int k = 0; k < 2; k++)
         for (const char *p = argv[k + 1]; *p >= '0' && *p <= '9'; p++)

@@ -5,6 +5,7 @@
  * loop with a volatile counter, and signal masks restored by siglongjmp.  The output must not
  * depend on where (or whether) the stack was rewritten or moved.
  */
+#include <popcorn.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,12 +27,17 @@ static long __attribute__((noinline)) mix(long s, long i)
     return s * 31 + (i ^ (s >> 7));
 }
 
-/* Computation with calls, so migration points come and go inside protected code. */
+/* Computation inside protected code.  Its loop only computes, which gives it no migration points
+ * of its own (a request would wait for it to return), so a point every sixteen steps keeps moves
+ * happening in the middle of it, deep inside the protected calls. */
 static long __attribute__((noinline)) work(long n)
 {
     long s = n;
-    for (long i = 0; i < n; i++)
+    for (long i = 0; i < n; i++) {
+        if (i % 16 == 0)
+            popcorn_migrate_point();
         s = mix(s, i) & 0xffffffffffl;
+    }
     return s;
 }
 
