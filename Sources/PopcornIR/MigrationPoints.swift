@@ -78,7 +78,7 @@ struct MigrationPoints {
                 }
             }
             if automatic {
-                points += loopLatchPoints(of: function, pointFree: pointFree)
+                points += loopPoints(of: function, pointFree: pointFree)
             }
             var seen = Set<UnsafeRawPointer>()
             for point in points where seen.insert(UnsafeRawPointer(point)).inserted {
@@ -110,33 +110,39 @@ struct MigrationPoints {
         return current
     }
 
-    /// The terminators of the latches of loops worth a point.
+    /// Where loops get points of their own (each point goes before the returned instruction).
     ///
-    /// Under `loops`: loops with a call or at least `loopBodyBudget` instructions. Under
-    /// `entry-exit`: loops with a call that neither reaches a point nor only computes — the C
-    /// library (a `read` that may block), the runtime, a point-free function that calls either.
-    /// Without a latch point such a loop could run for ever with no point on its way, while a loop
-    /// calling anything else meets its callees' entry points or runs like a call-free loop. The
-    /// latch costs a load and a compare per iteration of a loop that already pays for a call; the
-    /// values live across the point are written only on its cold path.
-    private func loopLatchPoints(of function: LLVMValueRef, pointFree: PointFreeFunctions) -> [LLVMValueRef] {
+    /// Under `loops`: the latch terminator of every loop with a call or at least `loopBodyBudget`
+    /// instructions. Under `entry-exit`: right after every call in a loop that neither reaches a
+    /// point nor only computes — the C library (a `read` that may block), the runtime, a point-free
+    /// function that calls either. Without it such a loop could run for ever with no point on its
+    /// way, while a loop calling anything else meets its callees' entry points or runs like a
+    /// call-free loop. A point there costs a load and a compare only on iterations that make such
+    /// a call, which costs more (an interpreter's dispatch loop calls `memcpy` from a few handlers;
+    /// a latch point would tax every instruction); the values live across it are written only on
+    /// its cold path.
+    private func loopPoints(of function: LLVMValueRef, pointFree: PointFreeFunctions) -> [LLVMValueRef] {
         var result: [LLVMValueRef] = []
         for loop in CFGEditing.loops(of: function) {
             var size = 0
             var hasCall = false
-            var callsOutside = false
             for block in loop.body {
                 for instruction in CFGEditing.instructions(of: block) {
                     size += 1
                     if LLVMIsACallInst(instruction) != nil, !IR.isIntrinsicCall(instruction) { hasCall = true }
-                    if LLVMIsACallInst(instruction) != nil || LLVMIsAInvokeInst(instruction) != nil,
-                       !pointFree.computes(instruction), !pointFree.reachesPoint(instruction) {
-                        callsOutside = true
+                    guard policy == .entryExit, LLVMIsACallInst(instruction) != nil || LLVMIsAInvokeInst(instruction) != nil,
+                          !pointFree.computes(instruction), !pointFree.reachesPoint(instruction) else { continue }
+                    // After the call; an invoke ends its block, so its loop's latch takes the point.
+                    if let next = LLVMGetNextInstruction(instruction) {
+                        result.append(next)
+                    } else if let terminator = LLVMGetBasicBlockTerminator(loop.latch) {
+                        result.append(terminator)
                     }
                 }
             }
-            let wanted = policy == .loops ? hasCall || size >= Self.loopBodyBudget : callsOutside
-            if wanted, let terminator = LLVMGetBasicBlockTerminator(loop.latch) { result.append(terminator) }
+            if policy == .loops, hasCall || size >= Self.loopBodyBudget, let terminator = LLVMGetBasicBlockTerminator(loop.latch) {
+                result.append(terminator)
+            }
         }
         return result
     }

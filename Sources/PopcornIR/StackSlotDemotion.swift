@@ -46,9 +46,32 @@ struct StackSlotDemotion {
     /// Which blocks repeat without passing a given block (same control flow as `predecessors`).
     var cycles: CycleOracle
 
+    /// The function's loops, one per header (the bodies of its back edges merged), outermost first,
+    /// each with its preheader when the header has exactly one predecessor outside the body.
+    let loops: [(body: Set<UnsafeRawPointer>, preheader: LLVMBasicBlockRef?)]
+
     init(function: LLVMValueRef) {
         predecessors = SSARepair.Predecessors(of: function)
         cycles = CycleOracle(of: function)
+        var bodies: [UnsafeRawPointer: (body: Set<UnsafeRawPointer>, blocks: [LLVMBasicBlockRef])] = [:]
+        var headers: [LLVMBasicBlockRef] = []
+        for loop in CFGEditing.loops(of: function) {
+            let key = UnsafeRawPointer(loop.header)
+            if bodies[key] == nil { headers.append(loop.header) }
+            for block in loop.body where bodies[key, default: ([], [])].body.insert(UnsafeRawPointer(block)).inserted {
+                bodies[key]!.blocks.append(block)
+            }
+        }
+        let predecessors = self.predecessors
+        loops = headers.map { header -> (body: Set<UnsafeRawPointer>, preheader: LLVMBasicBlockRef?) in
+            let body = bodies[UnsafeRawPointer(header)]!.body
+            let outside = predecessors[header].filter { !body.contains(UnsafeRawPointer($0)) }
+            // Entered only through the header (an irreducible cycle has other ways in).
+            let closed = bodies[UnsafeRawPointer(header)]!.blocks.allSatisfy { member in
+                member == header || predecessors[member].allSatisfy { body.contains(UnsafeRawPointer($0)) }
+            }
+            return (body, closed && outside.count == 1 ? outside[0] : nil)
+        }.sorted { $0.body.count > $1.body.count }
     }
 
     /// Demotes `value` (an argument or instruction of `function`) across `calls`, the
@@ -195,6 +218,7 @@ struct StackSlotDemotion {
                             uses: [(user: LLVMValueRef, operand: UInt32)], after store: LLVMValueRef,
                             across calls: [LLVMValueRef], builder: borrowing IRBuilder) -> [LLVMValueRef] {
         let callSet = Set(calls.map { UnsafeRawPointer($0) })
+        let callBlocks = Set(calls.map { UnsafeRawPointer(LLVMGetInstructionParent($0)!) })
         // Per block, the uses in it (non-phi users) and the phi operands whose edge leaves it.
         var inBlock: [UnsafeRawPointer: [(user: LLVMValueRef, operand: UInt32)]] = [:]
         var atEnd: [UnsafeRawPointer: [(user: LLVMValueRef, operand: UInt32)]] = [:]
@@ -214,7 +238,36 @@ struct StackSlotDemotion {
             loads.append(read)
             return read
         }
+        // A use inside a loop where the slot cannot change (none of `calls` in its body) and that
+        // the definition is outside of takes one read at the end of the loop's preheader instead
+        // of one per block and iteration: a call-free inner loop of a function whose outer loop
+        // calls (bzip2's input copy inside its compression loop) would read the slot on every
+        // iteration. The definition dominates the preheader (the loop's only way in), and no
+        // call between that read and the uses can rewrite the slot.
+        let definingBlock = LLVMIsAArgument(value) != nil ? nil : LLVMGetInstructionParent(value).map { UnsafeRawPointer($0) }
+        var hoisted: [UnsafeRawPointer: LLVMValueRef] = [:]   // preheader -> its read
+        func hoistedRead(for block: LLVMBasicBlockRef) -> LLVMValueRef? {
+            let key = UnsafeRawPointer(block)
+            for loop in loops where loop.body.contains(key) {
+                guard let preheader = loop.preheader else { continue }
+                if let definingBlock, loop.body.contains(definingBlock) { continue }
+                guard !loop.body.contains(where: { callBlocks.contains($0) }) else { continue }
+                if let read = hoisted[UnsafeRawPointer(preheader)] { return read }
+                let end = LLVMGetBasicBlockTerminator(preheader)!
+                if end == value { continue }   // an invoke defining the value ends the preheader
+                let read = load(before: end)
+                hoisted[UnsafeRawPointer(preheader)] = read
+                return read
+            }
+            return nil
+        }
         for block in blocks {
+            if let read = hoistedRead(for: block) {
+                for use in (inBlock[UnsafeRawPointer(block)] ?? []) + (atEnd[UnsafeRawPointer(block)] ?? []) {
+                    LLVMSetOperand(use.user, use.operand, read)
+                }
+                continue
+            }
             let here = inBlock[UnsafeRawPointer(block)] ?? []
             let terminator = LLVMGetBasicBlockTerminator(block)
             var current: LLVMValueRef? = nil

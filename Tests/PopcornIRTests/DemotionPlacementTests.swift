@@ -230,6 +230,43 @@ struct DemotionPlacementTests {
         }
     }
 
+    /// A resident value (`k`, live across the outer loop's call) used in a call-free inner loop is
+    /// read once, at the end of the inner loop's preheader, not on every inner iteration.
+    @Test func aResidentValueUsedInACallFreeInnerLoopIsReadBeforeTheLoop() throws {
+        try instrumented("""
+        define i64 @f(i64 %a, i64 %n) {
+        entry:
+          %k = mul i64 %a, 3
+          br label %outer
+        outer:
+          %i = phi i64 [ 0, %entry ], [ %inext, %outerlatch ]
+          call void @g()
+          br label %inner
+        inner:
+          %j = phi i64 [ %i, %outer ], [ %jnext, %inner ]
+          %jnext = add i64 %j, %k
+          %jdone = icmp uge i64 %jnext, %n
+          br i1 %jdone, label %outerlatch, label %inner
+        outerlatch:
+          %inext = add i64 %i, 1
+          %idone = icmp uge i64 %inext, %n
+          br i1 %idone, label %exit, label %outer
+        exit:
+          ret i64 %inext
+        }
+        """) { f in
+            let inner = try block("inner", of: f)
+            #expect(volatileAccesses(in: inner).isEmpty, "no slot access on the inner loop's iterations")
+            let jnext = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "jnext" })
+            let read = try #require(LLVMGetOperand(jnext, 1))
+            #expect(LLVMIsALoadInst(read) != nil && LLVMGetVolatile(read) != 0, "the use reads the slot")
+            // The preheader: the block that follows the outer loop's call and enters the inner loop.
+            let home = String(cString: LLVMGetBasicBlockName(LLVMGetInstructionParent(read)!))
+            #expect(home.hasPrefix("popcorn.after.call"), "the read comes before the inner loop, in \(home)")
+            expectOnlySlotsLiveAcrossCalls(f)
+        }
+    }
+
     /// A value defined on every iteration and live across a call on a rare arm only: stored on
     /// that arm, right before the call, not at its definition (an interpreter's operands).
     @Test func aValueRedefinedEachIterationIsStoredOnlyWhereTheCallIs() throws {

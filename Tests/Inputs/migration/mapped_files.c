@@ -32,25 +32,33 @@ static unsigned long long checksum(const unsigned char *p, size_t n)
 }
 
 /* The protections of the mapping that contains `p`, as /proc/self/maps lists them (one of eight
- * buffers, so that several can be printed at once). */
+ * buffers, so that several can be printed at once).  The list is taken with one read(): the
+ * kernel (and qemu-user) fill the whole buffer at once, and a loop of reads could straddle a move,
+ * mixing this process's list with the next one's. */
 static const char *protections(const void *p)
 {
     static char buffers[8][5];
     static int next;
+    static char list[1 << 18];
     char *perms = buffers[next++ % 8];
     strcpy(perms, "none");
-    FILE *maps = fopen("/proc/self/maps", "r");
-    char line[512];
-    while (maps && fgets(line, sizeof line, maps)) {
+    int fd = open("/proc/self/maps", O_RDONLY);
+    ssize_t length = fd < 0 ? -1 : read(fd, list, sizeof list - 1);
+    if (fd >= 0)
+        close(fd);
+    list[length > 0 ? length : 0] = 0;
+    for (char *line = list; *line; ) {
         unsigned long low, high;
         char text[8];
         if (sscanf(line, "%lx-%lx %4s", &low, &high, text) == 3 && low <= (unsigned long)p && (unsigned long)p < high) {
             memcpy(perms, text, 4);
             break;
         }
+        char *end = strchr(line, '\n');
+        if (!end)
+            break;
+        line = end + 1;
     }
-    if (maps)
-        fclose(maps);
     return perms;
 }
 
