@@ -156,6 +156,36 @@ for isa in $ISAS; do
         "$READELF" -S -W "$object" | grep -q '\.llvm_stackmaps' && continue
         "$NM" --defined-only --extern-only --format=just-symbols "$object"
     done | LC_ALL=C sort -u >"$dir/point-free-functions"
+    # Of those, the functions that only compute (string, memory, character-class and maths
+    # routines): a loop calling them runs like a call-free loop, so popcorn-cc gives it no point of
+    # its own. An object of musl's (one IR, no native code) qualifies when it has no migration
+    # points and every symbol it refers to is defined by a qualifying object: a least fixed point,
+    # so anything that reaches the system-call layer (`__popcorn_syscall`, native code), a lock or
+    # the program (a callback) stays out. The per-ISA memcpy and memset (leaves copied from musl,
+    # no system call) count as such objects.
+    for object in "$dir"/musl/*.o "$dir"/layer/popcorn_memcpy.o "$dir"/layer/popcorn_memset.o; do
+        "$READELF" -S -W "$object" | grep -q '\.llvm_stackmaps' && continue
+        "$NM" --defined-only --extern-only --format=just-symbols "$object" | sed "s|^|D $object |"
+        "$NM" --undefined-only --format=just-symbols "$object" | sed "s|^|U $object |"
+    done | awk '
+        $1 == "D" { definer[$3] = $2; defines[$2] = defines[$2] " " $3; objects[$2] = 1 }
+        $1 == "U" { uses[$2] = uses[$2] " " $3; objects[$2] = 1 }
+        END {
+            for (o in objects) candidate[o] = 1
+            do {
+                changed = 0
+                split("", out)
+                for (o in candidate) {
+                    n = split(uses[o], names, " ")
+                    for (i = 1; i <= n; i++) {
+                        d = definer[names[i]]
+                        if (d == "" || !(d in candidate)) { out[o] = 1; break }
+                    }
+                }
+                for (o in out) { delete candidate[o]; changed = 1 }
+            } while (changed)
+            for (o in candidate) { n = split(defines[o], names, " "); for (i = 1; i <= n; i++) print names[i] }
+        }' | LC_ALL=C sort -u >"$dir/computing-functions"
     # shellcheck disable=SC2086
     "$AR" rcs "$dir/libc.a" $members
 done
@@ -164,7 +194,7 @@ done
 rm -f "$stamp"
 for isa in $ISAS; do
     mkdir -p "$out/$isa/portable"
-    for file in crt1.o libc.a point-free-functions; do
+    for file in crt1.o libc.a point-free-functions computing-functions; do
         cp "$work/$isa/$file" "$out/$isa/portable/$file.tmp"
         mv -f "$out/$isa/portable/$file.tmp" "$out/$isa/portable/$file"
     done

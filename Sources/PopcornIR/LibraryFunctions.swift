@@ -20,8 +20,15 @@ import PopcornSupport
 /// rewrite a `jmp_buf` along with the stack, and the values live across it must be in frame slots.
 struct LibraryFunctions: Sendable {
     let names: Set<String>
+    /// Those of `names` that only compute — no system call, no lock, no callback into the program
+    /// (the portable library's string, memory, character-class and maths routines): a loop calling
+    /// them needs no point of its own (`PointFreeFunctions`). Empty for the native model.
+    let computing: Set<String>
 
-    init(names: Set<String>) { self.names = names }
+    init(names: Set<String>, computing: Set<String> = []) {
+        self.names = names
+        self.computing = computing.intersection(names)
+    }
 
     /// musl's functions, read once per process.
     static let musl: LibraryFunctions = {
@@ -50,23 +57,31 @@ struct LibraryFunctions: Sendable {
     /// With the portable C library, most of libc is compiled by popcorn-cc and has migration
     /// points: only the functions of its point-free objects (string routines, stdio, start-up;
     /// listed by scripts/build-libc.sh in `<runtime>/<isa>/portable/point-free-functions`) keep
-    /// calls without stackmaps. Without the lists every call is instrumented.
+    /// calls without stackmaps, and those of `computing-functions` count as computation. Without
+    /// the lists every call is instrumented (and nothing of the library computes).
     static let portable: LibraryFunctions = {
         let toolchain = Toolchain()
-        var common: Set<String>? = nil
-        for isa in ISA.allCases {
-            let path = "\(toolchain.portableLibcDirectory(for: isa))/point-free-functions"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return LibraryFunctions(names: []) }
-            let names = Set(text.split(separator: "\n").map(String.init))
-            common = common.map { $0.intersection(names) } ?? names
+        func common(_ list: String) -> Set<String>? {
+            var result: Set<String>? = nil
+            for isa in ISA.allCases {
+                let path = "\(toolchain.portableLibcDirectory(for: isa))/\(list)"
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+                let names = Set(text.split(separator: "\n").map(String.init))
+                result = result.map { $0.intersection(names) } ?? names
+            }
+            return result
         }
-        return LibraryFunctions(names: common ?? [])
+        guard let names = common("point-free-functions") else { return LibraryFunctions(names: []) }
+        return LibraryFunctions(names: names, computing: common("computing-functions") ?? [])
     }()
 
     /// The functions whose calls need no stackmap when linking against `libc`.
     static func of(_ libc: LibcModel) -> LibraryFunctions { libc == .native ? musl : portable }
 
     func contains(_ name: String) -> Bool { names.contains(name) && !JmpBufNotes.setjmpFamily.contains(name) }
+
+    /// True if `name` is a library function that only computes.
+    func computes(_ name: String) -> Bool { computing.contains(name) && contains(name) }
 
     /// The names in an `ar` archive's symbol index (GNU `/` with 32-bit, or `/SYM64/` with 64-bit
     /// entries); nil if the archive has none or it is malformed.

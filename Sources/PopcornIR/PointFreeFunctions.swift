@@ -29,11 +29,12 @@ struct PointFreeFunctions {
         /// After placement: every function that has no point and calls only point-free code.
         case placed
         /// Placement under `entry-exit`: loops are allowed as long as every call inside one
-        /// *computes* — goes to an intrinsic, inline assembly or a computing member (one whose own
+        /// *computes* — goes to an intrinsic, inline assembly, one of the C library's computing
+        /// routines (`strlen`, `memcmp`, `isalpha`, `sin`) or a computing member (one whose own
         /// calls all compute): such a loop runs like a call-free loop, which `entry-exit` never gave
-        /// a point. A loop that calls the C library (a `read` that may block, a `qsort`) or the
-        /// runtime is not: its function keeps its points and the loop gets a latch point
-        /// (`MigrationPoints`).
+        /// a point. A loop that calls the rest of the C library (a `read` that may block, a
+        /// `qsort`) or the runtime is not: its function keeps its points and each such call in the
+        /// loop is followed by a point (`MigrationPoints`).
         case computingLoops
         /// Placement under `loops`, whose promise is a point in every long loop: only functions
         /// without loops, each a straight-line stretch of code.
@@ -119,12 +120,14 @@ struct PointFreeFunctions {
         return !isPointFree(function)
     }
 
-    /// True if `call` only computes: an intrinsic, inline assembly or a call of a computing member
-    /// (no C library, no runtime, nothing that reaches a point).
+    /// True if `call` only computes: an intrinsic, inline assembly, a computing member or a C
+    /// library function that only computes (`LibraryFunctions.computing`: no system call, no lock,
+    /// nothing that reaches a point).
     func computes(_ call: LLVMValueRef) -> Bool {
         if LLVMIsACallBrInst(call) != nil || IR.isInlineAsmCall(call) || IR.isIntrinsicCall(call) { return true }
         guard let function = IR.calledFunction(of: call) else { return false }
-        return computing.contains(UnsafeRawPointer(function))
+        if computing.contains(UnsafeRawPointer(function)) { return true }
+        return !IR.isDefinition(function) && library.computes(IR.name(of: function))
     }
 
     /// True if no migration point can run while `function` is on the stack.

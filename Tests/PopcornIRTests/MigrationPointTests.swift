@@ -15,9 +15,10 @@ import Testing
     }
 
     /// Functions that call only point-free code, and in loops only computing code (`kernel` calls a
-    /// straight-line leaf), get no automatic points, and calls to them no stackmap; a loop calling
-    /// the C library (`scanning`) gets a latch point besides entry and exit; recursion, calls
-    /// elsewhere, a replaceable body and `main` keep their points.
+    /// straight-line leaf, `comparing` the C library's `memcmp`), get no automatic points, and
+    /// calls to them no stackmap; a loop calling the rest of the C library (`scanning`, `strlen`
+    /// here) gets a point after that call besides entry and exit; recursion, calls elsewhere, a
+    /// replaceable body and `main` keep their points.
     @Test func boundedFunctionsGetNoPointsAndTheirCallsNoRecords() throws {
         let module = try instrumented("""
         declare i32 @strlen(ptr)
@@ -68,6 +69,19 @@ import Testing
         exit:
           ret i32 %i
         }
+        declare i32 @memcmp(ptr, ptr, i64)
+        define i32 @comparing(ptr %a, ptr %b, i32 %n) {
+        entry:
+          br label %loop
+        loop:
+          %i = phi i32 [ 0, %entry ], [ %next, %loop ]
+          %d = call i32 @memcmp(ptr %a, ptr %b, i64 8)
+          %next = add i32 %i, %d
+          %done = icmp uge i32 %next, %n
+          br i1 %done, label %exit, label %loop
+        exit:
+          ret i32 %i
+        }
         define i32 @recursive(i32 %n) {
           %m = sub i32 %n, 1
           %r = call i32 @recursive(i32 %m)
@@ -84,15 +98,15 @@ import Testing
           %r = call i32 @looping(i32 3)
           ret i32 %r
         }
-        """, policy: .entryExit, library: LibraryFunctions(names: ["strlen"]))
+        """, policy: .entryExit, library: Self.library)
         let text = module.text
-        for (name, points) in [("leaf", 0), ("caller", 0), ("looping", 0), ("kernel", 0), ("scanning", 3),
+        for (name, points) in [("leaf", 0), ("caller", 0), ("looping", 0), ("kernel", 0), ("scanning", 3), ("comparing", 0),
                                ("recursive", 2), ("outside", 2), ("replaceable", 1), ("main", 2)] {
             let definition = try #require(text.range(of: "define[^\n]* @\(name)\\(", options: .regularExpression))
             let function = text[definition.lowerBound...].components(separatedBy: "\n}\n")[0]
             #expect(pointCount(function) == points, "\(name)")
         }
-        StackMaps(library: LibraryFunctions(names: ["strlen"])).run(on: module.ref)
+        StackMaps(library: Self.library).run(on: module.ref)
         try module.verify()
         let after = module.text
         // 10 slow paths (replaceable has one instruction: its entry is its return), and the calls of
@@ -100,6 +114,9 @@ import Testing
         #expect(after.components(separatedBy: "call void (i64, i32, ...) @llvm.experimental.stackmap(").count - 1 == 12)
         #expect(!after.contains("call i32 @caller(ptr null, i32 %i)\n  call void (i64, i32, ...) @llvm.experimental.stackmap"))
     }
+
+    /// `strlen` may be called where no point can run; `memcmp` also only computes.
+    static let library = LibraryFunctions(names: ["strlen", "memcmp"], computing: ["memcmp"])
 
     func pointCount(_ text: String) -> Int {
         text.components(separatedBy: "call void @__popcorn_migrate_point_slow()").count - 1
