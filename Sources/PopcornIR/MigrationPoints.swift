@@ -63,7 +63,8 @@ struct MigrationPoints {
                 // `popcorn_migrate(dst)` only sets the request; the point right after the call
                 // serves it there, not wherever the next point happens to be (a caller's loop may
                 // run on in point-free code for a long time).
-                if IR.calleeName(of: instruction) == Self.moveRequest, let next = LLVMGetNextInstruction(instruction) {
+                if IR.calleeName(of: instruction) == Self.moveRequest, !Self.isMustTail(instruction),
+                   let next = LLVMGetNextInstruction(instruction) {
                     points.append(next)
                 }
             }
@@ -73,7 +74,7 @@ struct MigrationPoints {
                 if let first = firstNonAlloca(of: entry) { points.append(first) }
                 for block in CFGEditing.blocks(of: function) {
                     if let terminator = LLVMGetBasicBlockTerminator(block), LLVMIsAReturnInst(terminator) != nil {
-                        points.append(terminator)
+                        points.append(Self.exitPosition(of: terminator))
                     }
                 }
             }
@@ -101,6 +102,17 @@ struct MigrationPoints {
         let name = IR.name(of: function)
         return !name.hasPrefix("__popcorn_") && !name.hasPrefix("llvm.") && !UndescribableFrames.isExcluded(function)
     }
+
+    /// Where the exit point before `ret` goes: before the `musttail` call that must stay right in
+    /// front of it (with at most a bitcast between), else before the `ret` itself.
+    static func exitPosition(of ret: LLVMValueRef) -> LLVMValueRef {
+        var previous = LLVMGetPreviousInstruction(ret)
+        if let p = previous, LLVMIsABitCastInst(p) != nil { previous = LLVMGetPreviousInstruction(p) }
+        if let call = previous, LLVMIsACallInst(call) != nil, isMustTail(call) { return call }
+        return ret
+    }
+
+    static func isMustTail(_ call: LLVMValueRef) -> Bool { LLVMGetTailCallKind(call) == LLVMTailCallKindMustTail }
 
     /// The entry point goes after the static allocas so they stay in the entry block (the backend
     /// only gives entry-block allocas fixed frame slots).

@@ -216,6 +216,28 @@ import Testing
         }
     }
 
+    /// A `musttail` call must stay right before its `ret`: the exit point goes before the call, and
+    /// a `musttail` move request gets no point after it (its frame is gone by then).
+    @Test func exitPointsGoBeforeMustTailCalls() throws {
+        let text = try instrumented("""
+        declare i32 @other(i32)
+        declare i32 @popcorn_migrate(i32)
+        define i32 @forward(i32 %x) {
+          %y = add i32 %x, 1
+          %r = musttail call i32 @other(i32 %y)
+          ret i32 %r
+        }
+        define i32 @request(i32 %x) {
+          %r = musttail call i32 @popcorn_migrate(i32 %x)
+          ret i32 %r
+        }
+        """, policy: .entryExit).text
+        // forward: entry, and exit before its call; request: its entry is its exit (one point).
+        #expect(pointCount(text) == 3)
+        #expect(text.contains("musttail call i32 @other(i32 %y)\n  ret i32 %r"))
+        #expect(text.contains("musttail call i32 @popcorn_migrate(i32 %x)\n  ret i32 %r"))
+    }
+
     @Test func loopsPolicyInstrumentsOnlyLoopsWithCallsOrBigBodies() throws {
         let module = try instrumented(Self.loops, policy: .loops)
         func body(of name: String) -> String {
