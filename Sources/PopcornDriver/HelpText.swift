@@ -59,7 +59,8 @@ public enum HelpText {
           By default (-fpopcorn-migration=entry-exit) every function gets a migration point at
           entry and before each return, except point-free ones (calls only to code without
           points, loops only around computation), and every call that can be on the stack
-          at one gets a stackmap; in a loop, a C library call is followed by a point;
+          at one gets a stackmap; in a loop, a C library call that may block (not
+          strlen, memcmp and the like) is followed by a point;
           popcorn-ld turns them into the .popcorn.meta tables the runtime uses to move a
           running program between the ISAs. Variable-length arrays and alloca() areas
           live on a per-thread object stack, so functions with them get migration points like
