@@ -10,7 +10,10 @@ import PopcornSupport
     static func slowLLD(in dir: String, stage: String) throws -> String {
         let condition = stage == "final" ? "case \" $* \" in *\" -T \"*) sleep 20;; esac" : "sleep 20"
         let path = "\(dir)/slow-ld.lld"
-        try "#!/bin/sh\n\(condition)\nexec ld.lld-19 \"$@\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        // Written through a close-on-exec descriptor: Foundation's atomic write makes its
+        // temporary with mkstemp, whose descriptor a process spawned meanwhile by a parallel test
+        // inherits and keeps open for writing, so executing the script fails with ETXTBSY.
+        try FileSystem.write(Data("#!/bin/sh\n\(condition)\nexec ld.lld-19 \"$@\"\n".utf8), to: path, mode: 0o755)
         chmod(path, 0o755)
         return path
     }
@@ -34,8 +37,10 @@ import PopcornSupport
     final class Run {
         let pid: pid_t
         let tmp: String
+        /// The tool's standard error, kept beside (not in) the checked directories.
+        let log: String
         private var status: Int32?
-        init(pid: pid_t, tmp: String) { self.pid = pid; self.tmp = tmp }
+        init(pid: pid_t, tmp: String, log: String) { self.pid = pid; self.tmp = tmp; self.log = log }
 
         var isRunning: Bool {
             if status != nil { return false }
@@ -63,7 +68,7 @@ import PopcornSupport
         env.removeValue(forKey: SignalCleanup.parentVariable)
         let executable = try Harness.popcornTool(tool)
         // `cd` through the shell's exec keeps the PID: the signal goes to the tool itself.
-        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\" 2>/dev/null", dir, executable] + arguments
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\" 2>stderr.log", dir, executable] + arguments
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgv + cEnv).forEach { free($0) } }
@@ -80,7 +85,7 @@ import PopcornSupport
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, "/bin/sh", nil, &attributes, cArgv, cEnv)
         guard rc == 0 else { throw Harness.MissingTool(description: "cannot start \(tool): \(String(cString: strerror(rc)))") }
-        return Run(pid: pid, tmp: tmp)
+        return Run(pid: pid, tmp: tmp, log: "\(dir)/stderr.log")
     }
 
     /// Waits (up to 60 s) until `ready` holds, failing the test if the process ends first.
@@ -88,7 +93,11 @@ import PopcornSupport
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if ready() { return true }
-            if !run.isRunning { Issue.record("the tool ended before it could be interrupted"); return false }
+            if !run.isRunning {
+                let said = (try? String(contentsOfFile: run.log, encoding: .utf8)) ?? ""
+                Issue.record("the tool ended before it could be interrupted: \(said)")
+                return false
+            }
             usleep(10_000)
         }
         Issue.record("the tool never reached the point to interrupt")
