@@ -22,12 +22,16 @@ struct ByteReader {
     /// Reads `width` bytes at `offset` as a little-endian unsigned integer.
     private func read(_ offset: UInt64, width: Int) -> UInt64? {
         guard contains(offset: offset, size: UInt64(width)) else { return nil }
-        let base = data.startIndex + Int(offset)
-        var value: UInt64 = 0
-        for i in (0..<width).reversed() {
-            value = (value << 8) | UInt64(data[base + i])
+        // Through the raw buffer: `Data`'s subscript costs a representation switch per byte,
+        // which made reading symbol tables and stackmaps most of popcorn-ld's own time.
+        return data.withUnsafeBytes { raw in
+            let base = Int(offset)
+            var value: UInt64 = 0
+            for i in (0..<width).reversed() {
+                value = (value << 8) | UInt64(raw[base + i])
+            }
+            return value
         }
-        return value
     }
 
     func u8(_ offset: UInt64) -> UInt8? { read(offset, width: 1).map { UInt8($0) } }
@@ -46,10 +50,12 @@ struct ByteReader {
     /// offset is out of range or no terminator appears before `limit`.
     func cString(at offset: UInt64, limit: UInt64) -> String? {
         guard offset < limit, limit <= count else { return nil }
-        let start = data.startIndex + Int(offset)
-        let end = data.startIndex + Int(limit)
-        guard let nul = data[start..<end].firstIndex(of: 0) else { return nil }
-        return String(decoding: data[start..<nul], as: UTF8.self)
+        return data.withUnsafeBytes { raw -> String? in
+            guard let base = raw.baseAddress,
+                  let nul = memchr(base + Int(offset), 0, Int(limit - offset)) else { return nil }
+            let length = (base + Int(offset)).distance(to: UnsafeRawPointer(nul))
+            return String(decoding: UnsafeRawBufferPointer(start: base + Int(offset), count: length), as: UTF8.self)
+        }
     }
 
     static func add(_ a: UInt64, _ b: UInt64) -> UInt64? {

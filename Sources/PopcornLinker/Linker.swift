@@ -35,23 +35,6 @@ public enum Linker {
         return false
     }
 
-    /// Runs `body` for every ISA at once: the links of different ISAs are independent, and
-    /// ld.lld is most of popcorn-ld's time. The first error (in ISA order) is rethrown.
-    static func concurrently<T>(_ isas: [ISA], _ body: @escaping (ISA) throws -> T) throws -> [ISA: T] {
-        let results = ConcurrentResults<T>()
-        DispatchQueue.concurrentPerform(iterations: isas.count) { index in
-            let isa = isas[index]
-            do {
-                let value = try body(isa)
-                results.lock.withLock { results.values[isa] = value }
-            } catch {
-                results.lock.withLock { results.errors[isa] = error }
-            }
-        }
-        if let isa = isas.sorted().first(where: { results.errors[$0] != nil }) { throw results.errors[isa]! }
-        return results.values
-    }
-
     /// Entry point for the executable: returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
         let diagnostics = DiagnosticsEngine(toolName: "popcorn-ld")
@@ -130,7 +113,7 @@ public enum Linker {
         // add members, and a forced member's own references may need one more round).
         let initial = commands
         var probes = try timer.measure("4. probe links") {
-            try Self.concurrently(isas) { try runner.probe(initial[$0]!, in: scratch.path) }
+            try PerISA.concurrently(isas) { try runner.probe(initial[$0]!, in: scratch.path) }
         }
         let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
         // The user's archives (popcorn objects, split into lib<NNN>.a) and the portable libc.
@@ -147,7 +130,7 @@ public enum Linker {
                 if forced.isEmpty { break }
                 for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
                 let again = commands
-                let reprobed = try Self.concurrently(Array(forced.keys)) { try runner.probe(again[$0]!, in: scratch.path) }
+                let reprobed = try PerISA.concurrently(Array(forced.keys)) { try runner.probe(again[$0]!, in: scratch.path) }
                 probes.merge(reprobed) { _, new in new }
             }
         }
@@ -185,7 +168,7 @@ public enum Linker {
         }
         let finalCommands = commands, outputs = temporaries, finalMaps = maps, finalScripts = scripts
         _ = try timer.measure("7. final links") {
-            try Self.concurrently(isas) { isa in
+            try PerISA.concurrently(isas) { isa in
                 try runner.link(finalCommands[isa]!.arguments(script: finalScripts[isa]!, map: finalMaps[isa]!, output: outputs[isa]!),
                                 isa: isa)
             }
@@ -210,7 +193,7 @@ public enum Linker {
         }
         try timer.measure("9. metadata append") { try MetadataPass.append(metadata, to: temporaries) }
         // 10. link identity: last, over the final contents of every binary
-        try timer.measure("10. link identity") { try LinkIdentityPass.write(to: temporaries) }
+        _ = try timer.measure("10. link identity") { try LinkIdentityPass.write(to: temporaries) }
         if options.verbose {
             for isa in isas { diagnostics.remark("popcorn-ld: " + LayoutPrinter.summary(layout, isa: isa)) }
             diagnostics.remark("popcorn-ld: \(report.checkedSymbols) symbols verified at identical addresses")
@@ -236,9 +219,3 @@ public enum Linker {
     }
 }
 
-/// What `Linker.concurrently` collects from its threads.
-private final class ConcurrentResults<T>: @unchecked Sendable {
-    let lock = NSLock()
-    var values: [ISA: T] = [:]
-    var errors: [ISA: Error] = [:]
-}

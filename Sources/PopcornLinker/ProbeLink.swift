@@ -72,6 +72,6 @@ public struct LLDRunner {
         guard let data = try? FileSystem.read(path) else {
             throw LinkerError.unreadable(path: path, reason: "ld.lld wrote no map")
         }
-        return try LinkMap(text: String(decoding: data, as: UTF8.self), path: path)
+        return try LinkMap(bytes: [UInt8](data), path: path)
     }
 }

@@ -31,20 +31,26 @@ struct CFAInterpreter {
         let what = "CFI of the function at 0x\(String(fde.start, radix: 16))"
         _ = try execute(cie.instructions, state: &state, initial: nil, stopAt: nil, what: what)
         let initial = state.row
-        state.saved = []
+        state.savedSince = initial.registers
         _ = try execute(fde.instructions, state: &state, initial: initial, stopAt: nil, what: what)
         return state.saved
     }
 
     private struct State {
         var row: FrameRow {
+            // No `oldValue`: a didSet that reads it copies the row's dictionary on every change,
+            // which was most of the cost of looking up rows for all of a program's call sites.
             didSet {
+                guard let initial = savedSince else { return }
                 for (register, rule) in row.registers where rule != .sameValue && rule != .undefined
-                    && oldValue.registers[register] != rule { saved.insert(register) }
+                    && initial[register] != rule { saved.insert(register) }
             }
         }
         var location: UInt64
         var stack: [FrameRow] = []
+        /// While set (by `registersSaved`), every register whose rule comes to differ from this
+        /// one (the CIE's initial rules) is added to `saved`.
+        var savedSince: [UInt16: RegisterRule]? = nil
         var saved: Set<UInt16> = []
 
         init(row: FrameRow, location: UInt64) {

@@ -16,7 +16,8 @@ public enum FrameDerivation {
     /// is not SP-based; without it that size is `nil`.
     public static func frame(returningTo returnAddress: UInt64, ehFrame: EHFrame, registers: RegisterFile,
                              stackSize: UInt64?) throws(Failure) -> FrameLayout {
-        let ra = "0x" + String(returnAddress, radix: 16)
+        // Formatted only for a message: this runs for every call site of a program.
+        var ra: String { "0x" + String(returnAddress, radix: 16) }
         // The row in effect during the call: look up the call instruction, not the return address.
         let found: FrameRow?
         do { found = try ehFrame.row(at: returnAddress - 1) } catch { throw .unsupported("the CFI at \(ra) cannot be read: \(error)") }

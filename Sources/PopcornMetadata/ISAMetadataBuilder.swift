@@ -80,7 +80,7 @@ struct ISAMetadataBuilder {
         func fail(_ reason: String) -> MetadataError { .badCallSite(isa: isa, function: name, id: record.id, reason: reason) }
         let (returnAddress, overflow) = function.address.addingReportingOverflow(UInt64(record.instructionOffset))
         guard !overflow, record.instructionOffset > 0 else { throw fail("invalid instruction offset \(record.instructionOffset)") }
-        let ra = "0x" + String(returnAddress, radix: 16)
+        var ra: String { "0x" + String(returnAddress, radix: 16) }
         guard CallInstructionDecoder.isCall(before: returnAddress, in: file, isa: isa) else {
             throw fail("the stackmap at \(ra) does not directly follow a call instruction (the backend expanded the call inline, or scheduled code between the call and the stackmap)")
         }

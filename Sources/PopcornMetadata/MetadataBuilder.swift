@@ -54,13 +54,20 @@ public enum MetadataBuilder {
                                                    annotations: [UInt64: [LiveValueAnnotation]]? = nil)
         throws -> (tables: [StackTransformMetadata], omitted: [MetadataError]) {
         guard !binaries.isEmpty else { throw MetadataError.invalidInput(reason: "no binaries") }
+        for (isa, file) in binaries where file.isa != isa {
+            throw MetadataError.invalidInput(reason: "'\(file.path)' is not an \(isa) binary")
+        }
+        // The ISAs' tables are independent: built at the same time, collected in ISA order.
+        let built = try PerISA.concurrently(Array(binaries.keys)) { isa in
+            var rejected: [(id: UInt64, error: MetadataError)] = []
+            let table = try ISAMetadataBuilder(file: binaries[isa]!, isa: isa, annotations: annotations).build(rejecting: &rejected)
+            return (table: table, rejected: rejected)
+        }
         var tables: [StackTransformMetadata] = []
         var rejected: [(id: UInt64, error: MetadataError)] = []
-        for (isa, file) in binaries.sorted(by: { $0.key < $1.key }) {
-            guard file.isa == isa else {
-                throw MetadataError.invalidInput(reason: "'\(file.path)' is not an \(isa) binary")
-            }
-            tables.append(try ISAMetadataBuilder(file: file, isa: isa, annotations: annotations).build(rejecting: &rejected))
+        for isa in built.keys.sorted() {
+            tables.append(built[isa]!.table)
+            rejected += built[isa]!.rejected
         }
         let omittedIDs = Set(rejected.map(\.id))
         for i in tables.indices { tables[i].callSites.removeAll { omittedIDs.contains($0.id) } }

@@ -37,6 +37,12 @@ public enum MetadataWriter {
         var offset: Int32
         var extra: UInt32
         var base: UInt16
+
+        // Two words instead of seven fields: a program has tens of thousands of live values.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(kind) | UInt64(flags) << 8 | UInt64(size) << 16 | UInt64(register) << 32 | UInt64(base) << 48)
+            hasher.combine(UInt64(UInt32(bitPattern: offset)) | UInt64(extra) << 32)
+        }
     }
 
     /// Encodes one ISA's metadata as a self-contained blob (a multiple of 8 bytes long).
@@ -89,7 +95,7 @@ public enum MetadataWriter {
         var valueLists: [Int] = [], listStart: [[Int]: Int] = [:]
         var siteFrame: [Int] = [], siteList: [Int] = []
         for site in m.callSites {
-            let label = "call site \(MetadataError.hex(site.id))"
+            var label: String { "call site \(MetadataError.hex(site.id))" }
             var flags: UInt8 = 0
             if site.frame.framePointerOffset != nil { flags |= F.siteFramePointerSaved }
             if site.frame.frameSize == nil { flags |= F.siteDynamicFrame }
@@ -102,30 +108,38 @@ public enum MetadataWriter {
             }
             let frame = FrameKey(flags: flags, cfaRegister: site.frame.cfaRegister, cfaOffset: site.frame.cfaOffset,
                                  framePointerOffset: site.frame.framePointerOffset ?? 0, savedRegisters: site.frame.savedRegisters)
-            if frameIndex[frame] == nil {
+            // One lookup per record when it is known, two when it is new.
+            if let known = frameIndex[frame] {
+                siteFrame.append(known)
+            } else {
                 frameIndex[frame] = frames.count
+                siteFrame.append(frames.count)
                 frames.append(frame)
                 if savedStart[frame.savedRegisters] == nil {
                     savedStart[frame.savedRegisters] = savedRegisters.count
                     savedRegisters += frame.savedRegisters
                 }
             }
-            siteFrame.append(frameIndex[frame]!)
 
             var list: [Int] = []
+            list.reserveCapacity(site.liveValues.count)
             for (n, v) in site.liveValues.enumerated() {
                 let key = try valueKey(v, site: site, isa: m.isa) { invalid("\(label): live value \(n): \($0)") }
-                if valueIndex[key] == nil {
+                if let known = valueIndex[key] {
+                    list.append(known)
+                } else {
                     valueIndex[key] = values.count
+                    list.append(values.count)
                     values.append(key)
                 }
-                list.append(valueIndex[key]!)
             }
-            if listStart[list] == nil {
+            if let known = listStart[list] {
+                siteList.append(known)
+            } else {
                 listStart[list] = valueLists.count
+                siteList.append(valueLists.count)
                 valueLists += list
             }
-            siteList.append(listStart[list]!)
         }
         let wideIndex = values.count > Int(UInt16.max) + 1
         let listEntrySize = wideIndex ? 4 : 2
@@ -142,7 +156,9 @@ public enum MetadataWriter {
         let totalSize = aligned(stringsOffset + strings.count)
         guard totalSize <= Int(UInt32.max) else { throw invalid("metadata exceeds 4 GiB") }
 
-        var out = Data(capacity: totalSize)
+        // Built as an array: `Data`'s append costs a representation switch per field.
+        var out: [UInt8] = []
+        out.reserveCapacity(totalSize)
         let registers = RegisterFile(m.isa)
         out.append(contentsOf: F.magic)
         out.appendLE(F.version)
@@ -221,11 +237,11 @@ public enum MetadataWriter {
             if wideIndex { out.appendLE(UInt32(entry)) } else { out.appendLE(UInt16(entry)) }
         }
         out.pad(to: stringsOffset)
-        out.append(strings)
+        out.append(contentsOf: strings)
         out.pad(to: totalSize)
-        let checksum = MetadataFormat.checksum(of: [UInt8](out))
-        out.replaceSubrange(F.checksumOffset..<F.checksumOffset + 8, with: Swift.withUnsafeBytes(of: checksum.littleEndian) { Data($0) })
-        return out
+        let checksum = MetadataFormat.checksum(of: out)
+        out.replaceSubrange(F.checksumOffset..<F.checksumOffset + 8, with: Swift.withUnsafeBytes(of: checksum.littleEndian) { Array($0) })
+        return Data(out)
     }
 
     /// The record of one live value. The CFA offset of a slot is not stored: the reader derives it
@@ -263,13 +279,13 @@ public enum MetadataWriter {
     }
 }
 
-extension Data {
+extension RangeReplaceableCollection where Element == UInt8 {
     mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
     /// Appends zero bytes up to `size`.
     mutating func pad(to size: Int) {
-        if count < size { append(Data(count: size - count)) }
+        if count < size { append(contentsOf: repeatElement(0, count: size - count)) }
     }
 }

@@ -69,7 +69,7 @@ import PopcornSupport
 
     @Test func passTimerReportsEveryPassAndWritesAChromeTrace() throws {
         let timer = PassTimer(tool: "popcorn-ld")
-        timer.measure("1. options") { usleep(1000) }
+        _ = timer.measure("1. options") { usleep(1000) }
         #expect(throws: LinkerError.noInputFiles) { try timer.measure("2. inputs") { throw LinkerError.noInputFiles } }
         #expect(timer.entries.map(\.name) == ["1. options", "2. inputs"])
         #expect(timer.entries[0].duration >= 1000)
