@@ -21,6 +21,10 @@ public struct ArArchive: Sendable {
     public let path: String
     /// Members in archive order; duplicate names are kept (archives may hold two `util.o`).
     public var members: [Member]
+    /// The archive's GNU symbol index (`/` or `/SYM64/`): each defined global to the position in
+    /// `members` of the first member the index names for it. `nil` when the archive has none
+    /// (archives popcorn-ld writes, BSD archives).
+    public var symbolIndex: [String: Int]?
 
     /// Whether `data` starts like an archive (regular or thin).
     public static func isArchive(_ data: Data) -> Bool {
@@ -46,6 +50,8 @@ public struct ArArchive: Sendable {
         var offset = UInt64(ArArchive.magic.count)
         var longNames: Data? = nil
         var members: [Member] = []
+        var index: (body: Data, wide: Bool)? = nil
+        var memberAtHeader: [UInt64: Int] = [:]
 
         while offset < r.count {
             guard let header = r.bytes(offset, ArArchive.headerSize) else {
@@ -59,6 +65,7 @@ public struct ArArchive: Sendable {
             guard !sizeText.isEmpty, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }), let size = UInt64(sizeText) else {
                 throw ArchiveError.malformed(path: path, reason: "invalid member size '\(sizeText)' at offset \(offset)")
             }
+            let headerOffset = offset
             let bodyOffset = offset + ArArchive.headerSize
             guard var body = r.bytes(bodyOffset, size) else {
                 throw ArchiveError.truncated(path: path, what: "member '\(rawName)' at offset \(offset)")
@@ -68,6 +75,7 @@ public struct ArArchive: Sendable {
 
             switch rawName {
             case "/", "/SYM64/":
+                index = (body, rawName == "/SYM64/")
                 continue
             case "//":
                 longNames = body
@@ -91,9 +99,41 @@ public struct ArArchive: Sendable {
             }
             // BSD symbol tables are ordinary-looking members with reserved names.
             if name.hasPrefix("__.SYMDEF") { continue }
+            memberAtHeader[headerOffset] = members.count
             members.append(Member(name: name, data: body))
         }
         self.members = members
+        if let index {
+            symbolIndex = try ArArchive.symbolIndex(index.body, wide: index.wide, members: memberAtHeader, path: path)
+        }
+    }
+
+    /// Decodes a GNU symbol index: a big-endian count, that many big-endian member header
+    /// offsets (4 bytes, 8 in `/SYM64/`), then the symbol names, NUL-terminated, in the same order.
+    private static func symbolIndex(_ body: Data, wide: Bool, members: [UInt64: Int], path: String) throws -> [String: Int] {
+        let bytes = [UInt8](body)
+        let width = wide ? 8 : 4
+        func bigEndian(at position: Int) -> UInt64 {
+            (0..<width).reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[position + $1]) }
+        }
+        func malformed(_ reason: String) -> ArchiveError { .malformed(path: path, reason: "symbol index: \(reason)") }
+        guard bytes.count >= width else { throw malformed("truncated") }
+        let count = bigEndian(at: 0)
+        guard count <= UInt64(bytes.count / width), (Int(count) + 1) * width <= bytes.count else {
+            throw malformed("\(count) entries do not fit in \(bytes.count) bytes")
+        }
+        var result: [String: Int] = [:]
+        var name = (Int(count) + 1) * width
+        for entry in 0..<Int(count) {
+            guard let end = bytes[name...].firstIndex(of: 0) else { throw malformed("name \(entry) is not terminated") }
+            let symbol = String(decoding: bytes[name..<end], as: UTF8.self)
+            guard let member = members[bigEndian(at: (entry + 1) * width)] else {
+                throw malformed("'\(symbol)' names no member header")
+            }
+            if result[symbol] == nil { result[symbol] = member }
+            name = end + 1
+        }
+        return result
     }
 
     /// Serialises `members` in GNU format (long names in a `//` table, no symbol index: ld.lld

@@ -109,24 +109,34 @@ public enum Linker {
         let runner = LLDRunner(lld: lld, diagnostics: diagnostics, verbose: options.verbose,
                                messages: LLDMessages(displayNames: displayNames))
 
+        // 4a. member prediction: the user's archives (popcorn objects, split into lib<NNN>.a) and
+        // the portable libc are compiled from one IR, so each of their members is loaded on every
+        // ISA or on none.
+        var mirrored = Set(commands[host]!.inputs.items.compactMap { item -> String? in
+            guard case let .file(path) = item, path.hasSuffix(".a") else { return nil }
+            return Path.baseName(path)
+        })
+        if options.libc == .portable { mirrored.insert("libc.a") }
+        let unpredicted = commands
+        let (links, predicted) = try timer.measure("4a. member prediction") {
+            let links = try PerISA.concurrently(isas) { try LinkSymbols(unpredicted[$0]!) }
+            return (links, try MemberPrediction.forcedSymbols(links, options: options, mirrored: mirrored))
+        }
+        for (isa, symbols) in predicted { commands[isa]!.forcedSymbols += symbols }
+
         // 4. probe links, repeated while MemberBalancer loads more members (each round can only
         // add members, and a forced member's own references may need one more round).
         let initial = commands
         var probes = try timer.measure("4. probe links") {
             try PerISA.concurrently(isas) { try runner.probe(initial[$0]!, in: scratch.path) }
         }
-        let archives = MemberBalancer.ArchiveIndex(archives: commands.mapValues(\.archives))
-        // The user's archives (popcorn objects, split into lib<NNN>.a) and the portable libc.
-        var mirrored = Set(commands[host]!.inputs.items.compactMap { item -> String? in
-            guard case let .file(path) = item, path.hasSuffix(".a") else { return nil }
-            return Path.baseName(path)
-        })
-        if options.libc == .portable { mirrored.insert("libc.a") }
         try timer.measure("4b. member balancing") {
             for _ in 0..<Self.maxBalancingRounds {
-                let forced = try MemberBalancer.forcedSymbols(probes, memberSymbols: archives.symbols,
-                                                              weakSymbols: archives.weakSymbols,
-                                                              mirroredArchives: mirrored)
+                let forced = try MemberBalancer.forcedSymbols(
+                    probes,
+                    memberSymbols: { isa, archive, member in try links[isa]!.symbols(archive: archive, member: member)?.strong },
+                    weakSymbols: { isa, archive, member in try links[isa]!.symbols(archive: archive, member: member).map { Set($0.weak) } },
+                    mirroredArchives: mirrored)
                 if forced.isEmpty { break }
                 for (isa, symbols) in forced { commands[isa]!.forcedSymbols += symbols }
                 let again = commands

@@ -109,47 +109,4 @@ public enum MemberBalancer {
     }
 
     static func memberKey(_ file: String, _ member: String?) -> String { file + "(" + (member ?? "") + ")" }
-
-    /// Reads member symbols from the archives of each ISA's link (cached per archive).
-    public final class ArchiveIndex {
-        private var archives: [ISA: [String: String]]
-        private var cache: [String: [String: [String]]] = [:]
-        private var weakCache: [String: [String: Set<String>]] = [:]
-
-        /// `archives`: each ISA's archive paths; the base name identifies an archive across ISAs.
-        public init(archives: [ISA: [String]]) {
-            self.archives = archives.mapValues { paths in
-                Dictionary(paths.map { (Path.baseName($0), $0) }, uniquingKeysWith: { first, _ in first })
-            }
-        }
-
-        public func symbols(isa: ISA, archive: String, member: String) throws -> [String]? {
-            guard let path = archives[isa]?[archive] else { return nil }
-            try load(path)
-            return cache[path]![member]
-        }
-
-        public func weakSymbols(isa: ISA, archive: String, member: String) throws -> Set<String>? {
-            guard let path = archives[isa]?[archive] else { return nil }
-            try load(path)
-            return weakCache[path]![member]
-        }
-
-        private func load(_ path: String) throws {
-            guard cache[path] == nil else { return }
-            var table: [String: [String]] = [:]
-            var weak: [String: Set<String>] = [:]
-            for m in try ArArchive(contentsOf: path).members where table[m.name] == nil {
-                guard let elf = try? ELFFile(data: m.data, path: "\(path)(\(m.name))") else { continue }
-                let defined = try elf.symbols().filter {
-                    $0.isDefined && !$0.name.isEmpty
-                        && $0.type != ELFConstants.STT_SECTION && $0.type != ELFConstants.STT_FILE
-                }
-                table[m.name] = defined.filter { $0.binding == ELFConstants.STB_GLOBAL }.map(\.name)
-                weak[m.name] = Set(defined.filter { $0.binding == ELFConstants.STB_WEAK }.map(\.name))
-            }
-            cache[path] = table
-            weakCache[path] = weak
-        }
-    }
 }

@@ -105,7 +105,7 @@ import PopcornSupport
         let work = try objects("trace")
         let r = try Harness.mustSucceed("popcorn-cc -Wl,--time-trace main.o helper.o -o app", in: work.path)
         let lines = r.stderrText.split(separator: "\n").filter { $0.hasPrefix("popcorn-ld: time: ") }
-        for pass in ["1. options", "2. inputs", "3. split", "4. probe links", "5. layout", "6. linker scripts",
+        for pass in ["1. options", "2. inputs", "3. split", "4a. member prediction", "4. probe links", "5. layout", "6. linker scripts",
                      "7. final links", "8. verify", "9. metadata", "10. link identity", "11. commit", "total"] {
             #expect(lines.contains { $0.contains(" \(pass) ") && $0.hasSuffix("%") }, "\(pass): \(r.stderrText)")
         }
@@ -115,5 +115,29 @@ import PopcornSupport
         let names = events.filter { $0["ph"] as? String == "X" }.compactMap { $0["name"] as? String }
         #expect(names.first == "popcorn-ld" && names.contains("7. final links") && names.contains("11. commit"), "\(names)")
         #expect(events.allSatisfy { $0["ph"] as? String != "X" || ($0["dur"] as? Int).map { $0 >= 0 } == true })
+    }
+
+    /// x86_64 has no rounding instruction in its baseline, so its code calls `floor` where
+    /// aarch64's rounds inline: the ISAs' links load different C library members. Member
+    /// prediction loads them on both from the first probe link, so no second round is needed.
+    @Test func membersOnlyOneISAsCodeCallsAreLoadedFromTheFirstProbe() throws {
+        let work = try Harness.scratch("prediction")
+        try """
+            #include <math.h>
+            #include <stdio.h>
+            #include <stdlib.h>
+            int main(int argc, char **argv) { double x = argc > 1 ? atof(argv[1]) : 2.5; printf("%g\\n", floor(x) + ceil(x)); return 0; }
+
+            """.write(toFile: work.file("round.c"), atomically: true, encoding: .utf8)
+        try Harness.mustSucceed("popcorn-cc -O2 -c round.c", in: work.path)
+        let r = try Harness.mustSucceed("popcorn-cc -O2 -Wl,-v round.o -o app -lm", in: work.path)
+        let probes = r.stderrText.split(separator: "\n").filter { $0.contains("/probe.") && $0.contains("-Map=") }
+        #expect(probes.count == ISA.allCases.count, "\(r.stderrText)")
+        let aarch64 = probes.first { $0.contains("aarch64linux") } ?? ""
+        #expect(aarch64.contains("\"-u\" \"floor\"") && aarch64.contains("\"-u\" \"ceil\""), "\(aarch64)")
+        for isa in ISA.allCases {
+            let run = try Harness.run(isa.siblingPath(of: work.file("app")), isa: isa, in: work.path)
+            #expect(run.status == 0 && run.stdoutText == "5\n", "\(isa): \(run.stderrText)")
+        }
     }
 }
