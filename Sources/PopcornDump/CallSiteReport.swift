@@ -12,6 +12,7 @@ import PopcornSupport
 public struct CallSiteReport: Sendable {
     /// One call site with its description on every ISA.
     public struct Entry: Sendable {
+        /// The site's position in ID order (the format names sites by it; the IDs are not stored).
         public var id: UInt64
         public var function: String
         /// Per ISA: the call site and the function it is in.
@@ -93,7 +94,7 @@ public struct CallSiteReport: Sendable {
         let hashes = Set(tables.map(\.siteSetHash))
         if hashes.count > 1 { problems.append("the ISAs' tables describe different sets of call sites") }
         for entry in entries {
-            let label = "call site \(hex(entry.id)) in '\(entry.function)'"
+            let label = "call site #\(entry.id) in '\(entry.function)'"
             for table in tables where entry.sites[table.isa] == nil {
                 problems.append("\(label): missing on \(table.isa)")
             }

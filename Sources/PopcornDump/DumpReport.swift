@@ -128,7 +128,7 @@ public struct DumpReport: Sendable {
             ("binaries", .object(binariesJSON)),
             ("callSites", .array((callSites?.entries ?? []).map { entry in
                 .object([
-                    ("id", .integer(entry.id)),
+                    ("index", .integer(entry.id)),
                     ("function", .string(entry.function)),
                     ("sites", .object(entry.sites.keys.sorted().map { ($0.rawValue, CallSiteFormatter.json(entry.sites[$0]!.site, isa: $0)) })),
                 ])
@@ -161,7 +161,7 @@ public struct DumpReport: Sendable {
         let sizes = report.tables.map { "\($0.isa) \(report.tableSize($0.isa) ?? 0)" }.joined(separator: ", ")
         var lines = ["call sites: \(report.entries.count) (\(MetadataFormat.sectionName) \(report.sectionSize) bytes: \(sizes))"]
         for entry in report.entries {
-            lines.append("  \(DumpReport.hex(entry.id)) in '\(entry.function)'")
+            lines.append("  #\(entry.id) in '\(entry.function)'")
             for isa in entry.sites.keys.sorted() {
                 lines += CallSiteFormatter.text(entry.sites[isa]!.site, isa: isa).map { "    " + $0 }
             }

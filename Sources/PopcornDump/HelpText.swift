@@ -21,7 +21,8 @@ public enum HelpText {
             address, size, flags), any .popcorn.* metadata sections, the call sites of the
             stack-transformation metadata (.popcorn.meta), and an alignment summary.
 
-            For every call site (by its content-derived ID, with its function) and every ISA the
+            For every call site (#N: its position in call-site ID order, the same on every ISA;
+            with its function) and every ISA the
             report shows the return address, the frame size, the CFA rule, where the return
             address and the caller's frame pointer are saved, the saved callee-saved registers,
             and each live value: its location (register, [base+offset] slot with its

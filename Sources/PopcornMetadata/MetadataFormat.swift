@@ -8,10 +8,11 @@ public enum MetadataFormat {
     public static let sectionName = ".popcorn.meta"
     /// First 8 bytes of every blob.
     public static let magic: [UInt8] = Array("POPCMETA".utf8)
-    /// Version 3: version 2 (pooled live values, shared value lists and frames, 32-bit addresses
-    /// relative to `address_base`) with a checksum of the table in the header's last field.
-    /// Earlier versions are no longer read.
-    public static let version: UInt16 = 3
+    /// Version 4: pooled live values, shared value lists (each a count and the indices) and
+    /// frames (with the frame size and return-address slot), 32-bit addresses relative to
+    /// `address_base`, a checksum in the header's last field, and 12-byte call sites in ID order
+    /// without the IDs (the same order on every ISA names them). Earlier versions are not read.
+    public static let version: UInt16 = 4
 
     /// Where the header keeps the table's checksum (the last 8 bytes of the 112-byte header).
     public static let checksumOffset = 104
@@ -39,8 +40,8 @@ public enum MetadataFormat {
     /// Sizes of the fixed-size records, in bytes.
     public static let headerSize = 112
     public static let functionSize = 20
-    public static let callSiteSize = 32
-    public static let frameSize = 16
+    public static let callSiteSize = 12
+    public static let frameSize = 24
     public static let liveValueSize = 16
     public static let savedRegisterSize = 8
     public static let indexEntrySize = 4

@@ -61,7 +61,7 @@ public enum MetadataReader {
         let headerSize = Int(try h.u32("header size"))
         let totalSize = Int(try h.u32("total size"))
         let flags = try h.u32("flags")
-        _ = try h.u64("site set hash")
+        let siteSetHash = try h.u64("site set hash")
         let addressBase = try h.u64("address base")
         let functionCount = Int(try h.u32("function count"))
         let siteCount = Int(try h.u32("call site count"))
@@ -146,9 +146,14 @@ public enum MetadataReader {
             let cfaOffset = try c.i32(what)
             let fpOffset = try c.i32(what)
             let firstSaved = Int(try c.u32(what))
+            let frameSize = try c.u32(what)
+            let raOffset = Int32(Int16(bitPattern: try c.u16(what)))
+            _ = try c.u16(what)
             guard firstSaved <= savedCount, nSaved <= savedCount - firstSaved else { throw malformed("frame \(i) has saved registers out of range") }
-            frames.append(FrameLayout(frameSize: flags & F.siteDynamicFrame != 0 ? nil : 0, cfaRegister: cfaRegister,
-                                      cfaOffset: cfaOffset, returnAddressOffset: 0,
+            let dynamic = flags & F.siteDynamicFrame != 0
+            if dynamic && frameSize != 0 { throw malformed("frame \(i) is dynamic but has a size of \(frameSize)") }
+            frames.append(FrameLayout(frameSize: dynamic ? nil : frameSize, cfaRegister: cfaRegister,
+                                      cfaOffset: cfaOffset, returnAddressOffset: raOffset,
                                       framePointerOffset: flags & F.siteFramePointerSaved != 0 ? fpOffset : nil,
                                       savedRegisters: Array(saved[firstSaved..<(firstSaved + nSaved)])))
         }
@@ -172,47 +177,68 @@ public enum MetadataReader {
             }
             records.append((kind, flags, size, register, offset, extra, base))
         }
+        // List entries: a count, then that many live-value indices (checked per site).
         var lists: [Int] = []
         lists.reserveCapacity(listSize)
         c = cursor(6)
         for i in 0..<listSize {
-            let entry = Int(listEntrySize == 4 ? try c.u32("value list entry \(i)") : UInt32(try c.u16("value list entry \(i)")))
-            guard entry < valueCount else { throw malformed("value list entry \(i) refers to live value \(entry) of \(valueCount)") }
-            lists.append(entry)
+            lists.append(Int(listEntrySize == 4 ? try c.u32("value list entry \(i)") : UInt32(try c.u16("value list entry \(i)"))))
+        }
+
+        // The address index must be a permutation ordered by return address; each function's
+        // range in it names the function of those sites (and every site has exactly one).
+        var rawSites: [(returnAddress: UInt64, list: Int, frame: Int)] = []
+        rawSites.reserveCapacity(siteCount)
+        c = cursor(1)
+        for i in 0..<siteCount {
+            let what = "call site \(i)"
+            rawSites.append((try address(try c.u32(what), what), Int(try c.u32(what)), Int(try c.u32(what))))
+        }
+        c = cursor(2)
+        var seen = [Bool](repeating: false, count: siteCount)
+        var byAddress: [Int] = []
+        for position in 0..<siteCount {
+            let index = Int(try c.u32("address index entry \(position)"))
+            guard index < siteCount, !seen[index] else { throw malformed("address index entry \(position) is invalid") }
+            seen[index] = true
+            if let last = byAddress.last, rawSites[last].returnAddress > rawSites[index].returnAddress {
+                throw malformed("address index not sorted at entry \(position)")
+            }
+            byAddress.append(index)
+        }
+        var siteFunction = [Int?](repeating: nil, count: siteCount)
+        for (f, range) in functionSites.enumerated() {
+            for position in range.first..<(range.first + range.count) {
+                let site = byAddress[position]
+                guard siteFunction[site] == nil else { throw malformed("call site \(site) is listed by two functions") }
+                let start = functions[f].address, end = start + functions[f].size
+                guard rawSites[site].returnAddress > start, functions[f].size == 0 || rawSites[site].returnAddress <= end else {
+                    throw malformed("function '\(functions[f].name)' lists a call site of another function")
+                }
+                siteFunction[site] = f
+            }
         }
 
         var sites: [CallSite] = []
         sites.reserveCapacity(siteCount)
-        c = cursor(1)
-        for i in 0..<siteCount {
-            let what = "call site \(i)"
-            let id = try c.u64(what)
-            let returnAddress = try address(try c.u32(what), what)
-            let frameSize = try c.u32(what)
-            let firstValue = Int(try c.u32(what))
-            let function = Int(try c.u32(what))
-            let frameIndex = Int(try c.u32(what))
-            let nValues = Int(try c.u16(what))
-            let raOffset = Int32(Int16(bitPattern: try c.u16(what)))
-            let site = MetadataError.hex(id)
-            guard function < functionCount else { throw malformed("call site \(site) refers to function \(function) of \(functionCount)") }
-            guard frameIndex < frameCount else { throw malformed("call site \(site) refers to frame \(frameIndex) of \(frameCount)") }
-            guard firstValue <= listSize, nValues <= listSize - firstValue else { throw malformed("call site \(site) has live values out of range") }
-            if let previous = sites.last, previous.id >= id { throw malformed("call sites not sorted by id at \(site)") }
-            var frame = frames[frameIndex]
-            frame.returnAddressOffset = raOffset
-            if frame.frameSize != nil { frame.frameSize = frameSize } else if frameSize != 0 {
-                throw malformed("call site \(site) has a dynamic frame of size \(frameSize)")
-            }
+        for (i, raw) in rawSites.enumerated() {
+            let site = "call site \(i)"
+            guard let function = siteFunction[i] else { throw malformed("\(site) belongs to no function") }
+            guard raw.frame < frameCount else { throw malformed("\(site) refers to frame \(raw.frame) of \(frameCount)") }
+            guard raw.list < listSize, lists[raw.list] < listSize - raw.list else { throw malformed("\(site) has live values out of range") }
+            let frame = frames[raw.frame]
+            let nValues = lists[raw.list]
             var values: [LiveValue] = []
             values.reserveCapacity(nValues)
             for n in 0..<nValues {
-                let r = records[lists[firstValue + n]]
+                let entry = lists[raw.list + 1 + n]
+                guard entry < valueCount else { throw malformed("\(site) lists live value \(entry) of \(valueCount)") }
+                let r = records[entry]
                 var info = LiveValueAnnotation(isPointer: r.flags & F.valuePointer != 0,
                                                isAlloca: r.flags & F.valueAlloca != 0, allocaSize: 0,
                                                holdsPointer: r.flags & F.valueHoldsPointer != 0)
                 if r.flags & F.valueDerived != 0 {
-                    guard Int(r.base) < nValues else { throw malformed("call site \(site) has a derived pointer with base \(r.base) of \(nValues)") }
+                    guard Int(r.base) < nValues else { throw malformed("\(site) has a derived pointer with base \(r.base) of \(nValues)") }
                     info.base = r.base
                 }
                 var value = LiveValue(kind: r.kind, size: r.size, register: r.register, info: info)
@@ -225,34 +251,15 @@ public enum MetadataReader {
                 }
                 if r.flags & F.valueCFARelative != 0 {
                     guard let cfa = F.cfaOffset(register: r.register, offset: r.offset, frame: frame, isa: isa) else {
-                        throw malformed("call site \(site) live value \(n) is CFA-relative, but \(RegisterFile(isa).name(of: r.register)) is not at a fixed distance from the CFA")
+                        throw malformed("\(site) live value \(n) is CFA-relative, but \(RegisterFile(isa).name(of: r.register)) is not at a fixed distance from the CFA")
                     }
                     value.cfaOffset = cfa
                 }
                 values.append(value)
             }
-            sites.append(CallSite(id: id, returnAddress: returnAddress, functionIndex: function, frame: frame, liveValues: values))
+            // The IDs are not stored: a site's position in ID order stands for it.
+            sites.append(CallSite(id: UInt64(i), returnAddress: raw.returnAddress, functionIndex: function, frame: frame, liveValues: values))
         }
-
-        // The address index must be a permutation ordered by return address, and each
-        // function's range in it must hold exactly that function's sites.
-        c = cursor(2)
-        var seen = [Bool](repeating: false, count: siteCount)
-        var byAddress: [Int] = []
-        for position in 0..<siteCount {
-            let index = Int(try c.u32("address index entry \(position)"))
-            guard index < siteCount, !seen[index] else { throw malformed("address index entry \(position) is invalid") }
-            seen[index] = true
-            if let last = byAddress.last, sites[last].returnAddress > sites[index].returnAddress {
-                throw malformed("address index not sorted at entry \(position)")
-            }
-            byAddress.append(index)
-        }
-        for (f, range) in functionSites.enumerated() {
-            for position in range.first..<(range.first + range.count) where sites[byAddress[position]].functionIndex != f {
-                throw malformed("function '\(functions[f].name)' lists a call site of another function")
-            }
-        }
-        return (StackTransformMetadata(isa: isa, functions: functions, callSites: sites), totalSize)
+        return (StackTransformMetadata(isa: isa, functions: functions, callSites: sites, decodedSiteSetHash: siteSetHash), totalSize)
     }
 }

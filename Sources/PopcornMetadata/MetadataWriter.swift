@@ -26,6 +26,8 @@ public enum MetadataWriter {
         var cfaOffset: Int32
         var framePointerOffset: Int32
         var savedRegisters: [SavedRegister]
+        var frameSize: UInt32
+        var returnAddressOffset: Int16
     }
 
     /// The fields of one live-value record; equal values share a record.
@@ -94,20 +96,24 @@ public enum MetadataWriter {
         var values: [ValueKey] = [], valueIndex: [ValueKey: Int] = [:]
         var valueLists: [Int] = [], listStart: [[Int]: Int] = [:]
         var siteFrame: [Int] = [], siteList: [Int] = []
+        for (previous, site) in zip(m.callSites, m.callSites.dropFirst()) where previous.id >= site.id {
+            throw invalid("call sites are not in strictly increasing ID order at \(MetadataError.hex(site.id))")
+        }
         for site in m.callSites {
             var label: String { "call site \(MetadataError.hex(site.id))" }
             var flags: UInt8 = 0
             if site.frame.framePointerOffset != nil { flags |= F.siteFramePointerSaved }
             if site.frame.frameSize == nil { flags |= F.siteDynamicFrame }
             guard site.frame.cfaRegister <= UInt8.max else { throw invalid("\(label): CFA register \(site.frame.cfaRegister)") }
-            guard Int16(exactly: site.frame.returnAddressOffset) != nil else {
+            guard let returnAddressOffset = Int16(exactly: site.frame.returnAddressOffset) else {
                 throw invalid("\(label): return address slot at CFA\(site.frame.returnAddressOffset)")
             }
             guard site.liveValues.count <= Int(UInt16.max), site.frame.savedRegisters.count <= Int(UInt16.max) else {
                 throw invalid("\(label) has too many live values")
             }
             let frame = FrameKey(flags: flags, cfaRegister: site.frame.cfaRegister, cfaOffset: site.frame.cfaOffset,
-                                 framePointerOffset: site.frame.framePointerOffset ?? 0, savedRegisters: site.frame.savedRegisters)
+                                 framePointerOffset: site.frame.framePointerOffset ?? 0, savedRegisters: site.frame.savedRegisters,
+                                 frameSize: site.frame.frameSize ?? 0, returnAddressOffset: returnAddressOffset)
             // One lookup per record when it is known, two when it is new.
             if let known = frameIndex[frame] {
                 siteFrame.append(known)
@@ -133,11 +139,13 @@ public enum MetadataWriter {
                     values.append(key)
                 }
             }
+            // A list is stored as its length followed by the indices.
             if let known = listStart[list] {
                 siteList.append(known)
             } else {
                 listStart[list] = valueLists.count
                 siteList.append(valueLists.count)
+                valueLists.append(list.count)
                 valueLists += list
             }
         }
@@ -193,15 +201,11 @@ public enum MetadataWriter {
         }
         out.pad(to: callSitesOffset)
 
+        // In ID order (`StackTransformMetadata` keeps them so): the position is the identity.
         for (i, site) in m.callSites.enumerated() {
-            out.appendLE(site.id)
             out.appendLE(try relative(site.returnAddress, "call site \(MetadataError.hex(site.id))"))
-            out.appendLE(site.frame.frameSize ?? 0)
             out.appendLE(UInt32(siteList[i]))
-            out.appendLE(UInt32(site.functionIndex))
             out.appendLE(UInt32(siteFrame[i]))
-            out.appendLE(UInt16(site.liveValues.count))
-            out.appendLE(Int16(site.frame.returnAddressOffset))
         }
         out.pad(to: indexOffset)
         for i in byAddress { out.appendLE(UInt32(i)) }
@@ -214,6 +218,9 @@ public enum MetadataWriter {
             out.appendLE(frame.cfaOffset)
             out.appendLE(frame.framePointerOffset)
             out.appendLE(UInt32(savedStart[frame.savedRegisters]!))
+            out.appendLE(frame.frameSize)
+            out.appendLE(frame.returnAddressOffset)
+            out.appendLE(UInt16(0))
         }
         out.pad(to: savedOffset)
         for r in savedRegisters {

@@ -9,29 +9,48 @@ public struct StackTransformMetadata: Sendable, Equatable {
     public var isa: ISA
     /// Functions that contain call sites, sorted by address.
     public var functions: [MetadataFunction]
-    /// Call sites sorted by ID (unique within the binary).
+    /// Call sites sorted by ID (unique within the binary). Decoded tables do not have the IDs
+    /// (the format stores the sites in ID order instead): their sites' `id` is the position.
     public var callSites: [CallSite]
+    /// The site-set hash a decoded table's header carries (`nil` for built tables, whose hash is
+    /// computed from the IDs).
+    public var decodedSiteSetHash: UInt64?
 
-    public init(isa: ISA, functions: [MetadataFunction], callSites: [CallSite]) {
+    public init(isa: ISA, functions: [MetadataFunction], callSites: [CallSite], decodedSiteSetHash: UInt64? = nil) {
         self.isa = isa
         self.functions = functions
         self.callSites = callSites
+        self.decodedSiteSetHash = decodedSiteSetHash
     }
 
     /// A hash of the sorted call-site IDs (64-bit FNV-1a over their little-endian bytes).
     ///
     /// Identical for the binaries of all ISAs of one program, so the runtime can check cheaply
-    /// that two binaries belong together before it trusts their tables.
+    /// that two binaries belong together before it trusts their tables (and that the i-th site of
+    /// each is the same site).
     public var siteSetHash: UInt64 {
+        decodedSiteSetHash ?? Self.siteSetHash(of: callSites.map(\.id))
+    }
+
+    /// The site-set hash of these (sorted) call-site IDs.
+    public static func siteSetHash(of ids: [UInt64]) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for site in callSites {
-            var id = site.id
+        for var id in ids {
             for _ in 0..<8 {
                 hash = (hash ^ (id & 0xff)) &* 0x0000_0100_0000_01b3
                 id >>= 8
             }
         }
         return hash
+    }
+
+    /// This table as `MetadataReader` gives it back: the format stores no IDs, so each site is
+    /// identified by its position in ID order, and the site-set hash is the header's.
+    public var asDecoded: StackTransformMetadata {
+        var copy = self
+        copy.decodedSiteSetHash = siteSetHash
+        for i in copy.callSites.indices { copy.callSites[i].id = UInt64(i) }
+        return copy
     }
 
     /// The call site with `id`, by binary search.
@@ -64,7 +83,8 @@ public struct MetadataFunction: Sendable, Equatable {
 
 /// One call site (a migration-capable call) and the frame of its function at the call.
 public struct CallSite: Sendable, Equatable {
-    /// The content-derived ID, identical on every ISA.
+    /// The content-derived ID, identical on every ISA (in a decoded table: the site's position
+    /// in ID order, which the format stores instead).
     public var id: UInt64
     /// Address of the instruction after the call.
     public var returnAddress: UInt64

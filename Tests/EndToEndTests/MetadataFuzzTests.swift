@@ -130,20 +130,18 @@ import PopcornSupport
             let s = program.section
             let frames = table + Int(Self.u32(s, table + 80)), frameCount = Int(Self.u32(s, table + 48))
             let saved = table + Int(Self.u32(s, table + 84)), savedCount = Int(Self.u32(s, table + 52))
-            let sites = table + Int(Self.u32(s, table + 72)), siteCount = Int(Self.u32(s, table + 44))
             let sp = s[table + 100]
+            let size = MetadataFormat.frameSize
             var targets: [(String, Int)] = []
             for i in 0..<frameCount {
-                targets.append(("frame \(i) CFA offset", frames + 16 * i + 4))
-                if s[frames + 16 * i] & MetadataFormat.siteFramePointerSaved != 0 {
-                    targets.append(("frame \(i) frame pointer slot", frames + 16 * i + 8))
+                let frame = frames + size * i
+                targets.append(("frame \(i) CFA offset", frame + 4))
+                if s[frame] & MetadataFormat.siteFramePointerSaved != 0 {
+                    targets.append(("frame \(i) frame pointer slot", frame + 8))
                 }
+                if s[frame + 1] == sp { targets.append(("frame \(i) frame size", frame + 16)) }
             }
             for i in 0..<savedCount { targets.append(("saved register \(i) slot", saved + 8 * i + 4)) }
-            for i in 0..<siteCount {
-                let frame = frames + 16 * Int(Self.u32(s, sites + 32 * i + 20))
-                if s[frame + 1] == sp { targets.append(("call site \(i) frame size", sites + 32 * i + 12)) }
-            }
             for (label, at) in targets.shuffled(using: &random) {
                 var section = s
                 Self.add([8, -8, 16][Int.random(in: 0..<3, using: &random)], toI32At: at, in: &section)
@@ -151,15 +149,15 @@ import PopcornSupport
                 tried += 1
                 if Self.verify(Self.with(section, program)) == nil { accepted.append("table \(table): \(label)") }
             }
-            // The return-address slot (an i16 in the call-site record).
-            for i in (0..<siteCount).shuffled(using: &random).prefix(20) {
+            // The return-address slot (an i16 in the frame record).
+            for i in (0..<frameCount).shuffled(using: &random).prefix(20) {
                 var section = s
-                let at = sites + 32 * i + 30
+                let at = frames + size * i + 20
                 let value = UInt16(bitPattern: Int16(bitPattern: Self.u16(section, at)) &+ 8)
                 section[at] = UInt8(truncatingIfNeeded: value); section[at + 1] = UInt8(value >> 8)
                 Self.reseal(&section, table: table)
                 tried += 1
-                if Self.verify(Self.with(section, program)) == nil { accepted.append("table \(table): call site \(i) return address slot") }
+                if Self.verify(Self.with(section, program)) == nil { accepted.append("table \(table): frame \(i) return address slot") }
             }
         }
         #expect(tried >= 40, "only \(tried) fields to change")

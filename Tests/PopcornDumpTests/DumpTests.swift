@@ -148,7 +148,8 @@ import PopcornMetadata
         let fixtures = try DumpFixtures()
         let primary = try fixtures.stackmapProgram()
         let tables = try MetadataReader.read(try ELFFile(contentsOf: primary))
-        let work = try #require(tables.first { $0.isa == .x86_64 }?.callSite(id: 0x52))
+        // The format names sites by position in ID order: 0x51 is #0, 0x52 is #1.
+        let work = try #require(tables.first { $0.isa == .x86_64 }?.callSite(id: 1))
 
         let verify = dump(["--verify", primary])
         #expect(verify.status == 0 && verify.stderr.isEmpty, "\(verify.stderr)")
@@ -156,7 +157,7 @@ import PopcornMetadata
         let text = dump([primary])
         #expect(text.status == 0)
         #expect(text.stdout.contains("call sites: 2 (.popcorn.meta "), "\(text.stdout)")
-        #expect(text.stdout.contains("  0x51 in 'work'\n") && text.stdout.contains("  0x52 in 'work'\n"))
+        #expect(text.stdout.contains("  #0 in 'work'\n") && text.stdout.contains("  #1 in 'work'\n"))
         #expect(text.stdout.contains("    x86_64: ra 0x\(String(work.returnAddress, radix: 16)), frame "))
         #expect(text.stdout.contains("    aarch64: ra 0x"))
         #expect(text.stdout.contains("      saved: ") && text.stdout.contains("rbp at cfa-16"), "\(text.stdout)")
@@ -167,7 +168,7 @@ import PopcornMetadata
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["binaries"] != nil && object["alignment"] != nil)
         let sites = try #require(object["callSites"] as? [[String: Any]])
-        #expect(sites.map { $0["id"] as? Int } == [0x51, 0x52])
+        #expect(sites.map { $0["index"] as? Int } == [0, 1])
         #expect(sites.allSatisfy { $0["function"] as? String == "work" })
         let second = try #require(sites[1]["sites"] as? [String: [String: Any]])
         #expect(Set(second.keys) == Set(ISA.allCases.map(\.rawValue)))

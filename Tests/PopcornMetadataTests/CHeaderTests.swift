@@ -47,28 +47,31 @@ import PopcornSupport
             for (uint32_t i = 0; i < h->call_site_count; i++) {
                 const struct popcorn_meta_call_site *s = &cs[i];
                 const struct popcorn_meta_frame *f = &fr[s->frame_index];
-                printf("site %llu ra=%llx fn=%s frame=%u cfa=%u%+d ra@%d", (unsigned long long)s->id,
-                       (unsigned long long)(h->address_base + s->return_address), strings + fn[s->function_index].name_offset,
-                       s->frame_size, f->cfa_register, f->cfa_offset, s->return_address_offset);
+                uint32_t function = 0; /* the last function starting before the return address */
+                while (function + 1 < h->function_count && fn[function + 1].address < s->return_address) function++;
+                printf("site %u ra=%llx fn=%s frame=%u cfa=%u%+d ra@%d", i,
+                       (unsigned long long)(h->address_base + s->return_address), strings + fn[function].name_offset,
+                       f->frame_size, f->cfa_register, f->cfa_offset, f->return_address_offset);
                 if (f->flags & POPCORN_META_SITE_FP_SAVED) printf(" fp@%d", f->frame_pointer_offset);
                 for (uint32_t r = 0; r < f->saved_register_count; r++)
                     printf(" s%u@%d", sr[f->first_saved_register + r].reg, sr[f->first_saved_register + r].cfa_offset);
-                for (uint32_t v = 0; v < s->live_value_count; v++) {
-                    uint32_t entry = (h->flags & POPCORN_META_WIDE_VALUE_INDEX) ? lists32[s->first_live_value + v]
-                                                                                : lists16[s->first_live_value + v];
+                int wide = (h->flags & POPCORN_META_WIDE_VALUE_INDEX) != 0;
+                uint32_t count = wide ? lists32[s->value_list] : lists16[s->value_list];
+                for (uint32_t v = 0; v < count; v++) {
+                    uint32_t entry = wide ? lists32[s->value_list + 1 + v] : lists16[s->value_list + 1 + v];
                     const struct popcorn_meta_live_value *l = &lv[entry];
                     int constant = l->kind == POPCORN_META_LOC_CONSTANT;
                     printf(" v%u:%u:%u:%d f%u", l->kind, l->reg, l->size, constant ? 0 : l->offset, l->flags);
                     if (l->flags & POPCORN_META_VALUE_DERIVED) printf(" b%u", l->base);
                     if (l->flags & POPCORN_META_VALUE_ALLOCA) printf(" a%u", l->extra);
                     if (l->flags & POPCORN_META_VALUE_CFA_RELATIVE)
-                        printf("@cfa%+d", l->reg == f->cfa_register ? l->offset - f->cfa_offset : l->offset - (int32_t)s->frame_size);
+                        printf("@cfa%+d", l->reg == f->cfa_register ? l->offset - f->cfa_offset : l->offset - (int32_t)f->frame_size);
                     if (constant) printf("=%llu", (unsigned long long)((uint64_t)(uint32_t)l->offset | (uint64_t)l->extra << 32));
                 }
                 printf("\n");
             }
             for (uint32_t i = 0; i < h->call_site_count; i++)
-                printf("by-ra %llu\n", (unsigned long long)cs[by_ra[i]].id);
+                printf("by-ra %u\n", by_ra[i]);
             at += h->total_size;
         }
         return 0;
@@ -81,9 +84,9 @@ import PopcornSupport
         for t in tables {
             let r = RegisterFile(t.isa)
             out += "table \(t.isa) hash=\(String(t.siteSetHash, radix: 16)) sites=\(t.callSites.count) regs=\(r.stackPointer)/\(r.framePointer)/\(r.returnAddress)\n"
-            for s in t.callSites {
+            for (position, s) in t.callSites.enumerated() {
                 let f = s.frame
-                out += "site \(s.id) ra=\(String(s.returnAddress, radix: 16)) fn=\(t.functions[s.functionIndex].name) frame=\(f.frameSize ?? 0)"
+                out += "site \(position) ra=\(String(s.returnAddress, radix: 16)) fn=\(t.functions[s.functionIndex].name) frame=\(f.frameSize ?? 0)"
                 out += " cfa=\(f.cfaRegister)\(f.cfaOffset >= 0 ? "+" : "")\(f.cfaOffset) ra@\(f.returnAddressOffset)"
                 if let fp = f.framePointerOffset { out += " fp@\(fp)" }
                 for sr in f.savedRegisters { out += " s\(sr.register)@\(sr.cfaOffset)" }
@@ -102,7 +105,7 @@ import PopcornSupport
                 }
                 out += "\n"
             }
-            for i in t.indicesByReturnAddress { out += "by-ra \(t.callSites[i].id)\n" }
+            for i in t.indicesByReturnAddress { out += "by-ra \(i)\n" }
         }
         return out
     }

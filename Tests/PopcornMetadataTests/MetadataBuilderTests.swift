@@ -68,10 +68,10 @@ import PopcornSupport
         let tables = try MetadataBuilder.tables(binaries: build.binaries)
         #expect(Set(blobs.keys) == Set(ISA.allCases))
         for table in tables {
-            #expect(try MetadataReader.decode(blobs[table.isa]!) == table)
+            #expect(try MetadataReader.decode(blobs[table.isa]!) == table.asDecoded)
         }
         let section = try MetadataBuilder.section(binaries: build.binaries)
-        #expect(try MetadataReader.decodeSection(section) == tables)
+        #expect(try MetadataReader.decodeSection(section) == tables.map(\.asDecoded))
     }
 
     @Test func annotationsAreMergedAndChecked() throws {

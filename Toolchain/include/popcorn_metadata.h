@@ -5,7 +5,9 @@
  * runtime and popcorn-dump. All integers are little-endian; all structures are packed and
  * their sizes are checked below. Offsets are relative to the start of the table (blob) that
  * contains them. Frames, saved-register lists, live values and whole live-value lists are stored
- * once and shared by every call site that has the same one (version 2).
+ * once and shared by every call site that has the same one. Version 4: a call site is 12 bytes
+ * (return address, value list, frame); call sites are in the order of their content-derived IDs,
+ * the same order on every ISA, so a site's position names it and the IDs are not stored.
  *
  * The section holds one table per ISA, back to back, each starting at a multiple of 8 bytes
  * from the section start; the next table begins `total_size` bytes after the current one.
@@ -20,7 +22,7 @@
 #define POPCORN_META_SECTION ".popcorn.meta"
 #define POPCORN_META_MAGIC "POPCMETA" /* 8 bytes, no terminator stored */
 #define POPCORN_META_MAGIC_SIZE 8
-#define POPCORN_META_VERSION 3
+#define POPCORN_META_VERSION 4
 
 /* popcorn_meta_header.isa */
 #define POPCORN_META_ISA_X86_64 1
@@ -68,22 +70,24 @@ struct popcorn_meta_header {
     uint32_t header_size;           /* >= sizeof(struct popcorn_meta_header) */
     uint32_t total_size;            /* bytes of this table, multiple of 8 */
     uint32_t flags;                 /* POPCORN_META_WIDE_VALUE_INDEX */
-    uint64_t site_set_hash;         /* FNV-1a of the sorted call-site IDs; equal on all ISAs */
+    uint64_t site_set_hash;         /* FNV-1a of the sorted call-site IDs; equal on all ISAs, and
+                                       then the i-th call site of every ISA is the same site */
     uint64_t address_base;          /* function and return addresses are stored relative to this */
     uint32_t function_count;
     uint32_t call_site_count;
     uint32_t frame_count;
     uint32_t saved_register_count;
     uint32_t live_value_count;      /* distinct live-value records */
-    uint32_t value_list_size;       /* entries of the value-list array */
+    uint32_t value_list_size;       /* entries of the value-list array (counts included) */
     uint32_t string_table_size;
     uint32_t functions_offset;      /* struct popcorn_meta_function[function_count], by address */
-    uint32_t call_sites_offset;     /* struct popcorn_meta_call_site[call_site_count], by id */
+    uint32_t call_sites_offset;     /* struct popcorn_meta_call_site[call_site_count], by ID */
     uint32_t address_index_offset;  /* uint32_t[call_site_count]: call-site indices by return address */
     uint32_t frames_offset;         /* struct popcorn_meta_frame[frame_count] */
     uint32_t saved_registers_offset;/* struct popcorn_meta_saved_register[saved_register_count] */
     uint32_t live_values_offset;    /* struct popcorn_meta_live_value[live_value_count] */
-    uint32_t value_lists_offset;    /* uint16_t (or uint32_t) [value_list_size]: indices of live values */
+    uint32_t value_lists_offset;    /* uint16_t (or uint32_t) [value_list_size]: lists, each a
+                                       count followed by that many live-value indices */
     uint32_t string_table_offset;   /* NUL-terminated names; offset 0 is "" */
     uint8_t sp_register;            /* DWARF numbers: x86_64 7/6/16, aarch64 31/29/30 */
     uint8_t fp_register;
@@ -102,21 +106,16 @@ struct popcorn_meta_function {
     uint32_t site_count;            /* consecutive entries of the address index */
 };
 
-/* A call site. 32 bytes. The frame walk needs frame_size and return_address_offset at every
- * frame, so they are here; the rest of the frame description is shared (popcorn_meta_frame).
- * The CFA is the stack pointer's value just before the call that entered this function. */
+/* A call site. 12 bytes. Its function is the one whose address range holds the return address
+ * (functions are sorted by address). */
 struct popcorn_meta_call_site {
-    uint64_t id;                    /* content-derived, identical on every ISA */
     uint32_t return_address;        /* relative to address_base */
-    uint32_t frame_size;            /* CFA - SP at the call (0 with a DYNAMIC_FRAME frame) */
-    uint32_t first_live_value;      /* position in the value lists */
-    uint32_t function_index;
+    uint32_t value_list;            /* position in the value lists of the site's count entry */
     uint32_t frame_index;           /* into the frame table */
-    uint16_t live_value_count;
-    int16_t return_address_offset;  /* this function's return address is at CFA + this */
 };
 
-/* The frame of a function at a call, shared by call sites that agree on all of it. 16 bytes. */
+/* The frame of a function at a call, shared by call sites that agree on all of it. 24 bytes.
+ * The CFA is the stack pointer's value just before the call that entered this function. */
 struct popcorn_meta_frame {
     uint8_t flags;                  /* POPCORN_META_SITE_* */
     uint8_t cfa_register;           /* CFA = cfa_register + cfa_offset at the call */
@@ -124,6 +123,9 @@ struct popcorn_meta_frame {
     int32_t cfa_offset;
     int32_t frame_pointer_offset;   /* caller's frame pointer at CFA + this (if FP_SAVED) */
     uint32_t first_saved_register;
+    uint32_t frame_size;            /* CFA - SP at the call (0 with DYNAMIC_FRAME) */
+    int16_t return_address_offset;  /* the function's return address is at CFA + this */
+    uint16_t reserved;
 };
 
 /* One live value, shared by every site that lists the same one. 16 bytes. */
@@ -163,8 +165,8 @@ struct popcorn_link_identity {
 #endif
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_header) == 112, "popcorn_meta_header layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_function) == 20, "popcorn_meta_function layout");
-POPCORN_META_ASSERT(sizeof(struct popcorn_meta_call_site) == 32, "popcorn_meta_call_site layout");
-POPCORN_META_ASSERT(sizeof(struct popcorn_meta_frame) == 16, "popcorn_meta_frame layout");
+POPCORN_META_ASSERT(sizeof(struct popcorn_meta_call_site) == 12, "popcorn_meta_call_site layout");
+POPCORN_META_ASSERT(sizeof(struct popcorn_meta_frame) == 24, "popcorn_meta_frame layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_live_value) == 16, "popcorn_meta_live_value layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_saved_register) == 8, "popcorn_meta_saved_register layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_link_identity) == 48, "popcorn_link_identity layout");

@@ -107,8 +107,8 @@ static unsigned long long count_frames(const struct popcorn_regs *regs)
         if (!site)
             break;
         frames++;
-        uint64_t cfa = sp + site->frame_size;
-        memcpy(&pc, (const void *)(uintptr_t)(cfa + (int64_t)site->return_address_offset), sizeof pc);
+        uint64_t cfa = sp + popcorn_site_frame_size(table, site);
+        memcpy(&pc, (const void *)(uintptr_t)(cfa + popcorn_site_return_address_offset(table, site)), sizeof pc);
         sp = cfa;
         if (pc == (uint64_t)(uintptr_t)&__popcorn_main_return)
             break;

@@ -196,18 +196,19 @@ int popcorn_jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_
             continue;
         const struct frame *f = &popcorn_transform_frames[l];
         const struct popcorn_meta_call_site *s = popcorn_site_by_address(st, m->ra);
-        if (!s || s->function_index != f->src->function_index)
+        if (!s || popcorn_site_function(st, s) != popcorn_site_function(st, f->src))
             continue;
-        const struct popcorn_meta_call_site *d = popcorn_site_by_id(dt, s->id);
-        if (!d || d->live_value_count != s->live_value_count || d->frame_size != f->dst->frame_size ||
-            d->function_index != f->dst->function_index || *value_count + s->live_value_count > SCRATCH_VALUES)
+        const struct popcorn_meta_call_site *d = popcorn_site_peer(st, s, dt);
+        unsigned count = popcorn_site_value_count(st, s);
+        if (popcorn_site_value_count(dt, d) != count || popcorn_site_frame_size(dt, d) != popcorn_site_frame_size(dt, f->dst) ||
+            popcorn_site_function(dt, d) != popcorn_site_function(dt, f->dst) || *value_count + count > SCRATCH_VALUES)
             continue;
         m->frame = l;
         m->src = s;
         m->dst = d;
         m->values = *value_count;
         int ok = 1;
-        for (unsigned i = 0; i < s->live_value_count && ok; i++) {
+        for (unsigned i = 0; i < count && ok; i++) {
             const struct popcorn_meta_live_value *lv = popcorn_site_value(st, s, i);
             uint64_t v = 0;
             switch (lv->kind) {
@@ -232,7 +233,7 @@ int popcorn_jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_
         }
         if (!ok)
             continue;
-        *value_count += s->live_value_count;
+        *value_count += count;
         jmp_match_count++;
     }
     return 1;
@@ -246,7 +247,7 @@ int popcorn_jmp_bufs_copy_objects(const struct popcorn_table *st, const struct p
         struct jmp_match *m = &jmp_matches[j];
         struct frame at = popcorn_transform_frames[m->frame];
         at.dst = m->dst;
-        for (unsigned i = 0; i < m->src->live_value_count; i++) {
+        for (unsigned i = 0; i < popcorn_site_value_count(st, m->src); i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
             if (slv->kind != POPCORN_META_LOC_DIRECT || dlv->kind != POPCORN_META_LOC_DIRECT)
@@ -302,7 +303,7 @@ int popcorn_jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn
     for (size_t j = 0; j < jmp_match_count; j++) {
         struct jmp_match *m = &jmp_matches[j];
         const struct frame *f = &popcorn_transform_frames[m->frame];
-        for (unsigned i = 0; i < m->dst->live_value_count; i++) {
+        for (unsigned i = 0; i < popcorn_site_value_count(dt, m->dst); i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
             if (dlv->kind != POPCORN_META_LOC_REGISTER)
@@ -315,7 +316,7 @@ int popcorn_jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn
         }
         struct frame at = *f;
         at.dst = m->dst;
-        for (unsigned i = 0; i < m->dst->live_value_count; i++) {
+        for (unsigned i = 0; i < popcorn_site_value_count(dt, m->dst); i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
             uint64_t address, v = popcorn_transform_values[m->values + i];
@@ -344,7 +345,7 @@ int popcorn_jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn
         }
         unsigned char image[POPCORN_JMP_BUF_SIZE];
         memcpy(image, (const void *)(uintptr_t)address, sizeof image);
-        uint64_t dst_sp = f->dst_cfa - f->dst->frame_size;
+        uint64_t dst_sp = f->dst_cfa - popcorn_site_frame_size(dt, f->dst);
         uint64_t ra = popcorn_site_return_address(dt, m->dst);
         for (unsigned i = 0; i < l->words; i++) {
             uint64_t w;

@@ -18,7 +18,7 @@
 struct popcorn_table {
     const struct popcorn_meta_header *header;
     const struct popcorn_meta_function *functions;
-    const struct popcorn_meta_call_site *sites;          /* sorted by id */
+    const struct popcorn_meta_call_site *sites;          /* in ID order, the same on every ISA */
     const uint32_t *address_index;                       /* site indices sorted by return address */
     const struct popcorn_meta_frame *frames;
     const struct popcorn_meta_live_value *live_values;
@@ -45,8 +45,17 @@ const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa);
 const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcorn_table *table,
                                                              uint64_t return_address);
 
-/** The call site with this ID, or NULL. */
-const struct popcorn_meta_call_site *popcorn_site_by_id(const struct popcorn_table *table, uint64_t id);
+/** The same call site in another ISA's table: the one at the same position (the tables list the
+ *  same sites in the same order; checked at load). */
+static inline const struct popcorn_meta_call_site *popcorn_site_peer(const struct popcorn_table *table,
+                                                                     const struct popcorn_meta_call_site *site,
+                                                                     const struct popcorn_table *other)
+{
+    return &other->sites[site - table->sites];
+}
+
+/** The index of the function containing a site (found from the return address at load). */
+uint32_t popcorn_site_function(const struct popcorn_table *table, const struct popcorn_meta_call_site *site);
 
 /** The absolute return address of a site. */
 static inline uint64_t popcorn_site_return_address(const struct popcorn_table *table,
@@ -62,13 +71,39 @@ static inline const struct popcorn_meta_frame *popcorn_site_frame(const struct p
     return &table->frames[site->frame_index];
 }
 
-/** Live value `i` (< live_value_count) of a site. */
+/** Entry `i` of the value lists. */
+static inline uint32_t popcorn_value_list_entry(const struct popcorn_table *table, uint32_t i)
+{
+    return table->wide_value_index ? ((const uint32_t *)table->value_lists)[i]
+                                   : ((const uint16_t *)table->value_lists)[i];
+}
+
+/** How many live values a site lists (the count entry its list starts with). */
+static inline unsigned popcorn_site_value_count(const struct popcorn_table *table,
+                                                const struct popcorn_meta_call_site *site)
+{
+    return popcorn_value_list_entry(table, site->value_list);
+}
+
+/** Live value `i` (< popcorn_site_value_count) of a site. */
 static inline const struct popcorn_meta_live_value *
 popcorn_site_value(const struct popcorn_table *table, const struct popcorn_meta_call_site *site, unsigned i)
 {
-    uint32_t entry = table->wide_value_index ? ((const uint32_t *)table->value_lists)[site->first_live_value + i]
-                                             : ((const uint16_t *)table->value_lists)[site->first_live_value + i];
-    return &table->live_values[entry];
+    return &table->live_values[popcorn_value_list_entry(table, site->value_list + 1 + i)];
+}
+
+/** CFA - SP at a site's call (0 in a dynamic frame). */
+static inline uint64_t popcorn_site_frame_size(const struct popcorn_table *table,
+                                               const struct popcorn_meta_call_site *site)
+{
+    return popcorn_site_frame(table, site)->frame_size;
+}
+
+/** Where the site's function keeps its return address: CFA + this. */
+static inline int64_t popcorn_site_return_address_offset(const struct popcorn_table *table,
+                                                         const struct popcorn_meta_call_site *site)
+{
+    return popcorn_site_frame(table, site)->return_address_offset;
 }
 
 /** The callee-saved registers a site's function spilled (the frame's saved_register_count). */
@@ -95,7 +130,7 @@ static inline int popcorn_value_cfa_offset(const struct popcorn_table *table,
         return 1;
     }
     if (lv->reg == table->header->sp_register && !(frame->flags & POPCORN_META_SITE_DYNAMIC_FRAME)) {
-        *out = (int64_t)lv->offset - (int64_t)site->frame_size;
+        *out = (int64_t)lv->offset - (int64_t)frame->frame_size;
         return 1;
     }
     return 0;

@@ -94,18 +94,16 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
         if ((uint64_t)out->frames[i].first_saved_register + out->frames[i].saved_register_count >
             h->saved_register_count)
             return "frame out of bounds";
-    for (uint32_t i = 0; i < h->value_list_size; i++) {
-        uint32_t entry = wide ? ((const uint32_t *)out->value_lists)[i] : ((const uint16_t *)out->value_lists)[i];
-        if (entry >= h->live_value_count)
-            return "value list out of bounds";
-    }
     for (uint32_t i = 0; i < out->site_count; i++) {
         const struct popcorn_meta_call_site *s = &out->sites[i];
-        if (s->function_index >= out->function_count || s->frame_index >= h->frame_count ||
-            (uint64_t)s->first_live_value + s->live_value_count > h->value_list_size)
+        if (s->frame_index >= h->frame_count || s->value_list >= h->value_list_size)
             return "call site out of bounds";
-        if (i > 0 && out->sites[i - 1].id >= s->id)
-            return "call sites not sorted by id";
+        uint32_t count = popcorn_value_list_entry(out, s->value_list);
+        if ((uint64_t)s->value_list + 1 + count > h->value_list_size)
+            return "call site out of bounds";
+        for (uint32_t v = 0; v < count; v++)
+            if (popcorn_value_list_entry(out, s->value_list + 1 + v) >= h->live_value_count)
+                return "value list out of bounds";
         if (out->address_index[i] >= out->site_count)
             return "address index out of bounds";
         if (i > 0 && out->sites[out->address_index[i - 1]].return_address >
@@ -116,6 +114,8 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
     for (uint32_t i = 0; i < out->function_count; i++) {
         if (out->functions[i].name_offset >= out->string_table_size)
             return "function name out of bounds";
+        if (i > 0 && out->functions[i - 1].address >= out->functions[i].address)
+            return "functions not sorted by address";
         if (strcmp(out->strings + out->functions[i].name_offset, "main") == 0)
             out->main_function = i;
     }
@@ -182,7 +182,8 @@ static const char *load(void)
         offset += table_size;
     }
     if (table_present[POPCORN_ISA_X86_64] && table_present[POPCORN_ISA_AARCH64] &&
-        tables[POPCORN_ISA_X86_64].header->site_set_hash != tables[POPCORN_ISA_AARCH64].header->site_set_hash)
+        (tables[POPCORN_ISA_X86_64].header->site_set_hash != tables[POPCORN_ISA_AARCH64].header->site_set_hash ||
+         tables[POPCORN_ISA_X86_64].site_count != tables[POPCORN_ISA_AARCH64].site_count))
         return "the ISAs' tables describe different call sites";
     return NULL;
 }
@@ -242,24 +243,29 @@ const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcor
     return NULL;
 }
 
-const struct popcorn_meta_call_site *popcorn_site_by_id(const struct popcorn_table *table, uint64_t id)
+uint32_t popcorn_site_function(const struct popcorn_table *table, const struct popcorn_meta_call_site *site)
 {
-    uint32_t lo = 0, hi = table->site_count;
+    /* The last function starting before the return address (a call can end its function, so
+     * the return address may be the function's end). */
+    uint32_t lo = 0, hi = table->function_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        const struct popcorn_meta_call_site *s = &table->sites[mid];
-        if (s->id == id)
-            return s;
-        if (s->id < id)
+        if (table->functions[mid].address < site->return_address)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    if (lo == 0)
+        return UINT32_MAX;
+    const struct popcorn_meta_function *f = &table->functions[lo - 1];
+    if (f->size != 0 && site->return_address - f->address > f->size)
+        return UINT32_MAX;
+    return lo - 1;
 }
 
 const char *popcorn_site_function_name(const struct popcorn_table *table,
                                        const struct popcorn_meta_call_site *site)
 {
-    return table->strings + table->functions[site->function_index].name_offset;
+    uint32_t f = popcorn_site_function(table, site);
+    return f == UINT32_MAX ? "" : table->strings + table->functions[f].name_offset;
 }

@@ -103,7 +103,7 @@ int popcorn_transform_dst_location(const struct popcorn_table *t, const struct f
         return 1;
     }
     if (lv->reg == h->sp_register) {
-        *out = f->dst_cfa - f->dst->frame_size + (int64_t)lv->offset;
+        *out = f->dst_cfa - frame->frame_size + (int64_t)lv->offset;
         return 1;
     }
     if (lv->reg == h->fp_register && frame->cfa_register == h->fp_register) {
@@ -224,12 +224,13 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         const struct popcorn_meta_call_site *s = popcorn_site_by_address(st, pc);
         if (!s) /* libc calling back into the program, a thread's start, a -fpopcorn-migration=none file */
             return POPCORN_TRANSFORM_UNKNOWN_FRAME;
-        const struct popcorn_meta_call_site *d = popcorn_site_by_id(dt, s->id);
+        const struct popcorn_meta_call_site *d = popcorn_site_peer(st, s, dt);
         const struct popcorn_meta_frame *sf = popcorn_site_frame(st, s);
-        if (!d || d->live_value_count != s->live_value_count ||
+        unsigned count = popcorn_site_value_count(st, s);
+        if (popcorn_site_value_count(dt, d) != count ||
             (popcorn_site_frame(dt, d)->flags & POPCORN_META_SITE_DYNAMIC_FRAME) || sf->cfa_register >= POPCORN_REG_COUNT)
             return POPCORN_TRANSFORM_UNSUPPORTED;
-        if (n == SCRATCH_FRAMES || value_count + s->live_value_count > SCRATCH_VALUES)
+        if (n == SCRATCH_FRAMES || value_count + count > SCRATCH_VALUES)
             return POPCORN_TRANSFORM_NO_MEMORY;
         struct frame *f = &popcorn_transform_frames[n++];
         f->src = s;
@@ -241,7 +242,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         if (f->src_cfa <= f->src_sp || (n > 1 && f->src_sp != popcorn_transform_frames[n - 2].src_cfa))
             return POPCORN_TRANSFORM_UNSUPPORTED;
         f->values = value_count;
-        for (unsigned i = 0; i < s->live_value_count; i++) {
+        for (unsigned i = 0; i < count; i++) {
             const struct popcorn_meta_live_value *lv = popcorn_site_value(st, s, i);
             uint64_t v;
             int64_t cfa_offset;
@@ -271,7 +272,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             popcorn_transform_values[value_count++] = v;
         }
         /* Unwind to the caller: its SP is this CFA; RA and callee-saved registers from slots. */
-        pc = popcorn_transform_read_bytes(f->src_cfa + (int64_t)s->return_address_offset, 8);
+        pc = popcorn_transform_read_bytes(f->src_cfa + (int64_t)sf->return_address_offset, 8);
         const struct popcorn_meta_saved_register *sr = popcorn_site_saved(st, s);
         int fp_listed = 0;
         for (unsigned i = 0; i < sf->saved_register_count; i++) {
@@ -284,7 +285,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
             regs[s_fp] = popcorn_transform_read_bytes(f->src_cfa + (int64_t)sf->frame_pointer_offset, 8);
         regs[s_sp] = f->src_cfa;
         /* main is the outermost frame moved, unless program code called it. */
-        if (s->function_index == st->main_function && !popcorn_site_by_address(st, pc))
+        if (popcorn_site_function(st, s) == st->main_function && !popcorn_site_by_address(st, pc))
             break;
     }
 
@@ -300,17 +301,18 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
     for (size_t k = n; k-- > 0;) {
         struct frame *f = &popcorn_transform_frames[k];
         f->dst_cfa = cfa;
-        if (cfa - bottom < (uint64_t)f->dst->frame_size + 16384)
+        uint64_t size = popcorn_site_frame_size(dt, f->dst);
+        if (cfa - bottom < size + 16384)
             return POPCORN_TRANSFORM_NO_SPACE;
-        cfa -= f->dst->frame_size;
+        cfa -= size;
     }
     size_t object_count = 0;
     for (size_t k = n; k-- > 0;) {
         struct frame *f = &popcorn_transform_frames[k];
-        uint64_t sp = f->dst_cfa - f->dst->frame_size;
+        uint64_t sp = f->dst_cfa - popcorn_site_frame_size(dt, f->dst);
         for (uint64_t *w = (uint64_t *)(uintptr_t)sp; w < (uint64_t *)(uintptr_t)f->dst_cfa; w++)
             *w = POPCORN_POISON_WORD;
-        for (unsigned i = 0; i < f->src->live_value_count; i++) {
+        for (unsigned i = 0, count = popcorn_site_value_count(st, f->src); i < count; i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, f->dst, i);
             if ((slv->kind == POPCORN_META_LOC_DIRECT) != (dlv->kind == POPCORN_META_LOC_DIRECT))
@@ -360,7 +362,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         /* The frame's own slots: its return address and the caller's registers it restores. */
         uint64_t ra = k == n - 1 ? (uint64_t)(uintptr_t)&__popcorn_main_return
                                  : popcorn_site_return_address(dt, popcorn_transform_frames[k + 1].dst);
-        memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)d->return_address_offset), &ra, 8);
+        memcpy((void *)(uintptr_t)(f->dst_cfa + (int64_t)df->return_address_offset), &ra, 8);
         const struct popcorn_meta_saved_register *sr = popcorn_site_saved(dt, d);
         int fp_listed = 0;
         for (unsigned i = 0; i < df->saved_register_count; i++) {
@@ -377,7 +379,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         if (df->cfa_register == d_fp)
             cur[d_fp] = f->dst_cfa - (int64_t)df->cfa_offset;
         popcorn_jmp_bufs_snapshot(k, cur);
-        for (unsigned i = 0; i < d->live_value_count; i++) {
+        for (unsigned i = 0, count = popcorn_site_value_count(dt, d); i < count; i++) {
             const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
             const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, d, i);
             uint64_t v = popcorn_transform_values[f->values + i];
@@ -439,7 +441,7 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
     dst_out->isa = (uint32_t)dst_isa;
     dst_out->reserved = 0;
     memcpy(dst_out->reg, cur, sizeof cur);
-    dst_out->reg[d_sp] = popcorn_transform_frames[0].dst_cfa - popcorn_transform_frames[0].dst->frame_size;
+    dst_out->reg[d_sp] = popcorn_transform_frames[0].dst_cfa - popcorn_site_frame_size(dt, popcorn_transform_frames[0].dst);
     last_source_top = hi;
     return POPCORN_TRANSFORM_OK;
 }
