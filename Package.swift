@@ -23,6 +23,9 @@ let package = Package(
         // C API of LLVM 19, as a Clang module.
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
 
+        // The `.popcorn.meta` format as the runtime's C header declares it (Toolchain/include).
+        .systemLibrary(name: "CPopcornMetadata", path: "Sources/CPopcornMetadata"),
+
         // Diagnostics, processes, temporary files, atomic output, ISA descriptions, tool lookup.
         .target(name: "PopcornSupport"),
         // ELF64 and ar readers/writers, and the multi-ISA object container.
@@ -36,7 +39,7 @@ let package = Package(
         // The aligning linker: inputs, probe links, layout, linker scripts, verification.
         .target(name: "PopcornLinker", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata"]),
         // Stack-transformation metadata: the `.popcorn.*` format, stackmap and CFI decoding, writer and reader.
-        .target(name: "PopcornMetadata", dependencies: ["PopcornSupport", "PopcornELF"]),
+        .target(name: "PopcornMetadata", dependencies: ["CPopcornMetadata", "PopcornSupport", "PopcornELF"]),
         // Inspection and verification of linked multi-ISA binaries.
         .target(name: "PopcornDump", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata"]),
 

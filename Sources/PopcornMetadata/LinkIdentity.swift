@@ -1,3 +1,4 @@
+import CPopcornMetadata
 import Foundation
 import PopcornSupport
 
@@ -7,10 +8,10 @@ import PopcornSupport
 /// binaries' contents in ISA order (each preceded by its length as a little-endian u64), taken
 /// before the record was added.
 public enum LinkIdentity {
-    public static let sectionName = ".popcorn.identity"
-    public static let magic: [UInt8] = Array("POPCLINK".utf8)
-    public static let version: UInt32 = 1
-    public static let recordSize = 48
+    public static let sectionName = POPCORN_LINK_IDENTITY_SECTION
+    public static let magic: [UInt8] = Array(POPCORN_LINK_IDENTITY_MAGIC.utf8)
+    public static let version = UInt32(POPCORN_LINK_IDENTITY_VERSION)
+    public static let recordSize = MemoryLayout<popcorn_link_identity>.size
 
     /// The record for binaries with these contents, in ISA order.
     public static func record(for contents: [Data]) -> Data {
