@@ -6,19 +6,21 @@ import CLLVM
 /// self-delimiting blocks, all little-endian and 8-byte aligned:
 ///
 /// ```
-/// block:   "PCSITES\0"  u32 version (1)  u32 record count   record…
-/// record:  u64 id  u32 operand count  u32 name length  name bytes, zero-padded to 8  operand…
-/// operand: u8 kind  u8 holds (0xff: none)  u16 0  u32 base (0xffffffff: none)  u64 size
+/// block:   "PCSITES\0"  u32 version (2)  u32 record count   record…
+/// record:  u64 id  u32 operand count  u32 0  operand…
+/// operand: u8 kind  u8 holds (0xff: none)  u16 base (0xffff: none)  u32 size
 /// ```
 ///
 /// A record's operands describe the locations of the stackmap record with the same ID, one to
-/// one and in order (see `CallSiteRecord.Kind` for the kinds). Zero bytes between blocks are
-/// padding.
+/// one and in order (see `CallSiteRecord.Kind` for the kinds); `size` matters for stack objects
+/// (their size in bytes, at most 4 GiB − 1 as the metadata stores it). Zero bytes between blocks
+/// are padding. Version 1 had 16-byte operands and the function's name in every record: the
+/// table was larger than the stackmaps it annotates (11 MB for SQLite's amalgamation per ISA).
 enum CallSiteTable {
     static let section = ".popcorn.callsites"
     static let magic = Array("PCSITES\0".utf8)
-    static let version: UInt32 = 1
-    static let noBase: UInt32 = 0xffff_ffff
+    static let version: UInt32 = 2
+    static let noBase: UInt16 = 0xffff
 
     /// Encodes one module's records as one block.
     static func encode(_ records: [CallSiteRecord]) -> [UInt8] {
@@ -28,14 +30,11 @@ enum CallSiteTable {
         for record in records {
             append(&bytes, record.id)
             append(&bytes, UInt32(record.operands.count))
-            let name = Array(record.function.utf8)
-            append(&bytes, UInt32(name.count))
-            bytes += name
-            bytes += [UInt8](repeating: 0, count: (8 - name.count % 8) % 8)
+            append(&bytes, UInt32(0))
             for operand in record.operands {
-                bytes += [operand.kind.rawValue, operand.holds?.rawValue ?? 0xff, 0, 0]
-                append(&bytes, operand.base.map { UInt32($0) } ?? noBase)
-                append(&bytes, operand.size)
+                bytes += [operand.kind.rawValue, operand.holds?.rawValue ?? 0xff]
+                append(&bytes, operand.base.map { UInt16(clamping: $0) } ?? noBase)
+                append(&bytes, UInt32(clamping: operand.size))
             }
         }
         return bytes
@@ -45,10 +44,11 @@ enum CallSiteTable {
     static func emit(_ records: [CallSiteRecord], moduleHash: String, into module: LLVMModuleRef) {
         let context = LLVMGetModuleContext(module)!
         let bytes = encode(records)
-        let i8 = LLVMInt8TypeInContext(context)!
-        var elements: [LLVMValueRef?] = bytes.map { LLVMConstInt(i8, UInt64($0), 0) }
-        let initializer = elements.withUnsafeMutableBufferPointer {
-            LLVMConstArray2(i8, $0.baseAddress, UInt64($0.count))!
+        // One byte-string constant (not a constant per byte: SQLite's table has millions).
+        let initializer = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                LLVMConstStringInContext2(context, $0.baseAddress, $0.count, 1)!
+            }
         }
         let global = LLVMAddGlobal(module, LLVMTypeOf(initializer), "\(SymbolNaming.prefix)\(moduleHash).callsites")!
         LLVMSetInitializer(global, initializer)

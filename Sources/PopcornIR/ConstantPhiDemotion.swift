@@ -12,6 +12,10 @@ import CLLVM
 /// at the top of the phi's block; the slot is an ordinary entry-block alloca, recorded by the
 /// stackmaps wherever it is live across a call.
 ///
+/// No call ever lies between the stores and the load (the stores are the predecessors' last
+/// instructions before their branches, the load the first of the phi's block), so the slot holds
+/// nothing across a call: `StackMaps` leaves these slots out of its records.
+///
 /// Only phis with such an input are demoted: a constant coming from a block without an
 /// instrumented call is materialised in that block, where no call can follow it, and the machine
 /// passes that could move it into an earlier block (machine LICM and CSE) are disabled
@@ -19,22 +23,25 @@ import CLLVM
 /// the induction variable into every iteration of loops without any call (the vectorised inner
 /// loop of `Examples/matrix`).
 struct ConstantPhiDemotion {
-    /// Demotes the qualifying phis of `function`, whose instrumented calls are `calls`; returns how many.
+    /// Demotes the qualifying phis of `function`, whose instrumented calls are `calls`; returns the
+    /// slots it made.
     @discardableResult
-    func run(on function: LLVMValueRef, calls: [LLVMValueRef], builder: borrowing IRBuilder) -> Int {
+    func run(on function: LLVMValueRef, calls: [LLVMValueRef], builder: borrowing IRBuilder) -> [LLVMValueRef] {
         let callBlocks = Set(calls.map { UnsafeRawPointer(LLVMGetInstructionParent($0)!) })
         let phis = IR.instructions(of: function).filter {
             LLVMIsAPHINode($0) != nil && Self.hasConstantInput($0, fromAnyOf: callBlocks)
         }
-        guard !phis.isEmpty else { return 0 }
+        guard !phis.isEmpty else { return [] }
         let entry = LLVMGetEntryBasicBlock(function)!
         LLVMSetCurrentDebugLocation2(builder.ref, nil)
+        var slots: [LLVMValueRef] = []
         for phi in phis {
             let type = LLVMTypeOf(phi)!
             var insertion = LLVMGetFirstInstruction(entry)
             while let i = insertion, LLVMIsAAllocaInst(i) != nil { insertion = LLVMGetNextInstruction(i) }
             if let insertion { builder.position(before: insertion) } else { builder.position(atEndOf: entry) }
             let slot = LLVMBuildAlloca(builder.ref, type, "popcorn.phi")!
+            slots.append(slot)
             for index in 0..<LLVMCountIncoming(phi) {
                 let block = LLVMGetIncomingBlock(phi, index)!
                 builder.position(before: LLVMGetBasicBlockTerminator(block)!)
@@ -46,7 +53,7 @@ struct ConstantPhiDemotion {
             LLVMReplaceAllUsesWith(phi, load)
             LLVMInstructionEraseFromParent(phi)
         }
-        return phis.count
+        return slots
     }
 
     /// Whether `phi` has a constant input other than `undef`/`poison` (which need no

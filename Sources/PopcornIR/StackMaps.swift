@@ -46,7 +46,7 @@ struct StackMaps {
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, pointFree: pointFree) }
             guard !calls.isEmpty else { continue }
-            ConstantPhiDemotion().run(on: function, calls: calls, builder: builder)
+            let phiSlots = Set(ConstantPhiDemotion().run(on: function, calls: calls, builder: builder).map { UnsafeRawPointer($0) })
             var analysis = LiveValues(function: function)
             var live = analysis.liveAcross(calls)
             // Every live value except the frame's own fixed slots is kept in a slot of its own across
@@ -80,10 +80,20 @@ struct StackMaps {
             let escaped = escapedAllocas(of: function)
             var stackmaps: [LLVMValueRef] = []
             let functionName = IR.name(of: function)
+            // A slot's address is live wherever the slot is used — in a loop, across every call of
+            // it — but the slot holds a live value only across the calls its value was live across
+            // before demotion: only there is it an operand. (Listing every slot at every call gave
+            // SQLite's interpreter loop about 1000 operands per call and 60% of all its records.)
+            var heldAcross: [UnsafeRawPointer: Set<UnsafeRawPointer>] = [:]
+            for (value, calls) in across { heldAcross[value] = Set(calls.map { UnsafeRawPointer($0) }) }
             for (ordinal, call) in calls.enumerated() {
                 let callee = IR.calleeName(of: call)
                 let id = ids.allocate(moduleHash: moduleHash, function: functionName, ordinal: ordinal, callee: callee)
-                var operands = live[UnsafeRawPointer(call)] ?? []
+                var operands = (live[UnsafeRawPointer(call)] ?? []).filter { value in
+                    if phiSlots.contains(UnsafeRawPointer(value)) { return false } // never holds anything across a call
+                    guard let original = demoted[UnsafeRawPointer(value)] else { return true }
+                    return heldAcross[UnsafeRawPointer(original)]?.contains(UnsafeRawPointer(call)) == true
+                }
                 for alloca in escaped where !operands.contains(alloca) && Self.precedes(alloca, call) {
                     operands.append(alloca)
                 }

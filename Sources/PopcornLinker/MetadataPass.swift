@@ -40,12 +40,10 @@ public enum MetadataPass {
         var files: [ISA: ELFFile] = [:]
         for (isa, path) in binaries { files[isa] = try ELFFile(contentsOf: path) }
         let (tables, omitted) = try MetadataBuilder.tablesOmittingUnusableSites(binaries: files)
-        var sizes: [ISA: Int] = [:]
-        for table in tables { sizes[table.isa] = try MetadataWriter.encode(table).count }
-        let section = try MetadataWriter.section(tables)
-        return Result(section: section, omitted: omitted.map { $0.diagnostic.message },
+        let blobs = try MetadataWriter.encode(tables)
+        return Result(section: MetadataWriter.section(joining: blobs), omitted: omitted.map { $0.diagnostic.message },
                       callSites: Dictionary(uniqueKeysWithValues: tables.map { ($0.isa, $0.callSites.count) }),
-                      tableSizes: sizes)
+                      tableSizes: blobs.mapValues(\.count))
     }
 
     /// The sections `.popcorn.meta` is built from. Once it is, nothing reads them (the runtime and
@@ -55,8 +53,10 @@ public enum MetadataPass {
     /// Appends `result.section` to every binary and removes the metadata's input sections
     /// (in place, atomically per file; nothing loaded moves).
     public static func append(_ result: Result, to binaries: [ISA: String]) throws {
-        for (_, path) in binaries.sorted(by: { $0.key < $1.key }) {
-            try SectionAppender.append(section: sectionName, contents: result.section, removing: inputSections, toFileAt: path)
+        // Each binary is rewritten on its own, at the same time.
+        _ = try PerISA.concurrently(Array(binaries.keys)) { isa in
+            try SectionAppender.append(section: sectionName, contents: result.section, removing: inputSections,
+                                       toFileAt: binaries[isa]!)
         }
     }
 

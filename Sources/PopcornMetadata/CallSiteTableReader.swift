@@ -5,10 +5,12 @@ import PopcornELF
 /// stackmap pass) from a linked binary, as live-value annotations per call-site ID.
 ///
 /// The linker concatenates the tables of all objects: self-delimiting, 8-aligned blocks
-/// (`"PCSITES\0"`, `u32` version 1, `u32` record count, records), zero bytes between blocks.
-/// A record is `u64 id, u32 operand count, u32 name length, name (zero-padded to 8)`, then
-/// 16-byte operands `u8 kind, u8 holds (0xff none), u16 0, u32 base (0xffffffff none), u64 size`
-/// with kinds 0 value, 1 pointer, 2 derived pointer, 3 alloca.
+/// (`"PCSITES\0"`, `u32` version, `u32` record count, records), zero bytes between blocks.
+/// Version 2 (popcorn-cc's `CallSiteTable`): a record is `u64 id, u32 operand count, u32 0`, then
+/// 8-byte operands `u8 kind, u8 holds (0xff none), u16 base (0xffff none), u32 size`. Version 1
+/// (objects of earlier compilers): `u64 id, u32 operand count, u32 name length, name
+/// (zero-padded to 8)`, then 16-byte operands `u8 kind, u8 holds, u16 0, u32 base (0xffffffff
+/// none), u64 size`. Kinds: 0 value, 1 pointer, 2 derived pointer, 3 alloca.
 public enum CallSiteTableReader {
     public static let sectionName = ".popcorn.callsites"
     static let magic = Array("PCSITES\0".utf8)
@@ -36,7 +38,7 @@ public enum CallSiteTableReader {
                 throw MetadataError.malformed(context: context, reason: "no call-site block at offset \(start)")
             }
             let version = try c.u32("block header")
-            guard version == 1 else {
+            guard version == 1 || version == 2 else {
                 throw MetadataError.unsupported(context: context, what: "call-site table version \(version)")
             }
             let count = try c.u32("block header")
@@ -44,17 +46,24 @@ public enum CallSiteTableReader {
                 let what = "call-site record \(r) of the block at offset \(start)"
                 let id = try c.u64(what)
                 let operands = Int(try c.u32(what))
-                let nameLength = Int(try c.u32(what))
+                let nameLength = Int(try c.u32(what)) // 0 in version 2
                 try c.skip(nameLength, what)
                 c.align(to: 8)
-                try c.require(operands * 16, what)
+                try c.require(operands * (version == 1 ? 16 : 8), what)
                 var annotations: [LiveValueAnnotation] = []
                 for o in 0..<operands {
                     let kind = try c.u8(what)
                     let holds = try c.u8(what)
-                    _ = try c.u16(what)
-                    let base = try c.u32(what)
-                    let size = try c.u64(what)
+                    let base: UInt32, size: UInt64
+                    if version == 1 {
+                        _ = try c.u16(what)
+                        base = try c.u32(what)
+                        size = try c.u64(what)
+                    } else {
+                        let narrow = try c.u16(what)
+                        base = narrow == 0xffff ? 0xffff_ffff : UInt32(narrow)
+                        size = UInt64(try c.u32(what))
+                    }
                     var a = LiveValueAnnotation()
                     switch kind {
                     case 0: break

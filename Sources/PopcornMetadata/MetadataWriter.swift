@@ -12,10 +12,20 @@ public enum MetadataWriter {
     /// Every binary of a program carries the same section, so the runtime finds the tables of
     /// both the ISA it leaves and the one it moves to in its own executable.
     public static func section(_ tables: [StackTransformMetadata]) throws -> Data {
+        section(joining: try encode(tables))
+    }
+
+    /// Each ISA's table encoded; the tables are independent, so they are encoded at the same time.
+    public static func encode(_ tables: [StackTransformMetadata]) throws -> [ISA: Data] {
+        let isas = tables.map(\.isa)
+        guard Set(isas).count == isas.count else { throw MetadataError.invalidInput(reason: "two tables for one ISA") }
+        return try PerISA.concurrently(isas) { isa in try encode(tables.first { $0.isa == isa }!) }
+    }
+
+    /// The section holding these encoded tables, in ISA order.
+    public static func section(joining blobs: [ISA: Data]) -> Data {
         var out = Data()
-        for table in tables.sorted(by: { $0.isa < $1.isa }) {
-            out.append(try encode(table))
-        }
+        for isa in blobs.keys.sorted() { out.append(blobs[isa]!) }
         return out
     }
 

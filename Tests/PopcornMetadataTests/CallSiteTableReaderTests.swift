@@ -46,6 +46,27 @@ import PopcornSupport
         #expect(throws: MetadataError.self) { try CallSiteTableReader.decode(Data(Self.goodBlocks[0] + Self.goodBlocks[0]), context: "t") }
     }
 
+    /// Version 2, what popcorn-cc writes now: no function names, 8-byte operands with a 16-bit
+    /// base and a 32-bit size; read alongside version 1 blocks of older objects.
+    @Test func decodesVersionTwoBlocks() throws {
+        var d = Data(Array("PCSITES\0".utf8))
+        d.appendLE(UInt32(2)); d.appendLE(UInt32(1))
+        d.appendLE(UInt64(77)); d.appendLE(UInt32(3)); d.appendLE(UInt32(0))
+        d.append(contentsOf: [3, 1]); d.appendLE(UInt16(0xffff)); d.appendLE(UInt32(48))   // an object holding a pointer
+        d.append(contentsOf: [1, 0xff]); d.appendLE(UInt16(0xffff)); d.appendLE(UInt32(8)) // a pointer
+        d.append(contentsOf: [2, 0xff]); d.appendLE(UInt16(1)); d.appendLE(UInt32(8))      // derived from operand 1
+        let table = try CallSiteTableReader.decode(d + Data(Self.goodBlocks[1]), context: "t")
+        #expect(table[77] == [LiveValueAnnotation(isAlloca: true, allocaSize: 48, holdsPointer: true),
+                              LiveValueAnnotation(isPointer: true), LiveValueAnnotation(isPointer: true, base: 1)])
+        #expect(table.count == 6)
+        var wrong = d
+        wrong[wrong.count - 6] = 9 // base 9 of 3 operands
+        #expect(throws: MetadataError.self) { try CallSiteTableReader.decode(wrong, context: "t") }
+        for length in 1..<d.count {
+            #expect(throws: MetadataError.self) { try CallSiteTableReader.decode(d.prefix(length), context: "t") }
+        }
+    }
+
     /// The side table, emitted the way popcorn-cc emits it (an internal constant per module in
     /// `.popcorn.callsites`), is found in the linked binaries and merged without being passed in.
     @Test func builderReadsTheSideTableFromTheBinaries() throws {
