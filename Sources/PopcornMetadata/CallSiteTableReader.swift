@@ -6,8 +6,10 @@ import PopcornELF
 ///
 /// The linker concatenates the tables of all objects: self-delimiting, 8-aligned blocks
 /// (`"PCSITES\0"`, `u32` version, `u32` record count, records), zero bytes between blocks.
-/// Version 2 (popcorn-cc's `CallSiteTable`): a record is `u64 id, u32 operand count, u32 0`, then
-/// 8-byte operands `u8 kind, u8 holds (0xff none), u16 base (0xffff none), u32 size`. Version 1
+/// Version 3 (popcorn-cc's `CallSiteTable`): after the header, `u32` list count and `u32 0`;
+/// records `u64 id, u32 list, u32 0`, then the lists, each `u32` operand count, `u32 0` and
+/// 8-byte operands `u8 kind, u8 holds (0xff none), u16 base (0xffff none), u32 size`. Version 2:
+/// records `u64 id, u32 operand count, u32 0` each followed by its operands. Version 1
 /// (objects of earlier compilers): `u64 id, u32 operand count, u32 name length, name
 /// (zero-padded to 8)`, then 16-byte operands `u8 kind, u8 holds, u16 0, u32 base (0xffffffff
 /// none), u64 size`. Kinds: 0 value, 1 pointer, 2 derived pointer, 3 alloca.
@@ -30,6 +32,12 @@ public enum CallSiteTableReader {
     public static func decode(_ data: Data, context: String) throws -> [UInt64: [LiveValueAnnotation]] {
         var c = DataCursor(data, context: context)
         var result: [UInt64: [LiveValueAnnotation]] = [:]
+        func add(_ id: UInt64, _ annotations: [LiveValueAnnotation]) throws {
+            if result[id] != nil {
+                throw MetadataError.malformed(context: context, reason: "call site \(MetadataError.hex(id)) is described twice")
+            }
+            result[id] = annotations
+        }
         while true {
             while !c.atEnd && c.bytes[c.offset] == 0 { c.offset += 1 }
             if c.atEnd { return result }
@@ -38,10 +46,34 @@ public enum CallSiteTableReader {
                 throw MetadataError.malformed(context: context, reason: "no call-site block at offset \(start)")
             }
             let version = try c.u32("block header")
-            guard version == 1 || version == 2 else {
+            guard (1...3).contains(version) else {
                 throw MetadataError.unsupported(context: context, what: "call-site table version \(version)")
             }
             let count = try c.u32("block header")
+            if version == 3 {
+                let listCount = Int(try c.u32("block header"))
+                _ = try c.u32("block header")
+                var records: [(id: UInt64, list: Int)] = []
+                for r in 0..<Int(count) {
+                    let what = "call-site record \(r) of the block at offset \(start)"
+                    let id = try c.u64(what)
+                    let list = Int(try c.u32(what))
+                    _ = try c.u32(what)
+                    guard list < listCount else {
+                        throw MetadataError.malformed(context: context, reason: "call site \(MetadataError.hex(id)) refers to list \(list) of \(listCount)")
+                    }
+                    records.append((id, list))
+                }
+                var lists: [[LiveValueAnnotation]] = []
+                for l in 0..<listCount {
+                    let what = "operand list \(l) of the block at offset \(start)"
+                    let operands = Int(try c.u32(what))
+                    _ = try c.u32(what)
+                    lists.append(try Self.operands(operands, wide: false, from: &c, what: what, context: context))
+                }
+                for record in records { try add(record.id, lists[record.list]) }
+                continue
+            }
             for r in 0..<Int(count) {
                 let what = "call-site record \(r) of the block at offset \(start)"
                 let id = try c.u64(what)
@@ -49,46 +81,51 @@ public enum CallSiteTableReader {
                 let nameLength = Int(try c.u32(what)) // 0 in version 2
                 try c.skip(nameLength, what)
                 c.align(to: 8)
-                try c.require(operands * (version == 1 ? 16 : 8), what)
-                var annotations: [LiveValueAnnotation] = []
-                for o in 0..<operands {
-                    let kind = try c.u8(what)
-                    let holds = try c.u8(what)
-                    let base: UInt32, size: UInt64
-                    if version == 1 {
-                        _ = try c.u16(what)
-                        base = try c.u32(what)
-                        size = try c.u64(what)
-                    } else {
-                        let narrow = try c.u16(what)
-                        base = narrow == 0xffff ? 0xffff_ffff : UInt32(narrow)
-                        size = UInt64(try c.u32(what))
-                    }
-                    var a = LiveValueAnnotation()
-                    switch kind {
-                    case 0: break
-                    case 1: a.isPointer = true
-                    case 2: a.isPointer = true
-                    case 3:
-                        a.isAlloca = true
-                        a.allocaSize = UInt32(clamping: size)
-                        a.holdsPointer = holds == 1 || holds == 2
-                    default:
-                        throw MetadataError.malformed(context: context, reason: "call site \(MetadataError.hex(id)) operand \(o) has kind \(kind)")
-                    }
-                    if base != 0xffff_ffff {
-                        guard base < UInt32(operands) else {
-                            throw MetadataError.malformed(context: context, reason: "call site \(MetadataError.hex(id)) operand \(o) has base \(base) of \(operands)")
-                        }
-                        a.base = UInt16(base)
-                    }
-                    annotations.append(a)
-                }
-                if result[id] != nil {
-                    throw MetadataError.malformed(context: context, reason: "call site \(MetadataError.hex(id)) is described twice")
-                }
-                result[id] = annotations
+                try add(id, try Self.operands(operands, wide: version == 1, from: &c, what: "call site \(MetadataError.hex(id))",
+                                              context: context))
             }
         }
+    }
+
+    /// `count` operands: 16 bytes each in version 1 (`wide`), else 8.
+    private static func operands(_ count: Int, wide: Bool, from c: inout DataCursor, what: String,
+                                 context: String) throws -> [LiveValueAnnotation] {
+        try c.require(count * (wide ? 16 : 8), what)
+        var annotations: [LiveValueAnnotation] = []
+        annotations.reserveCapacity(count)
+        for o in 0..<count {
+            let kind = try c.u8(what)
+            let holds = try c.u8(what)
+            let base: UInt32, size: UInt64
+            if wide {
+                _ = try c.u16(what)
+                base = try c.u32(what)
+                size = try c.u64(what)
+            } else {
+                let narrow = try c.u16(what)
+                base = narrow == 0xffff ? 0xffff_ffff : UInt32(narrow)
+                size = UInt64(try c.u32(what))
+            }
+            var a = LiveValueAnnotation()
+            switch kind {
+            case 0: break
+            case 1: a.isPointer = true
+            case 2: a.isPointer = true
+            case 3:
+                a.isAlloca = true
+                a.allocaSize = UInt32(clamping: size)
+                a.holdsPointer = holds == 1 || holds == 2
+            default:
+                throw MetadataError.malformed(context: context, reason: "\(what): operand \(o) has kind \(kind)")
+            }
+            if base != 0xffff_ffff {
+                guard base < UInt32(count) else {
+                    throw MetadataError.malformed(context: context, reason: "\(what): operand \(o) has base \(base) of \(count)")
+                }
+                a.base = UInt16(base)
+            }
+            annotations.append(a)
+        }
+        return annotations
     }
 }

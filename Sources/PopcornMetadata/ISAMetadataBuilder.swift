@@ -12,7 +12,8 @@ struct ISAMetadataBuilder {
     /// IR facts per call-site ID (pointer flags, alloca sizes), if the compiler provided them.
     let annotations: [UInt64: [LiveValueAnnotation]]
 
-    /// `annotations` nil: use the binary's own `.popcorn.callsites` table, if it has one.
+    /// `annotations`: the compiler's side table (`MetadataBuilder.sideTable`), nil to use the
+    /// binary's own `.popcorn.callsites` table, if it has one.
     init(file: ELFFile, isa: ISA, annotations: [UInt64: [LiveValueAnnotation]]?) throws {
         self.file = file
         self.isa = isa

@@ -30,10 +30,29 @@ public enum MetadataBuilder {
         try MetadataWriter.section(try tables(binaries: binaries, annotations: annotations))
     }
 
+    /// The compiler's side tables of all `binaries`, merged. popcorn-cc writes the table into one
+    /// ISA's object only (it describes the portable module's operands, the same for every ISA);
+    /// objects of earlier compilers carry it in every ISA's. A site described twice must be
+    /// described alike. `nil` when no binary has a table.
+    static func sideTable(of binaries: [ISA: ELFFile]) throws -> [UInt64: [LiveValueAnnotation]]? {
+        var merged: [UInt64: [LiveValueAnnotation]]?
+        for isa in binaries.keys.sorted() {
+            guard let table = try CallSiteTableReader.read(binaries[isa]!) else { continue }
+            try merged = (merged ?? [:]).merging(table) { first, second in
+                guard first == second else {
+                    throw MetadataError.invalidInput(reason: "the ISAs' call-site side tables describe a site differently")
+                }
+                return first
+            }
+        }
+        return merged
+    }
+
     /// The decoded, verified tables, in ISA order (for tools and tests).
     public static func tables(binaries: [ISA: ELFFile],
                               annotations: [UInt64: [LiveValueAnnotation]]? = nil) throws -> [StackTransformMetadata] {
         guard !binaries.isEmpty else { throw MetadataError.invalidInput(reason: "no binaries") }
+        let annotations = try annotations ?? sideTable(of: binaries) ?? [:]
         var tables: [StackTransformMetadata] = []
         for (isa, file) in binaries.sorted(by: { $0.key < $1.key }) {
             guard file.isa == isa else {
@@ -57,6 +76,7 @@ public enum MetadataBuilder {
         for (isa, file) in binaries where file.isa != isa {
             throw MetadataError.invalidInput(reason: "'\(file.path)' is not an \(isa) binary")
         }
+        let annotations = try annotations ?? sideTable(of: binaries) ?? [:]
         // The ISAs' tables are independent: built at the same time, collected in ISA order.
         let built = try PerISA.concurrently(Array(binaries.keys)) { isa in
             var rejected: [(id: UInt64, error: MetadataError)] = []

@@ -105,7 +105,8 @@ import Testing
                         "\(isa): record \(map.id) in \(map.function) at \(map.offset) is not after a call (\(calls[map.function].map { Array($0).sorted() } ?? []))")
             }
             let sections = try ProcessRunner.checked(try MigrationTestSupport.tool("llvm-readelf"), ["-S", path]).stdoutText
-            #expect(sections.contains(".popcorn.callsites"))
+            // One copy of the side table per program: in the carrier ISA's object only.
+            #expect(sections.contains(".popcorn.callsites") == (isa == CallSiteTable.carrier), "\(isa)")
         }
     }
 
@@ -139,13 +140,21 @@ import Testing
             .init(kind: .alloca, size: 24, base: nil, holds: nil), .init(kind: .alloca, size: 8, base: 0, holds: .derivedPointer),
         ])
         let bytes = CallSiteTable.encode([record])
-        #expect(bytes.count == 16 + 16 + 2 * 8)
-        #expect(Array(bytes[0..<12]) == Array("PCSITES\0".utf8) + [2, 0, 0, 0])
-        #expect(Array(bytes[16..<24]) == [8, 7, 6, 5, 4, 3, 2, 1])
-        #expect(Array(bytes[24..<32]) == [2, 0, 0, 0, 0, 0, 0, 0])
-        #expect(Array(bytes[32..<40]) == [3, 0xff, 0xff, 0xff, 24, 0, 0, 0])
-        #expect(Array(bytes[40..<48]) == [3, 2, 0, 0, 8, 0, 0, 0])
+        #expect(bytes.count == 24 + 16 + 8 + 2 * 8)
+        #expect(Array(bytes[0..<12]) == Array("PCSITES\0".utf8) + [3, 0, 0, 0])
+        #expect(Array(bytes[12..<20]) == [1, 0, 0, 0, 1, 0, 0, 0])    // one record, one list
+        #expect(Array(bytes[24..<32]) == [8, 7, 6, 5, 4, 3, 2, 1])
+        #expect(Array(bytes[32..<40]) == [0, 0, 0, 0, 0, 0, 0, 0])    // list 0
+        #expect(Array(bytes[40..<48]) == [2, 0, 0, 0, 0, 0, 0, 0])    // two operands
+        #expect(Array(bytes[48..<56]) == [3, 0xff, 0xff, 0xff, 24, 0, 0, 0])
+        #expect(Array(bytes[56..<64]) == [3, 2, 0, 0, 8, 0, 0, 0])
         #expect(MigrationTestSupport.decodeSideTable(bytes) == [record.asStored])
+        // Records with the same operands share their list.
+        var twin = record
+        twin.id = 99
+        let shared = CallSiteTable.encode([record, twin])
+        #expect(shared.count == bytes.count + 16)
+        #expect(MigrationTestSupport.decodeSideTable(shared) == [record.asStored, twin.asStored])
     }
 
     /// The functions of module text that contain a stackmap call.
@@ -239,11 +248,14 @@ enum MigrationTestSupport {
         var at = 0
         while at + 16 <= bytes.count {
             guard Array(bytes[at..<at + 8]) == CallSiteTable.magic else { at += 8; continue }
-            let count = u32(at + 12)
-            at += 16
-            for _ in 0..<count {
-                let id = u64(at), operands = u32(at + 8)
-                at += 16
+            let count = u32(at + 12), listCount = u32(at + 16)
+            at += 24
+            let recordsAt = at
+            at += 16 * count
+            var lists: [[CallSiteRecord.Operand]] = []
+            for _ in 0..<listCount {
+                let operands = u32(at)
+                at += 8
                 var list: [CallSiteRecord.Operand] = []
                 for _ in 0..<operands {
                     let base = Int(bytes[at + 2]) | Int(bytes[at + 3]) << 8
@@ -251,7 +263,11 @@ enum MigrationTestSupport {
                                       base: base == 0xffff ? nil : base, holds: CallSiteRecord.Kind(rawValue: bytes[at + 1])))
                     at += 8
                 }
-                records.append(CallSiteRecord(id: id, function: "", callee: nil, operands: list))
+                lists.append(list)
+            }
+            for r in 0..<count {
+                let record = recordsAt + 16 * r
+                records.append(CallSiteRecord(id: u64(record), function: "", callee: nil, operands: lists[u32(record + 8)]))
             }
         }
         return records
