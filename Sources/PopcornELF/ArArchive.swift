@@ -23,7 +23,9 @@ public struct ArArchive: Sendable {
     public var members: [Member]
     /// The archive's GNU symbol index (`/` or `/SYM64/`): each defined global to the position in
     /// `members` of the first member the index names for it. `nil` when the archive has none
-    /// (archives popcorn-ld writes, BSD archives).
+    /// (archives popcorn-ld writes, BSD archives) or one that does not decode: ld.lld does not use
+    /// the index, so a damaged one must not make the archive unreadable (readers fall back to the
+    /// members' own symbol tables).
     public var symbolIndex: [String: Int]?
 
     /// Whether `data` starts like an archive (regular or thin).
@@ -104,32 +106,28 @@ public struct ArArchive: Sendable {
         }
         self.members = members
         if let index {
-            symbolIndex = try ArArchive.symbolIndex(index.body, wide: index.wide, members: memberAtHeader, path: path)
+            symbolIndex = ArArchive.symbolIndex(index.body, wide: index.wide, members: memberAtHeader)
         }
     }
 
     /// Decodes a GNU symbol index: a big-endian count, that many big-endian member header
     /// offsets (4 bytes, 8 in `/SYM64/`), then the symbol names, NUL-terminated, in the same order.
-    private static func symbolIndex(_ body: Data, wide: Bool, members: [UInt64: Int], path: String) throws -> [String: Int] {
+    /// `nil` when the index is truncated, a name is unterminated or an offset names no member.
+    private static func symbolIndex(_ body: Data, wide: Bool, members: [UInt64: Int]) -> [String: Int]? {
         let bytes = [UInt8](body)
         let width = wide ? 8 : 4
         func bigEndian(at position: Int) -> UInt64 {
             (0..<width).reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[position + $1]) }
         }
-        func malformed(_ reason: String) -> ArchiveError { .malformed(path: path, reason: "symbol index: \(reason)") }
-        guard bytes.count >= width else { throw malformed("truncated") }
+        guard bytes.count >= width else { return nil }
         let count = bigEndian(at: 0)
-        guard count <= UInt64(bytes.count / width), (Int(count) + 1) * width <= bytes.count else {
-            throw malformed("\(count) entries do not fit in \(bytes.count) bytes")
-        }
+        guard count <= UInt64(bytes.count / width), (Int(count) + 1) * width <= bytes.count else { return nil }
         var result: [String: Int] = [:]
         var name = (Int(count) + 1) * width
         for entry in 0..<Int(count) {
-            guard let end = bytes[name...].firstIndex(of: 0) else { throw malformed("name \(entry) is not terminated") }
+            guard let end = bytes[name...].firstIndex(of: 0),
+                  let member = members[bigEndian(at: (entry + 1) * width)] else { return nil }
             let symbol = String(decoding: bytes[name..<end], as: UTF8.self)
-            guard let member = members[bigEndian(at: (entry + 1) * width)] else {
-                throw malformed("'\(symbol)' names no member header")
-            }
             if result[symbol] == nil { result[symbol] = member }
             name = end + 1
         }

@@ -12,13 +12,13 @@ struct ISAMetadataBuilder {
     /// IR facts per call-site ID (pointer flags, alloca sizes), if the compiler provided them.
     let annotations: [UInt64: [LiveValueAnnotation]]
 
-    /// `annotations`: the compiler's side table (`MetadataBuilder.sideTable`), nil to use the
-    /// binary's own `.popcorn.callsites` table, if it has one.
-    init(file: ELFFile, isa: ISA, annotations: [UInt64: [LiveValueAnnotation]]?) throws {
+    /// `annotations`: the compiler's side table of the whole program (`MetadataBuilder.sideTable`:
+    /// one ISA's object carries it for all).
+    init(file: ELFFile, isa: ISA, annotations: [UInt64: [LiveValueAnnotation]]) {
         self.file = file
         self.isa = isa
         self.registers = RegisterFile(isa)
-        self.annotations = try annotations ?? CallSiteTableReader.read(file) ?? [:]
+        self.annotations = annotations
     }
 
     func build() throws -> StackTransformMetadata {

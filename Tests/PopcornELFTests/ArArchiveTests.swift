@@ -29,6 +29,18 @@ import PopcornSupport
         let parsed = try ArArchive(contentsOf: archive)
         #expect(parsed.members.map(\.name) == files.map { ($0.0 as NSString).lastPathComponent })
         #expect(parsed.members.map(\.data) == files.map(\.1))
+        if format == "gnu" {
+            // llvm-ar's index: each global to its member (first of two `short.o` for `s`).
+            #expect(parsed.symbolIndex == ["s": 0, "l": 1, "s2": 2, "odd_sized": 3])
+            // A damaged index leaves the archive readable, without an index.
+            var damaged = [UInt8](data)
+            let body = 8 + 60
+            damaged[body] = 0x7f // an entry count far beyond the index
+            let reread = try ArArchive(data: Data(damaged), path: archive)
+            #expect(reread.symbolIndex == nil && reread.members.map(\.data) == files.map(\.1))
+        } else {
+            #expect(parsed.symbolIndex == nil)
+        }
     }
 
     @Test func writtenArchivesAreReadByLLVMArAndLinkedByLLD() throws {
