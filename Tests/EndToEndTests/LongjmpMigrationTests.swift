@@ -69,6 +69,27 @@ import PopcornSupport
         }
     }
 
+    /// The first rewrite of a run, at each point on its own: the only rewrite that leaves the native
+    /// stack, with the state mapping between the two stacks. At the exit point of an inner
+    /// protected call the innermost frame's stack pointer is also the address of its handler (a
+    /// moved object holding a buffer); the scan for pointers to moved buffers once re-pointed its
+    /// own copy of that bound, skipped the memory between the stacks and left the state's handler
+    /// pointer naming the poisoned old stack. `rewritingAtEveryPointKeepsLongjmpWorking` rewrites
+    /// from one mapped stack to the other after its first point, which this never met.
+    @Test func firstRewriteAtAnyPointKeepsLongjmpWorking() throws {
+        let directory = try Harness.scratch("longjmp-first-rewrite")
+        let base = try Self.build(in: directory)
+        let (output, points) = try Self.reference(base, on: .x86_64)
+        var failed: [Int] = []
+        for point in 1...points {
+            let rewritten = try Self.run(base, from: .x86_64, environment: ["POPCORN_STATS": "1", "POPCORN_REWRITE_AT": "\(point)"])
+            if !rewritten.succeeded || rewritten.stdoutText != output || Harness.stat("rewrites", in: rewritten.stderrText) != 1 {
+                failed.append(point)
+            }
+        }
+        #expect(failed.isEmpty, "rewrites failed at points \(failed.prefix(20)) (\(failed.count) of \(points))")
+    }
+
     /// One hop at points spread over the whole run (inside protected calls, between a setjmp and
     /// its longjmp, inside the sigsetjmp section), and round trips, from either ISA.
     @Test(arguments: ISA.allCases)

@@ -1,7 +1,7 @@
 /*
  * setjmp/longjmp and sigsetjmp/siglongjmp across stack transformations: errors thrown at several
  * depths after migration points, protected calls nested like Lua's pcall (handlers on the stack,
- * chained through a global pointer), buffers in a global, on the heap and on the stack, a retry
+ * chained through a pointer in a mapping of its own, like Lua's L->errorJmp), buffers in a global, on the heap and on the stack, a retry
  * loop with a volatile counter, and signal masks restored by siglongjmp.  The output must not
  * depend on where (or whether) the stack was rewritten or moved.
  */
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static unsigned long checksum = 1469598103934665603ul;
 
@@ -41,16 +42,27 @@ static long __attribute__((noinline)) work(long n)
     return s;
 }
 
-/* ---- protected calls: handlers on the stack, the innermost one in a global (Lua's errorJmp) ---- */
+/* ---- protected calls: handlers on the stack, the innermost one in the state (Lua's errorJmp) ---- */
 
+/* 16-aligned, which puts the handler at the bottom of protected_call's x86_64 frame, as Lua's
+ * lua_longjmp is in luaD_rawrunprotected's: that frame's stack pointer is then also the address
+ * of a moved object holding a buffer (see firstRewriteAtAnyPointKeepsLongjmpWorking). */
 struct handler {
     jmp_buf buf;
     int status;
     long depth;
     struct handler *previous;
-};
+} __attribute__((aligned(16)));
 
-static struct handler *current_handler;
+/* The innermost handler, in a state object of its own mapping (Lua keeps L->errorJmp in its heap):
+ * mapped first, so it lies between the native stack and anything mapped later — a rewrite's new
+ * stack, the runtime's scratch — where the stack transformation's scan for pointers to moved
+ * buffers must still find it. */
+struct interpreter_state {
+    struct handler *current_handler;
+};
+static struct interpreter_state *state;
+#define current_handler (state->current_handler)
 
 static void __attribute__((noinline, noreturn)) throw_error(int status)
 {
@@ -234,6 +246,9 @@ static void signal_masks(void)
 
 int main(void)
 {
+    state = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (state == MAP_FAILED)
+        return 1;
     protected_calls();
     global_buffers();
     heap_buffers();

@@ -22,8 +22,30 @@
 #define JMP_BUF_SP_WORD 13
 #endif
 
-static struct popcorn_jmp_buf_entry jmp_buf_entries[POPCORN_JMP_BUF_MAX];
-static unsigned jmp_buf_count;
+/*
+ * The registry's state in the program's writable data, in one object: the commit's pointer scan
+ * (jmp_buf_scan) reads every private writable mapping, and it leaves this object alone.  Its
+ * words are stack addresses — the entries, the saved entries a rollback restores, the bounds of
+ * the stack being left and the ranges to skip — and the scan must not re-point them: once the
+ * innermost frame's stack pointer was also the address of a moved buffer's object (Lua's
+ * luaD_rawrunprotected keeps its lua_longjmp at SP+0), the scan moved its own bound into the new
+ * stack mid-way, skipped everything between the two stacks and left L->errorJmp stale.
+ */
+#define JMP_BUF_SKIP_MAX 16
+static struct {
+    struct popcorn_jmp_buf_entry entries[POPCORN_JMP_BUF_MAX];
+    unsigned count;
+    /* The registry as it was before the last commit, for a rollback. */
+    struct popcorn_jmp_buf_entry saved_entries[POPCORN_JMP_BUF_MAX];
+    unsigned saved_count;
+    /* The stack being left: the innermost moved frame's SP and the outermost one's CFA. */
+    uint64_t src_stack, src_top;
+    /* Address ranges the pointer scan leaves alone: the new stack and the runtime's own scratch. */
+    struct {
+        uint64_t lo, hi;
+    } skip[JMP_BUF_SKIP_MAX];
+    unsigned skip_count;
+} registry;
 /* Notes may come from several threads; only single-threaded processes move, so other threads'
  * entries only need to not corrupt the table. */
 static int jmp_buf_lock;
@@ -46,15 +68,15 @@ void __popcorn_jmp_buf_note(void *buf)
     memcpy(&sp, (const unsigned char *)buf + 8 * JMP_BUF_SP_WORD, sizeof sp);
     uint64_t address = (uint64_t)(uintptr_t)buf;
     jmp_buf_acquire();
-    while (jmp_buf_count > 0 && jmp_buf_entries[jmp_buf_count - 1].sp < sp)
-        jmp_buf_count--; /* deeper frames, returned since they called setjmp */
-    for (unsigned i = jmp_buf_count; i-- > 0 && jmp_buf_entries[i].sp == sp;)
-        if (jmp_buf_entries[i].address == address) {
+    while (registry.count > 0 && registry.entries[registry.count - 1].sp < sp)
+        registry.count--; /* deeper frames, returned since they called setjmp */
+    for (unsigned i = registry.count; i-- > 0 && registry.entries[i].sp == sp;)
+        if (registry.entries[i].address == address) {
             jmp_buf_release();
             return;
         }
-    if (jmp_buf_count < POPCORN_JMP_BUF_MAX) {
-        jmp_buf_entries[jmp_buf_count++] = (struct popcorn_jmp_buf_entry){address, sp};
+    if (registry.count < POPCORN_JMP_BUF_MAX) {
+        registry.entries[registry.count++] = (struct popcorn_jmp_buf_entry){address, sp};
         jmp_buf_release();
         return;
     }
@@ -67,8 +89,8 @@ void __popcorn_jmp_buf_note(void *buf)
 
 struct popcorn_jmp_buf_entry *popcorn_jmp_buf_entries(unsigned *count)
 {
-    *count = jmp_buf_count;
-    return jmp_buf_entries;
+    *count = registry.count;
+    return registry.entries;
 }
 
 /* ---- what a transformation prepared ---- */
@@ -91,16 +113,6 @@ struct popcorn_jmp_buf_object {
 static struct jmp_buf_kept *jmp_buf_kept;
 static struct popcorn_jmp_buf_object *jmp_buf_objects;
 static unsigned jmp_buf_kept_count, jmp_buf_object_count;
-static uint64_t jmp_buf_src_stack, jmp_buf_src_top;
-/* Address ranges the pointer scan leaves alone: the new stack and the runtime's own scratch. */
-#define JMP_BUF_SKIP_MAX 16
-static struct {
-    uint64_t lo, hi;
-} jmp_buf_skip[JMP_BUF_SKIP_MAX];
-static unsigned jmp_buf_skip_count;
-/* The registry as it was before the last commit, for a rollback. */
-static struct popcorn_jmp_buf_entry jmp_buf_saved_entries[POPCORN_JMP_BUF_MAX];
-static unsigned jmp_buf_saved_count;
 
 static int jmp_buf_scratch(void)
 {
@@ -119,14 +131,14 @@ void popcorn_jmp_bufs_reset(void)
 {
     jmp_buf_kept_count = 0;
     jmp_buf_object_count = 0;
-    jmp_buf_src_stack = jmp_buf_src_top = 0;
-    jmp_buf_skip_count = 0;
+    registry.src_stack = registry.src_top = 0;
+    registry.skip_count = 0;
 }
 
 void popcorn_jmp_bufs_skip(uint64_t lo, uint64_t hi)
 {
-    if (jmp_buf_skip_count < JMP_BUF_SKIP_MAX && lo < hi)
-        jmp_buf_skip[jmp_buf_skip_count++] = (typeof(jmp_buf_skip[0])){lo, hi};
+    if (registry.skip_count < JMP_BUF_SKIP_MAX && lo < hi)
+        registry.skip[registry.skip_count++] = (typeof(registry.skip[0])){lo, hi};
 }
 
 int popcorn_jmp_bufs_keep(uint64_t address, uint64_t sp, const unsigned char *image)
@@ -154,8 +166,8 @@ int popcorn_jmp_bufs_object_moved(uint64_t src, uint64_t dst, uint64_t size)
 
 void popcorn_jmp_bufs_stacks(uint64_t src_sp, uint64_t src_top, uint64_t dst_lo, uint64_t dst_hi)
 {
-    jmp_buf_src_stack = src_sp;
-    jmp_buf_src_top = src_top;
+    registry.src_stack = src_sp;
+    registry.src_top = src_top;
     popcorn_jmp_bufs_skip(dst_lo, dst_hi);
 }
 
@@ -234,6 +246,7 @@ static void jmp_buf_scan(int reverse)
     }
     close(fd);
     maps[used] = '\0';
+    popcorn_jmp_bufs_skip((uint64_t)(uintptr_t)&registry, (uint64_t)(uintptr_t)(&registry + 1));
     uint64_t scratch_lo = (uint64_t)(uintptr_t)jmp_buf_objects;
     popcorn_jmp_bufs_skip(scratch_lo, scratch_lo + POPCORN_JMP_BUF_MAX * (sizeof *jmp_buf_kept + sizeof *jmp_buf_objects));
     for (char *line = maps; *line;) {
@@ -257,16 +270,16 @@ static void jmp_buf_scan(int reverse)
             continue;
         /* The stack being left, from its mapping's start (the runtime's own frames) up to the top
          * of the frames moved. */
-        if (jmp_buf_src_stack >= start && jmp_buf_src_stack < stop)
-            popcorn_jmp_bufs_skip(start, jmp_buf_src_top);
+        if (registry.src_stack >= start && registry.src_stack < stop)
+            popcorn_jmp_bufs_skip(start, registry.src_top);
         /* Mappings may have merged with the runtime's scratch: scan around the skipped ranges. */
         uint64_t at = start;
         while (at < stop) {
             uint64_t next = stop, resume = stop;
-            for (unsigned i = 0; i < jmp_buf_skip_count; i++)
-                if (jmp_buf_skip[i].hi > at && jmp_buf_skip[i].lo < next) {
-                    next = jmp_buf_skip[i].lo > at ? jmp_buf_skip[i].lo : at;
-                    resume = jmp_buf_skip[i].hi;
+            for (unsigned i = 0; i < registry.skip_count; i++)
+                if (registry.skip[i].hi > at && registry.skip[i].lo < next) {
+                    next = registry.skip[i].lo > at ? registry.skip[i].lo : at;
+                    resume = registry.skip[i].hi;
                 }
             jmp_buf_scan_range(at, next, lo, hi, reverse);
             at = resume;
@@ -276,8 +289,8 @@ static void jmp_buf_scan(int reverse)
 
 void popcorn_jmp_bufs_commit(void)
 {
-    memcpy(jmp_buf_saved_entries, jmp_buf_entries, jmp_buf_count * sizeof *jmp_buf_entries);
-    jmp_buf_saved_count = jmp_buf_count;
+    memcpy(registry.saved_entries, registry.entries, registry.count * sizeof *registry.entries);
+    registry.saved_count = registry.count;
     for (unsigned i = 0; i < jmp_buf_kept_count; i++) {
         struct jmp_buf_kept *k = &jmp_buf_kept[i];
         void *at = (void *)(uintptr_t)k->entry.address;
@@ -288,8 +301,8 @@ void popcorn_jmp_bufs_commit(void)
     }
     jmp_buf_scan(0);
     for (unsigned i = 0; i < jmp_buf_kept_count; i++)
-        jmp_buf_entries[i] = jmp_buf_kept[i].entry;
-    jmp_buf_count = jmp_buf_kept_count;
+        registry.entries[i] = jmp_buf_kept[i].entry;
+    registry.count = jmp_buf_kept_count;
 }
 
 void popcorn_jmp_bufs_rollback(void)
@@ -300,7 +313,7 @@ void popcorn_jmp_bufs_rollback(void)
         if (k->has_image)
             memcpy((void *)(uintptr_t)k->entry.address, k->saved, POPCORN_JMP_BUF_SIZE);
     }
-    memcpy(jmp_buf_entries, jmp_buf_saved_entries, jmp_buf_saved_count * sizeof *jmp_buf_entries);
-    jmp_buf_count = jmp_buf_saved_count;
+    memcpy(registry.entries, registry.saved_entries, registry.saved_count * sizeof *registry.entries);
+    registry.count = registry.saved_count;
     popcorn_jmp_bufs_reset();
 }
