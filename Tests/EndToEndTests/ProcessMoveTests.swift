@@ -180,6 +180,27 @@ import PopcornSupport
         #expect(run.stderrText.contains("\(missing) does not exist"), "\(run.stderrText)")
     }
 
+    /// Without address randomisation (`setarch -R`, as under a debugger) the exec'd image's own
+    /// stack and the emulator's memory land exactly where the process's own are, which the
+    /// restore must get back: every restart met the same collision and the move failed after the
+    /// point of no return. The exec now runs randomised and the restore turns it off again.
+    @Test(arguments: ISA.allCases)
+    func movesWorkWithoutAddressRandomisation(_ isa: ISA) throws {
+        let work = try Self.build("pingpong.c")
+        let setarch = try Harness.systemTool("setarch", package: "util-linux")
+        let unmoved = try Harness.shell("'\(setarch)' -R env \(try Self.command(isa: isa, environment: "", arguments: ""))",
+                                        in: work.path)
+        #expect(unmoved.succeeded && unmoved.stdoutText.hasSuffix("address randomisation: off\n"), "\(unmoved.stdoutText)")
+        for plan in ["50", "50,900"] {
+            let moved = try Harness.shell(
+                "'\(setarch)' -R env \(try Self.command(isa: isa, environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(plan)", arguments: ""))",
+                in: work.path)
+            #expect(moved.succeeded && moved.stdoutText == unmoved.stdoutText, "from \(isa) at \(plan): \(moved.stderrText)")
+            #expect(Harness.stat("migrations", in: moved.stderrText) == plan.split(separator: ",").count,
+                    "from \(isa) at \(plan): \(moved.stderrText)")
+        }
+    }
+
     @Test func missingQemuWarnsOnceAndContinues() throws {
         let work = try Self.build("pingpong.c")
         let plain = try Self.pingpong(work, isa: .x86_64, migrateAt: "")

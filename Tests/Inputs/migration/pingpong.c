@@ -4,12 +4,15 @@
  * across calls.  Globals, heap data, thread-locals, a partial stdout line, a close-on-exec
  * descriptor and time functions (vDSO on x86_64) must behave as in the unmigrated run, whose
  * output is identical.  Nothing here prints the ISA: the output must not depend on where it ran.
+ * Run under `setarch -R`, address randomisation must stay off after the moves (its personality
+ * flag is the process's, like its pid).
  */
 #include <fcntl.h>
 #include <popcorn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,5 +100,6 @@ int main(void)
     memset(late, 'x', 100000);
     printf("late allocation: %s\n", late[99999] == 'x' ? "ok" : "bad");
     free(late);
+    printf("address randomisation: %s\n", personality(0xffffffff) & ADDR_NO_RANDOMIZE ? "off" : "on");
     return 0;
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,6 +286,8 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     h->signal_mask[0] = old_mask;
     h->checkpoint_fd = (int32_t)fd;
     h->creator_pid = (uint32_t)popcorn_sys(SYS_getpid, 0);
+    long persona = popcorn_sys(SYS_personality, 0xffffffffu);
+    h->personality = persona >= 0 ? (uint32_t)persona : 0;
     memcpy(h->link_identity, s->sibling.identity, sizeof h->link_identity);
     record_descriptors(s, (int)fd);
     record_signals(s);
@@ -306,6 +309,12 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     long status = popcorn_checkpoint_write(s, (int)fd, scratch_bytes, dst, &exe, &refusal);
     if (status == 0)
         status = seal(fd);
+    /* Without address randomisation (setarch -R, a debugger) the new image's own memory — its
+     * stack, the emulator's buffers — lands exactly where this process's is, which the restore
+     * must get back: every restart would meet the same collision.  The exec runs randomised; the
+     * restore sets the personality back. */
+    if (status == 0 && (h->personality & ADDR_NO_RANDOMIZE))
+        popcorn_sys(SYS_personality, h->personality & ~(uint32_t)ADDR_NO_RANDOMIZE);
     if (status == 0) {
         if (native) {
             /* The verified file itself, not whatever has its name by now. */
@@ -329,6 +338,8 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
         }
     }
     __popcorn_process_moves--;
+    if (h->personality & ADDR_NO_RANDOMIZE)
+        popcorn_sys(SYS_personality, h->personality);
     close_shared_files(s);
     restore_descriptors(s);
     popcorn_sys(SYS_close, fd);

@@ -25,7 +25,7 @@
 #include <sys/syscall.h>
 
 #define POPCORN_CKPT_MAGIC 0x3154504b43504f50ull /* "POPCKPT1" */
-#define POPCORN_CKPT_VERSION 5
+#define POPCORN_CKPT_VERSION 6
 #define POPCORN_CKPT_ENV "POPCORN_CHECKPOINT_FD"
 /* The memfd's name (/proc/PID/fd/N reads "/memfd:popcorn-checkpoint (deleted)"). */
 #define POPCORN_CKPT_MEMFD_NAME "popcorn-checkpoint"
@@ -156,7 +156,9 @@ struct popcorn_ckpt_header {
     /* Who made it (a secure-execution destination accepts only its own process's checkpoint;
      * exec keeps the pid) and for which link: the destination must carry the same identity. */
     uint32_t creator_pid;
-    uint32_t reserved;
+    /* personality(2) flags; the exec ran with address randomisation on (checkpoint.c), the
+     * restore sets them back. */
+    uint32_t personality;
     uint8_t link_identity[32];
 };
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -254,6 +255,8 @@ static void restore_main(void *argument)
     __popcorn_move_timing.exec_ns = area->started_ns - h->checkpoint_done_ns;
     __popcorn_move_timing.data_bytes = h->data_bytes;
     __popcorn_move_timing.mapped_bytes = mapped;
+    if (h->personality & ADDR_NO_RANDOMIZE)
+        popcorn_sys(SYS_personality, h->personality);
     uint64_t mask = h->signal_mask[0];
     __popcorn_move_timing.restore_ns = popcorn_monotonic_ns() - area->started_ns;
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
