@@ -28,6 +28,8 @@ public enum ELFConstants {
     public static let SHF_WRITE: UInt64 = 0x1
     public static let SHF_ALLOC: UInt64 = 0x2
     public static let SHF_EXECINSTR: UInt64 = 0x4
+    public static let SHF_MERGE: UInt64 = 0x10
+    public static let SHF_STRINGS: UInt64 = 0x20
     public static let SHF_TLS: UInt64 = 0x400
     public static let SHF_EXCLUDE: UInt64 = 0x8000_0000
 

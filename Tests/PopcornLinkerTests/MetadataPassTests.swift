@@ -227,4 +227,23 @@ import PopcornSupport
                                           to: original.data, path: "x")
         }
     }
+
+    /// lld keeps every object's `.comment` string at `-O0`; the appender keeps each once (read
+    /// back with llvm-readelf, which lists every string of the section).
+    @Test func commentStringsAreKeptOnce() throws {
+        let dir = try TemporaryDirectory(prefix: "popcorn-ld-comment")
+        let runtime = try Fixtures.runtime(in: dir)
+        try Fixtures.compile("int f(void) { return 1; }", to: dir.file("f.o"), in: dir)
+        try Fixtures.compile("int f(void); int main(void) { return f() - 1; }", to: dir.file("m.o"), in: dir)
+        let app = dir.file("app")
+        #expect(Fixtures.link([dir.file("m.o"), dir.file("f.o"), "-o", app], runtime: runtime).status == 0)
+        for binary in [app, app + ".aarch64"] {
+            let listing = try Fixtures.run("llvm-readelf-19", ["-p", ".comment", binary])
+            let strings = listing.stdoutText.split(separator: "\n").filter { $0.contains("]") }
+                .map { $0.split(separator: "]", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) }
+            #expect(strings.contains { $0.contains("clang version") }, "\(listing.stdoutText)")
+            #expect(Set(strings).count == strings.count, "\(binary): \(strings)")
+        }
+        #expect(SectionAppender.distinctStrings(Array("\0a\0b\0a\0\0tail".utf8)) == Array("\0a\0b\0tail".utf8))
+    }
 }
