@@ -26,10 +26,13 @@ let package = Package(
         // The `.popcorn.meta` format as the runtime's C header declares it (Toolchain/include).
         .systemLibrary(name: "CPopcornMetadata", path: "Sources/CPopcornMetadata"),
 
+        // zlib: the other ISAs' objects are stored compressed in a multi-ISA object.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+
         // Diagnostics, processes, temporary files, atomic output, ISA descriptions, tool lookup.
         .target(name: "PopcornSupport"),
         // ELF64 and ar readers/writers, and the multi-ISA object container.
-        .target(name: "PopcornELF", dependencies: ["PopcornSupport"]),
+        .target(name: "PopcornELF", dependencies: ["CZlib", "PopcornSupport"]),
         // LLVM C API wrappers, the popcorn IR passes and per-ISA code generation.
         .target(name: "PopcornIR", dependencies: ["CLLVM", "PopcornSupport", "PopcornMetadata"],
                 swiftSettings: llvmSwift, linkerSettings: llvmLink),

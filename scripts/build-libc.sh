@@ -15,6 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 libc=$root/Toolchain/libc
 out=$stage/lib/popcorn
 cc=$stage/bin/popcorn-cc
+dump=$stage/bin/popcorn-dump
 CLANG=${CLANG:-clang-19}
 AR=${AR:-llvm-ar-19}
 OBJCOPY=${OBJCOPY:-llvm-objcopy-19}
@@ -23,11 +24,11 @@ NM=${NM:-llvm-nm-19}
 ISAS="x86_64 aarch64"
 say() { echo "build-libc: $*" >&2; }
 
-[ -x "$cc" ] || { say "error: $cc is missing (run make stage first)"; exit 1; }
+[ -x "$cc" ] && [ -x "$dump" ] || { say "error: $cc or $dump is missing (run make stage first)"; exit 1; }
 source=$("$root/scripts/debian-source.sh" musl)
 tarball=$(ls "$source"/../*.orig.tar.* | head -n 1)
 
-key=$( { sha256sum "$cc" "$tarball" "$0" "$root/Toolchain/tools/gen_syscall_table.sh" \
+key=$( { sha256sum "$cc" "$dump" "$tarball" "$0" "$root/Toolchain/tools/gen_syscall_table.sh" \
              "$root/Toolchain/runtime/x86_64/aarch64_abi.h"
          find "$libc" -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-32)
 stamp=$out/portable-libc.key
@@ -122,7 +123,9 @@ objects=$(find obj/src obj/compat -name '*.o' 2>/dev/null | LC_ALL=C sort)
 for isa in $ISAS; do
     dir=$work/$isa
     mkdir -p "$dir/musl" "$dir/layer"
-    # musl: this ISA's object out of each multi-ISA object, named after its source path.
+    # musl: this ISA's object out of each multi-ISA object, named after its source path. The
+    # other ISAs' objects are stored compressed: popcorn-dump --extract writes <object>.<isa>.
+    [ "$isa" = x86_64 ] || echo $objects | xargs "$dump" --extract="$isa"
     members=""
     for object in $objects; do
         name=$(echo "${object#obj/}" | tr / _)
@@ -131,7 +134,7 @@ for isa in $ISAS; do
             "$OBJCOPY" --remove-section .popcorn.object --remove-section '.popcorn.isa.*' \
                 "$object" "$dir/musl/$name"
         else
-            "$OBJCOPY" --dump-section ".popcorn.isa.$isa=$dir/musl/$name" "$object" "$dir/scratch.o"
+            mv "$object.$isa" "$dir/musl/$name"
         fi
         members="$members $dir/musl/$name"
     done

@@ -21,6 +21,10 @@ public enum Dump {
             if options.help { stdout(HelpText.usage); return 0 }
             if options.version { stdout(HelpText.version + "\n"); return 0 }
             guard let input = options.input else { throw DumpError.missingInput }
+            if let isa = options.extract {
+                for object in options.objects { try extract(isa, from: object) }
+                return 0
+            }
 
             let report = try DumpReport(primary: input)
             if options.json { stdout(report.json().rendered() + "\n") }
@@ -40,5 +44,17 @@ public enum Dump {
             diagnostics.report(error)
             return 1
         }
+    }
+
+    /// Writes the `isa` object of the multi-ISA object at `path` to `<path>.<isa>` (atomically;
+    /// for the host ISA that is the container itself, a valid object of that ISA). The others
+    /// are stored compressed, so `llvm-objcopy --dump-section` gives zlib data, not an object.
+    static func extract(_ isa: ISA, from path: String) throws {
+        let data = try FileSystem.read(path)
+        let objects = try MultiISAObject.objects(in: data, path: path)
+        guard let object = objects[isa] else {
+            throw ELFError.badContainer(path: path, reason: "it holds no \(isa) object")
+        }
+        try AtomicFile.write(object, to: "\(path).\(isa.rawValue)")
     }
 }

@@ -5,6 +5,8 @@ public enum DumpError: Error, DiagnosticConvertible, Equatable {
     case unknownOption(String)
     case missingInput
     case extraInput(String)
+    case unknownISA(String)
+    case conflictingOptions(String, String)
     /// The binary of an ISA that popcorn-ld should have written next to the primary one is absent.
     case missingSibling(path: String, isa: ISA, primary: String)
     /// A file does not hold the ISA its name promises.
@@ -16,6 +18,10 @@ public enum DumpError: Error, DiagnosticConvertible, Equatable {
             return Diagnostic(.error, "unknown argument: '\(option)' (see 'popcorn-dump --help')")
         case .missingInput:
             return Diagnostic(.error, "no input file (usage: popcorn-dump [--json] [--verify] <binary>)")
+        case let .unknownISA(name):
+            return Diagnostic(.error, "unknown ISA '\(name)' (expected one of: \(ISA.allCases.map(\.rawValue).joined(separator: ", ")))")
+        case let .conflictingOptions(first, second):
+            return Diagnostic(.error, "\(first) cannot be combined with \(second)")
         case let .extraInput(path):
             return Diagnostic(.error, "only one input binary is accepted; unexpected '\(path)'")
         case let .missingSibling(path, isa, primary):

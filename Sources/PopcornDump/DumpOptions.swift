@@ -1,3 +1,5 @@
+import PopcornSupport
+
 /// Parsed command line of popcorn-dump.
 public struct DumpOptions: Equatable, Sendable {
     /// The primary (host ISA) binary; siblings are found from it.
@@ -6,6 +8,10 @@ public struct DumpOptions: Equatable, Sendable {
     public var verify = false
     public var help = false
     public var version = false
+    /// `--extract=<isa>`: write that ISA's object out of each multi-ISA object in `objects`.
+    public var extract: ISA?
+    /// The multi-ISA objects of `--extract` (every input, `input` being the first).
+    public var objects: [String] = []
 
     public init() {}
 
@@ -21,12 +27,18 @@ public struct DumpOptions: Equatable, Sendable {
                 case "--verify": verify = true
                 case "--help", "-h": help = true
                 case "--version": version = true
+                case _ where argument.hasPrefix("--extract="):
+                    let name = String(argument.dropFirst("--extract=".count))
+                    guard let isa = ISA(rawValue: name) else { throw DumpError.unknownISA(name) }
+                    extract = isa
                 default: throw DumpError.unknownOption(argument)
                 }
                 continue
             }
-            if input != nil { throw DumpError.extraInput(argument) }
-            input = argument
+            objects.append(argument)
+            if input == nil { input = argument }
         }
+        if extract == nil, objects.count > 1 { throw DumpError.extraInput(objects[1]) }
+        if extract != nil, json || verify { throw DumpError.conflictingOptions("--extract", json ? "--json" : "--verify") }
     }
 }

@@ -12,6 +12,7 @@ public enum HelpText {
 
         SYNOPSIS
             popcorn-dump [--json] [--verify] BINARY
+            popcorn-dump --extract=ISA OBJECT...
             popcorn-dump --help | --version
 
         DESCRIPTION
@@ -55,6 +56,13 @@ public enum HelpText {
                 pair up across ISAs, different live value counts or kinds, a return address not
                 right after a call, a live value in a register a call clobbers), and exit with
                 status 1. With --json, the JSON report is printed as well.
+            --extract=ISA
+                For each multi-ISA object file popcorn-cc -c wrote (an archive member
+                extracted with ar included), write its ISA object to OBJECT.ISA. The other
+                ISAs' objects are stored zlib-compressed (SHF_COMPRESSED) in the sections
+                .popcorn.isa.<isa>, so llvm-objcopy --dump-section gives the compressed bytes;
+                for the host ISA the container itself is written, an ordinary object of that
+                ISA.
             -h, --help
                 Show this help and exit.
             --version

@@ -31,6 +31,11 @@ public enum ELFConstants {
     public static let SHF_MERGE: UInt64 = 0x10
     public static let SHF_STRINGS: UInt64 = 0x20
     public static let SHF_TLS: UInt64 = 0x400
+    public static let SHF_COMPRESSED: UInt64 = 0x800
+    /// `ch_type` of an `Elf64_Chdr`: the section's bytes after the header are a zlib stream.
+    public static let ELFCOMPRESS_ZLIB: UInt32 = 1
+    /// Size of `Elf64_Chdr` (ch_type, ch_reserved, ch_size, ch_addralign).
+    public static let compressionHeaderSize = 24
     public static let SHF_EXCLUDE: UInt64 = 0x8000_0000
 
     // Symbol types and bindings.

@@ -2,7 +2,8 @@ import Foundation
 import PopcornSupport
 
 /// The multi-ISA object container: one ELF relocatable object for the host ISA that carries
-/// every other ISA's object file in `SHF_EXCLUDE` sections (`docs/OBJECT-FORMAT.md`).
+/// every other ISA's object file, zlib-compressed, in `SHF_EXCLUDE` sections
+/// (`docs/OBJECT-FORMAT.md`).
 ///
 /// Because the outer file is an ordinary object and a plain linker discards excluded sections,
 /// `ar`, `nm`, `make` and even a plain `ld.lld` treat a container exactly like the host object.
@@ -11,15 +12,20 @@ public enum MultiISAObject {
     public static let markerSection = ".popcorn.object"
     /// First bytes of the marker section's contents.
     public static let markerMagic = Data("POPCORN-OBJECT\0".utf8)
-    /// Format version written into the marker.
-    public static let formatVersion: UInt32 = 1
+    /// Format version written into the marker: 2 stores the embedded objects compressed
+    /// (`SHF_COMPRESSED`, zlib); version 1 containers, stored as they are, are still read.
+    public static let formatVersion: UInt32 = 2
+    /// The versions `objects(in:path:)` reads.
+    static let readableVersions: ClosedRange<UInt32> = 1...2
 
     /// Builds a container from the host object and the other ISAs' objects.
     ///
     /// The host bytes are kept verbatim; embedded objects, the marker, a rewritten section-name
     /// table and a new section header table are appended, so existing section indices (used by
     /// symbols, relocations and groups) do not change.
-    public static func build(host: Data, embedded: [ISA: Data]) throws -> Data {
+    /// `compressing: false` writes a version 1 container (objects stored as they are), which
+    /// only tests of the reader need.
+    public static func build(host: Data, embedded: [ISA: Data], compressing: Bool = true) throws -> Data {
         let hostFile = try ELFFile(data: host, path: "<host object>")
         guard hostFile.type == ELFConstants.ET_REL else {
             throw ELFError.invalidInput(path: "<host object>", reason: "not a relocatable object (e_type \(hostFile.type))")
@@ -45,17 +51,19 @@ public enum MultiISAObject {
         }
 
         var out = host
-        var newSections: [(name: String, offset: UInt64, size: UInt64, alignment: UInt64)] = []
+        var newSections: [(name: String, offset: UInt64, size: UInt64, alignment: UInt64, flags: UInt64)] = []
         for isa in embedded.keys.sorted() {
+            let stored = compressing ? try CompressedSection.compress(embedded[isa]!) : embedded[isa]!
             out.pad(toAlignment: 8)
-            newSections.append((isa.containerSection, UInt64(out.count), UInt64(embedded[isa]!.count), 8))
-            out.append(embedded[isa]!)
+            newSections.append((isa.containerSection, UInt64(out.count), UInt64(stored.count), 8,
+                                ELFConstants.SHF_EXCLUDE | (compressing ? ELFConstants.SHF_COMPRESSED : 0)))
+            out.append(stored)
         }
         var marker = markerMagic
-        marker.appendLE(formatVersion)
+        marker.appendLE(compressing ? formatVersion : 1)
         marker.appendLE(UInt32(embedded.count))
         out.pad(toAlignment: 4)
-        newSections.append((markerSection, UInt64(out.count), UInt64(marker.count), 4))
+        newSections.append((markerSection, UInt64(out.count), UInt64(marker.count), 4, ELFConstants.SHF_EXCLUDE))
         out.append(marker)
 
         // The section-name table: the old one extended (its prefix stays byte-identical, which
@@ -105,7 +113,7 @@ public enum MultiISAObject {
             out.append(Data(count: ELFConstants.sectionHeaderSize))
         }
         for (section, nameOffset) in zip(newSections, nameOffsets) {
-            out.append(sectionHeader(name: nameOffset, type: ELFConstants.SHT_PROGBITS, flags: ELFConstants.SHF_EXCLUDE,
+            out.append(sectionHeader(name: nameOffset, type: ELFConstants.SHT_PROGBITS, flags: section.flags,
                                      offset: section.offset, size: section.size, alignment: section.alignment))
         }
         if createdNameTable {
@@ -156,8 +164,9 @@ public enum MultiISAObject {
               let count = r.u32(UInt64(markerMagic.count) + 4) else {
             throw bad("invalid '\(markerSection)' marker")
         }
-        guard version == formatVersion else {
-            throw bad("format version \(version) is not supported (this toolchain reads version \(formatVersion))")
+        guard readableVersions.contains(version) else {
+            throw bad("format version \(version) is not supported (this toolchain reads versions "
+                      + "\(readableVersions.lowerBound) to \(readableVersions.upperBound))")
         }
 
         var result: [ISA: Data] = [hostISA: data]
@@ -167,7 +176,10 @@ public enum MultiISAObject {
             guard let isa = ISA(rawValue: isaName) else { throw bad("unknown ISA '\(isaName)' in section '\(section.name)'") }
             guard isa != hostISA else { throw bad("section '\(section.name)' embeds the host ISA") }
             guard result[isa] == nil else { throw bad("duplicate section '\(section.name)'") }
-            let object = try file.contents(of: section)
+            var object = try file.contents(of: section)
+            if section.flags & ELFConstants.SHF_COMPRESSED != 0 {
+                object = try CompressedSection.decompress(object, what: "\(path)(\(section.name))")
+            }
             let inner = try ELFFile(data: object, path: "\(path)(\(isa))")
             guard inner.machine == isa.elfMachine else {
                 throw bad("section '\(section.name)' holds an object for machine \(inner.machine)")

@@ -13,13 +13,10 @@ import Testing
     @Test func objectsCarryEachISAsProtection() throws {
         let cc = try Harness.popcornTool("popcorn-cc")
         let objdump = try Harness.systemTool("llvm-objdump-19", package: "llvm-19")
-        let objcopy = try Harness.systemTool("llvm-objcopy-19", package: "llvm-19")
         let work = try Harness.scratch("hardening")
         try Harness.mustSucceed("'\(cc)' \(Self.hardening) -c '\(Self.source)' -o p.o", in: work.path)
-        try Harness.mustSucceed("'\(objcopy)' --dump-section \(ISA.aarch64.containerSection)=a64.o "
-                                + "--dump-section \(ISA.x86_64.containerSection)=x64.o p.o junk.o || true", in: work.path)
-        let x86 = FileManager.default.fileExists(atPath: work.file("x64.o")) ? "x64.o" : "p.o"
-        let a64 = FileManager.default.fileExists(atPath: work.file("a64.o")) ? "a64.o" : "p.o"
+        let x86 = try Harness.extractEmbeddedObject(work.file("p.o"), isa: .x86_64, to: work.file("x64.o")) ? "x64.o" : "p.o"
+        let a64 = try Harness.extractEmbeddedObject(work.file("p.o"), isa: .aarch64, to: work.file("a64.o")) ? "a64.o" : "p.o"
         let x86Code = try Harness.mustSucceed("'\(objdump)' -d \(x86)", in: work.path).stdoutText
         let a64Code = try Harness.mustSucceed("'\(objdump)' -d \(a64)", in: work.path).stdoutText
         #expect(x86Code.contains("endbr64"))

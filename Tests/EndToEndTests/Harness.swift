@@ -38,6 +38,32 @@ enum Harness {
         throw MissingTool(description: "'\(name)' not found: install the Debian package '\(package)' (scripts/setup.sh does)")
     }
 
+    /// Writes the `isa` object a popcorn object embeds to `destination`, decompressed by
+    /// llvm-readelf (`-z -x` prints the section's uncompressed bytes as hex), so tests read it
+    /// independently of PopcornELF. Returns false when `object` embeds none for `isa`.
+    @discardableResult
+    static func extractEmbeddedObject(_ object: String, isa: ISA, to destination: String) throws -> Bool {
+        let readelf = try systemTool("llvm-readelf-19", package: "llvm-19")
+        let dump = try ProcessRunner.run(readelf, ["-z", "-x", isa.containerSection, object])
+        guard dump.succeeded, dump.stderrText.isEmpty else { return false }
+        var bytes: [UInt8] = []
+        for line in dump.stdoutText.split(separator: "\n") where line.hasPrefix("0x") {
+            // "0x00000010 0100b700 01000000 … ................": up to four groups of hex words.
+            for word in line.split(separator: " ").dropFirst().prefix(4) {
+                guard word.count % 2 == 0, word.allSatisfy(\.isHexDigit) else { break }
+                var index = word.startIndex
+                while index < word.endIndex {
+                    let next = word.index(index, offsetBy: 2)
+                    bytes.append(UInt8(word[index..<next], radix: 16)!)
+                    index = next
+                }
+            }
+        }
+        guard !bytes.isEmpty else { return false }
+        try AtomicFile.write(Data(bytes), to: destination)
+        return true
+    }
+
     /// The number on the runtime's POPCORN_STATS line `<name>: <number>` in `text` (stderr), or
     /// nil when there is no such line.
     static func stat(_ name: String, in text: String) -> Int? {

@@ -273,7 +273,7 @@ struct Disassembly {
 ///
 /// The final binaries no longer carry `.llvm_stackmaps`, so the records are counted where the
 /// compiler put them: each popcorn object is a host-ISA object with one stackmap table, and
-/// embeds the other ISA's object in `.popcorn.isa.<isa>`.
+/// embeds the other ISA's object, compressed, in `.popcorn.isa.<isa>`.
 enum StackMapRecords {
     /// The functions the objects in `directory` define (llvm-nm).
     static func definedFunctions(objectsIn directory: String) throws -> Set<String> {
@@ -290,15 +290,15 @@ enum StackMapRecords {
     }
 
     static func count(objectsIn directory: String, isa: ISA, in dir: TemporaryDirectory) throws -> Int {
-        let objcopy = try Harness.systemTool("llvm-objcopy-19", package: "llvm-19")
         let readelf = try Harness.systemTool("llvm-readelf-19", package: "llvm-19")
         var total = 0
         for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where name.hasSuffix(".o") {
             var object = "\(directory)/\(name)"
             if isa != ISA.host {
                 let extracted = dir.file("\(name).\(isa.rawValue)")
-                try ProcessRunner.checked(objcopy, ["--dump-section", ".popcorn.isa.\(isa.rawValue)=\(extracted)", object,
-                                                   dir.file("scratch.o")])
+                guard try Harness.extractEmbeddedObject(object, isa: isa, to: extracted) else {
+                    throw Harness.MissingTool(description: "\(object) embeds no \(isa) object")
+                }
                 object = extracted
             }
             let text = try ProcessRunner.checked(readelf, ["--stackmap", object]).stdoutText

@@ -46,6 +46,20 @@ final class DumpFixtures {
         return out
     }
 
+    /// A multi-ISA object (as popcorn-cc -c writes one) of a small function, and each ISA's
+    /// object in it.
+    func multiISAObject() throws -> (path: String, objects: [ISA: Data]) {
+        let source = try write("object.c", "int twice(int x) { return 2 * x; }\n")
+        var objects: [ISA: Data] = [:]
+        for isa in ISA.allCases {
+            objects[isa] = try FileSystem.read(try compile(source, isa: isa, flags: []))
+        }
+        let path = dir.file("object.o")
+        try AtomicFile.write(try MultiISAObject.build(host: objects[.host]!, embedded: objects.filter { $0.key != .host }),
+                             to: path)
+        return (path, objects)
+    }
+
     /// `aligned` and its siblings; returns the primary path.
     func alignedProgram() throws -> String {
         let source = try write("aligned.c", """

@@ -36,6 +36,30 @@ import PopcornMetadata
         #expect(missing.stderr == ["popcorn-dump: error: '/nonexistent/app': unable to read file: no such file or directory"])
     }
 
+    /// --extract writes each ISA's object of multi-ISA objects next to them; bad uses are errors.
+    @Test func extractWritesEachISAsObject() throws {
+        let fixtures = try DumpFixtures()
+        let (path, objects) = try fixtures.multiISAObject()
+        let copy = fixtures.dir.file("second.o")
+        try FileSystem.write(try FileSystem.read(path), to: copy)
+        for isa in ISA.allCases {
+            let run = dump(["--extract=\(isa.rawValue)", path, copy])
+            #expect(run.status == 0 && run.stderr.isEmpty, "\(run.stderr)")
+            for object in [path, copy] {
+                let written = try FileSystem.read("\(object).\(isa.rawValue)")
+                #expect(isa == .host ? written == (try FileSystem.read(object)) : written == objects[isa])
+            }
+        }
+        let unknown = dump(["--extract=sparc", path])
+        #expect(unknown.status == 1 && unknown.stderr.first?.contains("unknown ISA 'sparc'") == true)
+        let combined = dump(["--extract=aarch64", "--verify", path])
+        #expect(combined.status == 1 && combined.stderr.first?.contains("cannot be combined") == true)
+        let plain = fixtures.dir.file("plain.o")
+        try FileSystem.write(objects[.host]!, to: plain)
+        let notContainer = dump(["--extract=aarch64", plain])
+        #expect(notContainer.status == 1 && !FileManager.default.fileExists(atPath: plain + ".aarch64"))
+    }
+
     @Test func corruptAndIncompleteInputs() throws {
         let fixtures = try DumpFixtures()
         let primary = try fixtures.alignedProgram()

@@ -15,6 +15,40 @@ import PopcornSupport
         return result
     }
 
+    /// The embedded objects are stored compressed (gABI `SHF_COMPRESSED`, zlib): llvm-readelf
+    /// decompresses the section to exactly the object that went in, and version 1 containers
+    /// (stored as they are) still read.
+    @Test func embeddedObjectsAreCompressedSections() throws {
+        let t = try TestTools()
+        let objects = try sampleObjects(t)
+        let host = ISA.host
+        let foreign = objects.filter { $0.key != host }
+        let container = try MultiISAObject.build(host: objects[host]!, embedded: foreign)
+        let containerPath = t.path("compressed.o")
+        try AtomicFile.write(container, to: containerPath)
+        let file = try ELFFile(data: container, path: containerPath)
+        for (isa, object) in foreign {
+            let section = try #require(file.section(named: isa.containerSection))
+            #expect(section.flags & ELFConstants.SHF_COMPRESSED != 0 && section.size < UInt64(object.count))
+            let dump = try t.run(try t.llvmTool("llvm-readelf"), ["-z", "-x", isa.containerSection, containerPath])
+            #expect(dump.stderrText.isEmpty, "\(dump.stderrText)")
+            let hex = dump.stdoutText.split(separator: "\n").filter { $0.hasPrefix("0x") }
+                .flatMap { $0.split(separator: " ").dropFirst().prefix(4).filter { $0.allSatisfy(\.isHexDigit) } }
+                .joined()
+            #expect(hex == object.map { String(format: "%02x", $0) }.joined(), "llvm-readelf -z gives back the \(isa) object")
+        }
+        let uncompressed = try MultiISAObject.build(host: objects[host]!, embedded: foreign, compressing: false)
+        #expect(try MultiISAObject.objects(in: uncompressed, path: "v1.o").filter { $0.key != host } == foreign)
+        #expect(try MultiISAObject.objects(in: container, path: "v2.o").filter { $0.key != host } == foreign)
+        #expect(uncompressed.count > container.count)
+        // A stream cut short is an error, not a short object.
+        let section = try #require(file.section(named: ISA.aarch64.containerSection))
+        var truncated = container
+        truncated.replaceSubrange(Int(section.offset + section.size / 2)..<Int(section.offset + section.size),
+                                  with: Data(count: Int(section.size - section.size / 2)))
+        #expect(throws: ELFError.self) { try MultiISAObject.objects(in: truncated, path: "cut.o") }
+    }
+
     @Test func containerRoundTripsAndLinksWithPlainTools() throws {
         let t = try TestTools()
         let objects = try sampleObjects(t)
