@@ -15,17 +15,25 @@ import PopcornSupport
         return result
     }
 
+    /// A container of the sample program's objects written to `name`: the host's object, the
+    /// embedded ones, the container's bytes and its path.
+    private func sampleContainer(_ t: TestTools, name: String) throws
+        -> (host: Data, foreign: [ISA: Data], container: Data, path: String) {
+        let objects = try sampleObjects(t)
+        let foreign = objects.filter { $0.key != ISA.host }
+        let container = try MultiISAObject.build(host: objects[ISA.host]!, embedded: foreign)
+        let path = t.path(name)
+        try AtomicFile.write(container, to: path)
+        return (objects[ISA.host]!, foreign, container, path)
+    }
+
     /// The embedded objects are stored compressed (gABI `SHF_COMPRESSED`, zlib): llvm-readelf
     /// decompresses the section to exactly the object that went in, and version 1 containers
     /// (stored as they are) still read.
     @Test func embeddedObjectsAreCompressedSections() throws {
         let t = try TestTools()
-        let objects = try sampleObjects(t)
+        let (hostObject, foreign, container, containerPath) = try sampleContainer(t, name: "compressed.o")
         let host = ISA.host
-        let foreign = objects.filter { $0.key != host }
-        let container = try MultiISAObject.build(host: objects[host]!, embedded: foreign)
-        let containerPath = t.path("compressed.o")
-        try AtomicFile.write(container, to: containerPath)
         let file = try ELFFile(data: container, path: containerPath)
         for (isa, object) in foreign {
             let section = try #require(file.section(named: isa.containerSection))
@@ -37,7 +45,7 @@ import PopcornSupport
                 .joined()
             #expect(hex == object.map { String(format: "%02x", $0) }.joined(), "llvm-readelf -z gives back the \(isa) object")
         }
-        let uncompressed = try MultiISAObject.build(host: objects[host]!, embedded: foreign, compressing: false)
+        let uncompressed = try MultiISAObject.build(host: hostObject, embedded: foreign, compressing: false)
         #expect(try MultiISAObject.objects(in: uncompressed, path: "v1.o").filter { $0.key != host } == foreign)
         #expect(try MultiISAObject.objects(in: container, path: "v2.o").filter { $0.key != host } == foreign)
         #expect(uncompressed.count > container.count)
@@ -51,22 +59,18 @@ import PopcornSupport
 
     @Test func containerRoundTripsAndLinksWithPlainTools() throws {
         let t = try TestTools()
-        let objects = try sampleObjects(t)
+        let (hostObject, foreign, container, containerPath) = try sampleContainer(t, name: "container.o")
         let host = ISA.host
-        let foreign = objects.filter { $0.key != host }
-        let container = try MultiISAObject.build(host: objects[host]!, embedded: foreign)
-        let containerPath = t.path("container.o")
-        try AtomicFile.write(container, to: containerPath)
 
         #expect(MultiISAObject.isContainer(container))
-        #expect(!MultiISAObject.isContainer(objects[host]!))
+        #expect(!MultiISAObject.isContainer(hostObject))
         let extracted = try MultiISAObject.objects(in: container, path: containerPath)
         #expect(extracted.count == ISA.allCases.count)
         #expect(extracted[host] == container)
         for (isa, data) in foreign { #expect(extracted[isa] == data, "embedded \(isa) object must be byte-identical") }
 
         // Existing sections keep their indices, names and contents; symbols are unchanged.
-        let before = try ELFFile(data: objects[host]!, path: "host.o")
+        let before = try ELFFile(data: hostObject, path: "host.o")
         let after = try ELFFile(data: container, path: containerPath)
         #expect(Array(after.sections.prefix(before.sections.count)).map(\.name) == before.sections.map(\.name))
         for section in before.sections where section.index != before.sectionNameTableIndex {
