@@ -3,7 +3,8 @@ import Foundation
 
 /// The contents of an `SHF_COMPRESSED` section (ELF64): an `Elf64_Chdr` — `ch_type`
 /// (`ELFCOMPRESS_ZLIB`), reserved, the uncompressed size and alignment — then a zlib stream, as
-/// the gABI defines it, so `llvm-readelf -z` and `llvm-objcopy` read it too.
+/// the gABI defines it, so `llvm-readelf -z` shows the uncompressed bytes too (`llvm-objcopy`
+/// decompresses only debug sections).
 ///
 /// Multi-ISA objects store the other ISAs' objects this way: an object is half stackmap records
 /// of a few distinct frame slots each, which zlib shrinks about 3x at its fastest level (Lua's
@@ -40,10 +41,13 @@ public enum CompressedSection {
             throw bad("compressed section without a header")
         }
         guard type == ELFConstants.ELFCOMPRESS_ZLIB else { throw bad("compression type \(type) is not zlib") }
-        guard size <= UInt64(Int32.max) else { throw bad("uncompressed size \(size) is implausible") }
+        // Deflate expands at most 1032:1, so a damaged header cannot make this allocate gigabytes.
+        let streamLength = section.count - ELFConstants.compressionHeaderSize
+        guard size <= UInt64(Int32.max), size <= UInt64(streamLength) * 1032 else {
+            throw bad("uncompressed size \(size) is implausible for \(streamLength) bytes of zlib data")
+        }
         var out = [UInt8](repeating: 0, count: Int(size))
         var produced = uLong(size)
-        let streamLength = section.count - ELFConstants.compressionHeaderSize
         let status = section.withUnsafeBytes { bytes in
             uncompress(&out, &produced, bytes.baseAddress!.advanced(by: ELFConstants.compressionHeaderSize)
                 .assumingMemoryBound(to: Bytef.self), uLong(streamLength))

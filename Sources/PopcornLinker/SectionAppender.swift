@@ -20,7 +20,8 @@ public enum SectionAppender {
     ///
     /// Symbols defined in removed sections are dropped from `.symtab` (or made absolute when
     /// relocation sections refer to symbols by index); relocation sections for a removed section
-    /// are removed with it; section links and indices are renumbered.
+    /// are removed with it; section links and indices are renumbered. `.comment`, rewritten with
+    /// the other non-allocated sections, keeps each of its strings once (`distinctStrings`).
     ///
     /// - Throws: `LinkerError.cannotAppendSection` if the file is not an ELF64 little-endian file
     ///   with a section-name table, already has a section of that name, or a section to remove is

@@ -20,6 +20,11 @@ enum Harness {
         var description: String
     }
 
+    /// A tool's output not in the form a test reads.
+    struct UnexpectedOutput: Error, CustomStringConvertible {
+        var description: String
+    }
+
     /// Path of a staged popcorn tool; a missing tool fails the test with instructions.
     static func popcornTool(_ name: String) throws -> String {
         let path = "\(binDirectory)/\(name)"
@@ -46,22 +51,30 @@ enum Harness {
         let readelf = try systemTool("llvm-readelf-19", package: "llvm-19")
         let dump = try ProcessRunner.run(readelf, ["-z", "-x", isa.containerSection, object])
         guard dump.succeeded, dump.stderrText.isEmpty else { return false }
-        var bytes: [UInt8] = []
-        for line in dump.stdoutText.split(separator: "\n") where line.hasPrefix("0x") {
-            // "0x00000010 0100b700 01000000 … ................": up to four groups of hex words.
-            for word in line.split(separator: " ").dropFirst().prefix(4) {
-                guard word.count % 2 == 0, word.allSatisfy(\.isHexDigit) else { break }
-                var index = word.startIndex
-                while index < word.endIndex {
-                    let next = word.index(index, offsetBy: 2)
-                    bytes.append(UInt8(word[index..<next], radix: 16)!)
-                    index = next
-                }
-            }
-        }
+        let bytes = try hexDumpBytes(dump.stdoutText)
         guard !bytes.isEmpty else { return false }
         try AtomicFile.write(Data(bytes), to: destination)
         return true
+    }
+
+    /// The bytes of an `llvm-readelf -x` hex dump. Each line is `0x` and an 8-digit offset, a
+    /// space, then up to four groups of up to 8 hex digits in the 36 columns after it (a short
+    /// last line is padded with spaces), then the bytes as text: read by column, since that text
+    /// may itself look like hex.
+    static func hexDumpBytes(_ text: String) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for line in text.split(separator: "\n") where line.hasPrefix("0x") {
+            let characters = Array(line)
+            guard characters.count > 11 else { continue }
+            let digits = characters[11..<min(characters.count, 47)].filter { $0 != " " }
+            guard digits.count % 2 == 0, digits.allSatisfy(\.isHexDigit) else {
+                throw UnexpectedOutput(description: "unexpected llvm-readelf hex dump line: \(line)")
+            }
+            for index in stride(from: 0, to: digits.count, by: 2) {
+                bytes.append(UInt8(String(digits[index...index + 1]), radix: 16)!)
+            }
+        }
+        return bytes
     }
 
     /// The number on the runtime's POPCORN_STATS line `<name>: <number>` in `text` (stderr), or

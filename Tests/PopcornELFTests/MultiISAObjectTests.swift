@@ -40,8 +40,11 @@ import PopcornSupport
             #expect(section.flags & ELFConstants.SHF_COMPRESSED != 0 && section.size < UInt64(object.count))
             let dump = try t.run(try t.llvmTool("llvm-readelf"), ["-z", "-x", isa.containerSection, containerPath])
             #expect(dump.stderrText.isEmpty, "\(dump.stderrText)")
+            // "0x00000010 0100b700 01000000 …": the hex groups fill the 36 columns after the
+            // offset (a short last line is padded), then the bytes follow as text — which may
+            // itself look like hex, so the groups are read by column.
             let hex = dump.stdoutText.split(separator: "\n").filter { $0.hasPrefix("0x") }
-                .flatMap { $0.split(separator: " ").dropFirst().prefix(4).filter { $0.allSatisfy(\.isHexDigit) } }
+                .map { String(Array($0).dropFirst(11).prefix(36).filter { $0 != " " }) }
                 .joined()
             #expect(hex == object.map { String(format: "%02x", $0) }.joined(), "llvm-readelf -z gives back the \(isa) object")
         }
@@ -55,6 +58,15 @@ import PopcornSupport
         truncated.replaceSubrange(Int(section.offset + section.size / 2)..<Int(section.offset + section.size),
                                   with: Data(count: Int(section.size - section.size / 2)))
         #expect(throws: ELFError.self) { try MultiISAObject.objects(in: truncated, path: "cut.o") }
+        // A header claiming more than deflate can expand to is refused before anything is allocated.
+        var inflated = container
+        inflated.storeLE(UInt64(section.size) * 2000, at: Int(section.offset) + 8)
+        do {
+            _ = try MultiISAObject.objects(in: inflated, path: "big.o")
+            Issue.record("an impossible uncompressed size was accepted")
+        } catch let error as ELFError {
+            #expect(error.diagnostic.message.contains("implausible"), "\(error.diagnostic.message)")
+        }
     }
 
     @Test func containerRoundTripsAndLinksWithPlainTools() throws {
