@@ -35,9 +35,12 @@ public enum LLVMTargets {
         // x86_64's call-frame optimisation pushes stack arguments and pops them after the call
         // (`addq $0x20, %rsp`), which puts an instruction between the call and its stackmap;
         // without it the outgoing-argument area is reserved in the prologue, as on aarch64.
+        // aarch64's global merging packs the internal globals of one section into a single object,
+        // sorted by size, where x86_64 emits them in module order: the module's local globals share
+        // a section (`SectionAssignment`), whose layout must be the same on every ISA.
         let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
                        "-disable-cgp-branch-opts", "-aarch64-enable-atomic-cfg-tidy=false",
-                       "-disable-constant-hoisting", "-aarch64-enable-promote-const=false",
+                       "-disable-constant-hoisting", "-aarch64-enable-promote-const=false", "-aarch64-enable-global-merge=false",
                        "-no-x86-call-frame-opt"]
         var argv = options.map { strdup($0) }
         defer { argv.forEach { free($0) } }
