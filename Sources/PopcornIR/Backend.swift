@@ -41,10 +41,12 @@ public enum Backend {
         try PassPipeline(passes: passes.list).run(on: module.ref, timer: timer)
     }
 
-    /// Whether the module contains a stackmap.
+    /// Whether the module contains a stackmap or a statepoint.
     static func hasStackMaps(_ module: LLVMModuleRef) -> Bool {
-        guard let stackmap = LLVMGetNamedFunction(module, StackMaps.intrinsic) else { return false }
-        return LLVMGetFirstUse(stackmap) != nil
+        [StackMaps.intrinsic, StatepointCall.intrinsic].contains { (name: String) -> Bool in
+            guard let function = LLVMGetNamedFunction(module, name) else { return false }
+            return LLVMGetFirstUse(function) != nil
+        }
     }
 
     /// Whether the module calls the migration point slow path anywhere.
