@@ -41,12 +41,10 @@ public enum Backend {
         try PassPipeline(passes: passes.list).run(on: module.ref, timer: timer)
     }
 
-    /// Whether the module contains a stackmap or a statepoint.
+    /// Whether the module contains a stackmap.
     static func hasStackMaps(_ module: LLVMModuleRef) -> Bool {
-        [StackMaps.intrinsic, StatepointCall.intrinsic].contains { (name: String) -> Bool in
-            guard let function = LLVMGetNamedFunction(module, name) else { return false }
-            return LLVMGetFirstUse(function) != nil
-        }
+        guard let stackmap = LLVMGetNamedFunction(module, StackMaps.intrinsic) else { return false }
+        return LLVMGetFirstUse(stackmap) != nil
     }
 
     /// Whether the module calls the migration point slow path anywhere.

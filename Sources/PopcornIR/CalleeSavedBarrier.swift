@@ -125,15 +125,8 @@ struct CalleeSavedBarrier {
         var inserted = 0
         for function in IR.functions(of: module) where IR.isDefinition(function) {
             let statement = exempt.contains(IR.name(of: function)) ? fence : asm
-            for call in IR.instructions(of: function) {
-                // A carry statement (after a statepoint) clobbers what it does not bind: it is that
-                // call's barrier.
-                if CarriedValues.isPlaceholder(call) {
-                    CarriedValues.lower(call, isa: isa, builder: builder)
-                    inserted += 1
-                    continue
-                }
-                guard LLVMIsACallInst(call) != nil && IR.calleeName(of: call) == StackMaps.intrinsic else { continue }
+            for call in IR.instructions(of: function)
+            where LLVMIsACallInst(call) != nil && IR.calleeName(of: call) == StackMaps.intrinsic {
                 builder.position(after: call)
                 var arguments: [LLVMValueRef?] = []
                 let barrier = LLVMBuildCall2(builder.ref, type, statement, &arguments, 0, "")!

@@ -69,9 +69,11 @@ struct ControlFlowProtectionLowering {
     }
 
     /// Whether a frame of `function` can be on the stack during a stack transformation: it
-    /// has a stackmap or statepoint (every call that can be live at a migration point has one).
+    /// has a stackmap (every call that can be live at a migration point has one).
     static func canBeTransformed(_ function: LLVMValueRef) -> Bool {
-        StackMaps.hasRecords(function)
+        IR.instructions(of: function).contains { instruction in
+            LLVMIsACallInst(instruction) != nil && IR.calleeName(of: instruction) == StackMaps.intrinsic
+        }
     }
 
     /// Whether `function` calls a `returns_twice` function (by call-site or callee attribute).

@@ -38,10 +38,7 @@ public enum LLVMTargets {
         // aarch64's global merging packs the internal globals of one section into a single object,
         // sorted by size, where x86_64 emits them in module order: the module's local globals share
         // a section (`SectionAssignment`), whose layout must be the same on every ISA.
-        // Statepoints (`StatepointCall`): relocated values may stay in registers, callee-saved ones
-        // included, and deopt values are reported where they are instead of copied to slots.
-        let options = ["popcorn-cc", "-max-registers-for-gc-values=1000", "-fixup-allow-gcptr-in-csr",
-                       "-use-registers-for-deopt-values", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
+        let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
                        "-disable-cgp-branch-opts", "-aarch64-enable-atomic-cfg-tidy=false",
                        "-disable-constant-hoisting", "-aarch64-enable-promote-const=false", "-aarch64-enable-global-merge=false",
                        "-no-x86-call-frame-opt"]

@@ -26,14 +26,8 @@ struct StackMaps {
 
     /// Functions whose calls get no stackmap when this module only declares them.
     var library = LibraryFunctions.musl
-    /// Whether integers and pointers may be carried in callee-saved registers (`CarriedValues`);
-    /// without, every live value is kept in a slot (as the tests of slot placement want).
-    var carriesValues = true
 
-    init(library: LibraryFunctions = .musl, carriesValues: Bool = true) {
-        self.library = library
-        self.carriesValues = carriesValues
-    }
+    init(library: LibraryFunctions = .musl) { self.library = library }
 
     /// Instruments every function of the module; returns the records in module order.
     @discardableResult
@@ -68,24 +62,12 @@ struct StackMaps {
             for call in calls where LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind && LLVMGetFirstUse(call) != nil {
                 usedResults.insert(UnsafeRawPointer(call))
             }
-            // Integers and pointers stay in callee-saved registers where colors allow (`CarriedValues`);
-            // a used call result is stored right away (see above).
-            var colors = !carriesValues ? [:] : CarriedValues.colors(
-                of: analysis.values.filter { !Self.isFixedSlot($0) && !usedResults.contains(UnsafeRawPointer($0)) && CarriedValues.isCarriable($0) },
-                across: across)
-            // Every call a carried value is live across becomes a statepoint (`StatepointCall`); a
-            // function with a call that cannot keeps all its values in slots.
-            if !colors.isEmpty, calls.contains(where: { call in
-                (live[UnsafeRawPointer(call)] ?? []).contains { colors[UnsafeRawPointer($0)] != nil } && !StatepointCall.isEligible(call)
-            }) {
-                colors = [:]
-            }
             var demoted: [UnsafeRawPointer: LLVMValueRef] = [:]
             var versions: [UnsafeRawPointer: LLVMValueRef] = [:]
             var demotion = StackSlotDemotion(function: function)
             for value in analysis.values where !Self.isFixedSlot(value) {
                 let key = UnsafeRawPointer(value)
-                guard across[key] != nil || usedResults.contains(key), colors[key] == nil else { continue }
+                guard across[key] != nil || usedResults.contains(key) else { continue }
                 let result = demotion.demote(value, across: across[key] ?? [], isCallResult: usedResults.contains(key),
                                              in: function, builder: builder)
                 demoted[UnsafeRawPointer(result.slot)] = value
@@ -96,10 +78,7 @@ struct StackMaps {
                 live = analysis.liveAcross(calls)
             }
             let escaped = escapedAllocas(of: function)
-            // Where each call's group (call, stackmap, carry statement) ends, and the new definitions
-            // of the carried values.
-            var ends: [LLVMValueRef] = []
-            var carriedDefinitions: [UnsafeRawPointer: [LLVMValueRef]] = [:]
+            var stackmaps: [LLVMValueRef] = []
             let functionName = IR.name(of: function)
             // A slot's address is live wherever the slot is used — in a loop, across every call of
             // it — but the slot holds a live value only across the calls its value was live across
@@ -128,49 +107,11 @@ struct StackMaps {
                     describe($0, demoted: demoted, versions: versions, among: operands, dataLayout: dataLayout)
                 }
                 records.append(CallSiteRecord(id: id, function: functionName, callee: callee, operands: described))
-                let carried = operands.filter { colors[UnsafeRawPointer($0)] != nil }
-                guard !carried.isEmpty else {
-                    ends.append(insertStackMap(after: call, id: id, operands: operands, module: module,
-                                               context: context, builder: builder))
-                    continue
-                }
-                let statepoint = StatepointCall.replace(call, id: id, operands: operands, carried: carried,
-                                                        module: module, builder: builder)
-                // The call is gone: a slot holding its result now holds the statepoint's result.
-                if let result = statepoint.result {
-                    for (slot, original) in demoted where original == call { demoted[slot] = result }
-                    for (version, original) in versions where original == call { versions[version] = result }
-                    heldAcross[UnsafeRawPointer(result)] = heldAcross.removeValue(forKey: UnsafeRawPointer(call))
-                }
-                let carry = CarriedValues.insert(after: statepoint.last,
-                                                 values: zip(statepoint.relocated, carried).map { ($0, colors[UnsafeRawPointer($1)]!) },
-                                                 module: module, builder: builder)
-                for (value, definition) in zip(carried, carry.definitions) {
-                    carriedDefinitions[UnsafeRawPointer(value), default: []].append(definition)
-                }
-                ends.append(carry.last)
-            }
-            // Every use of a carried value (the stackmaps' and carry statements' operands included)
-            // takes the definition that reaches it: the value itself up to its first call, then the
-            // result of the carry statement after each call, merged by phis.
-            if !carriedDefinitions.isEmpty {
-                let predecessors = SSARepair.Predecessors(of: function)
-                for value in analysis.values {
-                    guard let definitions = carriedDefinitions[UnsafeRawPointer(value)] else { continue }
-                    var uses: [(user: LLVMValueRef, operand: UInt32)] = []
-                    for user in IR.instructionUsers(of: value) {
-                        for i in 0..<UInt32(LLVMGetNumOperands(user)) where LLVMGetOperand(user, i) == value {
-                            uses.append((user, i))
-                        }
-                    }
-                    var repair = SSARepair(value: value, definitions: definitions, in: function,
-                                           predecessors: predecessors, builder: builder)
-                    for (user, operand) in uses { repair.rewrite(user, operand: operand) }
-                    _ = repair.removeTrivialPhis()
-                }
+                stackmaps.append(insertStackMap(after: call, id: id, operands: operands, module: module,
+                                                context: context, builder: builder))
             }
             // Only now: splitting rebuilds phis, which the records above still refer to.
-            for end in ends { Self.startBlock(after: end, builder: builder) }
+            for stackmap in stackmaps { Self.startBlock(after: stackmap, builder: builder) }
         }
         if !records.isEmpty { CallSiteTable.emit(records, moduleHash: moduleHash, into: module) }
         return records
@@ -214,16 +155,12 @@ struct StackMaps {
         return LLVMGetTailCallKind(instruction) != LLVMTailCallKindMustTail
     }
 
-    /// Whether `function` has a stackmap or a statepoint (`StatepointCall`): only such functions
-    /// have frames the runtime rebuilds.
+    /// Whether `function` calls `llvm.experimental.stackmap`: only such functions have frames the
+    /// runtime rebuilds.
     static func hasRecords(_ function: LLVMValueRef) -> Bool {
-        IR.instructions(of: function).contains(where: isRecord)
-    }
-
-    /// Whether `instruction` is a stackmap or a statepoint: a call site's record.
-    static func isRecord(_ instruction: LLVMValueRef) -> Bool {
-        guard LLVMIsACallInst(instruction) != nil, let callee = IR.calleeName(of: instruction) else { return false }
-        return callee == intrinsic || callee == StatepointCall.intrinsic
+        IR.instructions(of: function).contains { instruction in
+            LLVMIsACallInst(instruction) != nil && IR.calleeName(of: instruction) == intrinsic
+        }
     }
 
     /// True if `alloca` is defined before `call` on every path: static allocas sit in the entry
@@ -274,12 +211,6 @@ struct StackMaps {
     private func describe(_ value: LLVMValueRef, demoted: [UnsafeRawPointer: LLVMValueRef],
                           versions: [UnsafeRawPointer: LLVMValueRef], among operands: [LLVMValueRef],
                           dataLayout: LLVMTargetDataRef) -> CallSiteRecord.Operand {
-        // A carried value (`CarriedValues`): a pointer is re-pointed if it points into a moved frame.
-        guard LLVMIsAAllocaInst(value) != nil else {
-            let type = LLVMTypeOf(value)!
-            let kind: CallSiteRecord.Kind = LLVMGetTypeKind(type) == LLVMPointerTypeKind ? .pointer : .value
-            return .init(kind: kind, size: LLVMStoreSizeOfType(dataLayout, type), base: nil, holds: nil)
-        }
         let allocated = LLVMGetAllocatedType(value)!
         let count = LLVMGetOperand(value, 0)!
         let size = LLVMABISizeOfType(dataLayout, allocated) &* LLVMConstIntGetZExtValue(count)

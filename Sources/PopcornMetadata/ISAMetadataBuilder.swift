@@ -97,12 +97,11 @@ struct ISAMetadataBuilder {
         }
 
         let notes = annotations[record.id]
-        let locations = Self.describedLocations(of: record, described: notes?.count)
-        if let notes, notes.count != locations.count {
+        if let notes, notes.count != record.locations.count {
             throw fail("the compiler describes \(notes.count) live values, the stackmap has \(record.locations.count)")
         }
         var values: [LiveValue] = []
-        for (i, location) in locations.enumerated() {
+        for (i, location) in record.locations.enumerated() {
             var value = try liveValue(location, number: i, frame: frame, fail: fail)
             if let note = notes?[i] {
                 // A frame-relative address is a stack object; the compiler must know it as one,
@@ -115,19 +114,6 @@ struct ISAMetadataBuilder {
             values.append(value)
         }
         return CallSite(id: record.id, returnAddress: returnAddress, functionIndex: index, frame: frame, liveValues: values)
-    }
-
-    /// The locations of a record that describe live values. A stackmap's are all of them. A
-    /// statepoint's (popcorn-cc's `StatepointCall`) start with three constants — calling
-    /// convention, flags, and the number of deopt locations that follow — then the deopt locations,
-    /// one per operand the compiler describes, then base/derived pairs of its relocated values,
-    /// which repeat deopt locations; only the deopt locations describe the operands.
-    static func describedLocations(of record: StackMapRecord, described: Int?) -> ArraySlice<StackMapLocation> {
-        let all = record.locations[...]
-        guard let described, described != all.count, all.count >= 3 + described,
-              all.prefix(3).allSatisfy({ $0.kind == .constant }), all[all.startIndex + 2].constant == UInt64(described),
-              (all.count - 3 - described) % 2 == 0 else { return all }
-        return all.dropFirst(3).prefix(described)
     }
 
     private func liveValue(_ location: StackMapLocation, number i: Int, frame: FrameLayout,

@@ -45,12 +45,11 @@ struct CalleeSavedBarrierTests {
         #expect(instructions.filter { LLVMIsACallInst($0) != nil && LLVMIsAInlineAsm(LLVMGetCalledValue($0)) != nil }.count == 2)
     }
 
-    /// `source` with points and stackmaps, as the portable passes leave it, every live value in a
-    /// slot: the exemption is for functions that carry no value in a callee-saved register.
+    /// `source` with points and stackmaps, as the portable passes leave it.
     static func instrumented(_ source: String, library: LibraryFunctions = LibraryFunctions(names: [])) throws -> IRModule {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + source)
         MigrationPoints(policy: .entryExit, library: library).run(on: module.ref)
-        StackMaps(library: library, carriesValues: false).run(on: module.ref)
+        StackMaps(library: library).run(on: module.ref)
         try module.verify()
         return module
     }

@@ -26,12 +26,10 @@ struct DemotionPlacementTests {
         """
     }
 
-    /// Runs the stackmap pass on `body`, every live value in a slot (integers and pointers are
-    /// otherwise carried in registers: `CarriedValuesTests`), verifies the result and hands back
-    /// function `@f`.
+    /// Runs the stackmap pass on `body`, verifies the result and hands back function `@f`.
     func instrumented(_ body: String, _ check: (LLVMValueRef) throws -> Void) throws {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + Self.declarations + "\n" + body)
-        StackMaps(carriesValues: false).run(on: module.ref)
+        StackMaps().run(on: module.ref)
         try module.verify()
         let named = module.function(named: "f")
         let f = try #require(named)

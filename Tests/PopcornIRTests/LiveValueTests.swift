@@ -101,11 +101,9 @@ struct LiveValueTests {
         #expect(live[0] == ["n", "step", "i"])
     }
 
-    /// The stackmap pass's records and module text, every live value in a slot (as these tests
-    /// of slot descriptions want; `CarriedValuesTests` covers values carried in registers).
     func records(_ body: String) throws -> (records: [CallSiteRecord], text: String) {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + body)
-        let records = StackMaps(carriesValues: false).run(on: module.ref)
+        let records = StackMaps().run(on: module.ref)
         try module.verify()
         return (records, module.text)
     }

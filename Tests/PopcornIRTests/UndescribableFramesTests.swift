@@ -95,7 +95,6 @@ import PopcornSupport
         """, name: "vla2")
         #expect(lines.isEmpty, "\(lines)")
         #expect(body(of: "work", in: text).contains("@__popcorn_osp"))
-        #expect(body(of: "point", in: text).contains("llvm.experimental.stackmap")
-                || body(of: "point", in: text).contains("llvm.experimental.gc.statepoint"))
+        #expect(body(of: "point", in: text).contains("llvm.experimental.stackmap"))
     }
 }
