@@ -90,11 +90,16 @@ struct NamingAndSectionTests {
         #expect(IR.section(of: try required(module.function(named: "puts"))) == nil)
     }
 
-    /// Runs `llvm-readelf --sections` and returns the section names.
-    func sectionNames(of object: String) throws -> Set<String> {
+    /// The output of `llvm-readelf --wide <options> object`.
+    func readelf(_ options: [String], _ object: String) throws -> String {
         let readelf = "/usr/lib/llvm-19/bin/llvm-readelf"
         try Toolchain.requireFile(readelf, package: "llvm-19")
-        let output = try ProcessRunner.checked(readelf, ["--sections", "--wide", object]).stdoutText
+        return try ProcessRunner.checked(readelf, options + ["--wide", object]).stdoutText
+    }
+
+    /// Runs `llvm-readelf --sections` and returns the section names.
+    func sectionNames(of object: String) throws -> Set<String> {
+        let output = try readelf(["--sections"], object)
         var names = Set<String>()
         for line in output.split(separator: "\n") {
             guard let bracket = line.firstIndex(of: "]") else { continue }
@@ -127,12 +132,10 @@ struct NamingAndSectionTests {
         }
     }
 
-    /// `llvm-readelf --symbols` of an object: each defined local object or thread-local symbol's section name,
-    /// offset in it and size.
+    /// `llvm-readelf --symbols` of an object: each defined local object or thread-local symbol's
+    /// section name, offset in it and size.
     func localObjects(of object: String) throws -> [String: String] {
-        let readelf = "/usr/lib/llvm-19/bin/llvm-readelf"
-        try Toolchain.requireFile(readelf, package: "llvm-19")
-        let output = try ProcessRunner.checked(readelf, ["--sections", "--symbols", "--wide", object]).stdoutText
+        let output = try readelf(["--sections", "--symbols"], object)
         var sections: [String: String] = [:]
         var objects: [String: String] = [:]
         for line in output.split(separator: "\n") {
@@ -148,11 +151,11 @@ struct NamingAndSectionTests {
         return objects
     }
 
-    /// At -Os, as the C library is built (where aarch64's global merging, now off in `LLVMTargets`,
-    /// had packed musl's allocator statics sorted by size).
+    /// At -Oz, where aarch64's global merging (off in `LLVMTargets`) would pack `bump`'s statics
+    /// into one object sorted by size, as it did musl's allocator statics.
     @Test func localGlobalsSitAtTheSameOffsetsOnEveryISA() throws {
         let directory = try TemporaryDirectory(prefix: "popcorn-ir-test")
-        let objects = try CProgramHarness.popcornObjects(CProgramHarness.input("strings.c.in"), in: directory, optimization: "s")
+        let objects = try CProgramHarness.popcornObjects(CProgramHarness.input("strings.c.in"), in: directory, optimization: "z")
         let x86 = try localObjects(of: try #require(objects[.x86_64]))
         let arm = try localObjects(of: try #require(objects[.aarch64]))
         // String literals, the greeting table, the odd-sized array before the doubles, the zeroed
