@@ -32,7 +32,7 @@ public struct BackendCommand: Sendable, Equatable {
     public var timeReport: Bool
 
     public init(bitcode: String, output: String, emit: String, optimization: String, source: String,
-                keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entryExit,
+                keepDebugInfo: Bool, isas: [ISA] = ISA.allCases, migration: MigrationPolicy = .entry,
                 protection: ControlFlowProtection = .none, libc: LibcModel = .default, timeReport: Bool = false) {
         self.timeReport = timeReport
         self.protection = protection
@@ -73,7 +73,7 @@ public struct BackendCommand: Sendable, Equatable {
         var args = ["-cc1popcorn", bitcode, "-o", output, "-O" + optimization, emit, "-main-file-name", source]
         if keepDebugInfo { args.append("-keep-debug-info") }
         if isas != ISA.allCases { args += isas.flatMap { ["-isa", $0.rawValue] } }
-        if migration != .entryExit { args.append("-fpopcorn-migration=" + migration.rawValue) }
+        if migration != .entry { args.append("-fpopcorn-migration=" + migration.rawValue) }
         if libc != .default { args.append(libc.option) }
         args += ProtectionFlags.backendArguments(protection)
         if timeReport { args.append("-ftime-report") }
@@ -87,7 +87,7 @@ public struct BackendCommand: Sendable, Equatable {
         var bitcode: String?, output: String?, emit = "-emit-obj", optimization = "0", source: String?
         var keep = false
         var isas: [ISA] = []
-        var migration = MigrationPolicy.entryExit
+        var migration = MigrationPolicy.entry
         var libc = LibcModel.default
         var protectionFlags = ProtectionFlags()
         var timeReport = false
@@ -111,7 +111,7 @@ public struct BackendCommand: Sendable, Equatable {
                 if !isas.contains(isa) { isas.append(isa) }
             case BackendCommand.migrationOption:
                 guard let policy = MigrationPolicy(rawValue: arg.value) else {
-                    throw DriverError.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")
+                    throw DriverError.unsupportedOption(arg.description, reason: "expected none, entry, entry-exit or loops")
                 }
                 migration = policy
             case BackendCommand.libcOption:

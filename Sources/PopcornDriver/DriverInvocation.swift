@@ -35,7 +35,7 @@ public struct DriverInvocation: Sendable {
     /// The back end's level (`0`…`3`, `s`, `z`), as `-cc1popcorn -O<level>` takes it.
     public var backendOptimization = "0"
     /// `-fpopcorn-migration=`: where the back end inserts migration points.
-    public var migrationPolicy: MigrationPolicy = .entryExit
+    public var migrationPolicy: MigrationPolicy = .entry
     /// `-fpopcorn-libc=`: the C library compiled against and linked.
     public var libc: LibcModel = .default
     /// `-ftime-report`: the frontend and the back end report their passes' times.
@@ -148,7 +148,7 @@ public struct DriverInvocation: Sendable {
             case DriverOptions.debug: addDebug(arg.value)
             case DriverOptions.fpopcornMigration:
                 if let policy = MigrationPolicy(rawValue: arg.value) { migrationPolicy = policy }
-                else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry-exit or loops")) }
+                else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected none, entry, entry-exit or loops")) }
             case DriverOptions.fpopcornLibc:
                 if let model = LibcModel(rawValue: arg.value) { libc = model }
                 else { diagnostics.append(.unsupportedOption(arg.description, reason: "expected native or portable")) }

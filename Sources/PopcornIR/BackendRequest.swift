@@ -31,7 +31,7 @@ public struct BackendRequest: Sendable {
     public var keepDebugInfo: Bool
     /// Where automatic migration points go (`-fpopcorn-migration=`). The default, `.none`,
     /// keeps programs independent of the migration runtime (stackmaps are still emitted);
-    /// popcorn-cc asks for `.entryExit` unless told otherwise.
+    /// popcorn-cc asks for `.entry` unless told otherwise.
     public var migrationPolicy: MigrationPolicy
     /// `-fcf-protection`/`-mbranch-protection`, applied per ISA while lowering.
     public var protection: ControlFlowProtection

@@ -47,10 +47,10 @@ struct MigrationPoints {
         let builder = IRBuilder(context: context)
         var inserted = 0
         // Functions that call only point-free code get no automatic points (`PointFreeFunctions`),
-        // and calls to them need no records. Under `entry-exit` that includes leaves whose loops only
-        // compute (a hash-chain walk, a string comparison, a compression kernel): entry-exit never
-        // gave a call-free loop a point. Under `loops`, whose promise is a point in every long loop,
-        // only loop-free functions qualify.
+        // and calls to them need no records. Under `entry` and `entry-exit` that includes leaves
+        // whose loops only compute (a hash-chain walk, a string comparison, a compression kernel):
+        // neither ever gave a call-free loop a point. Under `loops`, whose promise is a point in
+        // every long loop, only loop-free functions qualify.
         let pointFree = PointFreeFunctions.beforePlacement(in: module, policy: policy, library: library)
         for function in IR.functions(of: module) where Self.instrumentable(function) {
             var points: [LLVMValueRef] = []
@@ -72,7 +72,7 @@ struct MigrationPoints {
             if automatic {
                 let entry = LLVMGetEntryBasicBlock(function)!
                 if let first = firstNonAlloca(of: entry) { points.append(first) }
-                for block in CFGEditing.blocks(of: function) {
+                for block in CFGEditing.blocks(of: function) where policy != .entry {
                     if let terminator = LLVMGetBasicBlockTerminator(block), LLVMIsAReturnInst(terminator) != nil {
                         points.append(Self.exitPosition(of: terminator))
                     }
@@ -125,7 +125,7 @@ struct MigrationPoints {
     /// Where loops get points of their own (each point goes before the returned instruction).
     ///
     /// Under `loops`: the latch terminator of every loop with a call or at least `loopBodyBudget`
-    /// instructions. Under `entry-exit`: right after every call in a loop that neither reaches a
+    /// instructions. Under `entry` and `entry-exit`: right after every call in a loop that neither reaches a
     /// point nor only computes — the C library (a `read` that may block), the runtime, a point-free
     /// function that calls either. Without it such a loop could run for ever with no point on its
     /// way, while a loop calling anything else meets its callees' entry points or runs like a
@@ -142,7 +142,7 @@ struct MigrationPoints {
                 for instruction in CFGEditing.instructions(of: block) {
                     size += 1
                     if LLVMIsACallInst(instruction) != nil, !IR.isIntrinsicCall(instruction) { hasCall = true }
-                    guard policy == .entryExit, LLVMIsACallInst(instruction) != nil || LLVMIsAInvokeInst(instruction) != nil,
+                    guard policy == .entry || policy == .entryExit, LLVMIsACallInst(instruction) != nil || LLVMIsAInvokeInst(instruction) != nil,
                           !pointFree.computes(instruction), !pointFree.reachesPoint(instruction) else { continue }
                     // After the call; an invoke ends its block, so its loop's latch takes the point.
                     if let next = LLVMGetNextInstruction(instruction) {

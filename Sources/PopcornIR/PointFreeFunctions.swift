@@ -28,10 +28,10 @@ struct PointFreeFunctions {
     enum Scope {
         /// After placement: every function that has no point and calls only point-free code.
         case placed
-        /// Placement under `entry-exit`: loops are allowed as long as every call inside one
+        /// Placement under `entry` and `entry-exit`: loops are allowed as long as every call inside one
         /// *computes* — goes to an intrinsic, inline assembly, one of the C library's computing
         /// routines (`strlen`, `memcmp`, `isalpha`, `sin`) or a computing member (one whose own
-        /// calls all compute): such a loop runs like a call-free loop, which `entry-exit` never gave
+        /// calls all compute): such a loop runs like a call-free loop, which neither policy ever gave
         /// a point. A loop that calls the rest of the C library (a `read` that may block, a
         /// `qsort`) or the runtime is not: its function keeps its points and each such call in the
         /// loop is followed by a point (`MigrationPoints`).
@@ -54,7 +54,7 @@ struct PointFreeFunctions {
         switch policy {
         // Only explicit points: a function without one that calls only point-free code.
         case .none: return PointFreeFunctions(module: module, library: library, scope: .placed)
-        case .entryExit: return PointFreeFunctions(module: module, library: library, scope: .computingLoops)
+        case .entry, .entryExit: return PointFreeFunctions(module: module, library: library, scope: .computingLoops)
         case .loops: return PointFreeFunctions(module: module, library: library, scope: .loopFree)
         }
     }

@@ -8,10 +8,12 @@ import PopcornSupport
 /// and with sigsetjmp/siglongjmp. Every run must print exactly what the unmigrated run prints,
 /// and the statistics must show that the rewrites and moves happened.
 @Suite(.serialized) struct LongjmpMigrationTests {
-    static func build(in directory: TemporaryDirectory) throws -> String {
+    /// `policy`: `-fpopcorn-migration=` (the default, `entry`, unless given).
+    static func build(in directory: TemporaryDirectory, policy: String? = nil) throws -> String {
         let source = "\(Harness.root)/Tests/Inputs/migration/longjmp.c"
         let output = directory.file("longjmp")
-        try Harness.mustSucceed("'\(try Harness.popcornTool("popcorn-cc"))' -O2 '\(source)' -o '\(output)'",
+        let flag = policy.map { " -fpopcorn-migration=\($0)" } ?? ""
+        try Harness.mustSucceed("'\(try Harness.popcornTool("popcorn-cc"))' -O2\(flag) '\(source)' -o '\(output)'",
                                 in: directory.path)
         return output
     }
@@ -75,10 +77,11 @@ import PopcornSupport
     /// moved object holding a buffer); the scan for pointers to moved buffers once re-pointed its
     /// own copy of that bound, skipped the memory between the stacks and left the state's handler
     /// pointer naming the poisoned old stack. `rewritingAtEveryPointKeepsLongjmpWorking` rewrites
-    /// from one mapped stack to the other after its first point, which this never met.
+    /// from one mapped stack to the other after its first point, which this never met. Built with
+    /// exit points (`entry-exit`), where that case arises; the default has none.
     @Test func firstRewriteAtAnyPointKeepsLongjmpWorking() throws {
         let directory = try Harness.scratch("longjmp-first-rewrite")
-        let base = try Self.build(in: directory)
+        let base = try Self.build(in: directory, policy: "entry-exit")
         let (output, points) = try Self.reference(base, on: .x86_64)
         var failed: [Int] = []
         for point in 1...points {

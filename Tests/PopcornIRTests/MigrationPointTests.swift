@@ -153,6 +153,37 @@ import Testing
     }
     """
 
+    static let twoReturns = """
+        declare void @elsewhere()
+        define i32 @f(i32 %x) {
+        entry:
+          %slot = alloca i32
+          store i32 %x, ptr %slot
+          call void @elsewhere()
+          %c = icmp sgt i32 %x, 0
+          br i1 %c, label %pos, label %neg
+        pos:
+          ret i32 1
+        neg:
+          ret i32 2
+        }
+        """
+
+    /// The default policy: one point, at the entry; none before the returns.
+    @Test func entryPutsAPointAtEntryOnly() throws {
+        let text = try instrumented(Self.twoReturns, policy: .entry).text
+        #expect(pointCount(text) == 1)
+        let entry = try #require(text.range(of: "entry:"))
+        let afterEntry = text[entry.upperBound...].split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(afterEntry.dropFirst().first?.contains("load volatile") == true)
+        // Each return stays alone in its block.
+        let lines = text.split(separator: "\n").map(String.init)
+        for (label, ret) in [("pos:", "  ret i32 1"), ("neg:", "  ret i32 2")] {
+            let at = try #require(lines.firstIndex { $0.hasPrefix(label) })
+            #expect(lines[at + 1] == ret, "\(label) \(lines[at + 1])")
+        }
+    }
+
     @Test func entryExitPutsAPointAtEntryAndBeforeEveryReturn() throws {
         let module = try instrumented("""
         declare void @elsewhere()
@@ -208,8 +239,9 @@ import Testing
         """
         for policy in MigrationPolicy.allCases {
             let text = try instrumented(body, policy: policy).text
-            // none: only the request's point; otherwise entry and exit as well (never point-free).
-            #expect(pointCount(text) == (policy == .none ? 1 : 3), "\(policy)")
+            // none: only the request's point; otherwise the entry point as well (never point-free),
+            // and under entry-exit and loops the exit point.
+            #expect(pointCount(text) == [.none: 1, .entry: 2][policy, default: 3], "\(policy)")
             let call = try #require(text.range(of: "call i32 @popcorn_migrate(i32 1)"))
             let next = text[call.upperBound...].split(separator: "\n").first ?? ""
             #expect(next.contains("load volatile i32, ptr @__popcorn_migration_pending"), "\(policy): \(next)")

@@ -20,7 +20,7 @@ static int compare(const void *a, const void *b)
         popcorn_migrate(started_on == POPCORN_ISA_X86_64 ? POPCORN_ISA_AARCH64 : POPCORN_ISA_X86_64);
     } else if (requested == 1) {
         requested = 2;
-        seen_after_request = popcorn_current_isa(); /* the next call: after the comparator's exit point */
+        seen_after_request = popcorn_current_isa(); /* the next call: after the comparator's entry point */
     }
     return (x > y) - (x < y);
 }
