@@ -22,7 +22,8 @@ import PopcornSupport
                                             in: work.path)
             #expect(counted.stdoutText == reference, "\(isa): \(counted.stderrText)")
             let points = try #require(Harness.stat("migration points", in: counted.stderrText), "\(counted.stderrText)")
-            #expect(points > 100, "the recursion with dynamic allocations must have migration points")
+            // The recursion with dynamic allocations has one at every call's entry.
+            #expect(points > 40, "the recursion with dynamic allocations must have migration points")
 
             // A move at every point: a chain of hops, one at each point, from this ISA.
             let every = (1..<points).map(String.init).joined(separator: ",")
