@@ -51,7 +51,7 @@ struct CalleeSavedBarrier {
             var instrumented = 0
             var onlyInstrumented = true
             for (index, call) in instructions.enumerated() where LLVMIsACallInst(call) != nil || LLVMIsAInvokeInst(call) != nil {
-                if IR.isInlineAsmCall(call) || IR.isIntrinsicCall(call) { continue }
+                if IR.isInlineAsmCall(call) || IR.isIntrinsicCall(call) || CallResultPin.isPlaceholder(call) { continue }
                 // Nothing is live across an instrumented call but frame slots (`StackSlotDemotion`).
                 if index + 1 < instructions.count, IR.calleeName(of: instructions[index + 1]) == StackMaps.intrinsic {
                     instrumented += 1

@@ -5,7 +5,8 @@ import PopcornSupport
 /// generation (docs/ARCHITECTURE.md, docs/ABI.md).
 ///
 /// Retargets the module to the ISA; keeps the call-site side table in one ISA's object only
-/// (`CallSiteTable.carrier`); after every stackmap, clobbers the callee-saved registers
+/// (`CallSiteTable.carrier`); keeps used call results in their return registers past the
+/// stackmaps (`CallResultPin`); after every stackmap, clobbers the callee-saved registers
 /// (`CalleeSavedBarrier`, except in the functions `withoutBarrier` names); applies the requested
 /// control-flow protection where the ISA has it; on aarch64, isolates frame addresses from loads
 /// and stores (`FrameAddressIsolation`); on x86_64, lowers `va_start`/`va_copy`, pads variadic
@@ -37,6 +38,7 @@ public struct LoweringPasses: Sendable {
         return [
             Pass("retargeting") { ISARetargeting(isa: isa, dataLayout: dataLayout).run(on: $0) },
             Pass("side-table-removal", when: { _ in isa != CallSiteTable.carrier }) { CallSiteTable.remove(from: $0) },
+            Pass("call-result-pinning") { CallResultPin.lower($0, isa: isa) },
             Pass("callee-saved-barrier") { CalleeSavedBarrier(isa: isa, exempt: withoutBarrier).run(on: $0) },
             Pass("control-flow-protection") { ControlFlowProtectionLowering(isa: isa, protection: protection).run(on: $0) },
             Pass("frame-address-isolation", when: { _ in !x86 }) { FrameAddressIsolation().run(on: $0) },

@@ -138,7 +138,8 @@ struct PointFreeFunctions {
         // The slow path is where moves happen; a move request is followed by a point.
         if name == MigrationPoints.slowPath || name == MigrationPoints.moveRequest { return false }
         // The runtime's helpers (object stack, jmp_buf notes) are plain C: they never reach a point.
-        if name.hasPrefix("__popcorn_") { return true }
+        // Placeholders of the portable IR (`__popcorn.result`) become empty statements per ISA.
+        if name.hasPrefix("__popcorn_") || name.hasPrefix("__popcorn.") { return true }
         return library.contains(name)
     }
 

@@ -46,6 +46,14 @@ struct StackMaps {
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, pointFree: pointFree) }
             guard !calls.isEmpty else { continue }
+            // A used 32/64-bit integer, pointer or floating-point result stays in its return
+            // register until the stackmap has been passed (`CallResultPin`): no slot.
+            var pinned = Set<UnsafeRawPointer>()
+            for call in calls where LLVMIsACallInst(call) != nil && LLVMGetFirstUse(call) != nil
+            && CallResultPin.isPinnable(LLVMTypeOf(call)) {
+                _ = CallResultPin.insert(after: call, module: module, builder: builder)
+                pinned.insert(UnsafeRawPointer(call))
+            }
             let phiSlots = Set(ConstantPhiDemotion().run(on: function, calls: calls, builder: builder).map { UnsafeRawPointer($0) })
             var analysis = LiveValues(function: function)
             var live = analysis.liveAcross(calls)
@@ -59,7 +67,8 @@ struct StackMaps {
                 for value in live[UnsafeRawPointer(call)] ?? [] { across[UnsafeRawPointer(value), default: []].append(call) }
             }
             var usedResults = Set<UnsafeRawPointer>()
-            for call in calls where LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind && LLVMGetFirstUse(call) != nil {
+            for call in calls where LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind && LLVMGetFirstUse(call) != nil
+            && !pinned.contains(UnsafeRawPointer(call)) {
                 usedResults.insert(UnsafeRawPointer(call))
             }
             var demoted: [UnsafeRawPointer: LLVMValueRef] = [:]
@@ -107,8 +116,16 @@ struct StackMaps {
                     describe($0, demoted: demoted, versions: versions, among: operands, dataLayout: dataLayout)
                 }
                 records.append(CallSiteRecord(id: id, function: functionName, callee: callee, operands: described))
-                stackmaps.append(insertStackMap(after: call, id: id, operands: operands, module: module,
-                                                context: context, builder: builder))
+                let stackmap = insertStackMap(after: call, id: id, operands: operands, module: module,
+                                              context: context, builder: builder)
+                stackmaps.append(stackmap)
+                // The pin comes right after the stackmap, ahead of the reads placed after the call.
+                if pinned.contains(UnsafeRawPointer(call)), let use = LLVMGetFirstUse(call),
+                   let pin = LLVMGetUser(use), CallResultPin.isPlaceholder(pin) {
+                    LLVMInstructionRemoveFromParent(pin)
+                    builder.position(after: stackmap)
+                    LLVMInsertIntoBuilder(builder.ref, pin)
+                }
             }
             // Only now: splitting rebuilds phis, which the records above still refer to.
             for stackmap in stackmaps { Self.startBlock(after: stackmap, builder: builder) }
@@ -129,7 +146,12 @@ struct StackMaps {
     /// a plain fall-through. (The machine passes that would share values across blocks again are
     /// disabled: see `LLVMTargets`.)
     static func startBlock(after stackmap: LLVMValueRef, builder: borrowing IRBuilder) {
-        guard let next = LLVMGetNextInstruction(stackmap) else { return }
+        guard var next = LLVMGetNextInstruction(stackmap) else { return }
+        // A result's pin stays with its call and stackmap (`CallResultPin`).
+        if CallResultPin.isPlaceholder(next) {
+            guard let after = LLVMGetNextInstruction(next) else { return }
+            next = after
+        }
         let head = LLVMGetInstructionParent(stackmap)!
         let tail = CFGEditing.splitBlock(before: next, name: "popcorn.after.call", builder: builder)
         builder.position(atEndOf: head)

@@ -9,7 +9,7 @@ import PopcornSupport
 @Suite(.serialized) struct StackTransformTests {
     /// Programs under Tests/Inputs/migration, rewritten with every register the metadata does not
     /// describe poisoned on both ISAs (hidden backend state, docs/STACK-TRANSFORM.md).
-    static let programs = ["recursion", "registers", "frames", "libc_sequences"]
+    static let programs = ["recursion", "registers", "frames", "libc_sequences", "results"]
 
     static func build(_ name: String, in directory: TemporaryDirectory) throws -> String {
         let source = "\(Harness.root)/Tests/Inputs/migration/\(name).c"
@@ -50,6 +50,22 @@ import PopcornSupport
             #expect(Harness.stat("migration points", in: rewritten.stderrText) == points, "\(isa)")
             // Every point's stack leads to main through program frames only, so none is deferred.
             #expect(Harness.stat("rewrites", in: rewritten.stderrText) == points, "\(isa): \(rewritten.stderrText)")
+        }
+    }
+
+    /// Call results of every kind (`results.c`; scalar ones kept in their return registers past the
+    /// stackmaps, docs/MIGRATION-POINTS.md) come out as a plain clang build computes them, on both
+    /// ISAs: the rewrite test above compares a build only with itself.
+    @Test func callResultsMatchAPlainBuild() throws {
+        let directory = try Harness.scratch("rewrite-results-plain")
+        let base = try Self.build("results", in: directory)
+        let source = "\(Harness.root)/Tests/Inputs/migration/results.c"
+        try Harness.mustSucceed("\(Harness.plainCC(.host)) -O2 '\(source)' -o plain", in: directory.path)
+        let reference = try Harness.mustSucceed("./plain", in: directory.path).stdoutText
+        #expect(reference.hasSuffix("total 425984051.428571\n"), "\(reference)")
+        for isa in ISA.allCases {
+            let run = try Self.run(Self.binary(base, isa), isa: isa, environment: [:])
+            #expect(run.succeeded && run.stdoutText == reference, "\(isa): \(run.stdoutText)")
         }
     }
 

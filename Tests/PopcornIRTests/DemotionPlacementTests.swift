@@ -350,11 +350,13 @@ struct DemotionPlacementTests {
             }
             #expect(kStores.count == 1)
             #expect(kStores.allSatisfy { LLVMGetInstructionParent($0) == entry })
-            // The call's result goes to its slot right after the stackmap, and is read back at once.
+            // The call's result goes through its pin right after the stackmap (`CallResultPin`).
             let x = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "x" })
             let stackmap = try #require(LLVMGetNextInstruction(x))
             #expect(IR.calleeName(of: stackmap) == StackMaps.intrinsic)
-            #expect(IR.instructionUsers(of: x).allSatisfy { LLVMIsAStoreInst($0) != nil })
+            let pin = try #require(LLVMGetNextInstruction(stackmap))
+            #expect(CallResultPin.isPlaceholder(pin))
+            #expect(IR.instructionUsers(of: x) == [pin])
             expectOnlySlotsLiveAcrossCalls(f)
         }
     }
