@@ -32,10 +32,13 @@ struct JmpBufNotesTests {
     }
     """
 
-    /// The first call after a stackmap: the stackmap ends its block with a `switch` to the block
-    /// holding what followed the call (slot writes and reads may come first).
+    /// The first call after a stackmap: the stackmap (or the pin of the call's result right after
+    /// it, `CallResultPin`) ends its block with a `switch` to the block holding what followed the
+    /// call (slot writes and reads may come first).
     static func firstCall(after stackmap: LLVMValueRef) -> LLVMValueRef? {
-        guard let edge = LLVMGetNextInstruction(stackmap), LLVMIsASwitchInst(edge) != nil,
+        var next = LLVMGetNextInstruction(stackmap)
+        if let pin = next, CallResultPin.isPlaceholder(pin) { next = LLVMGetNextInstruction(pin) }
+        guard let edge = next, LLVMIsASwitchInst(edge) != nil,
               let block = LLVMGetSwitchDefaultDest(edge) else { return nil }
         var current = LLVMGetFirstInstruction(block)
         while let c = current, LLVMIsACallInst(c) == nil { current = LLVMGetNextInstruction(c) }

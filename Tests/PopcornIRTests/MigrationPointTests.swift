@@ -185,21 +185,7 @@ import Testing
     }
 
     @Test func entryExitPutsAPointAtEntryAndBeforeEveryReturn() throws {
-        let module = try instrumented("""
-        declare void @elsewhere()
-        define i32 @f(i32 %x) {
-        entry:
-          %slot = alloca i32
-          store i32 %x, ptr %slot
-          call void @elsewhere()
-          %c = icmp sgt i32 %x, 0
-          br i1 %c, label %pos, label %neg
-        pos:
-          ret i32 1
-        neg:
-          ret i32 2
-        }
-        """, policy: .entryExit)
+        let module = try instrumented(Self.twoReturns, policy: .entryExit)
         let text = module.text
         #expect(pointCount(text) == 3)
         #expect(text.contains("load volatile i32, ptr @__popcorn_migration_pending"))
