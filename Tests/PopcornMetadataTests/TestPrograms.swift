@@ -118,8 +118,15 @@ enum TestPrograms {
         try build(Dictionary(uniqueKeysWithValues: ISA.allCases.map { ($0, ir) }))
     }
 
-    /// `good`, built once and shared by the tests that only read it.
-    static let goodBuild: Result<Build, Error> = Result { try build(good) }
+    /// `good`, built once and shared by the tests that only read it. A static is never released,
+    /// so its directory would outlive the run: it is removed when the test process exits.
+    static let goodBuild: Result<Build, Error> = Result {
+        let shared = try build(good)
+        sharedDirectory = shared.directory.path
+        atexit { if let path = TestPrograms.sharedDirectory { FileSystem.removeTree(path) } }
+        return shared
+    }
+    nonisolated(unsafe) private static var sharedDirectory: String?
 
     /// An LLVM 19 tool (`llc`, `llvm-readelf`, …).
     static func tool(_ name: String) throws -> String {
