@@ -58,8 +58,8 @@ public enum HelpText {
         MIGRATION
           By default (-fpopcorn-migration=entry) every function gets a migration point at its
           entry (entry-exit: also before each return), except point-free ones (calls only to
-          code without points, loops only around computation), and every call that can be on the stack
-          at one gets a stackmap; in a loop, a C library call that may block (not
+          code without points, loops only around computation), and every call that can be on
+          the stack at one gets a stackmap; in a loop, a C library call that may block (not
           strlen, memcmp and the like) is followed by a point;
           popcorn-ld turns them into the .popcorn.meta tables the runtime uses to move a
           running program between the ISAs. Variable-length arrays and alloca() areas

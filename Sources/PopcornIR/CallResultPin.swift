@@ -12,10 +12,11 @@ import PopcornSupport
 /// call: 1.5 % of Lua's instructions and 1 % of SQLite's in `make bench`'s workloads. Instead the
 /// result now goes through a *pin* right after the stackmap: in the portable IR a call of
 /// `__popcorn.result(T value)` returning the value, per ISA an empty `sideeffect` inline-asm
-/// statement whose input and output are the value in the return register (`={eax},0`, `{xmm0}`,
-/// `{x0}`, …). The return register is then the value's only home from the call to the pin, so any
-/// copy out of it goes after the stackmap (or disappears); `sideeffect` keeps the statement
-/// after the stackmap; `convergent` keeps the block from being duplicated, as for the barrier.
+/// statement whose input and output are the value in the return register (`={eax},0`,
+/// `={xmm0},0`, `={x0},0`, …). The return register is then the value's only home from the call to
+/// the pin, so any copy out of it goes after the stackmap (or disappears); `sideeffect` keeps the
+/// statement after the stackmap (the callee-saved barrier, which leaves return registers alone,
+/// may come between the two); `convergent` keeps the block from being duplicated, as for the barrier.
 /// Every other use of the result takes the pin's value, which is demoted like any other value if it
 /// is live across a later call.
 ///

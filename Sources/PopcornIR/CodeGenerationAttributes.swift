@@ -7,9 +7,10 @@ import CLLVM
 ///   frames the runtime rebuilds have a frame pointer, so stackmap locations relative to it mean
 ///   the same on both ISAs. (LLVM 19 gives a function with a stackmap a frame pointer on both
 ///   ISAs whatever the attribute says — `hasFP` counts stackmaps — so leaving it out of the
-///   barrier-free functions, tried to save their push, move and pop, changed nothing.) A function without records is never on the stack below a migration
-///   point (the runtime refuses at a frame it has no record for, finding it from the described
-///   frame above), so it keeps the frontend's choice — no frame pointer in a leaf at -O2, as plain
+///   barrier-free functions, tried to save their push, move and pop, changed nothing.) A
+///   function without records is never on the stack below a migration point (the runtime
+///   refuses at a frame it has no record for, finding it from the described frame above), so it
+///   keeps the frontend's choice — no frame pointer in a leaf at -O2, as plain
 ///   code has: a hash-chain walk called from an interpreter's every table access saves its push,
 ///   move and pop.
 /// * `"disable-tail-calls"="true"`: a call lowered as a tail call on one ISA but not on the

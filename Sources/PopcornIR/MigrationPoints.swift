@@ -125,8 +125,8 @@ struct MigrationPoints {
     /// Where loops get points of their own (each point goes before the returned instruction).
     ///
     /// Under `loops`: the latch terminator of every loop with a call or at least `loopBodyBudget`
-    /// instructions. Under `entry` and `entry-exit`: right after every call in a loop that neither reaches a
-    /// point nor only computes — the C library (a `read` that may block), the runtime, a point-free
+    /// instructions. Under `entry` and `entry-exit`: right after every call in a loop that neither
+    /// reaches a point nor only computes — the C library (a `read` that may block), the runtime, a point-free
     /// function that calls either. Without it such a loop could run for ever with no point on its
     /// way, while a loop calling anything else meets its callees' entry points or runs like a
     /// call-free loop. A point there costs a load and a compare only on iterations that make such

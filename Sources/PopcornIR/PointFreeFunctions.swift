@@ -28,11 +28,11 @@ struct PointFreeFunctions {
     enum Scope {
         /// After placement: every function that has no point and calls only point-free code.
         case placed
-        /// Placement under `entry` and `entry-exit`: loops are allowed as long as every call inside one
-        /// *computes* — goes to an intrinsic, inline assembly, one of the C library's computing
+        /// Placement under `entry` and `entry-exit`: loops are allowed as long as every call inside
+        /// one *computes* — goes to an intrinsic, inline assembly, one of the C library's computing
         /// routines (`strlen`, `memcmp`, `isalpha`, `sin`) or a computing member (one whose own
-        /// calls all compute): such a loop runs like a call-free loop, which neither policy ever gave
-        /// a point. A loop that calls the rest of the C library (a `read` that may block, a
+        /// calls all compute): such a loop runs like a call-free loop, which neither policy ever
+        /// gives a point. A loop that calls the rest of the C library (a `read` that may block, a
         /// `qsort`) or the runtime is not: its function keeps its points and each such call in the
         /// loop is followed by a point (`MigrationPoints`).
         case computingLoops
@@ -138,8 +138,8 @@ struct PointFreeFunctions {
         // The slow path is where moves happen; a move request is followed by a point.
         if name == MigrationPoints.slowPath || name == MigrationPoints.moveRequest { return false }
         // The runtime's helpers (object stack, jmp_buf notes) are plain C: they never reach a point.
-        // Placeholders of the portable IR (`__popcorn.result`) become empty statements per ISA.
-        if name.hasPrefix("__popcorn_") || name.hasPrefix("__popcorn.") { return true }
+        // The result pin of the portable IR becomes an empty statement per ISA.
+        if name.hasPrefix("__popcorn_") || name == CallResultPin.placeholder { return true }
         return library.contains(name)
     }
 

@@ -48,11 +48,10 @@ struct StackMaps {
             guard !calls.isEmpty else { continue }
             // A used 32/64-bit integer, pointer or floating-point result stays in its return
             // register until the stackmap has been passed (`CallResultPin`): no slot.
-            var pinned = Set<UnsafeRawPointer>()
+            var pins: [UnsafeRawPointer: LLVMValueRef] = [:]   // call -> the pin of its result
             for call in calls where LLVMIsACallInst(call) != nil && LLVMGetFirstUse(call) != nil
             && CallResultPin.isPinnable(LLVMTypeOf(call)) {
-                _ = CallResultPin.insert(after: call, module: module, builder: builder)
-                pinned.insert(UnsafeRawPointer(call))
+                pins[UnsafeRawPointer(call)] = CallResultPin.insert(after: call, module: module, builder: builder)
             }
             let phiSlots = Set(ConstantPhiDemotion().run(on: function, calls: calls, builder: builder).map { UnsafeRawPointer($0) })
             var analysis = LiveValues(function: function)
@@ -68,7 +67,7 @@ struct StackMaps {
             }
             var usedResults = Set<UnsafeRawPointer>()
             for call in calls where LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind && LLVMGetFirstUse(call) != nil
-            && !pinned.contains(UnsafeRawPointer(call)) {
+            && pins[UnsafeRawPointer(call)] == nil {
                 usedResults.insert(UnsafeRawPointer(call))
             }
             var demoted: [UnsafeRawPointer: LLVMValueRef] = [:]
@@ -120,8 +119,7 @@ struct StackMaps {
                                               context: context, builder: builder)
                 stackmaps.append(stackmap)
                 // The pin comes right after the stackmap, ahead of the reads placed after the call.
-                if pinned.contains(UnsafeRawPointer(call)), let use = LLVMGetFirstUse(call),
-                   let pin = LLVMGetUser(use), CallResultPin.isPlaceholder(pin) {
+                if let pin = pins[UnsafeRawPointer(call)] {
                     LLVMInstructionRemoveFromParent(pin)
                     builder.position(after: stackmap)
                     LLVMInsertIntoBuilder(builder.ref, pin)
