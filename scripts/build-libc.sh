@@ -71,6 +71,23 @@ rm -rf src/*/aarch64 crt/aarch64
 rm -f src/fenv/fenv.c src/setjmp/setjmp.c src/setjmp/longjmp.c src/signal/sigsetjmp.c \
     src/signal/restore.c src/thread/clone.c src/thread/__unmapself.c src/thread/__set_thread_area.c
 cp "$libc"/src/*.c src/thread/
+# The heap file (docs/LIBC.md, "The heap file"): malloc's mappings become pages of a memfd that a
+# process move hands over instead of copying.  mallocng's glue maps, unmaps, advises and remaps
+# through it, and the file is given up (the heap made private) before fork and before the first
+# thread.  Each patch must apply exactly once, or the build stops.
+cp "$libc"/malloc/heap_file.c src/malloc/
+cp "$libc"/malloc/heap_file.h src/internal/
+patch_once() { # file, sed expression, text the result must contain once
+    sed -i "$2" "$1"
+    [ "$(grep -c -F "$3" "$1")" = 1 ] || { say "error: cannot patch $1 for the heap file (musl changed?)"; exit 1; }
+}
+printf '#include "heap_file.h"\n' >>src/malloc/mallocng/glue.h
+patch_once src/process/_Fork.c 's/^\t__block_all_sigs(&set);$/\tif (__popcorn_heap_private()) return __syscall_ret(-ENOMEM);\n&/' \
+    '__popcorn_heap_private()'
+patch_once src/process/_Fork.c 's/^#include "aio_impl.h"$/&\n#include "heap_file.h"/' '#include "heap_file.h"'
+patch_once src/thread/pthread_create.c 's/^\t\tlibc.threaded = 1;$/\t\tif (__popcorn_heap_private()) return EAGAIN;\n&/' \
+    '__popcorn_heap_private()'
+patch_once src/thread/pthread_create.c 's/^#include "lock.h"$/&\n#include "heap_file.h"/' '#include "heap_file.h"'
 ./configure --target=aarch64-linux-musl --disable-shared --prefix=/ \
     CC="$cc" AR="$AR" RANLIB=true \
     CFLAGS="-fpopcorn-libc=portable -funwind-tables -fasynchronous-unwind-tables" >"$work/configure.log" 2>&1 \

@@ -40,6 +40,37 @@ import PopcornSupport
         #expect(Set(outputs).count == 1, "the checks differ between the ISAs")
     }
 
+    /// The heap file (docs/LIBC.md): malloc's memory is pages of a memfd until the process forks
+    /// or starts a thread, and behaves as private memory all along — calloc reads zeros after a
+    /// free, realloc keeps the contents, a forked child's writes stay in the child, a thread's
+    /// start keeps every byte — on both ISAs, unmoved and moved at points before and after the
+    /// fork (the heap handed over as a file, then copied as private memory).
+    @Test(arguments: ISA.allCases)
+    func heapFileBehavesAsPrivateMemory(_ isa: ISA) throws {
+        let work = try Self.build("libc/heap_file.c")
+        for mode in ["", "thread"] {
+            let plain = try Harness.shell(try ProcessMoveTests.command(isa: isa, environment: "POPCORN_STATS=1", arguments: mode),
+                                          in: work.path)
+            #expect(plain.succeeded, "\(isa) \(mode): \(plain.stderrText)")
+            let lines = plain.stdoutText.split(separator: "\n")
+            #expect(lines.count == (mode == "thread" ? 13 : 11) && lines.allSatisfy { $0.hasSuffix(": ok") },
+                    "\(isa) \(mode):\n\(plain.stdoutText)")
+            let total = try #require(Harness.stat("migration points", in: plain.stderrText))
+            var hops = Self.spread(6, over: total).map { [$0] }
+            hops.append(Self.spread(3, over: total))
+            for points in hops {
+                let list = points.map(String.init).joined(separator: ",")
+                let moved = try Harness.shell(try ProcessMoveTests.command(
+                    isa: isa, environment: "POPCORN_STATS=1 POPCORN_MIGRATE_AT=\(list)", arguments: mode), in: work.path)
+                #expect(moved.succeeded, "\(mode) moved at \(list) from \(isa): \(moved.stderrText)")
+                #expect(moved.stdoutText == plain.stdoutText,
+                        "\(mode) moved at \(list) from \(isa):\n\(moved.stdoutText)")
+                #expect(Harness.stat("migrations", in: moved.stderrText) == points.count,
+                        "\(mode) moved at \(list) from \(isa): \(moved.stderrText)")
+            }
+        }
+    }
+
     /// Locale, time zone, stdio, environment, atexit, getopt, random, dirent and signal state,
     /// used, then moved at points spread over the whole run, then used again.
     @Test(arguments: ISA.allCases)

@@ -137,9 +137,10 @@ import PopcornSupport
         #expect(stats[4] > 0 && stats[4] * 16 < stats[5], "saved \(stats[4]) of \(stats[5]) KiB")
     }
 
-    /// Written heap pages survive a move byte for byte while untouched ones are skipped: the
-    /// benchmark program checks its 64 MiB heap after a same-ISA move and after a move to the
-    /// other ISA.
+    /// The heap survives a move byte for byte without being copied: the benchmark program checks
+    /// its 64 MiB heap after a same-ISA move and after a move to the other ISA, and the checkpoint
+    /// holds well under a MiB however much of the heap was written (the heap file is handed over,
+    /// docs/LIBC.md).
     @Test(arguments: [("64", "64"), ("64", "1")])
     func heapContentsSurviveTheMove(_ heap: String, _ written: String) throws {
         let cc = try Harness.popcornTool("popcorn-cc")
@@ -152,7 +153,7 @@ import PopcornSupport
             #expect(run.stdoutText == "heap \(heap) MiB, \(written) MiB written: intact\n")
             #expect(run.stderrText.hasSuffix("migrations: 1\n"), "\(run.stderrText)")
             let stats = try #require(Self.moveStatistics(run.stderrText), "\(run.stderrText)")
-            #expect(stats[4] >= (Int(written)! << 10), "saved \(stats[4]) KiB for \(written) MiB written")
+            #expect(stats[4] < 1024, "saved \(stats[4]) KiB for \(written) MiB written")
         }
     }
 

@@ -137,7 +137,8 @@ static long seal(long fd)
 static void close_shared_files(const struct scratch *s)
 {
     for (uint32_t i = 0; i < s->header.region_count; i++)
-        if (s->regions[i].kind == POPCORN_CKPT_REGION_SHARED_FILE && s->regions[i].fd >= 0)
+        if (s->regions[i].kind == POPCORN_CKPT_REGION_SHARED_FILE && s->regions[i].fd >= 0 &&
+            !(s->regions[i].flags & POPCORN_CKPT_REGION_PROGRAM_FD))
             popcorn_sys(SYS_close, s->regions[i].fd);
 }
 /* Writable segments of every binary this run has executed (carried across hops with the rest

@@ -25,7 +25,7 @@
 #include <sys/syscall.h>
 
 #define POPCORN_CKPT_MAGIC 0x3154504b43504f50ull /* "POPCKPT1" */
-#define POPCORN_CKPT_VERSION 6
+#define POPCORN_CKPT_VERSION 7
 #define POPCORN_CKPT_ENV "POPCORN_CHECKPOINT_FD"
 /* The memfd's name (/proc/PID/fd/N reads "/memfd:popcorn-checkpoint (deleted)"). */
 #define POPCORN_CKPT_MEMFD_NAME "popcorn-checkpoint"
@@ -77,8 +77,12 @@ struct popcorn_ckpt_region {
     uint32_t kind;
     uint64_t file_offset; /* SHARED_FILE: offset of `start` in the file */
     int32_t fd;           /* SHARED_FILE: a descriptor of the file, open across the exec; else -1 */
-    uint32_t reserved;
+    uint32_t flags;       /* POPCORN_CKPT_REGION_* flags */
 };
+
+/* SHARED_FILE: `fd` is one of the program's own descriptors (the heap file, docs/LIBC.md), in the
+ * descriptor table like the others: the restore maps it and leaves it open. */
+#define POPCORN_CKPT_REGION_PROGRAM_FD 1u
 
 /* Pages [start, end) of a region whose bytes are at data_offset (page-aligned) in the file. */
 struct popcorn_ckpt_extent {

@@ -81,6 +81,21 @@ static long open_mapped_file(const struct popcorn_map_entry *entry)
     return -1;
 }
 
+/* The C library's heap file (docs/LIBC.md, "The heap file"); a weak reference, since the native
+ * C library has none. */
+extern int __popcorn_heap_descriptor(void) __attribute__((weak));
+
+/* The heap file's descriptor when `entry` maps it, else -1. */
+static long heap_descriptor(const struct popcorn_map_entry *entry)
+{
+    int fd = __popcorn_heap_descriptor ? __popcorn_heap_descriptor() : -1;
+    struct stat st;
+    if (fd < 0 || popcorn_sys(SYS_fstat, fd, &st) != 0)
+        return -1;
+    return major(st.st_dev) == entry->device_major && minor(st.st_dev) == entry->device_minor &&
+                   st.st_ino == entry->inode ? fd : -1;
+}
+
 /* Cuts `entry` around the first left-out range it meets; returns 1 when it did. */
 static int cut_out(const struct popcorn_map_entry *entry, struct snapshot *snap,
                    void (*visit)(const struct popcorn_map_entry *, void *))
@@ -142,6 +157,17 @@ static void collect_shared(const struct popcorn_map_entry *entry, struct snapsho
         add_region(snap, entry, POPCORN_CKPT_REGION_SHARED_ANON, 0, 0);
         return;
     }
+    /* The heap file: its own descriptor crosses the exec with the program's others. */
+    long heap = heap_descriptor(entry);
+    if (heap >= 0) {
+        struct popcorn_ckpt_region *region = add_region(snap, entry, POPCORN_CKPT_REGION_SHARED_FILE, 0, 0);
+        if (region) {
+            region->fd = (int32_t)heap;
+            region->flags = POPCORN_CKPT_REGION_PROGRAM_FD;
+            region->file_offset = entry->offset;
+        }
+        return;
+    }
     long fd = entry->name[0] == '/' ? open_mapped_file(entry) : -1;
     if (fd < 0) {
         snap->refusal = "a MAP_SHARED mapping's file cannot be opened again (deleted, a SysV segment or a memfd?)";
@@ -154,6 +180,20 @@ static void collect_shared(const struct popcorn_map_entry *entry, struct snapsho
     }
     region->fd = (int32_t)fd;
     region->file_offset = entry->offset;
+}
+
+/* Under qemu-user the guest's list leaves out mappings the host kernel merged or ordered past
+ * qemu's own (checkpoint_maps.c); the heap file's are found in the host's list, where guest
+ * addresses are host addresses. */
+static void collect_unlisted_heap(const struct popcorn_map_entry *entry, void *context)
+{
+    struct snapshot *snap = context;
+    if (!entry->shared || snap->refusal || heap_descriptor(entry) < 0)
+        return;
+    for (uint32_t i = 0; i < snap->header->region_count; i++)
+        if (snap->regions[i].start < entry->end && entry->start < snap->regions[i].end)
+            return; /* listed */
+    collect_shared(entry, snap);
 }
 
 static void collect_region(const struct popcorn_map_entry *entry, void *context)
@@ -252,6 +292,9 @@ long popcorn_checkpoint_write(struct scratch *s, int fd, uint64_t scratch_bytes,
     long entries = popcorn_read_maps(s->maps, sizeof s->maps, collect_region, &snap);
     if (entries < 0)
         return entries;
+    long host = popcorn_read_host_maps(s->maps, s->host_maps, sizeof s->host_maps, collect_unlisted_heap, &snap);
+    if (host < 0)
+        return host;
     if (snap.refusal) {
         *refusal = snap.refusal;
         return 1;

@@ -50,6 +50,8 @@ uint64_t __popcorn_own_heap[2];
 
 /* Weak: metadata_load.c (in migrate.o) is linked into every program with migration points. */
 extern void __popcorn_metadata_forget(void) __attribute__((weak));
+/* The portable C library's heap file (docs/LIBC.md); the native one has none. */
+extern int __popcorn_heap_private(void) __attribute__((weak));
 
 _Noreturn void popcorn_restore_fatal(const char *what, long error)
 {
@@ -278,6 +280,11 @@ static void restore_checkpoint(int fd)
         popcorn_restore_fatal("the checkpoint is not in this runtime's format", EINVAL);
     if (peek->destination_isa != THIS_ISA)
         popcorn_restore_fatal("the checkpoint is for another ISA", EINVAL);
+    /* What this process allocates before its memory is replaced (the link identity's section
+     * table) stays private memory: a heap file of its own would be one more descriptor and
+     * mapping carried on every hop.  The restored memory brings the program's heap file back. */
+    if (__popcorn_heap_private)
+        __popcorn_heap_private();
     unsigned char identity[POPCORN_LINK_IDENTITY_DIGEST];
     int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     const char *why = self >= 0 ? popcorn_read_link_identity(self, 0, identity) : "cannot be opened";

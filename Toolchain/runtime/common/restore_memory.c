@@ -144,7 +144,8 @@ static void map_shared_file(const struct popcorn_ckpt_region *region)
                            region->fd, region->file_offset);
     if (got < 0 && got > -4096)
         popcorn_restore_fatal("cannot map a shared file mapping again", got);
-    popcorn_sys(SYS_close, region->fd);
+    if (!(region->flags & POPCORN_CKPT_REGION_PROGRAM_FD))
+        popcorn_sys(SYS_close, region->fd);
 }
 
 /* MAP_SHARED anonymous memory only the old process mapped: fresh shared memory with its contents
