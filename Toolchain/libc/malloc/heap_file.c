@@ -71,7 +71,7 @@ static int heap_file(void)
         return -1;
     }
     /* ftruncate past RLIMIT_FSIZE would raise SIGXFSZ; without /proc the file could not be
-     * given up again (heap_ranges), and fork would fail. */
+     * given up again (heap_walk), and fork would fail. */
     struct rlimit fsize;
     long maps = __syscall(SYS_openat, AT_FDCWD, MAPS, O_RDONLY | O_CLOEXEC);
     if (maps >= 0)
@@ -169,27 +169,24 @@ void *__popcorn_heap_mremap(void *old, size_t old_len, size_t new_len, int flags
     return __mremap(old, old_len, new_len, flags & ~MREMAP_MAYMOVE);
 }
 
-/* ---- giving the file up -------------------------------------------------------------------- */
+/* ---- the mappings ------------------------------------------------------------------------- */
 
-struct range {
-    uintptr_t start, end;
-};
-
-/* Up to `max` mappings of the heap file from MAPS; how many, or -1. */
-static int heap_ranges(struct range *ranges, int max)
+/* Calls visit(start, end, context) for each mapping of the heap file in MAPS; 0, or -1 when the
+ * list cannot be read. */
+static int heap_walk(void (*visit)(uintptr_t, uintptr_t, void *), void *context)
 {
     long fd = __syscall(SYS_openat, AT_FDCWD, MAPS, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     char buffer[4096];
     size_t have = 0;
-    int count = 0;
+    int status = 0;
     for (;;) {
         long n = __syscall(SYS_read, fd, buffer + have, sizeof buffer - have);
         if (n == -EINTR)
             continue;
         if (n < 0) {
-            count = -1;
+            status = -1;
             break;
         }
         have += (size_t)n;
@@ -215,8 +212,8 @@ static int heap_ranges(struct range *ranges, int max)
             static const char name[] = "/memfd:" HEAP_FILE_NAME;
             char *found = memchr(c, '/', (size_t)(newline - c));
             if (inode == heap_ino && found && (size_t)(newline - found) >= sizeof name - 1 &&
-                memcmp(found, name, sizeof name - 1) == 0 && count < max)
-                ranges[count++] = (struct range){start, end};
+                memcmp(found, name, sizeof name - 1) == 0)
+                visit(start, end, context);
         }
         if (n == 0 || (used == 0 && have == sizeof buffer))
             break; /* the end, or a line longer than the buffer (a path: not ours) */
@@ -224,28 +221,52 @@ static int heap_ranges(struct range *ranges, int max)
         have -= used;
     }
     __syscall(SYS_close, fd);
-    return count;
+    return status;
+}
+
+int __popcorn_heap_each_mapping(void (*visit)(uintptr_t start, uintptr_t end, void *context), void *context)
+{
+    return heap_given_up || heap_fd < 0 ? 0 : heap_walk(visit, context);
+}
+
+/* ---- giving the file up -------------------------------------------------------------------- */
+
+struct ranges {
+    struct {
+        uintptr_t start, end;
+    } range[32];
+    int count;
+};
+
+static void collect(uintptr_t start, uintptr_t end, void *context)
+{
+    struct ranges *r = context;
+    if (r->count < 32) {
+        r->range[r->count].start = start;
+        r->range[r->count].end = end;
+        r->count++;
+    }
 }
 
 /* Replaces [start, end) by a private copy of it; only the file's data is copied (holes stay
  * untouched anonymous pages). */
-static int make_private(int fd, struct range r)
+static int make_private(int fd, uintptr_t start, uintptr_t end)
 {
-    size_t len = r.end - r.start;
+    size_t len = end - start;
     char *copy = __mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (copy == MAP_FAILED)
         return -1;
-    for (off_t at = (off_t)r.start; at < (off_t)r.end;) {
+    for (off_t at = (off_t)start; at < (off_t)end;) {
         off_t data = __syscall(SYS_lseek, fd, at, SEEK_DATA);
-        if (data < 0 || data >= (off_t)r.end)
+        if (data < 0 || data >= (off_t)end)
             break;
         off_t hole = __syscall(SYS_lseek, fd, data, SEEK_HOLE);
-        if (hole < 0 || hole > (off_t)r.end)
-            hole = (off_t)r.end;
-        memcpy(copy + (data - (off_t)r.start), (char *)(uintptr_t)data, (size_t)(hole - data));
+        if (hole < 0 || hole > (off_t)end)
+            hole = (off_t)end;
+        memcpy(copy + (data - (off_t)start), (char *)(uintptr_t)data, (size_t)(hole - data));
         at = hole;
     }
-    if (__mremap(copy, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)r.start) == MAP_FAILED) {
+    if (__mremap(copy, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)start) == MAP_FAILED) {
         __munmap(copy, len);
         return -1;
     }
@@ -266,14 +287,12 @@ int __popcorn_heap_private(void)
     __syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, _NSIG / 8);
     int status = 0;
     for (;;) {
-        struct range ranges[32];
-        int count = heap_ranges(ranges, 32);
-        if (count <= 0) {
-            status = count;
+        struct ranges found = {.count = 0};
+        status = heap_walk(collect, &found);
+        if (status || found.count == 0)
             break;
-        }
-        for (int i = 0; i < count && status == 0; i++)
-            status = make_private(heap_fd, ranges[i]);
+        for (int i = 0; i < found.count && status == 0; i++)
+            status = make_private(heap_fd, found.range[i].start, found.range[i].end);
         if (status)
             break;
     }

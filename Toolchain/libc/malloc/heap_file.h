@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 hidden void *__popcorn_heap_mmap(void *start, size_t len, int prot, int flags, int fd, off_t offset);
@@ -26,6 +27,11 @@ int __popcorn_heap_private(void);
 
 /* The heap file's descriptor for the checkpoint, or -1 when the heap is private memory. */
 int __popcorn_heap_descriptor(void);
+
+/* Calls visit(start, end, context) for every mapping of the heap file (the host kernel's list
+ * under qemu-user): the runtime's scan for pointers to moved jmp_buf holders reads them with
+ * the private memory.  0, or -1 when the list cannot be read. */
+int __popcorn_heap_each_mapping(void (*visit)(uintptr_t start, uintptr_t end, void *context), void *context);
 
 #ifdef MALLOC_GLUE_H
 #undef mmap

@@ -203,7 +203,8 @@ static void jmp_buf_scan_range(uint64_t from, uint64_t to, uint64_t lo, uint64_t
  * global or heap `jmp_buf *current`, Lua's L->errorJmp): re-pointed to the object's new place,
  * or back (`reverse`) for a rollback.  The transformation re-points the stack's own pointers;
  * these are the ones it cannot see.  Only pointers into these few objects are touched, and only
- * private writable mappings are read (not the stacks, not the runtime's own scratch mappings).
+ * private writable mappings and the heap file's are read (not the stacks, not the runtime's own
+ * scratch mappings, not files the program maps shared).
  */
 /* A hexadecimal number at *cursor (lower or upper case); *cursor moves past it. */
 static uint64_t jmp_buf_parse_hex(const char **cursor)
@@ -217,6 +218,38 @@ static uint64_t jmp_buf_parse_hex(const char **cursor)
             return value;
         value = value << 4 | (uint64_t)digit;
     }
+}
+
+/* Mappings may have merged with the runtime's scratch: [start, stop) is scanned around the
+ * skipped ranges. */
+static void jmp_buf_scan_around_skips(uint64_t start, uint64_t stop, uint64_t lo, uint64_t hi, int reverse)
+{
+    uint64_t at = start;
+    while (at < stop) {
+        uint64_t next = stop, resume = stop;
+        for (unsigned i = 0; i < registry.skip_count; i++)
+            if (registry.skip[i].hi > at && registry.skip[i].lo < next) {
+                next = registry.skip[i].lo > at ? registry.skip[i].lo : at;
+                resume = registry.skip[i].hi;
+            }
+        jmp_buf_scan_range(at, next, lo, hi, reverse);
+        at = resume;
+    }
+}
+
+/* The portable C library's heap file; a weak reference, since the native C library has none. */
+extern int __popcorn_heap_each_mapping(void (*visit)(uintptr_t, uintptr_t, void *), void *context)
+    __attribute__((weak));
+
+struct jmp_buf_bounds {
+    uint64_t lo, hi;
+    int reverse;
+};
+
+static void jmp_buf_scan_heap_mapping(uintptr_t start, uintptr_t end, void *context)
+{
+    const struct jmp_buf_bounds *b = context;
+    jmp_buf_scan_around_skips(start, end, b->lo, b->hi, b->reverse);
 }
 
 static void jmp_buf_scan(int reverse)
@@ -272,18 +305,13 @@ static void jmp_buf_scan(int reverse)
          * of the frames moved. */
         if (registry.src_stack >= start && registry.src_stack < stop)
             popcorn_jmp_bufs_skip(start, registry.src_top);
-        /* Mappings may have merged with the runtime's scratch: scan around the skipped ranges. */
-        uint64_t at = start;
-        while (at < stop) {
-            uint64_t next = stop, resume = stop;
-            for (unsigned i = 0; i < registry.skip_count; i++)
-                if (registry.skip[i].hi > at && registry.skip[i].lo < next) {
-                    next = registry.skip[i].lo > at ? registry.skip[i].lo : at;
-                    resume = registry.skip[i].hi;
-                }
-            jmp_buf_scan_range(at, next, lo, hi, reverse);
-            at = resume;
-        }
+        jmp_buf_scan_around_skips(start, stop, lo, hi, reverse);
+    }
+    /* malloc's heap is a shared mapping of the C library's heap file (docs/LIBC.md), which the
+     * list above passes over with the other shared mappings (files the program shares). */
+    if (__popcorn_heap_each_mapping) {
+        struct jmp_buf_bounds bounds = {lo, hi, reverse};
+        __popcorn_heap_each_mapping(jmp_buf_scan_heap_mapping, &bounds);
     }
 }
 
