@@ -34,6 +34,12 @@
 /* Offsets up to here (every user address on both ISAs' 48-bit address spaces). */
 #define HEAP_FILE_SIZE (1ull << 48)
 #define HEAP_FILE_NAME "popcorn-heap"
+/* Mappings smaller than this stay private memory: malloc makes and frees its small groups all
+ * the time (Lua's bench run maps and unmaps a 32 KiB group 525 times), and a file mapping costs
+ * three system calls instead of one, a punch when it goes and dearer page faults.  Malloc's
+ * single large allocations (128 KiB and more) and its large groups, which hold most of a big
+ * heap, are in the file.  A file mapping never becomes smaller than this (heap_mremap). */
+#define HEAP_FILE_MIN (128u << 10)
 /* The mappings to read.  Under qemu-user /proc/self/maps is the emulator's rendering of the
  * guest's memory, which leaves out mappings the host kernel merged with qemu's own;
  * /proc/thread-self/maps is the host kernel's list, where guest addresses are host addresses.
@@ -112,7 +118,7 @@ void *__popcorn_heap_mmap(void *start, size_t len, int prot, int flags, int fd, 
 {
     int file;
     if (start || fd != -1 || offset || flags != (MAP_PRIVATE | MAP_ANONYMOUS) || prot != (PROT_READ | PROT_WRITE) ||
-        (file = heap_file()) < 0)
+        page_up(len) < HEAP_FILE_MIN || (file = heap_file()) < 0)
         return __mmap(start, len, prot, flags, fd, offset);
     len = page_up(len);
     /* An address first (the kernel's choice, as for anonymous memory), then the file's pages at
@@ -133,25 +139,30 @@ void *__popcorn_heap_mmap(void *start, size_t len, int prot, int flags, int fd, 
  * each mapping's offsets are its own addresses. */
 int __popcorn_heap_munmap(void *start, size_t len)
 {
-    int file = heap_file();
+    int file = page_up(len) >= HEAP_FILE_MIN ? heap_file() : -1;
     if (file >= 0)
         punch(file, (uintptr_t)start, page_up(len));
     return __munmap(start, len);
 }
 
-/* malloc's MADV_FREE of a freed slot's whole pages: MADV_FREE is for private memory only, the
- * file's pages are punched out instead (a freed slot's contents do not matter). */
+/* malloc's MADV_FREE of a freed slot's whole pages: the kernel takes it for private memory
+ * only, so in the file the pages are punched out instead (a freed slot's contents do not
+ * matter). */
 int __popcorn_heap_madvise(void *start, size_t len, int advice)
 {
-    int file = advice == MADV_FREE ? heap_file() : -1;
-    if (file >= 0)
+    int status = __madvise(start, len, advice);
+    int file = status != 0 && errno == EINVAL && advice == MADV_FREE ? heap_file() : -1;
+    if (file >= 0) {
         punch(file, (uintptr_t)start, len & -PAGE_SIZE);
-    return __madvise(start, len, advice);
+        return 0;
+    }
+    return status;
 }
 
 /* Moving a mapping would leave its pages at offsets that are no longer its addresses, so a heap
  * mapping only grows or shrinks in place; when it cannot grow, malloc copies (realloc's path
- * for that case). */
+ * for that case).  Nor does it shrink below HEAP_FILE_MIN, so that every file mapping is
+ * unmapped with a length that says it may be one. */
 void *__popcorn_heap_mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
     int file = heap_file();
@@ -164,6 +175,8 @@ void *__popcorn_heap_mremap(void *old, size_t old_len, size_t new_len, int flags
     }
     old_len = page_up(old_len);
     new_len = page_up(new_len);
+    if (new_len < HEAP_FILE_MIN && old_len >= HEAP_FILE_MIN)
+        return MAP_FAILED;
     if (new_len < old_len)
         punch(file, (uintptr_t)old + new_len, old_len - new_len);
     return __mremap(old, old_len, new_len, flags & ~MREMAP_MAYMOVE);
