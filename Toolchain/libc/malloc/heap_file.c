@@ -166,13 +166,15 @@ int __popcorn_heap_madvise(void *start, size_t len, int advice)
 void *__popcorn_heap_mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
     int file = heap_file();
-    if (file < 0 || (flags & MREMAP_FIXED)) {
+    if (flags & MREMAP_FIXED) {
         va_list ap;
         va_start(ap, flags);
         void *new_address = va_arg(ap, void *);
         va_end(ap);
         return __mremap(old, old_len, new_len, flags, new_address);
     }
+    if (file < 0)
+        return __mremap(old, old_len, new_len, flags);
     old_len = page_up(old_len);
     new_len = page_up(new_len);
     if (new_len < HEAP_FILE_MIN && old_len >= HEAP_FILE_MIN)
