@@ -4,7 +4,7 @@
  * Why: a process move execs the destination binary, and exec keeps descriptors but no private
  * memory, so every written page of a private heap had to be copied into the checkpoint (about
  * 30 ms for 64 MiB here, where one memcpy of it already takes 6 ms).  Pages of a file survive:
- * malloc's mappings are pages of one memfd, and the destination maps the same pages again.
+ * malloc's large mappings are pages of one memfd, and the destination maps the same pages again.
  *
  * Invariants:
  *  - a mapping at address A maps the file at offset A (the file is as large as the address
@@ -36,9 +36,10 @@
 #define HEAP_FILE_NAME "popcorn-heap"
 /* Mappings smaller than this stay private memory: malloc makes and frees its small groups all
  * the time (Lua's bench run maps and unmaps a 32 KiB group 525 times), and a file mapping costs
- * three system calls instead of one, a punch when it goes and dearer page faults.  Malloc's
- * single large allocations (128 KiB and more) and its large groups, which hold most of a big
- * heap, are in the file.  A file mapping never becomes smaller than this (heap_mremap). */
+ * four system calls instead of one, a punch when it goes and dearer page faults.  Malloc's
+ * single large allocations (128 KiB and more) and its groups of that size are in the file; a
+ * heap of small objects, made of small groups, is not.  A file mapping never becomes smaller
+ * than this (__popcorn_heap_mremap). */
 #define HEAP_FILE_MIN (128u << 10)
 /* The mappings to read.  Under qemu-user /proc/self/maps is the emulator's rendering of the
  * guest's memory, which leaves out mappings the host kernel merged with qemu's own;
