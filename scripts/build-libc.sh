@@ -71,8 +71,8 @@ rm -rf src/*/aarch64 crt/aarch64
 rm -f src/fenv/fenv.c src/setjmp/setjmp.c src/setjmp/longjmp.c src/signal/sigsetjmp.c \
     src/signal/restore.c src/thread/clone.c src/thread/__unmapself.c src/thread/__set_thread_area.c
 cp "$libc"/src/*.c src/thread/
-# The heap file (docs/LIBC.md, "The heap file"): malloc's mappings become pages of a memfd that a
-# process move hands over instead of copying.  mallocng's glue maps, unmaps, advises and remaps
+# The heap file (docs/LIBC.md, "The heap file"): malloc's mappings of 128 KiB and more become
+# pages of a memfd that a process move hands over instead of copying.  mallocng's glue maps, unmaps, advises and remaps
 # through it, and the file is given up (the heap made private) before fork and before the first
 # thread.  Each patch must apply exactly once, or the build stops.
 cp "$libc"/malloc/heap_file.c src/malloc/

@@ -62,23 +62,30 @@ static size_t page_up(size_t n)
     return (n + PAGE_SIZE - 1) & -PAGE_SIZE;
 }
 
-/* The descriptor, checked to still be the heap file: a program may close descriptors it does
- * not know (daemons close them all) and get the number back for a file of its own, which must
- * never see a punched hole.  A lost file is given up: later mappings are private. */
+/* The descriptor of the file in use, checked to still be the heap file, or -1; never makes
+ * one (only a new mapping does, heap_file_for_mapping).  A program may close descriptors it
+ * does not know (daemons close them all) and get the number back for a file of its own, which
+ * must never see a punched hole.  A lost file is given up: later mappings are private. */
 static int heap_file(void)
 {
-    if (heap_given_up)
+    if (heap_given_up || heap_fd < 0)
         return -1;
     struct stat st;
-    if (heap_fd >= 0) {
-        if (__syscall(SYS_fstat, heap_fd, &st) == 0 && st.st_dev == heap_dev && st.st_ino == heap_ino)
-            return heap_fd;
-        heap_fd = -1;
-        heap_given_up = 1;
-        return -1;
-    }
+    if (__syscall(SYS_fstat, heap_fd, &st) == 0 && st.st_dev == heap_dev && st.st_ino == heap_ino)
+        return heap_fd;
+    heap_fd = -1;
+    heap_given_up = 1;
+    return -1;
+}
+
+/* heap_file, made on first use. */
+static int heap_file_for_mapping(void)
+{
+    if (heap_given_up || heap_fd >= 0)
+        return heap_file();
     /* ftruncate past RLIMIT_FSIZE would raise SIGXFSZ; without /proc the file could not be
      * given up again (heap_walk), and fork would fail. */
+    struct stat st;
     struct rlimit fsize;
     long maps = __syscall(SYS_openat, AT_FDCWD, MAPS, O_RDONLY | O_CLOEXEC);
     if (maps >= 0)
@@ -119,7 +126,7 @@ void *__popcorn_heap_mmap(void *start, size_t len, int prot, int flags, int fd, 
 {
     int file;
     if (start || fd != -1 || offset || flags != (MAP_PRIVATE | MAP_ANONYMOUS) || prot != (PROT_READ | PROT_WRITE) ||
-        page_up(len) < HEAP_FILE_MIN || (file = heap_file()) < 0)
+        page_up(len) < HEAP_FILE_MIN || (file = heap_file_for_mapping()) < 0)
         return __mmap(start, len, prot, flags, fd, offset);
     len = page_up(len);
     /* An address first (the kernel's choice, as for anonymous memory), then the file's pages at

@@ -1,11 +1,12 @@
-/* The heap's memory file (docs/LIBC.md, "The heap file"; docs/PROCESS-MOVE.md, "The heap").
+/* The heap's memory file (docs/LIBC.md, "The heap file"; docs/PROCESS-MOVE.md, "What is
+ * carried").
  *
- * Included at the end of mallocng's glue.h (scripts/build-libc.sh): malloc's own mappings —
- * its groups and single large allocations, read-write private anonymous memory — are pages of
- * one memfd, mapped MAP_SHARED at the file offset equal to their address.  A process move then
- * hands the descriptor to the destination, which maps the same pages again: nothing is copied,
- * however much of the heap is written.  Everything else (brk, the program's own mmap, stacks)
- * stays private anonymous memory. */
+ * Included at the end of mallocng's glue.h (scripts/build-libc.sh): malloc's own mappings of
+ * 128 KiB and more — its single large allocations and its large groups, read-write private
+ * anonymous memory — are pages of one memfd, mapped MAP_SHARED at the file offset equal to their
+ * address.  A process move then hands the descriptor to the destination, which maps the same
+ * pages again: nothing is copied, however much of them is written.  Everything else (malloc's
+ * smaller groups, brk, the program's own mmap, stacks) stays private anonymous memory. */
 #ifndef POPCORN_HEAP_FILE_H
 #define POPCORN_HEAP_FILE_H
 
