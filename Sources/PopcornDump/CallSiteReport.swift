@@ -6,9 +6,9 @@ import PopcornSupport
 /// The decoded stack-transformation metadata (`.popcorn.meta`) of a program, call site by call
 /// site across ISAs, and what is wrong with it.
 ///
-/// popcorn-ld writes the same section into every binary; it is decoded from each of them (any
-/// decoding error is thrown: a corrupt section is an error, never a crash) and the primary's copy
-/// is reported. `problems` re-checks what the runtime relies on against the binaries themselves.
+/// popcorn-ld writes into every binary the table of that binary's ISA; each is decoded from its
+/// own binary (any decoding error is thrown: a corrupt section is an error, never a crash).
+/// `problems` re-checks what the runtime relies on against the binaries themselves.
 public struct CallSiteReport: Sendable {
     /// One call site with its description on every ISA.
     public struct Entry: Sendable {
@@ -19,48 +19,43 @@ public struct CallSiteReport: Sendable {
         public var sites: [ISA: (site: CallSite, function: MetadataFunction)]
     }
 
-    /// The primary binary's tables, in ISA order.
+    /// Every ISA's table, each from its own binary, in ISA order.
     public var tables: [StackTransformMetadata]
-    /// Bytes of the section, and of each ISA's table.
-    public var sectionSize: Int
+    /// Per ISA: bytes of the section in that ISA's binary.
+    public var sectionSizes: [ISA: Int]
     /// Call sites by ID (sorted), joined across ISAs.
     public var entries: [Entry]
     /// Every inconsistency found (empty when the metadata is sound).
     public var problems: [String]
 
     /// Decodes the metadata of `files`; `nil` when no binary has a `.popcorn.meta` section.
-    public init?(files: [ISA: ELFFile], primary: ISA) throws {
+    public init?(files: [ISA: ELFFile]) throws {
         let name = MetadataFormat.sectionName
         guard files.values.contains(where: { $0.section(named: name) != nil }) else { return nil }
         var problems: [String] = []
-        var decoded: [ISA: [StackTransformMetadata]] = [:]
-        var contents: [ISA: Data] = [:]
+        var tables: [StackTransformMetadata] = []
+        var sizes: [ISA: Int] = [:]
         for (isa, file) in files.sorted(by: { $0.key < $1.key }) {
             guard let section = file.section(named: name) else {
                 problems.append("'\(file.path)': no '\(name)' section (link with popcorn-ld)")
                 continue
             }
-            let tables = try MetadataReader.read(file)
-            // A section that decodes but lacks a table for one of the program's ISAs was cut short
-            // (tables are back to back): as much a decoding error as a truncated table.
-            for other in files.keys.sorted() where !tables.contains(where: { $0.isa == other }) {
-                throw MetadataError.malformed(context: "'\(file.path)': \(name)", reason: "no table for \(other)")
+            // A section that decodes but lacks its binary's own table was cut short or written
+            // for another binary: as much a decoding error as a truncated table.
+            guard let own = try MetadataReader.read(file).first(where: { $0.isa == isa }) else {
+                throw MetadataError.malformed(context: "'\(file.path)': \(name)", reason: "no table for \(isa)")
             }
-            decoded[isa] = tables
-            contents[isa] = try file.contents(of: section)
+            tables.append(own)
+            sizes[isa] = Int(section.size)
         }
-        let source = decoded[primary] != nil ? primary : decoded.keys.sorted().first!
-        for (isa, data) in contents.sorted(by: { $0.key < $1.key }) where data != contents[source]! {
-            problems.append("'\(files[isa]!.path)': '\(name)' differs from the copy in '\(files[source]!.path)'")
-        }
-        tables = decoded[source]!
-        sectionSize = contents[source]!.count
+        self.tables = tables
+        sectionSizes = sizes
         entries = CallSiteReport.join(tables)
         problems += CallSiteReport.check(tables: tables, entries: entries, files: files)
         self.problems = problems
     }
 
-    /// Bytes of each ISA's table as encoded (the section is their concatenation).
+    /// Bytes of each ISA's table as encoded.
     public func tableSize(_ isa: ISA) -> Int? {
         guard let table = tables.first(where: { $0.isa == isa }) else { return nil }
         return try? MetadataWriter.encode(table).count

@@ -32,12 +32,12 @@ public struct DumpReport: Sendable {
         try self.init(files: files)
     }
 
-    /// Summarises already-read binaries; `primary` is the one whose metadata copy is reported.
+    /// Summarises already-read binaries.
     /// - Throws: `MetadataError` if a `.popcorn.meta` section is malformed.
-    public init(files: [ISA: ELFFile], primary: ISA = ISA.host) throws {
+    public init(files: [ISA: ELFFile]) throws {
         binaries = files.keys.sorted().map { BinarySummary(isa: $0, file: files[$0]!) }
         alignment = try AlignmentChecker.check(files)
-        callSites = try CallSiteReport(files: files, primary: primary)
+        callSites = try CallSiteReport(files: files)
         identityProblems = DumpReport.checkIdentities(files)
     }
 
@@ -135,9 +135,9 @@ public struct DumpReport: Sendable {
             })),
             ("stackTransformMetadata", callSites.map { report in
                 .object([
-                    ("sectionSize", .integer(UInt64(report.sectionSize))),
                     ("tables", .object(report.tables.map { table in
                         (table.isa.rawValue, .object([
+                            ("sectionSize", .integer(UInt64(report.sectionSizes[table.isa] ?? 0))),
                             ("size", .integer(UInt64(report.tableSize(table.isa) ?? 0))),
                             ("functions", .integer(UInt64(table.functions.count))),
                             ("callSites", .integer(UInt64(table.callSites.count))),
@@ -158,8 +158,8 @@ public struct DumpReport: Sendable {
     /// The call-site section of the text report.
     private func callSiteText() -> [String] {
         guard let report = callSites else { return ["call sites: no \(MetadataFormat.sectionName) section"] }
-        let sizes = report.tables.map { "\($0.isa) \(report.tableSize($0.isa) ?? 0)" }.joined(separator: ", ")
-        var lines = ["call sites: \(report.entries.count) (\(MetadataFormat.sectionName) \(report.sectionSize) bytes: \(sizes))"]
+        let sizes = report.tables.map { "\($0.isa) \(report.sectionSizes[$0.isa] ?? 0)" }.joined(separator: ", ")
+        var lines = ["call sites: \(report.entries.count) (\(MetadataFormat.sectionName) bytes: \(sizes))"]
         for entry in report.entries {
             lines.append("  #\(entry.id) in '\(entry.function)'")
             for isa in entry.sites.keys.sorted() {

@@ -47,12 +47,13 @@ public enum HelpText {
                 "aligned", "mismatches": [{"name", "fileScope", "addresses": {"<isa>": N}}]},
                 "callSites": [{"id", "function", "sites": {"<isa>": {"returnAddress",
                 "frameSize", "cfaRule", "returnAddressSlot", "framePointerSlot",
-                "savedRegisters", "liveValues"}}}], "stackTransformMetadata": {"sectionSize",
-                "tables", "problems"}}. Addresses and sizes are decimal integers.
+                "savedRegisters", "liveValues"}}}], "stackTransformMetadata": {"tables":
+                {"<isa>": {"sectionSize", "size", "functions", "callSites", "siteSetHash"}},
+                "problems"}}. Addresses and sizes are decimal integers.
             --verify
                 Check only: print nothing if the binaries are aligned and their metadata is
                 sound, otherwise an error for each symbol whose addresses differ and each
-                metadata problem (missing or differing .popcorn.meta, call sites that do not
+                metadata problem (a missing .popcorn.meta or table, call sites that do not
                 pair up across ISAs, different live value counts or kinds, a return address not
                 right after a call, a live value in a register a call clobbers), and exit with
                 status 1. With --json, the JSON report is printed as well.

@@ -7,9 +7,12 @@ import PopcornSupport
 ///
 /// Pre: the final binaries are linked and verified (addresses are final) and still carry their
 /// symbol tables, `.llvm_stackmaps`, `.eh_frame` and `.popcorn.callsites`.
-/// Post: `build` has produced one section holding every ISA's table, checked across ISAs (call
-/// sites pair up by ID, frames are describable); `append` has added it, unchanged, to every
-/// binary as a non-allocated section and removed `.llvm_stackmaps` and `.popcorn.callsites`. A program without any stackmaps (compiled with
+/// Post: `build` has produced every ISA's table, checked across ISAs (call sites pair up by ID,
+/// frames are describable); `append` has added to each binary, as a non-allocated section, the
+/// table of its own ISA, and removed `.llvm_stackmaps` and `.popcorn.callsites`. A binary needs
+/// another ISA's table only to move there, and then reads it from that ISA's binary (which the
+/// move runs anyway, checked to come from the same link): carrying every table in every binary
+/// made each one carry the metadata twice. A program without any stackmaps (compiled with
 /// `-fpopcorn-migration=none`) gets tables with no call sites, so the runtime and popcorn-dump
 /// can tell "no migration points" from "not a popcorn binary".
 public enum MetadataPass {
@@ -18,8 +21,8 @@ public enum MetadataPass {
 
     /// What the pass produced.
     public struct Result: Sendable, Equatable {
-        /// The section contents (identical for every binary).
-        public var section: Data
+        /// Per ISA: the section contents that ISA's binary receives (its own table).
+        public var sections: [ISA: Data]
         /// Call sites left out because their frame cannot be described (one message each).
         public var omitted: [String]
         /// Per ISA: the number of call sites and the bytes of that ISA's table.
@@ -41,7 +44,8 @@ public enum MetadataPass {
         for (isa, path) in binaries { files[isa] = try ELFFile(contentsOf: path) }
         let (tables, omitted) = try MetadataBuilder.tablesOmittingUnusableSites(binaries: files)
         let blobs = try MetadataWriter.encode(tables)
-        return Result(section: MetadataWriter.section(joining: blobs), omitted: omitted.map { $0.diagnostic.message },
+        // A section of one table is that table's encoding.
+        return Result(sections: blobs, omitted: omitted.map { $0.diagnostic.message },
                       callSites: Dictionary(uniqueKeysWithValues: tables.map { ($0.isa, $0.callSites.count) }),
                       tableSizes: blobs.mapValues(\.count))
     }
@@ -50,12 +54,12 @@ public enum MetadataPass {
     /// popcorn-dump use `.popcorn.meta` alone), and they are larger than the metadata itself.
     public static let inputSections: Set<String> = Set(LayoutPlanner.fileOnlySections)
 
-    /// Appends `result.section` to every binary and removes the metadata's input sections
+    /// Appends to every binary its ISA's section and removes the metadata's input sections
     /// (in place, atomically per file; nothing loaded moves).
     public static func append(_ result: Result, to binaries: [ISA: String]) throws {
         // Each binary is rewritten on its own, at the same time.
         _ = try PerISA.concurrently(Array(binaries.keys)) { isa in
-            try SectionAppender.append(section: sectionName, contents: result.section, removing: inputSections,
+            try SectionAppender.append(section: sectionName, contents: result.sections[isa]!, removing: inputSections,
                                        toFileAt: binaries[isa]!)
         }
     }
@@ -64,6 +68,6 @@ public enum MetadataPass {
     public static func summary(_ result: Result, isa: ISA) -> String {
         let sites = result.callSites[isa] ?? 0
         return "\(isa): \(sites) call site\(sites == 1 ? "" : "s"), \(result.tableSizes[isa] ?? 0) bytes of metadata"
-            + " (section \(sectionName): \(result.section.count) bytes in every binary)"
+            + " (section \(sectionName): \(result.sections[isa]?.count ?? 0) bytes)"
     }
 }

@@ -5,8 +5,8 @@ import PopcornELF
 import PopcornMetadata
 import PopcornSupport
 
-/// Metadata trust (docs/METADATA.md, "Integrity"): `.popcorn.meta` is changed the same way in
-/// every binary of a program, so comparing the copies finds nothing. `popcorn-dump --verify` must
+/// Metadata trust (docs/METADATA.md, "Integrity"): each binary's `.popcorn.meta` (its own ISA's
+/// table, of which no copy exists to compare with) is damaged. `popcorn-dump --verify` must
 /// reject every such change, the runtime must refuse to migrate with the damaged tables (one
 /// warning, the unmoved output), and a change that keeps the checksum right (what a linker bug
 /// would write) must still be caught wherever the binary's CFI says otherwise.
@@ -27,13 +27,13 @@ import PopcornSupport
         let work: TemporaryDirectory
         var binaries: [ISA: Data]
         var sectionOffset: [ISA: Int]
-        let section: [UInt8]
+        let sections: [ISA: [UInt8]]
     }
 
     static func build() throws -> Program {
         let work = try ProcessMoveTests.build("pingpong.c")
         var binaries: [ISA: Data] = [:], offsets: [ISA: Int] = [:]
-        var section: [UInt8] = []
+        var sections: [ISA: [UInt8]] = [:]
         for isa in ISA.allCases {
             let path = "\(work.path)/\(isa.siblingPath(of: "prog"))"
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -41,18 +41,30 @@ import PopcornSupport
             let meta = try #require(file.section(named: MetadataFormat.sectionName))
             binaries[isa] = data
             offsets[isa] = Int(meta.offset)
-            section = [UInt8](try file.contents(of: meta))
+            sections[isa] = [UInt8](try file.contents(of: meta))
         }
-        return Program(work: work, binaries: binaries, sectionOffset: offsets, section: section)
+        return Program(work: work, binaries: binaries, sectionOffset: offsets, sections: sections)
     }
 
-    /// The binaries with `section` in place of their `.popcorn.meta` (same size, same place).
-    static func with(_ section: [UInt8], _ program: Program) -> [ISA: Data] {
-        program.binaries.mapValues { _ in Data() }.keys.reduce(into: [:]) { result, isa in
-            var data = program.binaries[isa]!
-            let start = program.sectionOffset[isa]!
-            data.replaceSubrange(start..<start + section.count, with: section)
-            result[isa] = data
+    /// The binaries with `sections` in place of their `.popcorn.meta` (same size, same place);
+    /// an ISA without an entry keeps its own.
+    static func with(_ sections: [ISA: [UInt8]], _ program: Program) -> [ISA: Data] {
+        program.binaries.reduce(into: [:]) { result, entry in
+            var data = entry.value
+            if let section = sections[entry.key] {
+                let start = program.sectionOffset[entry.key]!
+                data.replaceSubrange(start..<start + section.count, with: section)
+            }
+            result[entry.key] = data
+        }
+    }
+
+    /// Every binary's section with one random byte changed.
+    static func damaged(_ program: Program, using random: inout Generator) -> [ISA: [UInt8]] {
+        program.sections.mapValues { original in
+            var section = original
+            section[Int.random(in: 0..<section.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+            return section
         }
     }
 
@@ -94,28 +106,29 @@ import PopcornSupport
         for i in 0..<8 { b[table + MetadataFormat.checksumOffset + i] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(i))) }
     }
 
-    /// 2,000 byte mutations, each the same in both binaries: `--verify` rejects all of them.
-    @Test func verifyRejectsEveryIdenticalMutation() throws {
+    /// 2,000 byte mutations, alternately of each binary's section: `--verify` rejects all of them.
+    @Test func verifyRejectsEveryMutation() throws {
         let program = try Self.build()
         #expect(Self.verify(program.binaries) == nil, "the unmutated program must verify")
         var random = Generator(state: 0x706f_7063_6f72_6e31)
         var accepted: [String] = []
         for n in 0..<2000 {
-            var section = program.section
+            let isa = ISA.allCases[n % ISA.allCases.count]
+            var section = program.sections[isa]!
             let at = Int.random(in: 0..<section.count, using: &random)
             let flip = UInt8.random(in: 1...255, using: &random)
             section[at] ^= flip
             // The section is decoded first: a damaged table never gets to the rest of the report.
             let rejected: Bool
             do { _ = try MetadataReader.decodeSection(Data(section)); rejected = false } catch { rejected = true }
-            if !rejected { accepted.append("case \(n): byte \(at) ^ 0x\(String(flip, radix: 16))") }
+            if !rejected { accepted.append("case \(n): \(isa) byte \(at) ^ 0x\(String(flip, radix: 16))") }
         }
         #expect(accepted.isEmpty, "accepted: \(accepted.prefix(10))")
-        // And through the whole --verify report, for a sample.
-        for _ in 0..<40 {
-            var section = program.section
-            section[Int.random(in: 0..<section.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
-            #expect(Self.verify(Self.with(section, program)) != nil)
+        // And through the whole --verify report, for a sample, one binary damaged at a time.
+        for n in 0..<40 {
+            let isa = ISA.allCases[n % ISA.allCases.count]
+            let section = Self.damaged(program, using: &random)[isa]!
+            #expect(Self.verify(Self.with([isa: section], program)) != nil, "\(isa)")
         }
     }
 
@@ -126,8 +139,9 @@ import PopcornSupport
         let program = try Self.build()
         var random = Generator(state: 0x6672_616d_6573_2121)
         var accepted: [String] = [], tried = 0
-        for table in Self.tables(program.section) {
-            let s = program.section
+        let tables = ISA.allCases.flatMap { isa in Self.tables(program.sections[isa]!).map { (isa, $0) } }
+        for (isa, table) in tables {
+            let s = program.sections[isa]!
             let frames = table + Int(Self.u32(s, table + 80)), frameCount = Int(Self.u32(s, table + 48))
             let saved = table + Int(Self.u32(s, table + 84)), savedCount = Int(Self.u32(s, table + 52))
             let sp = s[table + 100]
@@ -147,7 +161,7 @@ import PopcornSupport
                 Self.add([8, -8, 16][Int.random(in: 0..<3, using: &random)], toI32At: at, in: &section)
                 Self.reseal(&section, table: table)
                 tried += 1
-                if Self.verify(Self.with(section, program)) == nil { accepted.append("table \(table): \(label)") }
+                if Self.verify(Self.with([isa: section], program)) == nil { accepted.append("\(isa) table \(table): \(label)") }
             }
             // The return-address slot (an i16 in the frame record).
             for i in (0..<frameCount).shuffled(using: &random).prefix(20) {
@@ -157,7 +171,7 @@ import PopcornSupport
                 section[at] = UInt8(truncatingIfNeeded: value); section[at + 1] = UInt8(value >> 8)
                 Self.reseal(&section, table: table)
                 tried += 1
-                if Self.verify(Self.with(section, program)) == nil { accepted.append("table \(table): frame \(i) return address slot") }
+                if Self.verify(Self.with([isa: section], program)) == nil { accepted.append("\(isa) table \(table): frame \(i) return address slot") }
             }
         }
         #expect(tried >= 40, "only \(tried) fields to change")
@@ -171,11 +185,10 @@ import PopcornSupport
         var random = Generator(state: 0x7275_6e74_696d_6521)
         let plain = try ProcessMoveTests.pingpong(program.work, isa: .host, migrateAt: "")
         for n in 0..<12 {
-            var section = program.section
-            section[Int.random(in: 0..<section.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+            let sections = Self.damaged(program, using: &random)
             // Written by cp: a descriptor this process held open for writing could be inherited
             // by a child another test spawns meanwhile, and exec would then fail (ETXTBSY).
-            for (isa, data) in Self.with(section, program) {
+            for (isa, data) in Self.with(sections, program) {
                 try data.write(to: URL(fileURLWithPath: "\(program.work.path)/mutant.\(isa)"))
                 try Harness.mustSucceed("cp mutant.\(isa) \(isa.siblingPath(of: "prog")).new && chmod 0755 \(isa.siblingPath(of: "prog")).new && mv -f \(isa.siblingPath(of: "prog")).new \(isa.siblingPath(of: "prog"))",
                                         in: program.work.path)

@@ -85,17 +85,18 @@ final class DumpFixtures {
         return primary
     }
 
-    /// Adds the `.popcorn.meta` section popcorn-ld would add (built by `MetadataBuilder` from the
-    /// binaries themselves) to `primary` and its siblings, then their link identity, with
-    /// llvm-objcopy.
+    /// Adds the `.popcorn.meta` sections popcorn-ld would add (each binary its own ISA's table,
+    /// built by `MetadataBuilder` from the binaries themselves) to `primary` and its siblings, then
+    /// their link identity, with llvm-objcopy.
     func addMetadata(_ primary: String) throws {
         var files: [ISA: ELFFile] = [:]
         for isa in ISA.allCases { files[isa] = try ELFFile(contentsOf: isa.siblingPath(of: primary)) }
-        let section = dir.file("\((primary as NSString).lastPathComponent).meta")
-        try MetadataBuilder.section(binaries: files).write(to: URL(fileURLWithPath: section))
+        let tables = try MetadataBuilder.build(binaries: files)
         let objcopy = try llvmTool("llvm-objcopy")
         for isa in ISA.allCases {
             let path = isa.siblingPath(of: primary)
+            let section = dir.file("\((path as NSString).lastPathComponent).meta")
+            try tables[isa]!.write(to: URL(fileURLWithPath: section))
             try run(objcopy, ["--add-section", ".popcorn.meta=\(section)", path, path])
         }
         let contents = try ISA.allCases.map { try Data(contentsOf: URL(fileURLWithPath: $0.siblingPath(of: primary))) }

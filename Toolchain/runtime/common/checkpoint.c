@@ -44,7 +44,7 @@ extern char **__environ;
 /* argv as the program received it (restore.c records it before main). */
 extern char **__popcorn_saved_argv;
 
-static void warn(enum popcorn_isa dst, const char *file, const char *reason)
+void __popcorn_move_refused(enum popcorn_isa dst, const char *file, const char *reason)
 {
     /* What makes a move impossible (a missing or untrusted sibling, no emulator) stays so for the
      * rest of the run: said once, not at every later request (POPCORN_MIGRATE_AT lists, repeated
@@ -187,7 +187,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
         __popcorn_restore_leftover[0] = __popcorn_restore_leftover[1] = 0;
     }
     if (!popcorn_isa_name(dst) || !regs) {
-        warn(dst, NULL, "unknown destination");
+        __popcorn_move_refused(dst, NULL, "unknown destination");
         return -1;
     }
     /* Across ISAs the destination needs this binary's TLS block and the symbol table to find
@@ -195,7 +195,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
      * refused here and the program continues. */
     struct popcorn_exe_layout layout;
     if (dst != THIS_ISA && popcorn_read_exe_layout(&layout) != 0) {
-        warn(dst, NULL, "the binary has no symbol table or TLS segment to hand libc state over with "
+        __popcorn_move_refused(dst, NULL, "the binary has no symbol table or TLS segment to hand libc state over with "
                         "(linked with -s?)");
         return -1;
     }
@@ -207,7 +207,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     if (exe_fd >= 0)
         close(exe_fd);
     if (!have_exe) {
-        warn(dst, "/proc/self/exe", "cannot be opened to tell the running binary's mappings");
+        __popcorn_move_refused(dst, "/proc/self/exe", "cannot be opened to tell the running binary's mappings");
         return -1;
     }
     size_t env_count = 0, arg_count = 0;
@@ -217,7 +217,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     size_t scratch_bytes = popcorn_ckpt_page_up(sizeof(struct scratch)) + popcorn_ckpt_page_up(vector_bytes) + POPCORN_CKPT_PAGE;
     void *memory = mmap(NULL, scratch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) {
-        warn(dst, NULL, "out of memory");
+        __popcorn_move_refused(dst, NULL, "out of memory");
         return -1;
     }
     struct scratch *s = memory;
@@ -227,7 +227,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
      * exec): the sibling, and that the emulator runs it. */
     const char *why = popcorn_find_sibling(dst, &s->sibling);
     if (why) {
-        warn(dst, s->sibling.path, why);
+        __popcorn_move_refused(dst, s->sibling.path, why);
         munmap(memory, scratch_bytes);
         return -1;
     }
@@ -245,7 +245,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
             request_ns += popcorn_monotonic_ns() - probe_started;
         }
         if (why) {
-            warn(dst, s->qemu, why);
+            __popcorn_move_refused(dst, s->qemu, why);
             close(s->sibling.fd);
             munmap(memory, scratch_bytes);
             return -1;
@@ -263,7 +263,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
         fd = popcorn_sys(SYS_openat, AT_FDCWD, "/tmp", O_TMPFILE | O_RDWR, 0600);
     if (fd < 0) {
         popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, NULL, 8);
-        warn(dst, NULL, "cannot create the checkpoint file");
+        __popcorn_move_refused(dst, NULL, "cannot create the checkpoint file");
         close(s->sibling.fd);
         munmap(memory, scratch_bytes);
         return -1;
@@ -346,7 +346,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
     popcorn_sys(SYS_close, fd);
     popcorn_sys(SYS_close, s->sibling.fd);
     popcorn_sys(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, NULL, 8);
-    warn(dst, NULL, refusal ? refusal : status == -E2BIG ? "too many mappings" : strerror((int)-status));
+    __popcorn_move_refused(dst, NULL, refusal ? refusal : status == -E2BIG ? "too many mappings" : strerror((int)-status));
     munmap(memory, scratch_bytes);
     return -1;
 }
@@ -354,7 +354,7 @@ int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_move_regs 
 int __popcorn_move_here(enum popcorn_isa dst)
 {
     if (dst != THIS_ISA) {
-        warn(dst, NULL, "a move without stack transformation stays on the same ISA");
+        __popcorn_move_refused(dst, NULL, "a move without stack transformation stays on the same ISA");
         return -1;
     }
     struct popcorn_move_regs regs;

@@ -79,6 +79,7 @@ extern int __popcorn_move_to_regs(enum popcorn_isa dst, const struct popcorn_mov
     __attribute__((weak));
 extern unsigned long long __popcorn_process_moves __attribute__((weak));
 extern unsigned long long __popcorn_moves_deferred(void) __attribute__((weak));
+extern void __popcorn_move_refused(enum popcorn_isa dst, const char *file, const char *reason) __attribute__((weak));
 /* Timing of the last process move (checkpoint.c, filled in by the restore). */
 extern struct popcorn_move_timing __popcorn_move_timing __attribute__((weak));
 #endif
@@ -260,6 +261,18 @@ static void move_to(struct popcorn_regs *at, enum popcorn_isa dst)
     }
     if (&__popcorn_move_timing)
         __popcorn_move_timing.request_ns = monotonic_ns(); /* the move's time starts here */
+    /* The destination's table is read from the destination's binary: when that binary cannot be
+     * found or trusted, the move is impossible (one warning, the request dropped), as the
+     * checkpoint would have found. */
+    const char *file = NULL;
+    const char *missing = popcorn_metadata_table(dst) ? NULL : popcorn_metadata_missing(dst, &file);
+    if (missing) {
+        if (__popcorn_move_refused)
+            __popcorn_move_refused(dst, file, missing);
+        if (__popcorn_move_request_done)
+            __popcorn_move_request_done();
+        return;
+    }
     static struct popcorn_regs next;
     enum popcorn_transform_status status =
         popcorn_transform(at, dst, stacks[which].base + stacks[which].size, stacks[which].size, &next);

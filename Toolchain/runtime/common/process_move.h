@@ -65,6 +65,13 @@ int __popcorn_move_here(enum popcorn_isa dst);
  */
 int __popcorn_should_migrate(unsigned long long point_index, enum popcorn_isa *dst);
 
+/**
+ * The one warning of a move that cannot happen ("cannot migrate to <dst>: <file> <reason>;
+ * continuing on <isa>"), said once per destination and reason: what makes a move impossible (a
+ * missing or untrusted sibling, no emulator) stays so for the rest of the run.
+ */
+void __popcorn_move_refused(enum popcorn_isa dst, const char *file, const char *reason);
+
 /** Clears the served (or abandoned) request; POPCORN_MIGRATE_AT indices are one-shot anyway. */
 void __popcorn_move_request_done(void);
 

@@ -2,8 +2,8 @@
  * metadata.h — the runtime's view of the running binary's .popcorn.meta section
  * (docs/METADATA.md, include/popcorn_metadata.h).  Private to the runtime.
  *
- * The section is read once, lazily, from /proc/self/exe.  Every binary carries the tables of
- * all ISAs, so the process finds the table of the ISA it runs on and of the ISA it may move to.
+ * The section is read once, lazily, from /proc/self/exe.  Every binary carries the table of its
+ * own ISA; the table of an ISA the process moves to is read from that ISA's binary.
  */
 #ifndef POPCORN_RUNTIME_METADATA_H
 #define POPCORN_RUNTIME_METADATA_H
@@ -35,11 +35,20 @@ struct popcorn_table {
 };
 
 /**
- * The table of `isa` in this process's executable, or NULL when there is none (no section,
- * malformed section, no table for that ISA).  The first call reads the section; a failure is
- * reported once on stderr and then remembered.
+ * The table of `isa`, or NULL when there is none (no section, malformed section, no table for
+ * that ISA).  The first call reads this process's executable, which carries its own ISA's table; a
+ * failure is reported once on stderr and then remembered.  Another ISA's table is read, on its
+ * first request, from the binary a move to that ISA would run (`popcorn_find_sibling`); why it
+ * could not be is told by `popcorn_metadata_missing`.
  */
 const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa);
+
+/**
+ * Why `isa`'s table could not be read from that ISA's binary, with `*file` set to the file
+ * concerned; NULL when it was read, or was never asked for.  Such a failure (no sibling, a
+ * sibling from another link) makes a move to `isa` impossible for the rest of the run.
+ */
+const char *popcorn_metadata_missing(enum popcorn_isa isa, const char **file);
 
 /** The call site whose return address is `return_address`, or NULL. */
 const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcorn_table *table,

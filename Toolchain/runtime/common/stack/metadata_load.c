@@ -1,10 +1,12 @@
 /*
- * Loading .popcorn.meta (docs/METADATA.md) from /proc/self/exe.  The section is not allocated,
- * so it is not in memory: the executable is mapped read-only once and stays mapped for the
- * life of the process (the tables point into it).  Everything is validated before use, so a
+ * Loading .popcorn.meta (docs/METADATA.md) from /proc/self/exe, and another ISA's table from that
+ * ISA's binary.  The section is not allocated, so it is not in memory: each file is mapped
+ * read-only once and stays mapped for the life of the process (the tables point into it).  Everything is validated before use, so a
  * corrupt section makes migration impossible rather than crashing the program.
  */
 #include "metadata.h"
+#include "../sibling.h"
+#include "../transform.h"
 
 #include <elf.h>
 #include <stddef.h>
@@ -123,20 +125,16 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
     return NULL;
 }
 
-/* Maps the executable and finds the section; returns NULL or the reason it failed. */
-static const char *load(void)
+/* Maps the ELF file open at `fd` (for the life of the process: the tables point into it) and
+ * indexes the tables of its .popcorn.meta section: every table when `only` is negative, else
+ * that ISA's alone.  Returns NULL or the reason it failed. */
+static const char *load_file(int fd, int only)
 {
-    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return "cannot open /proc/self/exe";
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-        close(fd);
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr))
         return "cannot stat the executable";
-    }
     uint64_t size = (uint64_t)st.st_size;
     const unsigned char *file = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
     if (file == MAP_FAILED)
         return "cannot map the executable";
     const Elf64_Ehdr *eh = (const void *)file;
@@ -177,15 +175,75 @@ static const char *load(void)
                                                                   : -1;
         if (isa < 0)
             return "unknown ISA in a table";
-        tables[isa] = table;
-        table_present[isa] = 1;
+        if (only < 0 || isa == only) {
+            tables[isa] = table;
+            table_present[isa] = 1;
+        }
         offset += table_size;
     }
-    if (table_present[POPCORN_ISA_X86_64] && table_present[POPCORN_ISA_AARCH64] &&
-        (tables[POPCORN_ISA_X86_64].header->site_set_hash != tables[POPCORN_ISA_AARCH64].header->site_set_hash ||
-         tables[POPCORN_ISA_X86_64].site_count != tables[POPCORN_ISA_AARCH64].site_count))
-        return "the ISAs' tables describe different call sites";
     return NULL;
+}
+
+/* Whether the two ISAs' tables, where both are loaded, describe one set of call sites. */
+static int tables_agree(void)
+{
+    return !table_present[POPCORN_ISA_X86_64] || !table_present[POPCORN_ISA_AARCH64] ||
+           (tables[POPCORN_ISA_X86_64].header->site_set_hash == tables[POPCORN_ISA_AARCH64].header->site_set_hash &&
+            tables[POPCORN_ISA_X86_64].site_count == tables[POPCORN_ISA_AARCH64].site_count);
+}
+
+/* Reads this process's executable; returns NULL or the reason it failed. */
+static const char *load(void)
+{
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return "cannot open /proc/self/exe";
+    const char *why = load_file(fd, -1);
+    close(fd);
+    if (!why && !tables_agree())
+        why = "the ISAs' tables describe different call sites";
+    return why;
+}
+
+/*
+ * Each binary carries its own ISA's table only (docs/METADATA.md): another ISA's is read from the
+ * binary a move to that ISA would run, found and trusted by the rule of the process move
+ * (sibling.c; weak, so the stack transformation links without it).  Why a sibling's table could
+ * not be read is kept, with the file concerned, for the move's one warning.
+ */
+extern const char *popcorn_find_sibling(enum popcorn_isa dst, struct popcorn_sibling *out) __attribute__((weak));
+static int sibling_state[POPCORN_ISA_COUNT];
+static const char *sibling_failure[POPCORN_ISA_COUNT];
+static struct popcorn_sibling sibling;
+
+static const char *load_sibling(enum popcorn_isa isa)
+{
+    if (!popcorn_find_sibling) {
+        strcpy(sibling.path, "/proc/self/exe");
+        return "has no table for that ISA";
+    }
+    const char *why = popcorn_find_sibling(isa, &sibling);
+    if (why)
+        return why;
+    why = load_file(sibling.fd, (int)isa);
+    close(sibling.fd);
+    sibling.fd = -1;
+    if (!why && !table_present[isa])
+        why = "has no migration metadata for its ISA";
+    if (!why && !tables_agree()) {
+        table_present[isa] = 0;
+        why = "has migration metadata for other call sites (link both binaries again)";
+    }
+    return why;
+}
+
+const char *popcorn_metadata_missing(enum popcorn_isa isa, const char **file)
+{
+    if ((unsigned)isa >= POPCORN_ISA_COUNT || __atomic_load_n(&sibling_state[isa], __ATOMIC_ACQUIRE) != 2)
+        return NULL;
+    if (file)
+        *file = sibling.path;
+    return sibling_failure[isa];
 }
 
 /*
@@ -196,6 +254,9 @@ void __popcorn_metadata_forget(void)
 {
     memset(tables, 0, sizeof tables);
     memset(table_present, 0, sizeof table_present);
+    memset(sibling_failure, 0, sizeof sibling_failure);
+    for (int isa = 0; isa < POPCORN_ISA_COUNT; isa++)
+        __atomic_store_n(&sibling_state[isa], 0, __ATOMIC_RELEASE);
     __atomic_store_n(&load_state, 0, __ATOMIC_RELEASE);
 }
 
@@ -217,7 +278,21 @@ const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa)
                 sched_yield();
         }
     }
-    if ((unsigned)isa >= POPCORN_ISA_COUNT || !table_present[isa])
+    if ((unsigned)isa >= POPCORN_ISA_COUNT)
+        return NULL;
+    /* Another ISA's table, once, from its binary (only when this binary's own table was read). */
+    if (!table_present[isa] && table_present[POPCORN_RUNTIME_ISA] &&
+        __atomic_load_n(&sibling_state[isa], __ATOMIC_ACQUIRE) != 2) {
+        int expected = 0;
+        if (__atomic_compare_exchange_n(&sibling_state[isa], &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            sibling_failure[isa] = load_sibling(isa);
+            __atomic_store_n(&sibling_state[isa], 2, __ATOMIC_RELEASE);
+        } else {
+            while (__atomic_load_n(&sibling_state[isa], __ATOMIC_ACQUIRE) != 2)
+                sched_yield();
+        }
+    }
+    if (!table_present[isa])
         return NULL;
     return &tables[isa];
 }
