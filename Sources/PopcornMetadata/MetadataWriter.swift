@@ -7,10 +7,9 @@ import PopcornSupport
 /// list mostly the same stack slots, so frames, saved-register lists, live-value records and
 /// whole live-value lists are each stored once and referenced by index.
 public enum MetadataWriter {
-    /// The contents of a `.popcorn.meta` section: one blob per ISA, in ISA order.
-    ///
-    /// Every binary of a program carries the same section, so the runtime finds the tables of
-    /// both the ISA it leaves and the one it moves to in its own executable.
+    /// The contents of a `.popcorn.meta` section holding these tables: one blob per ISA, in ISA
+    /// order. popcorn-ld gives each binary a section with its own ISA's table only; the runtime
+    /// reads another ISA's from that ISA's binary.
     public static func section(_ tables: [StackTransformMetadata]) throws -> Data {
         section(joining: try encode(tables))
     }

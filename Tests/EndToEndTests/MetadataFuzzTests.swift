@@ -178,6 +178,33 @@ import PopcornSupport
         #expect(accepted.isEmpty, "accepted \(accepted.count) of \(tried): \(accepted.prefix(10))")
     }
 
+    /// A damaged table in the destination's binary alone (the running binary's own table is
+    /// sound): the stack transformation, which reads the destination's table from that binary,
+    /// refuses the move with one warning naming the file, and the program runs on unmoved.
+    @Test func damagedDestinationTableRefusesTheMove() throws {
+        let program = try Self.build()
+        var random = Generator(state: 0x6465_7374_696e_6174)
+        let plain = try ProcessMoveTests.pingpong(program.work, isa: .host, migrateAt: "")
+        let destination = ISA.allCases.first { $0 != .host }!
+        for n in 0..<4 {
+            let sections = [destination: Self.damaged(program, using: &random)[destination]!]
+            for (isa, data) in Self.with(sections, program) {
+                try data.write(to: URL(fileURLWithPath: "\(program.work.path)/mutant.\(isa)"))
+                try Harness.mustSucceed("cp mutant.\(isa) \(isa.siblingPath(of: "prog")).new && chmod 0755 \(isa.siblingPath(of: "prog")).new && mv -f \(isa.siblingPath(of: "prog")).new \(isa.siblingPath(of: "prog"))",
+                                        in: program.work.path)
+            }
+            let command = try ProcessMoveTests.command(isa: .host, environment: "timeout 60 env POPCORN_STATS=1 POPCORN_MIGRATE_AT=50,400",
+                                                      arguments: "")
+            let run = try Harness.shell(command, in: program.work.path)
+            #expect(run.succeeded, "mutation \(n): \(run.status) \(run.stderrText)")
+            #expect(run.stdoutText == plain.stdoutText, "mutation \(n): output differs")
+            let warnings = run.stderrText.split(separator: "\n").filter { $0.contains("warning") }
+            #expect(warnings.count == 1 && warnings[0].hasPrefix("popcorn: warning: cannot migrate to \(destination): ")
+                    && warnings[0].contains(destination.siblingPath(of: "prog")), "mutation \(n): \(run.stderrText)")
+            #expect(run.stderrText.hasSuffix("migrations: 0\n"), "mutation \(n): \(run.stderrText)")
+        }
+    }
+
     /// Binaries damaged this way run as if they had never been asked to move: one warning, the
     /// unmoved output, no crash or hang, from both ISAs and for same-ISA moves.
     @Test func damagedMetadataMeansNoMigrationNeverAWrongResult() throws {

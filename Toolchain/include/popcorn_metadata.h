@@ -11,8 +11,8 @@
  *
  * The section holds one table per ISA, back to back, each starting at a multiple of 8 bytes
  * from the section start; the next table begins `total_size` bytes after the current one.
- * Every binary of a program carries the same section, so a process finds the tables of the
- * ISA it leaves and of the ISA it moves to in its own executable.
+ * popcorn-ld writes into each binary the table of its own ISA; a process moving to another ISA
+ * reads that ISA's table from the binary the move runs (the runtime's stack/metadata_load.c).
  */
 #ifndef POPCORN_METADATA_H
 #define POPCORN_METADATA_H

@@ -197,9 +197,10 @@ extern uint64_t __popcorn_auxv_stack[2];
  * nothing refers to it (0, 0 when unknown or when a restored region overlaps it). */
 extern uint64_t __popcorn_own_heap[2];
 
-/* Address ranges a checkpoint leaves out: its own scratch memory, and initial stacks of earlier
- * processes that nothing refers to any more. */
-#define POPCORN_CKPT_CUTS 4
+/* Address ranges a checkpoint leaves out: its own scratch memory, the other ISA's binary mapped
+ * for its migration metadata, and initial stacks of earlier processes that nothing refers to any
+ * more. */
+#define POPCORN_CKPT_CUTS 5
 struct popcorn_ckpt_cuts {
     uint32_t count;
     uint64_t range[POPCORN_CKPT_CUTS][2];

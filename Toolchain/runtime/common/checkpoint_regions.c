@@ -11,6 +11,7 @@
  * system calls only, so the libc state it saves is exactly the program's.
  */
 #include "checkpoint_internal.h"
+#include "stack/metadata.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -275,6 +276,9 @@ long popcorn_checkpoint_write(struct scratch *s, int fd, uint64_t scratch_bytes,
     snap.cuts.range[0][0] = (uint64_t)(uintptr_t)s;
     snap.cuts.range[0][1] = (uint64_t)(uintptr_t)s + scratch_bytes;
     snap.cuts.count = 1;
+    popcorn_metadata_foreign_mapping(snap.cuts.range[1]);
+    if (snap.cuts.range[1][1] > snap.cuts.range[1][0])
+        snap.cuts.count = 2;
     snap.exe_major = major(exe->st_dev);
     snap.exe_minor = minor(exe->st_dev);
     snap.exe_inode = exe->st_ino;

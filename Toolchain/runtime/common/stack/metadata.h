@@ -50,6 +50,12 @@ const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa);
  */
 const char *popcorn_metadata_missing(enum popcorn_isa isa, const char **file);
 
+/**
+ * The address range where another ISA's binary is mapped for its table (0, 0 when none is): a
+ * checkpoint leaves it out, since the restored process reads the tables it needs again.
+ */
+void popcorn_metadata_foreign_mapping(uint64_t range[2]);
+
 /** The call site whose return address is `return_address`, or NULL. */
 const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcorn_table *table,
                                                              uint64_t return_address);

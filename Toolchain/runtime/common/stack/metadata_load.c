@@ -128,7 +128,7 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
 /* Maps the ELF file open at `fd` (for the life of the process: the tables point into it) and
  * indexes the tables of its .popcorn.meta section: every table when `only` is negative, else
  * that ISA's alone.  Returns NULL or the reason it failed. */
-static const char *load_file(int fd, int only)
+static const char *load_file(int fd, int only, uint64_t mapping[2])
 {
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr))
@@ -137,6 +137,9 @@ static const char *load_file(int fd, int only)
     const unsigned char *file = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (file == MAP_FAILED)
         return "cannot map the executable";
+    mapping[0] = (uint64_t)(uintptr_t)file;
+    uint64_t page = (uint64_t)getpagesize();
+    mapping[1] = mapping[0] + (size + page - 1) / page * page;
     const Elf64_Ehdr *eh = (const void *)file;
     if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
         eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > size ||
@@ -198,7 +201,8 @@ static const char *load(void)
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return "cannot open /proc/self/exe";
-    const char *why = load_file(fd, -1);
+    uint64_t mapping[2];
+    const char *why = load_file(fd, -1, mapping);
     close(fd);
     if (!why && !tables_agree())
         why = "the ISAs' tables describe different call sites";
@@ -215,6 +219,8 @@ extern const char *popcorn_find_sibling(enum popcorn_isa dst, struct popcorn_sib
 static int sibling_state[POPCORN_ISA_COUNT];
 static const char *sibling_failure[POPCORN_ISA_COUNT];
 static struct popcorn_sibling sibling;
+/* Where the other binary is mapped (0, 0 when it is not): a checkpoint leaves it out. */
+static uint64_t sibling_mapping[2];
 
 static const char *load_sibling(enum popcorn_isa isa)
 {
@@ -225,7 +231,7 @@ static const char *load_sibling(enum popcorn_isa isa)
     const char *why = popcorn_find_sibling(isa, &sibling);
     if (why)
         return why;
-    why = load_file(sibling.fd, (int)isa);
+    why = load_file(sibling.fd, (int)isa, sibling_mapping);
     close(sibling.fd);
     sibling.fd = -1;
     if (!why && !table_present[isa])
@@ -235,6 +241,12 @@ static const char *load_sibling(enum popcorn_isa isa)
         why = "has migration metadata for other call sites (link both binaries again)";
     }
     return why;
+}
+
+void popcorn_metadata_foreign_mapping(uint64_t range[2])
+{
+    range[0] = sibling_mapping[0];
+    range[1] = sibling_mapping[1];
 }
 
 const char *popcorn_metadata_missing(enum popcorn_isa isa, const char **file)
@@ -255,6 +267,7 @@ void __popcorn_metadata_forget(void)
     memset(tables, 0, sizeof tables);
     memset(table_present, 0, sizeof table_present);
     memset(sibling_failure, 0, sizeof sibling_failure);
+    memset(sibling_mapping, 0, sizeof sibling_mapping);
     for (int isa = 0; isa < POPCORN_ISA_COUNT; isa++)
         __atomic_store_n(&sibling_state[isa], 0, __ATOMIC_RELEASE);
     __atomic_store_n(&load_state, 0, __ATOMIC_RELEASE);
