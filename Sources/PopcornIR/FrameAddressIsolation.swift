@@ -16,11 +16,18 @@ import CLLVM
 /// address is opaque to instruction selection, so the frame address is materialised into a
 /// register in the access's own block (`add x8, x29, #off`) and the access uses that register.
 /// The copy sits right before the access, so the materialised address never lives across a call.
+///
+/// Only functions whose frame could get such a register are rewritten (`FrameBaseRegisterEstimate`,
+/// which mirrors the pass's own estimate): the copy costs one instruction per stack access, and the
+/// aarch64 code's size is what every ISA's binary pays for each function (on Lua, isolating every
+/// function made the text of both binaries 70 KB larger). The others get their allocas aligned to
+/// 8 bytes, which the estimate relies on.
 struct FrameAddressIsolation {
-    /// Rewrites every function of `module` that contains a stackmap; returns the number of
-    /// pointer operands rewritten.
+    /// Rewrites every function of `module` that contains a stackmap and could get a frame base
+    /// register; returns the number of pointer operands rewritten.
     @discardableResult
     func run(on module: LLVMModuleRef) -> Int {
+        let estimate = FrameBaseRegisterEstimate(dataLayout: LLVMGetModuleDataLayout(module)!)
         let context = LLVMGetModuleContext(module)!
         let builder = IRBuilder(context: context)
         let pointer = LLVMPointerTypeInContext(context, 0)!
@@ -30,6 +37,10 @@ struct FrameAddressIsolation {
         let asm = LLVMGetInlineAsm(copyType, "", 0, copy, copy.utf8.count, 0, 0, LLVMInlineAsmDialectATT, 0)!
         var rewritten = 0
         for function in IR.functions(of: module) where IR.isDefinition(function) && StackMaps.hasRecords(function) {
+            guard estimate.mayNeedBaseRegister(function) else {
+                estimate.prepare(function)
+                continue
+            }
             for instruction in IR.instructions(of: function) {
                 for operand in Self.addressOperands(of: instruction)
                 where Self.isFrameAddress(LLVMGetOperand(instruction, operand)!) {

@@ -69,6 +69,57 @@ import Testing
         }
     }
 
+    /// Frames the local stack slot allocation cannot give a base register keep their plain
+    /// accesses (with every stack object aligned to 8, which the estimate relies on); a large
+    /// frame, or a 16-byte access, is still isolated.
+    @Test func onlyFramesThatCouldGetABaseRegisterAreIsolated() throws {
+        let body = """
+        declare void @g(ptr)
+        declare void @llvm.experimental.stackmap(i64, i32, ...)
+        define i64 @small(i64 %x) {
+          %s = alloca i32, align 4
+          %t = alloca i64, align 8
+          store i32 5, ptr %s, align 4
+          store i64 %x, ptr %t, align 8
+          call void @g(ptr null)
+          call void (i64, i32, ...) @llvm.experimental.stackmap(i64 1, i32 0, ptr %s, ptr %t)
+          %v = load i64, ptr %t, align 8
+          %w = load i32, ptr %s, align 4
+          %e = sext i32 %w to i64
+          %r = add i64 %v, %e
+          ret i64 %r
+        }
+        define i64 @large(i64 %x) {
+          %big = alloca [4000 x i8], align 1
+          %t = alloca i64, align 8
+          store i64 %x, ptr %t, align 8
+          call void @g(ptr null)
+          call void (i64, i32, ...) @llvm.experimental.stackmap(i64 2, i32 0, ptr %t, ptr %big)
+          %v = load i64, ptr %t, align 8
+          ret i64 %v
+        }
+        define i64 @misaligned(i64 %x) {
+          %t = alloca [2 x i64], align 8
+          %p = getelementptr i8, ptr %t, i64 3
+          store i64 %x, ptr %p, align 1
+          call void @g(ptr null)
+          call void (i64, i32, ...) @llvm.experimental.stackmap(i64 3, i32 0, ptr %t)
+          %v = load i64, ptr %p, align 1
+          ret i64 %v
+        }
+        """
+        let module = try IRModule(ir: MigrationTestSupport.header + "\n" + body)
+        FrameAddressIsolation().run(on: module.ref)
+        try module.verify()
+        let (smallFunction, largeFunction, misalignedFunction) =
+            (module.function(named: "small"), module.function(named: "large"), module.function(named: "misaligned"))
+        let small = IR.instructions(of: try #require(smallFunction))
+        #expect(!small.contains(where: Self.isolated))
+        #expect(small.filter { LLVMIsAAllocaInst($0) != nil }.allSatisfy { LLVMGetAlignment($0) >= 8 })
+        #expect(IR.instructions(of: try #require(largeFunction)).contains(where: Self.isolated))
+        #expect(IR.instructions(of: try #require(misalignedFunction)).contains(where: Self.isolated))
+    }
+
     @Test func functionsWithoutStackmapsAreLeftAlone() throws {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + Self.body)
         FrameAddressIsolation().run(on: module.ref)
@@ -101,10 +152,34 @@ import Testing
     }
     """
 
-    @Test func aarch64CodeKeepsNoFrameBaseInACalleeSavedRegister() throws {
+    /// Many scalar values live across a recursive call, in slots of their own, and no access the
+    /// estimate doubts: compiled without the isolation.
+    static let unisolatedProgram = """
+    #include <stdio.h>
+    #include <stdlib.h>
+    __attribute__((noinline)) long walk(long depth, long a, long b) {
+        if (depth == 0) return a ^ b;
+        long x0 = a * 3, x1 = b * 5, x2 = a + b, x3 = a - b, x4 = a * b, x5 = a ^ 7, x6 = b ^ 11,
+             x7 = a + 13, x8 = b + 17, x9 = a * 19, x10 = b * 23, x11 = a - 29, x12 = b - 31,
+             x13 = a | 37, x14 = b | 41, x15 = a & 43, x16 = b & 47, x17 = a * 53 + b;
+        long r = walk(depth - 1, x0 + x1, x2 - x3);
+        r += walk(depth > 4 ? 0 : depth - 1, x4, x5);
+        return r + x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13 + x14
+               + x15 + x16 + x17;
+    }
+    int main(int argc, char **argv) {
+        long depth = argc > 1 ? atol(argv[1]) : 12;
+        printf("%ld\\n", walk(depth, argc, depth));
+        return 0;
+    }
+    """
+
+    @Test(arguments: ["frames.c", "walk.c"])
+    func aarch64CodeKeepsNoFrameBaseInACalleeSavedRegister(_ name: String) throws {
         let directory = try TemporaryDirectory(prefix: "frame-isolation")
-        let module = try MigrationTestSupport.portable(Self.program, name: "frames.c", in: directory)
-        let assembly = try Backend.lower(module.bitcode(), name: directory.file("frames.c"), isas: [.aarch64], optimization: .o2,
+        let source = name == "frames.c" ? Self.program : Self.unisolatedProgram
+        let module = try MigrationTestSupport.portable(source, name: name, in: directory)
+        let assembly = try Backend.lower(module.bitcode(), name: directory.file(name), isas: [.aarch64], optimization: .o2,
                                          assembly: true)
         let text = String(decoding: try #require(assembly[.aarch64]), as: UTF8.self)
         #expect(text.contains("llvm_stackmaps") || text.contains(".Ltmp"), "the function has call sites")
