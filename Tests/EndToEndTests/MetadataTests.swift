@@ -197,7 +197,11 @@ struct Disassembly {
             let calls: Set<String> = isa == .x86_64 ? ["call", "callq"] : ["bl", "blr", "blraa", "blraaz", "blrab", "blrabz"]
             var result: Set<UInt64> = []
             for (i, instruction) in instructions.enumerated() where calls.contains(instruction.mnemonic) {
-                if i + 1 < instructions.count {
+                // aarch64 instructions are 4 bytes: a call that ends its code before the padding
+                // of the function's slot (zeros, which objdump does not list) returns right after it.
+                if isa == .aarch64 {
+                    result.insert(instruction.address + 4)
+                } else if i + 1 < instructions.count {
                     result.insert(instructions[i + 1].address)
                 } else if let following {
                     result.insert(following)

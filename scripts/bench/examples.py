@@ -7,7 +7,7 @@ plain ld.lld-19 links), measured as in every earlier `make bench`.
   objects   migratable .o bytes                            vs  both ISAs' plain .o bytes
   size      binary file size per ISA                       vs  plain clang-19 -O2 static musl binary
   run       x86_64 run time                                vs  plain clang-19 -O2 binary
-  meta/site bytes of .popcorn.meta per call site (both ISAs' tables)
+  meta/site bytes of .popcorn.meta per call site (the x86_64 binary's, which holds its own table)
 """
 import os
 import shutil

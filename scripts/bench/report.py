@@ -184,7 +184,7 @@ def readme_block(results, example_rows):
     if ex:
         per_site = [r["meta_per_site"] for r in ex]
         lines += ["", f"Metadata in the examples' migratable binaries: {min(per_site):.0f}–{max(per_site):.0f} bytes "
-                  "per call site (both ISAs' tables)."]
+                  "per call site (each binary carries its own ISA's table)."]
     return "\n".join(lines) + "\n"
 
 
