@@ -1,8 +1,9 @@
 /*
  * Loading .popcorn.meta (docs/METADATA.md) from /proc/self/exe, and another ISA's table from that
  * ISA's binary.  The section is not allocated, so it is not in memory: each file is mapped
- * read-only once and stays mapped for the life of the process (the tables point into it).  Everything is validated before use, so a
- * corrupt section makes migration impossible rather than crashing the program.
+ * read-only once and stays mapped for the life of the process (the tables point into it).
+ * Everything is validated before use, so a corrupt section makes migration impossible rather
+ * than crashing the program.
  */
 #include "metadata.h"
 #include "../sibling.h"
@@ -125,11 +126,15 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
     return NULL;
 }
 
+static const char *index_file(const unsigned char *file, uint64_t size, int only);
+
 /* Maps the ELF file open at `fd` (for the life of the process: the tables point into it) and
  * indexes the tables of its .popcorn.meta section: every table when `only` is negative, else
- * that ISA's alone.  Returns NULL or the reason it failed. */
+ * that ISA's alone.  `mapping` receives the mapped range, or 0, 0 when the file was not usable
+ * (then nothing stays mapped).  Returns NULL or the reason it failed. */
 static const char *load_file(int fd, int only, uint64_t mapping[2])
 {
+    mapping[0] = mapping[1] = 0;
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr))
         return "cannot stat the executable";
@@ -137,9 +142,23 @@ static const char *load_file(int fd, int only, uint64_t mapping[2])
     const unsigned char *file = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (file == MAP_FAILED)
         return "cannot map the executable";
-    mapping[0] = (uint64_t)(uintptr_t)file;
+    const char *why = index_file(file, size, only);
+    if (why) {
+        munmap((void *)file, size);
+        return why;
+    }
     uint64_t page = (uint64_t)getpagesize();
+    mapping[0] = (uint64_t)(uintptr_t)file;
     mapping[1] = mapping[0] + (size + page - 1) / page * page;
+    return NULL;
+}
+
+/* Finds .popcorn.meta in the ELF file mapped at `file` and indexes its tables (see load_file);
+ * `tables` and `table_present` change only when the whole section is sound. */
+static const char *index_file(const unsigned char *file, uint64_t size, int only)
+{
+    struct popcorn_table found[POPCORN_ISA_COUNT];
+    int present[POPCORN_ISA_COUNT] = {0};
     const Elf64_Ehdr *eh = (const void *)file;
     if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
         eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > size ||
@@ -179,11 +198,16 @@ static const char *load_file(int fd, int only, uint64_t mapping[2])
         if (isa < 0)
             return "unknown ISA in a table";
         if (only < 0 || isa == only) {
-            tables[isa] = table;
-            table_present[isa] = 1;
+            found[isa] = table;
+            present[isa] = 1;
         }
         offset += table_size;
     }
+    for (int isa = 0; isa < POPCORN_ISA_COUNT; isa++)
+        if (present[isa]) {
+            tables[isa] = found[isa];
+            table_present[isa] = 1;
+        }
     return NULL;
 }
 
@@ -240,6 +264,10 @@ static const char *load_sibling(enum popcorn_isa isa)
         table_present[isa] = 0;
         why = "has migration metadata for other call sites (link both binaries again)";
     }
+    if (why && sibling_mapping[1] > sibling_mapping[0]) {
+        munmap((void *)(uintptr_t)sibling_mapping[0], sibling_mapping[1] - sibling_mapping[0]);
+        sibling_mapping[0] = sibling_mapping[1] = 0;
+    }
     return why;
 }
 
@@ -273,37 +301,39 @@ void __popcorn_metadata_forget(void)
     __atomic_store_n(&load_state, 0, __ATOMIC_RELEASE);
 }
 
+/* Whether the caller is to do the loading `*state` guards (0 not done, 1 under way, 2 done): the
+ * first caller is, and marks it done with `done`; any other waits until it is (a section is
+ * small). */
+static int claim(int *state)
+{
+    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == 2)
+        return 0;
+    int expected = 0;
+    if (__atomic_compare_exchange_n(state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return 1;
+    while (__atomic_load_n(state, __ATOMIC_ACQUIRE) != 2)
+        sched_yield();
+    return 0;
+}
+
+static void done(int *state) { __atomic_store_n(state, 2, __ATOMIC_RELEASE); }
+
 const struct popcorn_table *popcorn_metadata_table(enum popcorn_isa isa)
 {
-    int state = __atomic_load_n(&load_state, __ATOMIC_ACQUIRE);
-    if (state != 2) {
-        int expected = 0;
-        if (__atomic_compare_exchange_n(&load_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            const char *why = load();
-            if (why) {
-                table_present[0] = table_present[1] = 0;
-                warn_once(why);
-            }
-            __atomic_store_n(&load_state, 2, __ATOMIC_RELEASE);
-        } else {
-            /* Another thread is loading: the section is small, wait for it. */
-            while (__atomic_load_n(&load_state, __ATOMIC_ACQUIRE) != 2)
-                sched_yield();
+    if (claim(&load_state)) {
+        const char *why = load();
+        if (why) {
+            table_present[0] = table_present[1] = 0;
+            warn_once(why);
         }
+        done(&load_state);
     }
     if ((unsigned)isa >= POPCORN_ISA_COUNT)
         return NULL;
     /* Another ISA's table, once, from its binary (only when this binary's own table was read). */
-    if (!table_present[isa] && table_present[POPCORN_RUNTIME_ISA] &&
-        __atomic_load_n(&sibling_state[isa], __ATOMIC_ACQUIRE) != 2) {
-        int expected = 0;
-        if (__atomic_compare_exchange_n(&sibling_state[isa], &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            sibling_failure[isa] = load_sibling(isa);
-            __atomic_store_n(&sibling_state[isa], 2, __ATOMIC_RELEASE);
-        } else {
-            while (__atomic_load_n(&sibling_state[isa], __ATOMIC_ACQUIRE) != 2)
-                sched_yield();
-        }
+    if (!table_present[isa] && table_present[POPCORN_RUNTIME_ISA] && claim(&sibling_state[isa])) {
+        sibling_failure[isa] = load_sibling(isa);
+        done(&sibling_state[isa]);
     }
     if (!table_present[isa])
         return NULL;
