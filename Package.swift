@@ -6,6 +6,9 @@ let llvmInclude = "/usr/lib/llvm-19/include"
 let llvmLib = "/usr/lib/llvm-19/lib"
 
 let llvmSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(llvmInclude)"])]
+/// `llvm-config-19 --cxxflags` (C++17 is the package's language standard).
+let llvmCxx: [CXXSetting] = [.unsafeFlags(["-I\(llvmInclude)", "-fno-exceptions", "-funwind-tables", "-D_GNU_SOURCE",
+                                           "-D__STDC_CONSTANT_MACROS", "-D__STDC_FORMAT_MACROS", "-D__STDC_LIMIT_MACROS"])]
 let llvmLink: [LinkerSetting] = [
     .unsafeFlags(["-L\(llvmLib)", "-Xlinker", "-rpath", "-Xlinker", llvmLib]),
     .linkedLibrary("LLVM-19"),
@@ -22,6 +25,8 @@ let package = Package(
     targets: [
         // C API of LLVM 19, as a Clang module.
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
+        // What the C API lacks: a per-function gate over code generation passes (C++, C interface).
+        .target(name: "CLLVMPassGate", cxxSettings: llvmCxx, linkerSettings: llvmLink),
 
         // The `.popcorn.meta` format as the runtime's C header declares it (Toolchain/include).
         .systemLibrary(name: "CPopcornMetadata", path: "Sources/CPopcornMetadata"),
@@ -34,7 +39,7 @@ let package = Package(
         // ELF64 and ar readers/writers, and the multi-ISA object container.
         .target(name: "PopcornELF", dependencies: ["CZlib", "PopcornSupport"]),
         // LLVM C API wrappers, the popcorn IR passes and per-ISA code generation.
-        .target(name: "PopcornIR", dependencies: ["CLLVM", "PopcornSupport", "PopcornMetadata"],
+        .target(name: "PopcornIR", dependencies: ["CLLVM", "CLLVMPassGate", "PopcornSupport", "PopcornMetadata"],
                 swiftSettings: llvmSwift, linkerSettings: llvmLink),
         // The clang-compatible driver: option table, job planning and execution.
         .target(name: "PopcornDriver", dependencies: ["PopcornSupport", "PopcornELF", "PopcornIR"],
@@ -62,5 +67,6 @@ let package = Package(
         .testTarget(name: "PopcornDumpTests", dependencies: ["PopcornDump", "PopcornELF", "PopcornSupport", "PopcornMetadata"]),
         .testTarget(name: "EndToEndTests", dependencies: ["PopcornSupport", "PopcornELF", "PopcornMetadata", "PopcornDump"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

@@ -8,7 +8,7 @@ set -eu
 # packages are built with through their own build systems (CMake, Ninja, Debian's default flags
 # from dpkg-buildflags, setpriv for the setuid scenario, tclsh for SQLite's amalgamation).
 packages="make llvm-19 llvm-19-dev clang-19 lld-19 libclang-19-dev libelf-dev libdw-dev zlib1g-dev qemu-user
-musl-dev musl-dev:arm64 libgcc-12-dev libgcc-12-dev-arm64-cross
+musl-dev musl-dev:arm64 libgcc-12-dev libgcc-12-dev-arm64-cross libstdc++-12-dev
 perl bzip2 xz-utils debian-archive-keyring
 cmake ninja-build dpkg-dev util-linux tcl"
 

@@ -136,7 +136,11 @@ public enum Backend {
         try measure("\(isa.rawValue): verification", timer) { try module.verify() }
         let data: Data
         do {
-            data = try measure("\(isa.rawValue): code generation", timer) { try machine.emit(module, assembly: assembly) }
+            // Functions with stackmaps skip the passes that could keep hidden state across their
+            // calls; the others are generated as plain code is (CodeGenerationAttributes).
+            data = try measure("\(isa.rawValue): code generation", timer) {
+                try CodeGenerationAttributes.gate.applying(to: module) { try machine.emit(module, assembly: assembly) }.result
+            }
         } catch let error as IRError {
             // The handler's message is more specific than the emitter's generic failure.
             if let first = module.diagnostics.errors.first {

@@ -17,31 +17,21 @@ public enum LLVMTargets {
         LLVMInitializeAArch64TargetMC()
         LLVMInitializeAArch64AsmPrinter()
         LLVMInitializeAArch64AsmParser()
-        // Machine CSE merges the materialisation of a global's address (aarch64 `adrp`) across
-        // blocks, and machine LICM hoists constants and addresses out of loops that contain calls
-        // (`mov w19, #0xab`, `adr x20, table`); both keep the result in a callee-saved register
-        // across calls, where no stackmap describes it (hidden state, docs/HAZARDS.md, H3; found by
-        // the poisoned rewrite mode). Without them every use rematerialises the value next to it.
+        // Machine CSE and LICM, constant hoisting, aarch64's CFG tidy-up after atomic expansion and
+        // x86_64's call-frame optimisation are skipped only in functions with stackmaps, by the
+        // pass gate of `CodeGenerationAttributes` (docs/HAZARDS.md, H3, H11). What is left here
+        // cannot be confined to a function:
         // CodeGenPrepare's branch optimisations would fold the default-only switch that ends the
         // block before each `StackMaps` split into a `br` and merge the blocks again, so that a
         // constant or frame address (`leaq -0x170(%rbp), %rbx`) is again materialised once
-        // before several calls. aarch64 runs a
-        // CFG simplification of its own after atomic expansion that merges those blocks too (a
-        // frame address computed once, `add x19, sp, #96`, and used after three calls).
-        // Constant hoisting (an IR pass of the code generator, after our passes) moves constants
-        // that take several instructions to build into a common dominator, the entry block
-        // (aarch64 `mov x19, #1; movk x19, #0x40, lsl #48` in Lua's interpreter loop), and
-        // aarch64's constant promotion does the same with loads of vector constants.
-        // x86_64's call-frame optimisation pushes stack arguments and pops them after the call
-        // (`addq $0x20, %rsp`), which puts an instruction between the call and its stackmap;
-        // without it the outgoing-argument area is reserved in the prologue, as on aarch64.
+        // before several calls; they are part of a pass that every function needs.
+        // aarch64's constant promotion (a module pass) turns vector constants into globals of one
+        // ISA's object, loaded once and kept in a callee-saved register.
         // aarch64's global merging packs the internal globals of one section into a single object,
         // sorted by size, where x86_64 emits them in module order: the module's local globals share
         // a section (`SectionAssignment`), whose layout must be the same on every ISA.
-        let options = ["popcorn-cc", "-disable-machine-cse", "-disable-machine-licm", "-disable-postra-machine-licm",
-                       "-disable-cgp-branch-opts", "-aarch64-enable-atomic-cfg-tidy=false",
-                       "-disable-constant-hoisting", "-aarch64-enable-promote-const=false", "-aarch64-enable-global-merge=false",
-                       "-no-x86-call-frame-opt"]
+        let options = ["popcorn-cc", "-disable-cgp-branch-opts", "-aarch64-enable-promote-const=false",
+                       "-aarch64-enable-global-merge=false"]
         var argv = options.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         argv.withUnsafeMutableBufferPointer { buffer in

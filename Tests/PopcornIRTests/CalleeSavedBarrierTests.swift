@@ -50,6 +50,8 @@ struct CalleeSavedBarrierTests {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + source)
         MigrationPoints(policy: .entryExit, library: library).run(on: module.ref)
         StackMaps(library: library).run(on: module.ref)
+        // As the portable pipeline does: functions with records get the restricted code generation.
+        CodeGenerationAttributes().run(on: module.ref)
         try module.verify()
         return module
     }

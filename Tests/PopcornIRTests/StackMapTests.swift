@@ -110,8 +110,8 @@ import Testing
         }
     }
 
-    /// Functions with records get a frame pointer (their frames are rebuilt); functions without
-    /// keep the frontend's choice; every definition gets no tail calls.
+    /// Functions with records get a frame pointer (their frames are rebuilt), no tail calls and
+    /// the restricted code generation; functions without keep the frontend's choices.
     @Test func functionsWithRecordsKeepTheirFramePointer() throws {
         let directory = try TemporaryDirectory(prefix: "popcorn-maps-test")
         let module = try portable(in: directory)
@@ -123,13 +123,14 @@ import Testing
             }?.split(separator: " ").last { $0.hasPrefix("#") }.map(String.init)
             let group = try #require(attributes)
             let line = text.components(separatedBy: "\n").first { $0.hasPrefix("attributes \(group) ") } ?? ""
-            #expect(line.contains("\"disable-tail-calls\"=\"true\""), "\(line)")
+            let restrictions = ["\"frame-pointer\"=\"all\"", "\"disable-tail-calls\"=\"true\"",
+                                "\"\(CodeGenerationAttributes.restrictedAttribute)\""]
             if StackMaps.hasRecords(function) {
                 recorded += 1
-                #expect(line.contains("\"frame-pointer\"=\"all\""), "\(IR.name(of: function)): \(line)")
+                for restriction in restrictions { #expect(line.contains(restriction), "\(IR.name(of: function)): \(line)") }
             } else {
                 unrecorded += 1
-                #expect(!line.contains("\"frame-pointer\"=\"all\""), "\(IR.name(of: function)): \(line)")
+                for restriction in restrictions { #expect(!line.contains(restriction), "\(IR.name(of: function)): \(line)") }
             }
         }
         #expect(recorded > 0 && unrecorded > 0, "the program has functions of both kinds")
