@@ -84,34 +84,33 @@ public enum Backend {
     /// Lowers one ISA: copy, per-ISA passes, verification, code generation.
     ///
     /// Functions whose calls are all instrumented and whose register pressure is low are first
-    /// compiled without the callee-saved barrier (`CalleeSavedBarrier.candidates`); those the
-    /// emitted object shows saving a callee-saved register are compiled again with it
-    /// (`CalleeSavedRegisterUse`). The other functions' code does not depend on the choice, so one
-    /// more emission settles it.
+    /// compiled without the callee-saved barrier's clobbers (`CalleeSavedBarrier.candidates`); one
+    /// the emitted object shows saving callee-saved registers (`CalleeSavedRegisterUse`) is
+    /// compiled again with a barrier of exactly those, and should it then save another, with the
+    /// whole barrier. The choice for one function does not change another's code, so each
+    /// emission settles every function it can: at most three emissions.
     static func lowerOne(_ bitcode: Data, name: String, isa: ISA, optimization: OptimizationLevel,
                          assembly: Bool, protection: ControlFlowProtection = .none,
                          libc: LibcModel = .native, barrierCandidates: Set<String>? = nil,
                          timer: PassTimer? = nil) throws -> Data {
         do {
             // `barrierCandidates`: tests choose the functions to try without the barrier.
-            var withoutBarrier: Set<String>? = barrierCandidates
+            var narrowed: [String: Set<UInt16>]? = barrierCandidates.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, []) }) }
             while true {
                 let module = try IRModule(bitcode: bitcode, path: name)
-                let candidates = withoutBarrier ?? CalleeSavedBarrier.candidates(in: module.ref, isa: isa)
+                let barriers = narrowed ?? Dictionary(uniqueKeysWithValues: CalleeSavedBarrier.candidates(in: module.ref, isa: isa).map { ($0, []) })
                 let object = try emitOne(module, isa: isa, optimization: optimization, assembly: false, protection: protection,
-                                         libc: libc, withoutBarrier: candidates, timer: timer)
-                // A candidate without CFI proves nothing: it keeps the barrier as well.
-                let saving: Set<String> = candidates.isEmpty ? [] : try measure("\(isa.rawValue): callee-saved check", timer) {
-                    let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: object, path: name)
-                    return candidates.filter { saved[$0]?.isEmpty != true }
+                                         libc: libc, narrowedBarriers: barriers, timer: timer)
+                let settled = barriers.isEmpty ? barriers : try measure("\(isa.rawValue): callee-saved check", timer) {
+                    try Self.settle(barriers, saved: CalleeSavedRegisterUse.savedRegisters(inObject: object, path: name))
                 }
-                if !saving.isEmpty {
-                    withoutBarrier = candidates.subtracting(saving)
+                if settled != barriers {
+                    narrowed = settled
                     continue
                 }
                 guard assembly else { return object }
                 return try emitOne(try IRModule(bitcode: bitcode, path: name), isa: isa, optimization: optimization,
-                                   assembly: true, protection: protection, libc: libc, withoutBarrier: candidates, timer: timer)
+                                   assembly: true, protection: protection, libc: libc, narrowedBarriers: barriers, timer: timer)
             }
         } catch let error as IRError {
             throw BackendError(error, isa: isa.rawValue)
@@ -120,9 +119,27 @@ public enum Backend {
         }
     }
 
+    /// The narrowed barriers for the next emission, after one where each function of `barriers`
+    /// saved the callee-saved registers `saved` lists: a function that saves only registers its
+    /// barrier clobbers keeps it; one that saves others after a barrier of none gets a barrier of
+    /// those it saved, after a barrier of some the whole barrier; and so does one without CFI,
+    /// which proves nothing.
+    static func settle(_ barriers: [String: Set<UInt16>], saved: [String: Set<UInt16>]) -> [String: Set<UInt16>] {
+        var next = barriers
+        for (function, clobbered) in barriers {
+            guard let written = saved[function] else {
+                next[function] = nil
+                continue
+            }
+            if written.isSubset(of: clobbered) { continue }
+            next[function] = clobbered.isEmpty ? written : nil
+        }
+        return next
+    }
+
     /// The per-ISA passes, verification and one code generation of `module`.
     private static func emitOne(_ module: consuming IRModule, isa: ISA, optimization: OptimizationLevel, assembly: Bool,
-                                protection: ControlFlowProtection, libc: LibcModel, withoutBarrier: Set<String>,
+                                protection: ControlFlowProtection, libc: LibcModel, narrowedBarriers: [String: Set<UInt16>],
                                 timer: PassTimer?) throws -> Data {
         // Code with stackmaps is never generated by the -O0 pipeline: its fast register
         // allocator spills a call's result between the call and its stackmap (the record then
@@ -132,7 +149,7 @@ public enum Backend {
         let codeGeneration = optimization == .o0 && hasStackMaps(module.ref) ? .o1 : optimization
         let machine = try TargetMachine(isa: isa, optimization: codeGeneration)
         try LoweringPasses(isa: isa, dataLayout: machine.dataLayout, protection: protection, libc: libc,
-                           withoutBarrier: withoutBarrier).run(on: module, timer: timer)
+                           narrowedBarriers: narrowedBarriers).run(on: module, timer: timer)
         try measure("\(isa.rawValue): verification", timer) { try module.verify() }
         let data: Data
         do {

@@ -21,17 +21,21 @@ import PopcornSupport
 /// two stackmap records with one call-site ID, and popcorn-ld refused the link ("id is not
 /// unique"; torture pr61673, 980605-1). Convergent instructions are never tail-duplicated.
 ///
-/// Functions in `exempt` get the convergent statement without clobbers: `Backend` leaves the
-/// barrier out of functions whose calls are all instrumented and whose register pressure is low
-/// (`candidates`; saving every callee-saved register on each call doubled the cost of an
-/// interpreter's table lookup, and is most of a small function's) and keeps that only
-/// where the emitted object's CFI shows the function saves no callee-saved register, so it writes
-/// none and cannot keep a value of its own in one (`CalleeSavedRegisterUse`); the others are
-/// compiled again with the barrier.
+/// Functions in `narrowed` get a barrier that clobbers only the registers listed for them (none:
+/// the convergent statement alone). Saving every callee-saved register on each call doubled the
+/// cost of an interpreter's table lookup, and is most of a small function's; what soundness needs
+/// is only that the function writes no callee-saved register the barrier leaves out: then every
+/// register it leaves out holds, at any instrumented call, what the callers left there (the
+/// transformation carries those frame by frame), and every register the function writes is dead
+/// at the call. `Backend` tries low-pressure functions whose calls are all instrumented
+/// (`candidates`) without clobbers, reads from the emitted object's CFI which callee-saved
+/// registers each function saves (the ABI makes it save each one it writes;
+/// `CalleeSavedRegisterUse`), and compiles a function that saves some again with a barrier of
+/// exactly those; should that make it save another, it gets the whole barrier.
 struct CalleeSavedBarrier {
     let isa: ISA
-    /// Functions (by name) compiled without the clobbers.
-    var exempt: Set<String> = []
+    /// Functions (by name) whose barrier clobbers only these callee-saved registers (DWARF numbers).
+    var narrowed: [String: Set<UInt16>] = [:]
 
     /// Functions worth trying without the barrier: every call they make is instrumented (so nothing
     /// but frame slots is live across it), nothing in them becomes a call in code generation, and
@@ -98,17 +102,21 @@ struct CalleeSavedBarrier {
     /// IR instructions (points included) beyond which a function is not tried without the barrier.
     static let candidateSizeLimit = 400
 
-    /// The LLVM inline-asm clobber list for the ISA's callee-saved registers (not the frame
-    /// pointer and link register, which frames describe themselves).
-    var clobbers: String {
+    /// The ISA's callee-saved registers, DWARF number and LLVM name (not the frame pointer and
+    /// link register, which frames describe themselves).
+    static func registers(_ isa: ISA) -> [(dwarf: UInt16, name: String)] {
         switch isa {
         case .x86_64:
-            return ["rbx", "r12", "r13", "r14", "r15"].map { "~{\($0)}" }.joined(separator: ",")
+            return [(3, "rbx"), (12, "r12"), (13, "r13"), (14, "r14"), (15, "r15")]
         case .aarch64:
-            let general = (19...28).map { "~{x\($0)}" }
-            let vector = (8...15).map { "~{d\($0)}" }
-            return (general + vector).joined(separator: ",")
+            // d8–d15 are the low halves of v8–v15 (DWARF 72–79).
+            return (19...28).map { (UInt16($0), "x\($0)") } + (8...15).map { (UInt16(64 + $0), "d\($0)") }
         }
+    }
+
+    /// The LLVM inline-asm clobber list for `registers` (DWARF numbers; all of them when nil).
+    func clobbers(_ registers: Set<UInt16>? = nil) -> String {
+        Self.registers(isa).filter { registers?.contains($0.dwarf) ?? true }.map { "~{\($0.name)}" }.joined(separator: ",")
     }
 
     /// Inserts the barrier after every stackmap of `module`; returns how many.
@@ -118,13 +126,14 @@ struct CalleeSavedBarrier {
         let builder = IRBuilder(context: context)
         var noParameters: [LLVMTypeRef?] = []
         let type = LLVMFunctionType(LLVMVoidTypeInContext(context), &noParameters, 0, 0)!
-        let constraints = clobbers
-        let asm = LLVMGetInlineAsm(type, "", 0, constraints, constraints.utf8.count, 1, 0, LLVMInlineAsmDialectATT, 0)!
-        let fence = LLVMGetInlineAsm(type, "", 0, "", 0, 1, 0, LLVMInlineAsmDialectATT, 0)!
+        func statement(_ constraints: String) -> LLVMValueRef {
+            LLVMGetInlineAsm(type, "", 0, constraints, constraints.utf8.count, 1, 0, LLVMInlineAsmDialectATT, 0)!
+        }
+        let whole = statement(clobbers())
         let convergent = LLVMCreateEnumAttribute(context, LLVMGetEnumAttributeKindForName("convergent", 10), 0)!
         var inserted = 0
         for function in IR.functions(of: module) where IR.isDefinition(function) {
-            let statement = exempt.contains(IR.name(of: function)) ? fence : asm
+            let statement = narrowed[IR.name(of: function)].map { statement(clobbers($0)) } ?? whole
             for call in IR.instructions(of: function)
             where LLVMIsACallInst(call) != nil && IR.calleeName(of: call) == StackMaps.intrinsic {
                 builder.position(after: call)

@@ -7,7 +7,7 @@ import PopcornSupport
 /// Retargets the module to the ISA; keeps the call-site side table in one ISA's object only
 /// (`CallSiteTable.carrier`); keeps used call results in their return registers past the
 /// stackmaps (`CallResultPin`); after every stackmap, clobbers the callee-saved registers
-/// (`CalleeSavedBarrier`, except in the functions `withoutBarrier` names); applies the requested
+/// (`CalleeSavedBarrier`, only those `narrowedBarriers` lists in the functions it names); applies the requested
 /// control-flow protection where the ISA has it; on aarch64, isolates frame addresses from loads
 /// and stores (`FrameAddressIsolation`); on x86_64, lowers `va_start`/`va_copy`, pads variadic
 /// calls, and for the native libc translates `long double` at the libc boundary and redirects to
@@ -20,26 +20,27 @@ public struct LoweringPasses: Sendable {
     public let protection: ControlFlowProtection
     /// The C library the program links: the libc-boundary fix-ups exist only for the native one.
     public let libc: LibcModel
-    /// Functions compiled without the callee-saved barrier (`CalleeSavedBarrier.exempt`).
-    public var withoutBarrier: Set<String> = []
+    /// Functions whose callee-saved barrier clobbers only the registers (DWARF numbers) listed
+    /// (`CalleeSavedBarrier.narrowed`).
+    public var narrowedBarriers: [String: Set<UInt16>] = [:]
 
     public init(isa: ISA, dataLayout: String, protection: ControlFlowProtection = .none, libc: LibcModel = .native,
-                withoutBarrier: Set<String> = []) {
+                narrowedBarriers: [String: Set<UInt16>] = [:]) {
         self.isa = isa
         self.dataLayout = dataLayout
         self.protection = protection
         self.libc = libc
-        self.withoutBarrier = withoutBarrier
+        self.narrowedBarriers = narrowedBarriers
     }
 
     var list: [any ModulePass] {
-        let (isa, dataLayout, protection, libc, withoutBarrier) = (isa, dataLayout, protection, libc, withoutBarrier)
+        let (isa, dataLayout, protection, libc, narrowed) = (isa, dataLayout, protection, libc, narrowedBarriers)
         let x86 = isa == .x86_64
         return [
             Pass("retargeting") { ISARetargeting(isa: isa, dataLayout: dataLayout).run(on: $0) },
             Pass("side-table-removal", when: { _ in isa != CallSiteTable.carrier }) { CallSiteTable.remove(from: $0) },
             Pass("call-result-pinning") { CallResultPin.lower($0, isa: isa) },
-            Pass("callee-saved-barrier") { CalleeSavedBarrier(isa: isa, exempt: withoutBarrier).run(on: $0) },
+            Pass("callee-saved-barrier") { CalleeSavedBarrier(isa: isa, narrowed: narrowed).run(on: $0) },
             Pass("control-flow-protection") { ControlFlowProtectionLowering(isa: isa, protection: protection).run(on: $0) },
             Pass("frame-address-isolation", when: { _ in !x86 }) { FrameAddressIsolation().run(on: $0) },
             Pass("va-list-lowering", when: { _ in x86 }) { VAListLowering().run(on: $0) },

@@ -83,10 +83,11 @@ struct CalleeSavedBarrierTests {
 
     /// The emitted objects keep the exemption only where the function saves no callee-saved
     /// register: `lookup` (a chain walk) saves none on either ISA; `sums`, with more values live in
-    /// its loop than there are caller-saved registers, is compiled again with the barrier and then
-    /// saves every callee-saved register the clobber names (the barrier's signature); `calls`,
-    /// never a candidate, has the barrier too. (`sums` is tried here although its register
-    /// pressure keeps it off the candidate list: that is the path a wrong estimate takes.)
+    /// its loop than there are caller-saved registers, is compiled again with a barrier of the
+    /// registers it saved, and on aarch64 (integer code: no d8–d15) saves fewer than the whole
+    /// barrier's; `calls`, never a candidate, has the whole barrier and saves every register it
+    /// names (the barrier's signature). (`sums` is tried here although its register pressure keeps
+    /// it off the candidate list: that is the path a wrong estimate takes.)
     @Test(arguments: ISA.allCases)
     func theExemptionHoldsOnlyWhereNoCalleeSavedRegisterIsSaved(_ isa: ISA) throws {
         let module = try Self.instrumented(Self.pointsOnly)
@@ -96,9 +97,23 @@ struct CalleeSavedBarrierTests {
         let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: object, path: "exempt.o")
         let all: Set<UInt16> = isa == .x86_64 ? [3, 12, 13, 14, 15] : Set((19...28).map(UInt16.init) + (72...79).map(UInt16.init))
         #expect(saved["lookup"] == [], "\(saved)")
-        #expect(saved["sums"] == all, "\(saved)")
+        let sums = try #require(saved["sums"])
+        #expect(!sums.isEmpty && sums.isSubset(of: all), "\(saved)")
+        if isa == .aarch64 { #expect(sums.isDisjoint(with: (72...79).map(UInt16.init)), "\(saved)") }
         // `calls` was not tried here: the barrier, so every register.
         #expect(saved["calls"] == all, "\(saved)")
+    }
+
+    /// How the barriers settle after an emission: kept where the function saved only registers its
+    /// barrier clobbers; narrowed to the saved registers after a barrier of none; whole after a
+    /// narrowed barrier that was not enough, or without CFI.
+    @Test func barriersSettleFromTheSavedRegisters() {
+        let barriers: [String: Set<UInt16>] = ["leaf": [], "small": [], "cold": [3, 14], "wider": [3], "opaque": []]
+        let saved: [String: Set<UInt16>] = ["leaf": [], "small": [3, 14], "cold": [3], "wider": [3, 12]]
+        #expect(Backend.settle(barriers, saved: saved) == ["leaf": [], "small": [3, 14], "cold": [3, 14]])
+        // A second round keeps what settled.
+        let settled = Backend.settle(barriers, saved: saved)
+        #expect(Backend.settle(settled, saved: saved) == settled)
     }
 
     /// With the candidates chosen by the compiler, `calls` (low pressure, instrumented calls only)
