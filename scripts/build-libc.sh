@@ -101,7 +101,8 @@ patch_once src/thread/pthread_create.c 's/^#include "lock.h"$/&\n#include "heap_
 #   requested there would wait anyway; without points it waits for the next point instead of
 #   retrying at each one;
 # - exit: after main has returned there is no frame of main to rebuild;
-# - ctype: leaves like the string routines (tolower and toupper sit in hot loops);
+# - ctype and locale: leaves like the string routines (tolower and toupper sit in hot loops,
+#   strcoll in sort comparators: Lua's string comparison);
 # - math, multibyte, the unistd system-call wrappers, signal blocking, raise, message
 #   translation and temporary names: leaves (each call is short) that the point-free parts call
 #   (printf's float and wide-character formatting, abort, tmpfile); a point below a point-free
@@ -117,7 +118,7 @@ obj/src/env/__libc_start_main.o obj/src/env/__init_tls.o obj/src/env/__stack_chk
 obj/src/string/%.o obj/src/stdio/%.o obj/src/internal/%.o obj/src/errno/%.o: CFLAGS_ALL += -fpopcorn-migration=none
 obj/src/thread/__syscall_cp.o obj/src/thread/syscall_cp.o obj/src/thread/__lock.o obj/src/exit/%.o obj/src/malloc/%.o obj/src/mman/%.o: CFLAGS_ALL += -fpopcorn-migration=none
 obj/src/ctype/%.o obj/src/signal/sigsetjmp_tail.o: CFLAGS_ALL += -fpopcorn-migration=none
-obj/src/math/%.o obj/src/multibyte/%.o obj/src/unistd/%.o obj/src/signal/block.o obj/src/signal/raise.o obj/src/locale/__lctrans.o obj/src/temp/__randname.o: CFLAGS_ALL += -fpopcorn-migration=none
+obj/src/math/%.o obj/src/multibyte/%.o obj/src/unistd/%.o obj/src/signal/block.o obj/src/signal/raise.o obj/src/locale/%.o obj/src/temp/__randname.o: CFLAGS_ALL += -fpopcorn-migration=none
 MAKE
 jobs=$(nproc 2>/dev/null || echo 2)
 # popcorn-cc must not read the point-free list of an earlier build (which decides the call sites):

@@ -1,4 +1,5 @@
 import CLLVM
+import PopcornSupport
 
 /// Pass 2a: gives every anonymous or private global and function a real, unique symbol name.
 ///
@@ -10,7 +11,7 @@ import CLLVM
 /// gives the same names.
 struct SymbolNaming {
     /// The prefix every generated name starts with.
-    static let prefix = "__popcorn."
+    static let prefix = GeneratedSymbolNames.prefix
 
     /// Renames the module's private and unnamed globals; returns how many were renamed.
     @discardableResult

@@ -54,13 +54,15 @@ public enum MetadataPass {
     /// popcorn-dump use `.popcorn.meta` alone), and they are larger than the metadata itself.
     public static let inputSections: Set<String> = Set(LayoutPlanner.fileOnlySections)
 
-    /// Appends to every binary its ISA's section and removes the metadata's input sections
-    /// (in place, atomically per file; nothing loaded moves).
+    /// Appends to every binary its ISA's section and removes the metadata's input sections and the
+    /// symbols of generated names (`GeneratedSymbolNames`: string literals and other private
+    /// constants, which the verifier has checked by then) (in place, atomically per file; nothing
+    /// loaded moves).
     public static func append(_ result: Result, to binaries: [ISA: String]) throws {
         // Each binary is rewritten on its own, at the same time.
         _ = try PerISA.concurrently(Array(binaries.keys)) { isa in
             try SectionAppender.append(section: sectionName, contents: result.sections[isa]!, removing: inputSections,
-                                       toFileAt: binaries[isa]!)
+                                       droppingLocalData: GeneratedSymbolNames.isGenerated, toFileAt: binaries[isa]!)
         }
     }
 

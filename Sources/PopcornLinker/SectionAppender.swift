@@ -14,12 +14,19 @@ import PopcornSupport
 ///
 /// Removing is how the inputs of the metadata (`.llvm_stackmaps`, `.popcorn.callsites`) leave
 /// the binaries once `.popcorn.meta` describes them: they are a third of a migratable binary.
+/// Dropping local data symbols is how the names popcorn-cc gives string literals and other
+/// private constants (`GeneratedSymbolNames`) leave them once the verifier has checked their
+/// addresses: nothing else reads them, and they were 5 % of the Lua interpreter and the SQLite
+/// shell (symbol entries and names).
 public enum SectionAppender {
     /// The file with section `name` (`SHT_PROGBITS`, flags 0, `alignment`) holding `contents`,
     /// and without the non-allocated sections named in `removing` (absent ones are ignored).
     ///
     /// Symbols defined in removed sections are dropped from `.symtab` (or made absolute when
-    /// relocation sections refer to symbols by index); relocation sections for a removed section
+    /// relocation sections refer to symbols by index), and so are local `STT_OBJECT` symbols whose
+    /// name `droppingLocalData` accepts (kept when relocations refer to symbols by index); the
+    /// symbol table's string table is then written again with the names that are left, unless
+    /// another section uses it too. Relocation sections for a removed section
     /// are removed with it; section links and indices are renumbered. `.comment`, rewritten with
     /// the other non-allocated sections, keeps each of its strings once (`distinctStrings`).
     ///
@@ -27,7 +34,8 @@ public enum SectionAppender {
     ///   with a section-name table, already has a section of that name, or a section to remove is
     ///   allocated.
     public static func appending(section name: String, contents: Data, alignment: UInt64 = 8,
-                                 removing: Set<String> = [], to data: Data, path: String) throws -> Data {
+                                 removing: Set<String> = [], droppingLocalData: (String) -> Bool = { _ in false },
+                                 to data: Data, path: String) throws -> Data {
         func fail(_ reason: String) -> LinkerError { .cannotAppendSection(path: path, section: name, reason: reason) }
         let file: ELFFile
         do { file = try ELFFile(data: data, path: path) } catch { throw fail("\(error)") }
@@ -93,17 +101,27 @@ public enum SectionAppender {
             s.index != 0 && s.index != shstrndx && !removed.contains(s.index) && !s.isAllocated && !s.isNoBits
                 && Int(s.offset) >= prefixEnd
         }.sorted { $0.offset < $1.offset }
+        // Symbol tables and the string tables written again with them.
+        var rewritten: [Int: [UInt8]] = [:]
+        for s in moving where s.type == ELFConstants.SHT_SYMTAB {
+            let link = Int(s.link)
+            // A string table another section also uses keeps every name.
+            let ownStrings = file.sections.indices.contains(link) && link != shstrndx
+                && moving.contains { $0.index == link }
+                && !file.sections.contains { $0.index != s.index && Int($0.link) == link }
+            let strings = ownStrings ? [UInt8](try file.contents(of: file.sections[link])) : nil
+            let filtered = try filteredSymbols([UInt8](try file.contents(of: s)), section: s, removed: removed, remap: remap,
+                                               keepIndices: symbolsByIndex, strings: strings,
+                                               dropping: symbolsByIndex ? { _ in false } : droppingLocalData, fail: fail)
+            rewritten[s.index] = filtered.entries
+            writeLE(&headers[s.index], 0x2c, UInt64(filtered.locals), 4)
+            if let names = filtered.strings { rewritten[link] = names }
+        }
         for s in moving {
-            var body = [UInt8](try file.contents(of: s))
+            var body = try rewritten[s.index] ?? [UInt8](file.contents(of: s))
             if s.name == ".comment" && s.flags & (ELFConstants.SHF_MERGE | ELFConstants.SHF_STRINGS)
                 == ELFConstants.SHF_MERGE | ELFConstants.SHF_STRINGS {
                 body = distinctStrings(body)
-            }
-            if s.type == ELFConstants.SHT_SYMTAB {
-                let (symbols, locals) = try filteredSymbols(body, section: s, removed: removed, remap: remap,
-                                                            keepIndices: symbolsByIndex, fail: fail)
-                body = symbols
-                writeLE(&headers[s.index], 0x2c, UInt64(locals), 4)
             }
             pad(to: Int(max(s.alignment, 1)))
             writeLE(&headers[s.index], 0x18, UInt64(out.count), 8)
@@ -171,19 +189,27 @@ public enum SectionAppender {
         return out
     }
 
-    /// A symbol table without the symbols of removed sections and with renumbered section
-    /// indices; returns the entries and the number of local symbols (the table's `sh_info`).
-    /// With `keepIndices` (relocations refer to symbols by position) nothing is dropped: such
-    /// symbols become absolute instead.
+    /// A symbol table without the symbols of removed sections nor the local data symbols
+    /// `dropping` names, with renumbered section indices; returns the entries, the number of
+    /// local symbols (the table's `sh_info`) and, given the table's own `strings`, a string table
+    /// of the names left (nil when nothing was dropped by name). With `keepIndices` (relocations
+    /// refer to symbols by position) nothing is dropped: such symbols become absolute instead.
     private static func filteredSymbols(_ table: [UInt8], section: ELFSection, removed: Set<Int>,
-                                        remap: (UInt64) -> UInt64, keepIndices: Bool,
-                                        fail: (String) -> LinkerError) throws -> ([UInt8], Int) {
+                                        remap: (UInt64) -> UInt64, keepIndices: Bool, strings: [UInt8]?,
+                                        dropping: (String) -> Bool,
+                                        fail: (String) -> LinkerError) throws -> (entries: [UInt8], locals: Int, strings: [UInt8]?) {
         let size = ELFSymbolLayout.size
         guard section.entrySize == UInt64(size), table.count % size == 0 else {
             throw fail("symbol table '\(section.name)' has entries of \(section.entrySize) bytes")
         }
-        var out: [UInt8] = []
-        var locals = 0
+        func name(_ entry: [UInt8]) -> String? {
+            guard let strings else { return nil }
+            let start = Int(readLE(entry, 0x00, 4))
+            guard start < strings.count, let end = strings[start...].firstIndex(of: 0) else { return nil }
+            return String(decoding: strings[start..<end], as: UTF8.self)
+        }
+        var kept: [[UInt8]] = []
+        var droppedByName = false
         for start in stride(from: 0, to: table.count, by: size) {
             var entry = Array(table[start..<(start + size)])
             let shndx = readLE(entry, 0x06, 2)
@@ -195,22 +221,49 @@ public enum SectionAppender {
                     writeLE(&entry, 0x06, remap(shndx), 2)
                 }
             }
+            if !keepIndices, entry[4] >> 4 == ELFConstants.STB_LOCAL, entry[4] & 0xf == ELFConstants.STT_OBJECT,
+               let symbol = name(entry), dropping(symbol) {
+                droppedByName = true
+                continue
+            }
+            kept.append(entry)
+        }
+        // The names left, each once (the null symbol's empty name at offset 0).
+        var names: [UInt8]?
+        if droppedByName, let strings {
+            var table: [UInt8] = [0]
+            var offsets: [String: Int] = ["": 0]
+            for i in kept.indices {
+                let symbol = name(kept[i]) ?? ""
+                let offset = offsets[symbol] ?? {
+                    let at = table.count
+                    table += Array(symbol.utf8) + [0]
+                    offsets[symbol] = at
+                    return at
+                }()
+                writeLE(&kept[i], 0x00, UInt64(offset), 4)
+            }
+            names = table
+        }
+        var out: [UInt8] = []
+        var locals = 0
+        for entry in kept {
             if entry[4] >> 4 == ELFConstants.STB_LOCAL { locals = out.count / size + 1 }
             out += entry
         }
-        return (out, locals)
+        return (out, locals, names)
     }
 
     /// Appends the section to the file at `path` in place, via a temporary and an atomic rename,
     /// keeping the file's mode.
     public static func append(section name: String, contents: Data, alignment: UInt64 = 8, removing: Set<String> = [],
-                              toFileAt path: String) throws {
+                              droppingLocalData: (String) -> Bool = { _ in false }, toFileAt path: String) throws {
         let data: Data
         do { data = try FileSystem.read(path) } catch let error as FileSystemError {
             throw LinkerError.unreadable(path: path, reason: error.reason)
         }
         let updated = try appending(section: name, contents: contents, alignment: alignment, removing: removing,
-                                    to: data, path: path)
+                                    droppingLocalData: droppingLocalData, to: data, path: path)
         var status = stat()
         let mode = stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o755
         let temporary = AtomicFile.temporaryPath(for: path)

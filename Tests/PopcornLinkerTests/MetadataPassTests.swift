@@ -229,6 +229,34 @@ import PopcornSupport
         }
     }
 
+    /// The symbols of generated names (popcorn-cc's names for string literals and other private
+    /// constants) leave the finished binaries; other local symbols, data and code, stay, and the
+    /// string table holds only the names left (read back with llvm-readelf).
+    @Test func generatedDataSymbolsLeaveTheBinaries() throws {
+        let dir = try TemporaryDirectory(prefix: "popcorn-ld-names")
+        let runtime = try Fixtures.runtime(in: dir)
+        let generated = GeneratedSymbolNames.prefix + "0123456789ab.str"
+        try Fixtures.compile("""
+            static const char greeting[] __asm__("\(generated)") = "hello";
+            static int counter;
+            static __attribute__((noinline)) int bump(int x) { return counter += x; }
+            __attribute__((noinline)) const char *pick(int i) { return i ? greeting : 0; }
+            int main(int argc, char **argv) { return (pick(argc)[4] == 'o') + bump(argc) - argc - 1; }
+            """, to: dir.file("m.o"), in: dir)
+        let app = dir.file("app")
+        #expect(Fixtures.link([dir.file("m.o"), "-o", app], runtime: runtime).status == 0)
+        for isa in ISA.allCases {
+            let binary = isa.siblingPath(of: app)
+            let names = Set(try ELFFile(contentsOf: binary).symbols().map(\.name))
+            #expect(!names.contains(generated), "\(isa)")
+            #expect(names.isSuperset(of: ["counter", "bump", "pick", "main"]), "\(isa): \(names.sorted())")
+            let listing = try Fixtures.run("llvm-readelf-19", ["-s", "-p", ".strtab", "--wide", binary])
+            #expect(listing.stderrText.isEmpty, "\(listing.stderrText)")
+            #expect(!listing.stdoutText.contains(GeneratedSymbolNames.prefix), "\(isa)")
+            #expect(try Fixtures.execute(binary, isa: isa).status == 0, "\(isa)")
+        }
+    }
+
     /// lld keeps every object's `.comment` string at `-O0`; the appender keeps each once (read
     /// back with llvm-readelf, which lists every string of the section).
     @Test func commentStringsAreKeptOnce() throws {
