@@ -84,10 +84,12 @@ public enum Backend {
     /// Lowers one ISA: copy, per-ISA passes, verification, code generation.
     ///
     /// Functions whose calls are all instrumented and whose register pressure is low are first
-    /// compiled without the callee-saved barrier's clobbers (`CalleeSavedBarrier.candidates`); one
-    /// the emitted object shows saving callee-saved registers (`CalleeSavedRegisterUse`) is
-    /// compiled again with a barrier of exactly those, and should it then save another, with the
-    /// whole barrier. The choice for one function does not change another's code, so each
+    /// compiled without the callee-saved barrier's clobbers (`CalleeSavedBarrier.candidates`), and
+    /// on aarch64 the other functions without floating-point values with a barrier of the general
+    /// registers alone (`CalleeSavedBarrier.initialBarriers`); one the emitted object shows saving
+    /// callee-saved registers it did not clobber (`CalleeSavedRegisterUse`) is compiled again, after
+    /// a barrier of none with a barrier of exactly those, otherwise (and should that fail too) with
+    /// the whole barrier. The choice for one function does not change another's code, so each
     /// emission settles every function it can: at most three emissions.
     static func lowerOne(_ bitcode: Data, name: String, isa: ISA, optimization: OptimizationLevel,
                          assembly: Bool, protection: ControlFlowProtection = .none,
@@ -98,7 +100,7 @@ public enum Backend {
             var narrowed: [String: Set<UInt16>]? = barrierCandidates.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, []) }) }
             while true {
                 let module = try IRModule(bitcode: bitcode, path: name)
-                let barriers = narrowed ?? Dictionary(uniqueKeysWithValues: CalleeSavedBarrier.candidates(in: module.ref, isa: isa).map { ($0, []) })
+                let barriers = narrowed ?? CalleeSavedBarrier.initialBarriers(in: module.ref, isa: isa)
                 let object = try emitOne(module, isa: isa, optimization: optimization, assembly: false, protection: protection,
                                          libc: libc, narrowedBarriers: barriers, timer: timer)
                 let settled = barriers.isEmpty ? barriers : try measure("\(isa.rawValue): callee-saved check", timer) {

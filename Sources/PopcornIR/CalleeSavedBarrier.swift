@@ -73,6 +73,44 @@ struct CalleeSavedBarrier {
         return names
     }
 
+    /// The barriers the first emission tries: none for the `candidates`; on aarch64, the general
+    /// registers x19–x28 alone for every other function with stackmaps that has no floating-point
+    /// or vector value (nothing of its own to keep in d8–d15; saving them cost four pairs of
+    /// stores and loads per call). The emitted object's CFI checks each guess (`Backend.settle`).
+    static func initialBarriers(in module: LLVMModuleRef, isa: ISA) -> [String: Set<UInt16>] {
+        var barriers: [String: Set<UInt16>] = [:]
+        for name in candidates(in: module, isa: isa) { barriers[name] = [] }
+        guard isa == .aarch64 else { return barriers }
+        let general = Set(registers(isa).map(\.dwarf).filter { $0 < 64 })
+        for function in IR.functions(of: module) where IR.isDefinition(function) && StackMaps.hasRecords(function) {
+            let name = IR.name(of: function)
+            if barriers[name] == nil && !usesFloatingPoint(function) { barriers[name] = general }
+        }
+        return barriers
+    }
+
+    /// True if an instruction of `function` or one of its operands is a floating-point or vector
+    /// value, or may become a call (whose callee could use the vector registers).
+    static func usesFloatingPoint(_ function: LLVMValueRef) -> Bool {
+        func floating(_ type: LLVMTypeRef) -> Bool {
+            switch LLVMGetTypeKind(type) {
+            case LLVMHalfTypeKind, LLVMBFloatTypeKind, LLVMFloatTypeKind, LLVMDoubleTypeKind, LLVMFP128TypeKind,
+                 LLVMX86_FP80TypeKind, LLVMVectorTypeKind, LLVMScalableVectorTypeKind:
+                return true
+            default:
+                return false
+            }
+        }
+        for instruction in IR.instructions(of: function) {
+            if floating(LLVMTypeOf(instruction)) || mayBecomeCall(instruction) { return true }
+            for i in 0..<LLVMGetNumOperands(instruction) {
+                if let operand = LLVMGetOperand(instruction, UInt32(i)), LLVMIsABasicBlock(operand) == nil,
+                   floating(LLVMTypeOf(operand)) { return true }
+            }
+        }
+        return false
+    }
+
     /// Instructions code generation may turn into a call: `llvm.mem*` (a `memcpy` of unknown
     /// length), floating-point intrinsics (`pow`, `exp`, …), `frem` (`fmod`), anything on `fp128`
     /// or `i128` (soft-float and 128-bit division routines), and atomic read-modify-writes

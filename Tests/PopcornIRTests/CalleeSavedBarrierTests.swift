@@ -128,6 +128,33 @@ struct CalleeSavedBarrierTests {
         #expect(saved["sums"]?.isEmpty == false, "\(saved)")
     }
 
+    /// On aarch64 a function with stackmaps and no floating-point value starts with a barrier of
+    /// x19–x28 only: `sums` (integer sums, too many for the candidates) then saves none of
+    /// d8–d15; `scaled`, with `double` arithmetic around its call (and an `frem`, a call of `fmod`:
+    /// not a candidate), keeps the whole barrier. On
+    /// x86_64 (no callee-saved vector registers) only the candidates are listed.
+    @Test func integerFunctionsLeaveTheVectorRegistersOutOfTheBarrier() throws {
+        let module = try Self.instrumented(Self.pointsOnly + """
+
+        define double @scaled(double %x) {
+          %y = frem double %x, 3.0
+          call void @elsewhere(ptr null)
+          %z = fadd double %y, %x
+          ret double %z
+        }
+        """)
+        let general = Set((19...28).map(UInt16.init))
+        #expect(CalleeSavedBarrier.initialBarriers(in: module.ref, isa: .aarch64)
+                == ["lookup": [], "calls": [], "sums": general])
+        #expect(CalleeSavedBarrier.initialBarriers(in: module.ref, isa: .x86_64) == ["lookup": [], "calls": []])
+        let object = try #require(try Backend.lower(module.bitcode(), name: "vector.ll", isas: [.aarch64], optimization: .o2,
+                                                    assembly: false, libc: .portable)[.aarch64])
+        let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: object, path: "vector.o")
+        let vector = Set((72...79).map(UInt16.init))
+        #expect(saved["sums"].map { !$0.isEmpty && $0.isDisjoint(with: vector) } == true, "\(saved)")
+        #expect(saved["scaled"].map { $0.isSuperset(of: vector) } == true, "\(saved)")
+    }
+
     /// A candidate without CFI (`nounwind`, no unwind table) proves nothing: it is compiled again
     /// with the barrier, whose clobbers make it save every callee-saved register.
     @Test(arguments: ISA.allCases)
