@@ -4,14 +4,15 @@ import PopcornSupport
 
 /// Which functions of a relocatable object save callee-saved registers, read from its `.eh_frame`.
 ///
-/// Why: popcorn-cc leaves the callee-saved barrier (`CalleeSavedBarrier`) out of low-pressure
-/// functions whose calls are all instrumented, so that they need not save and restore every
-/// callee-saved register on each call. That is sound only for a function that never writes a
-/// callee-saved register: then every such register holds, at any of its calls, what its callers
-/// left there, which the stack transformation already carries frame by frame, and no value of the
-/// function's own can be hidden in one. The ABI makes a function save each callee-saved register it
-/// writes, and its CFI records each save, so a function whose CFI saves none writes none. (The
-/// frame pointer and the return address are described by every frame and do not count.)
+/// Why: popcorn-cc narrows the callee-saved barrier (`CalleeSavedBarrier`) of some functions to
+/// fewer registers than all (none, for low-pressure functions whose calls are all instrumented),
+/// so that they need not save and restore every callee-saved register on each call. That is sound
+/// only for a function that writes no callee-saved register the barrier leaves out: then every
+/// such register holds, at any of its calls, what its callers left there, which the stack
+/// transformation already carries frame by frame, and no value of the function's own can be hidden
+/// in one. The ABI makes a function save each callee-saved register it writes, and its CFI records
+/// each save, so a function whose CFI saves none of them writes none. (The frame pointer and the
+/// return address are described by every frame and do not count.)
 ///
 /// Each FDE names its function through the relocation of its initial-location field (against the
 /// function's section, `-ffunction-sections`, or its symbol); the names are those of the function

@@ -66,4 +66,17 @@ struct PassGateTests {
         // Machine CSE, both machine LICMs, constant hoisting and the CFG tidy-up, once each.
         #expect(skipped == 5)
     }
+
+    /// On x86_64 the gate skips machine CSE, both machine LICMs, constant hoisting and the
+    /// call-frame optimisation, once each, on the marked function only: every name in
+    /// `restrictedPasses` is one LLVM 19 uses (with the aarch64 test above, each is seen skipped).
+    @Test func x86PassNamesAreLLVMs() throws {
+        let module = try IRModule(ir: Self.source)
+        let machine = try TargetMachine(isa: .x86_64, optimization: .o2)
+        ISARetargeting(isa: .x86_64, dataLayout: machine.dataLayout).run(on: module.ref)
+        let (_, skipped) = try CodeGenerationAttributes.gate.applying(to: module) {
+            try machine.emit(module, assembly: false)
+        }
+        #expect(skipped == 5)
+    }
 }
