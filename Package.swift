@@ -26,7 +26,7 @@ let package = Package(
         // C API of LLVM 19, as a Clang module.
         .systemLibrary(name: "CLLVM", path: "Sources/CLLVM"),
         // What the C API lacks: a per-function gate over code generation passes (C++, C interface).
-        .target(name: "CLLVMPassGate", cxxSettings: llvmCxx, linkerSettings: llvmLink),
+        .target(name: "CLLVMCodeGen", cxxSettings: llvmCxx, linkerSettings: llvmLink),
 
         // The `.popcorn.meta` format as the runtime's C header declares it (Toolchain/include).
         .systemLibrary(name: "CPopcornMetadata", path: "Sources/CPopcornMetadata"),
@@ -39,7 +39,7 @@ let package = Package(
         // ELF64 and ar readers/writers, and the multi-ISA object container.
         .target(name: "PopcornELF", dependencies: ["CZlib", "PopcornSupport"]),
         // LLVM C API wrappers, the popcorn IR passes and per-ISA code generation.
-        .target(name: "PopcornIR", dependencies: ["CLLVM", "CLLVMPassGate", "PopcornSupport", "PopcornMetadata"],
+        .target(name: "PopcornIR", dependencies: ["CLLVM", "CLLVMCodeGen", "PopcornSupport"],
                 swiftSettings: llvmSwift, linkerSettings: llvmLink),
         // The clang-compatible driver: option table, job planning and execution.
         .target(name: "PopcornDriver", dependencies: ["PopcornSupport", "PopcornELF", "PopcornIR"],
@@ -60,7 +60,7 @@ let package = Package(
 
         .testTarget(name: "PopcornSupportTests", dependencies: ["PopcornSupport"]),
         .testTarget(name: "PopcornELFTests", dependencies: ["PopcornELF"]),
-        .testTarget(name: "PopcornIRTests", dependencies: ["PopcornIR"], exclude: ["Inputs"], swiftSettings: llvmSwift),
+        .testTarget(name: "PopcornIRTests", dependencies: ["PopcornIR", "PopcornMetadata", "PopcornELF"], exclude: ["Inputs"], swiftSettings: llvmSwift),
         .testTarget(name: "PopcornDriverTests", dependencies: ["PopcornDriver"], swiftSettings: llvmSwift),
         .testTarget(name: "PopcornLinkerTests", dependencies: ["PopcornLinker", "PopcornELF", "PopcornSupport"]),
         .testTarget(name: "PopcornMetadataTests", dependencies: ["PopcornMetadata", "PopcornELF", "PopcornSupport"]),

@@ -1,6 +1,5 @@
 import CLLVM
 import Foundation
-import PopcornMetadata
 import PopcornSupport
 
 /// The popcorn backend: portable passes on the frontend's module, then lowering for each ISA.
@@ -83,58 +82,48 @@ public enum Backend {
 
     /// Lowers one ISA: copy, per-ISA passes, verification, code generation.
     ///
-    /// Functions whose calls are all instrumented and whose register pressure is low are first
-    /// compiled without the callee-saved barrier's clobbers (`CalleeSavedBarrier.candidates`), and
-    /// on aarch64 the other functions without floating-point values with a barrier of the general
-    /// registers alone (`CalleeSavedBarrier.initialBarriers`); one the emitted object shows saving
-    /// callee-saved registers it did not clobber (`CalleeSavedRegisterUse`) is compiled again, after
-    /// a barrier of none with a barrier of exactly those, otherwise (and should that fail too) with
-    /// the whole barrier. The choice for one function does not change another's code, so each
-    /// emission settles every function it can: at most three emissions.
+    /// Every function with stackmaps is first compiled without the callee-saved barrier's clobbers
+    /// (the convergent statement alone). Code generation reports every callee-saved register live
+    /// right after a stackmap (`Emission.liveAcrossStackMaps`): something the back end carries
+    /// across an instrumented call that no record describes. Each function with one is compiled
+    /// again with the whole barrier, which leaves none (`nextBarriers`). The choice for one function
+    /// does not change another's code, so there are at most two emissions.
     static func lowerOne(_ bitcode: Data, name: String, isa: ISA, optimization: OptimizationLevel,
                          assembly: Bool, protection: ControlFlowProtection = .none,
-                         libc: LibcModel = .native, barrierCandidates: Set<String>? = nil,
-                         timer: PassTimer? = nil) throws -> Data {
+                         libc: LibcModel = .native, timer: PassTimer? = nil) throws -> Data {
         do {
-            // `barrierCandidates`: tests choose the functions to try without the barrier.
-            var narrowed: [String: Set<UInt16>]? = barrierCandidates.map { Dictionary(uniqueKeysWithValues: $0.map { ($0, []) }) }
+            var barriers: [String: Set<UInt16>]? = nil
             while true {
                 let module = try IRModule(bitcode: bitcode, path: name)
-                let barriers = narrowed ?? CalleeSavedBarrier.initialBarriers(in: module.ref, isa: isa)
-                let object = try emitOne(module, isa: isa, optimization: optimization, assembly: false, protection: protection,
-                                         libc: libc, narrowedBarriers: barriers, timer: timer)
-                let settled = barriers.isEmpty ? barriers : try measure("\(isa.rawValue): callee-saved check", timer) {
-                    try Self.settle(barriers, saved: CalleeSavedRegisterUse.savedRegisters(inObject: object, path: name))
+                let current = barriers ?? CalleeSavedBarrier.initialBarriers(in: module.ref)
+                let emission = try emitOne(module, isa: isa, optimization: optimization, assembly: assembly,
+                                           protection: protection, libc: libc, narrowedBarriers: current, timer: timer)
+                guard let next = try nextBarriers(current, live: emission.liveAcrossStackMaps, isa: isa) else {
+                    return emission.output
                 }
-                if settled != barriers {
-                    narrowed = settled
-                    continue
-                }
-                guard assembly else { return object }
-                return try emitOne(try IRModule(bitcode: bitcode, path: name), isa: isa, optimization: optimization,
-                                   assembly: true, protection: protection, libc: libc, narrowedBarriers: barriers, timer: timer)
+                barriers = next
             }
         } catch let error as IRError {
             throw BackendError(error, isa: isa.rawValue)
-        } catch let error as MetadataError {
-            throw BackendError.codeGeneration(isa: isa.rawValue, reason: "emitted object unreadable: \(error)")
         }
     }
 
-    /// The narrowed barriers for the next emission, after one where each function of `barriers`
-    /// saved the callee-saved registers `saved` lists: a function that saves only registers its
-    /// barrier clobbers keeps it; one that saves others after a barrier of none gets a barrier of
-    /// those it saved, after a barrier of some the whole barrier; and so does one without CFI,
-    /// which proves nothing.
-    static func settle(_ barriers: [String: Set<UInt16>], saved: [String: Set<UInt16>]) -> [String: Set<UInt16>] {
+    /// The barriers for the next emission after one with `barriers` (function → the callee-saved
+    /// registers its barrier clobbers; a function not listed has the whole barrier) in which the
+    /// functions of `live` kept those callee-saved registers live across a stackmap's call: `nil`
+    /// when none did, otherwise the same with each of them given the whole barrier. A function that
+    /// kept one with the whole barrier already is an error: no barrier removes that.
+    static func nextBarriers(_ barriers: [String: Set<UInt16>], live: [String: Set<UInt16>],
+                             isa: ISA) throws -> [String: Set<UInt16>]? {
+        guard !live.isEmpty else { return nil }
         var next = barriers
-        for (function, clobbered) in barriers {
-            guard let written = saved[function] else {
-                next[function] = nil
-                continue
+        for function in live.keys.sorted() {
+            guard next.removeValue(forKey: function) != nil else {
+                let known = Dictionary(uniqueKeysWithValues: CalleeSavedBarrier.registers(isa).map { ($0.dwarf, $0.name) })
+                let names = live[function]!.sorted().map { known[$0] ?? "DWARF register \($0)" }.joined(separator: ", ")
+                throw BackendError.codeGeneration(isa: isa.rawValue, reason:
+                    "'\(function)' keeps \(names) across an instrumented call with every callee-saved register clobbered there")
             }
-            if written.isSubset(of: clobbered) { continue }
-            next[function] = clobbered.isEmpty ? written : nil
         }
         return next
     }
@@ -142,7 +131,7 @@ public enum Backend {
     /// The per-ISA passes, verification and one code generation of `module`.
     private static func emitOne(_ module: consuming IRModule, isa: ISA, optimization: OptimizationLevel, assembly: Bool,
                                 protection: ControlFlowProtection, libc: LibcModel, narrowedBarriers: [String: Set<UInt16>],
-                                timer: PassTimer?) throws -> Data {
+                                timer: PassTimer?) throws -> Emission {
         // Code with stackmaps is never generated by the -O0 pipeline: its fast register
         // allocator spills a call's result between the call and its stackmap (the record then
         // no longer sits at the return address, and popcorn-ld has to leave the site out).
@@ -153,11 +142,11 @@ public enum Backend {
         try LoweringPasses(isa: isa, dataLayout: machine.dataLayout, protection: protection, libc: libc,
                            narrowedBarriers: narrowedBarriers).run(on: module, timer: timer)
         try measure("\(isa.rawValue): verification", timer) { try module.verify() }
-        let data: Data
+        let emission: Emission
         do {
             // Functions with stackmaps skip the passes that could keep hidden state across their
             // calls; the others are generated as plain code is (CodeGenerationAttributes).
-            data = try measure("\(isa.rawValue): code generation", timer) {
+            emission = try measure("\(isa.rawValue): code generation", timer) {
                 try CodeGenerationAttributes.gate.applying(to: module) { try machine.emit(module, assembly: assembly) }.result
             }
         } catch let error as IRError {
@@ -170,7 +159,7 @@ public enum Backend {
         if let first = module.diagnostics.errors.first {
             throw BackendError.codeGeneration(isa: isa.rawValue, reason: first)
         }
-        return data
+        return emission
     }
 
     /// `body`, timed under `name` when there is a timer.

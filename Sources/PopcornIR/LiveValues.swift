@@ -114,37 +114,4 @@ struct LiveValues {
         }
         return result
     }
-
-    /// The most values of integer or pointer type (stack objects' addresses aside) live at once
-    /// anywhere in the function, at an instruction boundary: an estimate of the general-purpose
-    /// registers the function needs.
-    func maximumLiveGeneralValues() -> Int {
-        var general = BitSet(count: values.count)
-        // Stack objects' addresses are frame offsets, recomputed where used: they hold no register.
-        for (i, value) in values.enumerated() where LLVMIsAAllocaInst(value) == nil {
-            let kind = LLVMGetTypeKind(LLVMTypeOf(value))
-            if kind == LLVMIntegerTypeKind || kind == LLVMPointerTypeKind { general.insert(i) }
-        }
-        var maximum = 0
-        for (b, block) in blocks.enumerated() {
-            var live = liveOut[b]
-            live.formIntersection(general)
-            var count = live.count
-            maximum = max(maximum, count)
-            for instruction in CFGEditing.instructions(of: block).reversed() {
-                if let own = position(of: instruction), live.contains(own) {
-                    live.remove(own)
-                    count -= 1
-                }
-                if LLVMIsAPHINode(instruction) == nil {
-                    for operand in operands(of: instruction) where general.contains(operand) && !live.contains(operand) {
-                        live.insert(operand)
-                        count += 1
-                    }
-                }
-                maximum = max(maximum, count)
-            }
-        }
-        return maximum
-    }
 }

@@ -1,9 +1,9 @@
 import CLLVM
-import CLLVMPassGate
+import CLLVMCodeGen
 import Foundation
 
 /// Code generation passes skipped on some functions of a module and run on the others
-/// (`CLLVMPassGate`, over LLVM's `OptPassGate`: the C API has no per-function control, and LLVM's
+/// (`CLLVMCodeGen`, over LLVM's `OptPassGate`: the C API has no per-function control, and LLVM's
 /// `-disable-…` options hold for every function of every module in the process).
 ///
 /// The gate is installed on the module's own context (`IRModule` gives each module one), so

@@ -1,4 +1,5 @@
 import CLLVM
+import CLLVMCodeGen
 import Foundation
 import PopcornSupport
 
@@ -36,20 +37,35 @@ public struct TargetMachine: ~Copyable {
         return consumeMessage(LLVMCopyStringRepOfTargetData(layout))
     }
 
-    /// Lowers `module` to an object file or assembly text in memory.
+    /// Lowers `module` to an object file or assembly text in memory, and reports the callee-saved
+    /// registers live across any stackmap's call (`Emission.liveAcrossStackMaps`).
     ///
     /// The module must already carry this ISA's triple and data layout. Code generation runs
     /// LLVM's codegen pipeline on the module in place, so callers hand over a module they
     /// no longer need in its current shape.
-    public func emit(_ module: borrowing IRModule, assembly: Bool) throws -> Data {
+    public func emit(_ module: borrowing IRModule, assembly: Bool) throws -> Emission {
+        final class Findings {
+            var live: [String: Set<UInt16>] = [:]
+        }
+        let findings = Findings()
+        let handler: PopcornLiveRegisterHandler = { context, function, _, register in
+            let findings = Unmanaged<Findings>.fromOpaque(context!).takeUnretainedValue()
+            findings.live[String(cString: function!), default: []].insert(UInt16(truncatingIfNeeded: register))
+        }
         var message: UnsafeMutablePointer<CChar>?
         var buffer: LLVMMemoryBufferRef?
+        var checked: UInt64 = 0
         let kind = assembly ? LLVMAssemblyFile : LLVMObjectFile
-        if LLVMTargetMachineEmitToMemoryBuffer(ref, module.ref, kind, &message, &buffer) != 0 || buffer == nil {
+        let failed = withExtendedLifetime(findings) {
+            PopcornEmitCheckingStackMaps(ref, module.ref, kind, handler, Unmanaged.passUnretained(findings).toOpaque(),
+                                         &checked, &message, &buffer) != 0
+        }
+        if failed || buffer == nil {
             throw IRError.emissionFailed(isa: isa.rawValue, reason: consumeMessage(message))
         }
         defer { LLVMDisposeMemoryBuffer(buffer) }
-        return Data(bytes: LLVMGetBufferStart(buffer), count: LLVMGetBufferSize(buffer))
+        return Emission(output: Data(bytes: LLVMGetBufferStart(buffer), count: LLVMGetBufferSize(buffer)),
+                        liveAcrossStackMaps: findings.live, stackMapsChecked: Int(checked))
     }
 }
 

@@ -230,7 +230,7 @@ public enum SectionAppender {
         }
         // The names left, each once (the null symbol's empty name at offset 0).
         var names: [UInt8]?
-        if droppedByName, let strings {
+        if droppedByName, strings != nil {
             var table: [UInt8] = [0]
             var offsets: [String: Int] = ["": 0]
             for i in kept.indices {

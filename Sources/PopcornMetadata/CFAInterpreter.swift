@@ -23,6 +23,20 @@ struct CFAInterpreter {
         return state.row
     }
 
+    /// Every row of `fde`'s table, in address order: each row's first address and its rules (a row
+    /// holds until the next one's first address, the last one until the end of the FDE). One pass
+    /// over the instructions, for callers that look up many addresses of one function.
+    func rows(for fde: FrameDescriptionEntry) throws -> [(start: UInt64, row: FrameRow)] {
+        var state = State(row: FrameRow(cfa: .registerOffset(register: 0, offset: 0)), location: fde.start)
+        let what = "CFI of the function at 0x\(String(fde.start, radix: 16))"
+        _ = try execute(cie.instructions, state: &state, initial: nil, stopAt: nil, what: what)
+        let initial = state.row
+        state.rows = []
+        _ = try execute(fde.instructions, state: &state, initial: initial, stopAt: nil, what: what)
+        state.rows!.append((state.location, state.row))
+        return state.rows!
+    }
+
     /// Every register the function's CFI saves somewhere in its body (any rule but "same value" and
     /// "undefined" after the CIE's initial instructions): the registers the function writes, when
     /// they are ones the ABI makes it preserve.
@@ -52,6 +66,8 @@ struct CFAInterpreter {
         /// one (the CIE's initial rules) is added to `saved`.
         var savedSince: [UInt16: RegisterRule]? = nil
         var saved: Set<UInt16> = []
+        /// While set (by `rows`), every row the location advances past, with its first address.
+        var rows: [(start: UInt64, row: FrameRow)]? = nil
 
         init(row: FrameRow, location: UInt64) {
             self.row = row
@@ -71,6 +87,7 @@ struct CFAInterpreter {
         }
         func advance(to newLocation: UInt64) -> Bool {
             if let stopAt, newLocation > stopAt { return true }
+            if s.rows != nil && newLocation != s.location { s.rows!.append((s.location, s.row)) }
             s.location = newLocation
             return false
         }

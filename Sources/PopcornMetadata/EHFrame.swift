@@ -45,6 +45,11 @@ public struct EHFrame: Sendable {
         return try CFAInterpreter(cie: cies[fde.cieIndex], context: context).row(for: fde, at: address)
     }
 
+    /// Every row of `fde`'s table with its first address, in address order (`CFAInterpreter.rows`).
+    public func rows(of fde: FrameDescriptionEntry) throws -> [(start: UInt64, row: FrameRow)] {
+        try CFAInterpreter(cie: cies[fde.cieIndex], context: context).rows(for: fde)
+    }
+
     /// The return-address column of the CIE used for `address`.
     public func returnAddressRegister(at address: UInt64) -> UInt16? {
         fde(covering: address).map { cies[$0.cieIndex].returnAddressRegister }

@@ -22,10 +22,19 @@ public enum FrameDerivation {
         let found: FrameRow?
         do { found = try ehFrame.row(at: returnAddress - 1) } catch { throw .unsupported("the CFI at \(ra) cannot be read: \(error)") }
         guard let row = found else { throw .noFrameInfo }
+        return try frame(row: row, returnAddressColumn: ehFrame.returnAddressRegister(at: returnAddress - 1),
+                         returningTo: returnAddress, registers: registers, stackSize: stackSize)
+    }
+
+    /// The frame that `row`, the CFI row in effect at the call instruction before `returnAddress`
+    /// (with its CIE's return-address column), describes.
+    public static func frame(row: FrameRow, returnAddressColumn: UInt16?, returningTo returnAddress: UInt64,
+                             registers: RegisterFile, stackSize: UInt64?) throws(Failure) -> FrameLayout {
+        var ra: String { "0x" + String(returnAddress, radix: 16) }
         guard case let .registerOffset(cfaRegister, cfaOffset) = row.cfa, let cfaOffset32 = Int32(exactly: cfaOffset) else {
             throw .unsupported("the canonical frame address is computed by a DWARF expression at \(ra) (unsupported)")
         }
-        if let raRegister = ehFrame.returnAddressRegister(at: returnAddress - 1), raRegister != registers.returnAddress {
+        if let raRegister = returnAddressColumn, raRegister != registers.returnAddress {
             throw .unsupported("unexpected return address column \(raRegister) in the CFI")
         }
         guard case let .offset(raOffset) = row.rule(for: registers.returnAddress), let raOffset32 = Int32(exactly: raOffset) else {

@@ -57,7 +57,7 @@ struct PassGateTests {
         let (data, skipped) = try CodeGenerationAttributes.gate.applying(to: module) {
             try machine.emit(module, assembly: true)
         }
-        let functions = Self.functions(in: String(decoding: data, as: UTF8.self))
+        let functions = Self.functions(in: String(decoding: data.output, as: UTF8.self))
         let restricted = try #require(functions["restricted"])
         let plain = try #require(functions["plain"])
         let pages = { (lines: [String]) in lines.filter { $0.contains("adrp") && $0.contains("flag") }.count }

@@ -86,6 +86,29 @@ import PopcornSupport
         #expect(try frame.row(at: 0x2040) == nil)
     }
 
+    /// The row table (`rows(of:)`, one pass over an FDE) gives, at every address of the FDE, the
+    /// row a lookup at that address (`row(at:)`, interpreting up to it) gives: on the hand-made FDE
+    /// and on every FDE of the test program, both ISAs.
+    @Test func rowTablesAgreeWithLookups() throws {
+        let handmade = try EHFrameParser.parse(Self.handmade(fdeInstructions: Self.instructions), sectionAddress: 0x1000, context: "t")
+        let table = try handmade.rows(of: handmade.fdes[0])
+        #expect(table.map(\.start) == [0x2000, 0x2001, 0x2004, 0x2007, 0x200b, 0x200d, 0x200f, 0x2010, 0x2011])
+        let build = try TestPrograms.goodBuild.get()
+        var compared = 0
+        for frame in [handmade] + (try ISA.allCases.map { try EHFrameParser.parse(build.binaries[$0]!) }) {
+            for fde in frame.fdes {
+                let rows = try frame.rows(of: fde)
+                #expect(rows.first?.start == fde.start)
+                for address in fde.start..<(fde.start + fde.length) {
+                    let row = try #require(rows.last { $0.start <= address }).row
+                    #expect(try frame.row(at: address) == row, "0x\(String(address, radix: 16))")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared > 1000)
+    }
+
     @Test func rejectsWhatTheRuntimeCannotFollow() throws {
         let pac = try EHFrameParser.parse(Self.handmade(fdeInstructions: [0x41, 0x2d]), sectionAddress: 0x1000, context: "t")
         #expect(throws: MetadataError.self) { try pac.row(at: 0x2001) }

@@ -1,27 +1,22 @@
 import Foundation
 import PopcornELF
 import PopcornSupport
+@testable import PopcornMetadata
 
-/// Which functions of a relocatable object save callee-saved registers, read from its `.eh_frame`.
-///
-/// Why: popcorn-cc narrows the callee-saved barrier (`CalleeSavedBarrier`) of some functions to
-/// fewer registers than all (none, for low-pressure functions whose calls are all instrumented),
-/// so that they need not save and restore every callee-saved register on each call. That is sound
-/// only for a function that writes no callee-saved register the barrier leaves out: then every
-/// such register holds, at any of its calls, what its callers left there, which the stack
-/// transformation already carries frame by frame, and no value of the function's own can be hidden
-/// in one. The ABI makes a function save each callee-saved register it writes, and its CFI records
-/// each save, so a function whose CFI saves none of them writes none. (The frame pointer and the
-/// return address are described by every frame and do not count.)
+/// Test oracle: which functions of a relocatable object save callee-saved registers, read from its
+/// `.eh_frame` (independent of the compiler's own liveness report, `Emission.liveAcrossStackMaps`).
+/// The ABI makes a function save each callee-saved register it writes, and its CFI records each
+/// save. (The frame pointer and the return address are described by every frame and do not
+/// count.)
 ///
 /// Each FDE names its function through the relocation of its initial-location field (against the
 /// function's section, `-ffunction-sections`, or its symbol); the names are those of the function
 /// symbols defined in that section.
-public enum CalleeSavedRegisterUse {
+enum CalleeSavedRegisterUse {
     /// For every function of the object in `data` with CFI: the callee-saved registers (DWARF
     /// numbers) it saves, other than the frame pointer and the return address. A function without
     /// an FDE has no entry (its saves are unknown, not none).
-    public static func savedRegisters(inObject data: Data, path: String) throws -> [String: Set<UInt16>] {
+    static func savedRegisters(inObject data: Data, path: String) throws -> [String: Set<UInt16>] {
         let file = try ELFFile(data: data, path: path)
         guard let isa = file.isa else { throw MetadataError.malformed(context: path, reason: "not an x86_64 or aarch64 object") }
         guard let section = file.section(named: ".eh_frame") else { return [:] }
