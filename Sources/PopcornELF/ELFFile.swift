@@ -197,6 +197,12 @@ public struct ELFFile: Sendable {
         return try SymbolTableReader(file: self, table: symtab).read()
     }
 
+    /// The global and weak symbols of `.symtab` (the table's non-local part), in table order.
+    public func globalSymbols() throws -> [ELFSymbol] {
+        guard let symtab = sections.first(where: { $0.type == ELFConstants.SHT_SYMTAB }) else { return [] }
+        return try SymbolTableReader(file: self, table: symtab).read(globalsOnly: true)
+    }
+
     /// Whether the file has a `.symtab`.
     public var hasSymbolTable: Bool { sections.contains { $0.type == ELFConstants.SHT_SYMTAB } }
 

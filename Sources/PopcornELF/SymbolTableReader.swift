@@ -5,7 +5,10 @@ struct SymbolTableReader {
     let file: ELFFile
     let table: ELFSection
 
-    func read() throws -> [ELFSymbol] {
+    /// Every symbol after the null one; with `globalsOnly`, only those from the table's first
+    /// non-local one on (`sh_info`: ELF puts every local symbol first), without reading the
+    /// locals' names — most of a large object's symbols are section symbols and statics.
+    func read(globalsOnly: Bool = false) throws -> [ELFSymbol] {
         let path = file.path
         let r = ByteReader(file.data)
         func malformed(_ reason: String) -> ELFError { .malformed(path: path, reason: reason) }
@@ -30,10 +33,14 @@ struct SymbolTableReader {
         let shndxTable = file.sections.first { $0.type == ELFConstants.SHT_SYMTAB_SHNDX && Int($0.link) == table.index }
 
         let count = table.size / entrySize
+        let first = globalsOnly ? max(UInt64(table.info), 1) : 1
+        guard first <= max(count, 1) else {
+            throw malformed("symbol table's first global symbol \(table.info) is past its \(count) symbols")
+        }
         var result: [ELFSymbol] = []
-        result.reserveCapacity(Int(count))
+        result.reserveCapacity(Int(max(count, 1) - first))
         var scope: String? = nil
-        for i in 1..<max(count, 1) {
+        for i in first..<max(count, 1) {
             let e = table.offset + i * entrySize
             let nameOffset = r.u32(e)!
             let info = r.u8(e + 4)!

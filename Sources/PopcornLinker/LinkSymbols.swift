@@ -16,7 +16,7 @@ final class LinkSymbols: @unchecked Sendable {
         init() {}
 
         init(_ elf: ELFFile) throws {
-            for symbol in try elf.symbols() where !symbol.isLocal && !symbol.name.isEmpty
+            for symbol in try elf.globalSymbols() where !symbol.isLocal && !symbol.name.isEmpty
                 && symbol.type != ELFConstants.STT_SECTION && symbol.type != ELFConstants.STT_FILE {
                 if !symbol.isDefined {
                     if symbol.binding == ELFConstants.STB_GLOBAL { undefined.append(symbol.name) }

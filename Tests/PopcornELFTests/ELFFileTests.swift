@@ -41,6 +41,11 @@ import PopcornSupport
         #expect(!printf.isDefined)
         let tls = try #require(symbols.first { $0.name == "tls_value" })
         #expect(tls.type == ELFConstants.STT_TLS)
+
+        // The non-local part alone, read from sh_info on: the same symbols as filtering them all.
+        let globals = try elf.globalSymbols()
+        #expect(globals.map(\.name) == symbols.filter { !$0.isLocal }.map(\.name))
+        #expect(globals.contains { $0.name == "main" } && !globals.contains { $0.name == "counter" })
     }
 
     @Test(arguments: ISA.allCases)
