@@ -120,6 +120,9 @@ LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machineRef, LLVMModul
     // What addPassesToEmitFile does, with the check inserted before the pipeline is built.
     auto *moduleInfo = new llvm::MachineModuleInfoWrapperPass(&machine);
     llvm::TargetPassConfig *config = machine.createPassConfig(passes);
+    // addPassesToEmitFile's default, as the C API calls it: no IR verifier between the passes
+    // (popcorn-cc verifies the module before code generation).
+    config->setDisableVerify(true);
     passes.add(config);
     passes.add(moduleInfo);
     auto *check = new StackMapRegisterCheck(handler, context);
