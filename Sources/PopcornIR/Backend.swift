@@ -122,7 +122,9 @@ public enum Backend {
                 let known = Dictionary(uniqueKeysWithValues: CalleeSavedBarrier.registers(isa).map { ($0.dwarf, $0.name) })
                 let names = live[function]!.sorted().map { known[$0] ?? "DWARF register \($0)" }.joined(separator: ", ")
                 throw BackendError.codeGeneration(isa: isa.rawValue, reason:
-                    "'\(function)' keeps \(names) across an instrumented call with every callee-saved register clobbered there")
+                    "'\(function)' keeps \(names) across an instrumented call with every callee-saved register clobbered there, "
+                    + "where no stackmap describes it; its frames could not be moved (-fpopcorn-migration=none compiles the file "
+                    + "without migration points)")
             }
         }
         return next
