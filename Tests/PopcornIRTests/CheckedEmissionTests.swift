@@ -8,32 +8,14 @@ import Testing
 /// check (`PopcornEmitCheckingStackMaps`); apart from that pass it must be the pipeline the C API
 /// runs.
 struct CheckedEmissionTests {
-    static let source = """
-    declare void @g(ptr)
-    define i64 @sum(ptr %a, i64 %n) {
-    entry:
-      br label %loop
-    loop:
-      %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
-      %s = phi i64 [ 0, %entry ], [ %s1, %loop ]
-      %p = getelementptr i64, ptr %a, i64 %i
-      %v = load i64, ptr %p
-      %s1 = add i64 %s, %v
-      %i1 = add i64 %i, 1
-      %more = icmp ult i64 %i1, %n
-      br i1 %more, label %loop, label %done
-    done:
-      call void @g(ptr %a)
-      ret i64 %s1
-    }
-    """
-
     /// Byte for byte the object `LLVMTargetMachineEmitToMemoryBuffer` writes, on both ISAs: for a
-    /// module without stackmaps (no stackmap counted) and for one with two (the check only looks).
+    /// module without stackmaps (`CalleeSavedBarrierTests.pointsOnly` before instrumentation: a
+    /// chain walk, a loop of sums, calls; no stackmap counted) and for one with two (the check only
+    /// looks).
     @Test(arguments: ISA.allCases, [false, true])
     func theObjectIsTheCAPIs(_ isa: ISA, withStackMaps: Bool) throws {
         let machine = try TargetMachine(isa: isa, optimization: .o2)
-        let source = withStackMaps ? CalleeSavedBarrierTests.carried : Self.source
+        let source = withStackMaps ? CalleeSavedBarrierTests.carried : CalleeSavedBarrierTests.pointsOnly
         func module() throws -> IRModule {
             let module = try IRModule(ir: MigrationTestSupport.header + "\n" + source)
             ISARetargeting(isa: isa, dataLayout: machine.dataLayout).run(on: module.ref)
