@@ -109,6 +109,29 @@ import PopcornSupport
         #expect(compared > 1000)
     }
 
+    /// The metadata's frame cache answers as `FrameDerivation` does at every address: on the
+    /// hand-made FDE, and on one whose table cannot be built whole (pointer authentication after
+    /// the first instruction), where the frame before that instruction is still found.
+    @Test func theFrameCacheAnswersAsFrameDerivation() throws {
+        let registers = RegisterFile(.x86_64)
+        for instructions in [Self.instructions, [0x41, 0x2d]] {
+            let frame = try EHFrameParser.parse(Self.handmade(fdeInstructions: instructions), sectionAddress: 0x1000, context: "t")
+            let cache = FrameCache(ehFrame: frame, registers: registers)
+            for returnAddress in UInt64(0x2001)...0x2041 {
+                let expected = Result { () throws(FrameDerivation.Failure) in
+                    try FrameDerivation.frame(returningTo: returnAddress, ehFrame: frame, registers: registers, stackSize: 32)
+                }
+                let cached = Result { () throws(FrameDerivation.Failure) in try cache.frame(returningTo: returnAddress, stackSize: 32) }
+                switch (expected, cached) {
+                case let (.success(a), .success(b)): #expect(a == b, "0x\(String(returnAddress, radix: 16))")
+                case (.failure, .failure): break
+                default: Issue.record("0x\(String(returnAddress, radix: 16)): \(expected) against \(cached)")
+                }
+            }
+            #expect(try cache.frame(returningTo: 0x2001, stackSize: 32).cfaOffset == 8)
+        }
+    }
+
     @Test func rejectsWhatTheRuntimeCannotFollow() throws {
         let pac = try EHFrameParser.parse(Self.handmade(fdeInstructions: [0x41, 0x2d]), sectionAddress: 0x1000, context: "t")
         #expect(throws: MetadataError.self) { try pac.row(at: 0x2001) }
