@@ -1,7 +1,8 @@
 // The C interface of popcorn_checked_emission.h: LLVM's code generation pipeline, as
-// LLVMTargetMachine::addPassesToEmitFile builds it, with one machine pass inserted after the
-// stackmap liveness analysis.
+// LLVMTargetMachine::addPassesToEmitFile builds it, with two machine passes inserted: one after
+// the statepoint fix-up (spill slots), one after the stackmap liveness analysis (registers).
 #include "popcorn_checked_emission.h"
+#include "popcorn_pass_gate.h"
 
 #include <llvm-c/Core.h>
 
@@ -12,47 +13,106 @@
 #include <llvm/CodeGen/MachineFunctionPass.h>
 #include <llvm/CodeGen/MachineModuleInfo.h>
 #include <llvm/CodeGen/MachineRegisterInfo.h>
+#include <llvm/CodeGen/PseudoSourceValue.h>
+#include <llvm/CodeGen/StackMaps.h>
+#include <llvm/ADT/BitVector.h>
+#include <llvm/ADT/DenseMap.h>
 #include <llvm/CodeGen/Passes.h>
 #include <llvm/CodeGen/TargetOpcodes.h>
 #include <llvm/CodeGen/TargetPassConfig.h>
 #include <llvm/CodeGen/TargetRegisterInfo.h>
 #include <llvm/CodeGen/TargetSubtargetInfo.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/OptBisect.h>
+#include <llvm/Pass.h>
+#include <llvm/Transforms/Utils.h>
+#include <memory>
 #include <llvm/IR/Module.h>
 #include <llvm/MC/MCRegisterInfo.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 #include <string>
 
 namespace {
 
-/// Reports, for every STACKMAP, the callee-saved registers live right after it.
-///
-/// A STACKMAP follows its call with nothing between them (popcorn-ld checks that the record sits
-/// at the return address), and it defines and reads no register of its own here (its operands are
-/// frame slots), so what is live after it is what is live across the call. Liveness is the back
-/// end's: each block's live-ins as register allocation and frame lowering left them, stepped
-/// backwards over each instruction's definitions and uses. Registers the prologue saves count as
-/// live only where the function itself still reads them; the callers' values are the
-/// transformation's to carry (through the CFI), not this check's.
-class StackMapRegisterCheck final : public llvm::MachineFunctionPass {
+/// Sends one finding to the Swift side.
+void send(PopcornHiddenStateHandler handler, void *context, const std::string &function, const llvm::MachineInstr &record,
+          unsigned kind, unsigned number) {
+    PopcornHiddenState finding;
+    finding.function = function.c_str();
+    bool statepoint = record.getOpcode() == llvm::TargetOpcode::STATEPOINT;
+    finding.id = statepoint ? llvm::StatepointOpers(&record).getID() : record.getOperand(0).getImm();
+    finding.is_statepoint = statepoint;
+    finding.kind = uint8_t(kind);
+    finding.number = number;
+    handler(context, &finding);
+}
+
+bool isRecord(const llvm::MachineInstr &instruction) {
+    return instruction.getOpcode() == llvm::TargetOpcode::STACKMAP || instruction.getOpcode() == llvm::TargetOpcode::STATEPOINT;
+}
+
+/// Whether `function` has a STACKMAP or STATEPOINT (the frame info's stackmap flag is set for
+/// stackmaps only).
+bool hasRecords(const llvm::MachineFunction &function) {
+    for (const llvm::MachineBasicBlock &block : function)
+        for (const llvm::MachineInstr &instruction : block)
+            if (isRecord(instruction))
+                return true;
+    return false;
+}
+
+/// The first operand of a STATEPOINT's variable part (calling convention, flags, deopt values);
+/// every register or frame index from there on is a location its record names.
+unsigned recordedOperands(const llvm::MachineInstr &record) {
+    return record.getOpcode() == llvm::TargetOpcode::STATEPOINT ? llvm::StatepointOpers(&record).getVarIdx()
+                                                                 : record.getNumOperands();
+}
+
+/// What both checks share: an analysis-only machine pass that sends its findings to a handler.
+class RecordCheck : public llvm::MachineFunctionPass {
 public:
-    static char ID;
-
-    StackMapRegisterCheck(PopcornLiveRegisterHandler handler, void *context)
-        : llvm::MachineFunctionPass(ID), handler(handler), context(context) {}
-
-    llvm::StringRef getPassName() const override { return "Popcorn stackmap register check"; }
+    RecordCheck(char &id, PopcornHiddenStateHandler handler, void *context)
+        : llvm::MachineFunctionPass(id), handler(handler), context(context) {}
 
     void getAnalysisUsage(llvm::AnalysisUsage &usage) const override {
         usage.setPreservesAll();
         llvm::MachineFunctionPass::getAnalysisUsage(usage);
     }
 
+protected:
+    PopcornHiddenStateHandler handler;
+    void *context;
+};
+
+/// Reports, for every STACKMAP and STATEPOINT, the callee-saved registers live right after it
+/// that its record does not name.
+///
+/// A STACKMAP follows its call with nothing between them (popcorn-ld checks that the record sits
+/// at the return address), and it defines and reads no register of its own here (its operands are
+/// frame slots), so what is live after it is what is live across the call; its record names no
+/// register, so every one is hidden. A STATEPOINT is the call itself; its record names the
+/// registers its deopt operands are in, and those are the only ones allowed across it (each must
+/// be callee-saved: a register the call clobbers is reported too). Liveness is the back end's:
+/// each block's live-ins as register allocation and frame lowering left them, stepped backwards
+/// over each instruction's definitions and uses. Registers the prologue saves count as live only
+/// where the function itself still reads them; the callers' values are the transformation's to
+/// carry (through the CFI), not this check's.
+class StackMapRegisterCheck final : public RecordCheck {
+public:
+    static char ID;
+
+    StackMapRegisterCheck(PopcornHiddenStateHandler handler, void *context) : RecordCheck(ID, handler, context) {}
+
+    llvm::StringRef getPassName() const override { return "Popcorn stackmap register check"; }
+
     bool runOnMachineFunction(llvm::MachineFunction &function) override {
-        if (!function.getFrameInfo().hasStackMap())
+        if (!hasRecords(function))
             return false;
         const llvm::TargetRegisterInfo &registers = *function.getSubtarget().getRegisterInfo();
         const llvm::MachineRegisterInfo &info = function.getRegInfo();
@@ -67,9 +127,10 @@ public:
             live.init(registers);
             live.addLiveOutsNoPristines(block);
             for (const llvm::MachineInstr &instruction : llvm::reverse(block)) {
-                if (instruction.getOpcode() == llvm::TargetOpcode::STACKMAP) {
+                unsigned opcode = instruction.getOpcode();
+                if (opcode == llvm::TargetOpcode::STACKMAP || opcode == llvm::TargetOpcode::STATEPOINT) {
                     checked++;
-                    report(instruction, live, calleeSaved, registers, name);
+                    report(instruction, live, calleeSaved, registers, info, name);
                 }
                 live.stepBackward(instruction);
             }
@@ -81,32 +142,211 @@ public:
 
 private:
     /// A callee-saved register counts as live when it or any register overlapping it is (an
-    /// aarch64 float in s8 occupies d8).
-    void report(const llvm::MachineInstr &stackmap, const llvm::LivePhysRegs &live,
+    /// aarch64 float in s8 occupies d8); it counts as named when a named register overlaps it.
+    void report(const llvm::MachineInstr &record, const llvm::LivePhysRegs &live,
                 llvm::ArrayRef<llvm::MCPhysReg> calleeSaved, const llvm::TargetRegisterInfo &registers,
-                const std::string &name) {
-        uint64_t id = stackmap.getOperand(0).getImm();
+                const llvm::MachineRegisterInfo &info, const std::string &name) {
+        llvm::SmallVector<llvm::MCPhysReg, 16> named;
+        for (unsigned i = recordedOperands(record); i < record.getNumOperands(); i++) {
+            const llvm::MachineOperand &operand = record.getOperand(i);
+            // A location is a register, or a marker and its fields (StackMaps::parseOperand):
+            // the base register of a memory location is not a value's register.
+            if (operand.isImm()) {
+                int64_t marker = operand.getImm();
+                i += marker == llvm::StackMaps::DirectMemRefOp ? 2 : marker == llvm::StackMaps::IndirectMemRefOp ? 3
+                   : marker == llvm::StackMaps::ConstantOp ? 1 : 0;
+                continue;
+            }
+            if (!operand.isReg() || operand.isImplicit() || !operand.getReg().isPhysical())
+                continue;
+            llvm::MCPhysReg reg = operand.getReg();
+            named.push_back(reg);
+            bool preserved = llvm::any_of(calleeSaved, [&](llvm::MCPhysReg saved) { return registers.regsOverlap(saved, reg); });
+            if (!preserved)
+                send(handler, context, name, record, POPCORN_HIDDEN_UNPRESERVED_REGISTER, dwarf(reg, registers));
+        }
         for (llvm::MCPhysReg reg : calleeSaved) {
             bool isLive = false;
             for (llvm::MCRegAliasIterator alias(reg, &registers, true); alias.isValid() && !isLive; ++alias)
                 isLive = live.contains(*alias);
-            if (!isLive)
+            if (!isLive || llvm::any_of(named, [&](llvm::MCPhysReg n) { return registers.regsOverlap(n, reg); }))
                 continue;
-            int dwarf = registers.getDwarfRegNum(reg, false);
-            handler(context, name.c_str(), id, dwarf < 0 ? ~0u : unsigned(dwarf));
+            send(handler, context, name, record, POPCORN_HIDDEN_REGISTER, dwarf(reg, registers));
         }
     }
 
-    PopcornLiveRegisterHandler handler;
-    void *context;
+    /// The DWARF number of `reg` or of the smallest register containing it that has one.
+    static unsigned dwarf(llvm::MCPhysReg reg, const llvm::TargetRegisterInfo &registers) {
+        for (llvm::MCSuperRegIterator super(reg, &registers, true); super.isValid(); ++super) {
+            int number = registers.getDwarfRegNum(*super, false);
+            if (number >= 0)
+                return unsigned(number);
+        }
+        return ~0u;
+    }
+
 };
 
 char StackMapRegisterCheck::ID = 0;
 
+/// Reports, for every STACKMAP and STATEPOINT, the spill slots live right after it that its
+/// record does not name: a value register allocation keeps in memory across the call.
+///
+/// Runs after register allocation and the statepoint fix-up (which moves a carried value out of a
+/// register the call clobbers into a slot the record then names), before frame lowering, while
+/// spill slots are still frame indices. Liveness is per byte: a byte is live where some path
+/// reads it before writing it. A load (a reload, a folded operand, a record) makes the bytes its
+/// memory operand covers live, a store that reads nothing kills the bytes it covers, and any
+/// other reference counts as a read of the whole slot (a spilled 32-bit register read back from an
+/// 8-byte slot, or a flag byte stored into a slot that held a pointer before, stay exact). The
+/// program's stack objects are not spill slots: the records name those the runtime must know.
+class StackMapSlotCheck final : public RecordCheck {
+public:
+    static char ID;
+
+    StackMapSlotCheck(PopcornHiddenStateHandler handler, void *context) : RecordCheck(ID, handler, context) {}
+
+    llvm::StringRef getPassName() const override { return "Popcorn stackmap spill slot check"; }
+
+    bool runOnMachineFunction(llvm::MachineFunction &function) override {
+        if (!hasRecords(function))
+            return false;
+        const llvm::MachineFrameInfo &frame = function.getFrameInfo();
+        // Each spill slot's bytes get a range of bits.
+        first = frame.getObjectIndexBegin();
+        start.assign(unsigned(frame.getObjectIndexEnd() - first) + 1, 0);
+        unsigned bits = 0;
+        for (int index = first; index < frame.getObjectIndexEnd(); index++) {
+            start[unsigned(index - first)] = bits;
+            if (frame.isSpillSlotObjectIndex(index) && !frame.isDeadObjectIndex(index))
+                bits += unsigned(frame.getObjectSize(index));
+        }
+        start.back() = bits;
+        if (bits == 0)
+            return false;
+        // Live-in bytes per block, to a fixed point (backwards, blocks in reverse layout order),
+        // then one more pass that reports.
+        llvm::DenseMap<const llvm::MachineBasicBlock *, llvm::BitVector> liveIn;
+        for (const llvm::MachineBasicBlock &block : function)
+            liveIn[&block] = llvm::BitVector(bits);
+        std::string name = function.getName().str();
+        bool reporting = false;
+        while (true) {
+            bool changed = false;
+            for (const llvm::MachineBasicBlock &block : llvm::reverse(function)) {
+                llvm::BitVector live(bits);
+                for (const llvm::MachineBasicBlock *successor : block.successors())
+                    live |= liveIn[successor];
+                for (const llvm::MachineInstr &instruction : llvm::reverse(block))
+                    step(instruction, live, frame, reporting, name);
+                if (live != liveIn[&block]) {
+                    liveIn[&block] = live;
+                    changed = true;
+                }
+            }
+            if (reporting)
+                break;
+            reporting = !changed;
+        }
+        return false;
+    }
+
+private:
+    /// The bits of slot `index`'s bytes [from, to), clamped to the slot; none for other objects.
+    std::pair<unsigned, unsigned> span(int index, uint64_t from, uint64_t to, const llvm::MachineFrameInfo &frame) const {
+        if (!frame.isSpillSlotObjectIndex(index) || frame.isDeadObjectIndex(index))
+            return {0, 0};
+        unsigned base = start[unsigned(index - first)];
+        uint64_t size = uint64_t(frame.getObjectSize(index));
+        return {base + unsigned(std::min(from, size)), base + unsigned(std::min(to, size))};
+    }
+
+    void step(const llvm::MachineInstr &instruction, llvm::BitVector &live, const llvm::MachineFrameInfo &frame,
+              bool reporting, const std::string &name) {
+        bool record = isRecord(instruction);
+        llvm::SmallVector<int, 8> referenced;
+        for (const llvm::MachineOperand &operand : instruction.operands())
+            if (operand.isFI() && frame.isSpillSlotObjectIndex(operand.getIndex()))
+                referenced.push_back(operand.getIndex());
+        if (record) {
+            if (reporting)
+                for (int index = first; index < frame.getObjectIndexEnd(); index++) {
+                    auto [from, to] = span(index, 0, ~uint64_t(0), frame);
+                    if (from == to || llvm::is_contained(referenced, index))
+                        continue;
+                    if (live.find_first_in(from, to) >= 0)
+                        send(handler, context, name, instruction, POPCORN_HIDDEN_STACK_SLOT, unsigned(index - first));
+                }
+            for (int index : referenced) {
+                auto [from, to] = span(index, 0, ~uint64_t(0), frame);
+                live.set(from, to);
+            }
+            return;
+        }
+        if (referenced.empty())
+            return;
+        // What the memory operands say about each referenced slot; a reference they do not
+        // describe reads the whole slot.
+        bool onlyStores = instruction.mayStore() && !instruction.mayLoad() && !instruction.hasUnmodeledSideEffects();
+        for (int index : referenced) {
+            bool described = false;
+            for (const llvm::MachineMemOperand *memory : instruction.memoperands()) {
+                auto *fixed = llvm::dyn_cast_or_null<llvm::FixedStackPseudoSourceValue>(memory->getPseudoValue());
+                if (fixed == nullptr || fixed->getFrameIndex() != index || !known(memory))
+                    continue;
+                described = true;
+                uint64_t from = uint64_t(memory->getOffset());
+                auto [low, high] = span(index, from, from + memory->getSize().getValue().getFixedValue(), frame);
+                if (memory->isStore() && !memory->isLoad() && onlyStores)
+                    live.reset(low, high);
+                else
+                    live.set(low, high);
+            }
+            if (!described) {
+                auto [low, high] = span(index, 0, ~uint64_t(0), frame);
+                live.set(low, high);
+            }
+        }
+    }
+
+    static bool known(const llvm::MachineMemOperand *memory) {
+        return memory->getSize().hasValue() && !memory->getSize().isScalable() && memory->getOffset() >= 0;
+    }
+
+    /// The first frame index, and per object (from it) the first bit of its bytes.
+    int first = 0;
+    std::vector<unsigned> start;
+};
+
+char StackMapSlotCheck::ID = 0;
+
+/// Announces each function to the pass gate before its loop passes run (see
+/// POPCORN_PASS_GATE_FUNCTION_MARKER): the gate can then skip loop strength reduction on the
+/// functions with records.
+class LoopFunctionMarker final : public llvm::FunctionPass {
+public:
+    static char ID;
+
+    LoopFunctionMarker() : llvm::FunctionPass(ID) {}
+
+    llvm::StringRef getPassName() const override { return POPCORN_PASS_GATE_FUNCTION_MARKER; }
+
+    void getAnalysisUsage(llvm::AnalysisUsage &usage) const override { usage.setPreservesAll(); }
+
+    bool runOnFunction(llvm::Function &function) override {
+        llvm::OptPassGate &gate = function.getContext().getOptPassGate();
+        if (gate.isEnabled())
+            gate.shouldRunPass(POPCORN_PASS_GATE_FUNCTION_MARKER, ("function (" + function.getName() + ")").str());
+        return false;
+    }
+};
+
+char LoopFunctionMarker::ID = 0;
+
 } // namespace
 
 LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machineRef, LLVMModuleRef moduleRef,
-                                      LLVMCodeGenFileType kind, PopcornLiveRegisterHandler handler,
+                                      LLVMCodeGenFileType kind, PopcornHiddenStateHandler handler,
                                       void *context, uint64_t *checked, char **error,
                                       LLVMMemoryBufferRef *buffer) {
     // The C API's target machine is an LLVMTargetMachine (every registered back end's is).
@@ -127,6 +367,14 @@ LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machineRef, LLVMModul
     passes.add(moduleInfo);
     auto *check = new StackMapRegisterCheck(handler, context);
     config->insertPass(&llvm::StackMapLivenessID, llvm::IdentifyingPassPtr(check));
+    // Right before loop strength reduction, which the code generation pipeline adds right after
+    // "canon-freeze" (TargetPassConfig::addIRPasses).
+    {
+        std::unique_ptr<llvm::Pass> freeze(llvm::createCanonicalizeFreezeInLoopsPass());
+        config->insertPass(freeze->getPassID(), llvm::IdentifyingPassPtr(new LoopFunctionMarker()));
+    }
+    config->insertPass(&llvm::FixupStatepointCallerSavedID,
+                       llvm::IdentifyingPassPtr(new StackMapSlotCheck(handler, context)));
     auto fail = [&](const char *message) {
         *error = strdup(message);
         return LLVMBool(1);

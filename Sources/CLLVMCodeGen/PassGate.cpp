@@ -28,11 +28,21 @@ public:
     bool shouldRunPass(llvm::StringRef pass, llvm::StringRef description) override {
         if (previous.isEnabled() && !previous.shouldRunPass(pass, description))
             return false;
-        if (!passes.contains(pass))
-            return true;
         // A function pass describes its unit as "function (<name>)" (llvm/lib/IR/Pass.cpp).
         llvm::StringRef name = description;
-        if (!name.consume_front("function (") || !name.consume_back(")"))
+        bool isFunction = name.consume_front("function (") && name.consume_back(")");
+        if (pass == POPCORN_PASS_GATE_FUNCTION_MARKER) {
+            current = isFunction ? name.str() : std::string();
+            return true;
+        }
+        if (!passes.contains(pass))
+            return true;
+        // A loop pass describes its unit as "loop" only: the function is the one the marker
+        // announced last (the legacy pass manager runs a function's loop passes right after the
+        // function passes before them).
+        if (!isFunction && description == "loop" && !current.empty())
+            name = current;
+        else if (!isFunction)
             return true;
         const llvm::Function *function = module.getFunction(name);
         if (function == nullptr || !function->hasFnAttribute(attribute))
@@ -51,6 +61,7 @@ private:
     llvm::OptPassGate &previous;
     std::string attribute;
     llvm::StringSet<> passes;
+    std::string current;
 };
 
 } // namespace

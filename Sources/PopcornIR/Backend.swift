@@ -11,39 +11,74 @@ public enum Backend {
     /// `timer`, every pass and each ISA's code generation is timed (`-ftime-report`).
     public static func run(_ request: BackendRequest, diagnostics: DiagnosticsEngine, timer: PassTimer? = nil) throws -> [ISA: Data] {
         LLVMTargets.initialize()
-        let portable: IRModule
-        do {
-            portable = try IRModule(bitcodeFile: request.bitcodePath)
-        } catch let error as IRError {
-            throw BackendError(error, isa: "portable")
-        }
-        try preparePortable(portable, sourcePath: request.sourcePath, keepDebugInfo: request.keepDebugInfo,
-                            migration: request.migrationPolicy, libc: request.libc, diagnostics: diagnostics, timer: timer)
+        let portable = try portableModule(request, diagnostics: diagnostics, timer: timer)
         switch request.output {
         case .llvmIR:
             return [ISA.host: Data(portable.text.utf8)]
         case .bitcode:
             return [ISA.host: portable.bitcode()]
         case .object, .assembly:
-            return try lower(portable.bitcode(), name: request.sourcePath, isas: request.isas,
-                             optimization: request.optimization, assembly: request.output == .assembly,
-                             protection: request.protection, libc: request.libc, timer: timer)
+            // A function whose statepoints carry something their records do not name, on any ISA,
+            // is instrumented again with stackmaps and slots only, on every ISA (the records must
+            // be the same on all): the portable passes run again from the frontend's module. Each
+            // round removes functions from the statepoint form, so it ends.
+            // A function that keeps a value in a spill slot across a stackmap's call (even with the
+            // strict passes skipped, `lowerOne`) is compiled without migration points, with a
+            // warning: a move waits while it is on the stack.
+            var slotOnly: Set<String> = [], spilling: Set<String> = []
+            var bitcode = portable.bitcode()
+            while true {
+                let lowered = try lowerChecked(bitcode, name: request.sourcePath, isas: request.isas,
+                                               optimization: request.optimization, assembly: request.output == .assembly,
+                                               protection: request.protection, libc: request.libc, timer: timer)
+                let fallback = lowered.hiddenAcrossStatepoints.subtracting(slotOnly)
+                let spilled = Set(lowered.slotsAcrossStackMaps.values.flatMap(\.keys)).subtracting(spilling)
+                if lowered.hiddenAcrossStatepoints.isEmpty && lowered.slotsAcrossStackMaps.isEmpty { return lowered.outputs }
+                guard !fallback.isEmpty || !spilled.isEmpty else {
+                    if lowered.hiddenAcrossStatepoints.isEmpty { return try lowered.checkedOutputs() }
+                    throw BackendError.codeGeneration(isa: "portable", reason: "statepoints remain in '\(lowered.hiddenAcrossStatepoints.sorted()[0])' after it was instrumented with stackmaps only")
+                }
+                slotOnly.formUnion(fallback)
+                spilling.formUnion(spilled)
+                bitcode = try portableModule(request, slotOnly: slotOnly, spilling: spilling, diagnostics: diagnostics,
+                                             timer: timer).bitcode()
+            }
         }
     }
 
     /// The portable passes (`PortablePasses`, in their declared order) on `module`.
+    /// The frontend's module of `request` after the portable passes.
+    static func portableModule(_ request: BackendRequest, slotOnly: Set<String> = [], spilling: Set<String> = [],
+                               diagnostics: DiagnosticsEngine, timer: PassTimer?) throws -> IRModule {
+        let module: IRModule
+        do {
+            module = try IRModule(bitcodeFile: request.bitcodePath)
+        } catch let error as IRError {
+            throw BackendError(error, isa: "portable")
+        }
+        try preparePortable(module, sourcePath: request.sourcePath, keepDebugInfo: request.keepDebugInfo,
+                            migration: request.migrationPolicy, libc: request.libc, statepoints: request.statepoints,
+                            slotOnly: slotOnly, spilling: spilling, diagnostics: diagnostics, timer: timer)
+        return module
+    }
+
+    /// `statepoints`, `slotOnly`: as `StackMaps.statepoints` and `StackMaps.slotOnly`; `spilling`:
+    /// as `UndescribableFrames.spilling`.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
                                        migration: MigrationPolicy = .none, libc: LibcModel = .native,
+                                       statepoints: Bool = false, slotOnly: Set<String> = [], spilling: Set<String> = [],
                                        diagnostics: DiagnosticsEngine, timer: PassTimer? = nil) throws {
         let passes = PortablePasses(sourcePath: sourcePath, keepDebugInfo: keepDebugInfo, migration: migration,
-                                    libc: libc, diagnostics: diagnostics)
+                                    libc: libc, statepoints: statepoints, slotOnly: slotOnly, spilling: spilling,
+                                    diagnostics: diagnostics)
         try PassPipeline(passes: passes.list).run(on: module.ref, timer: timer)
     }
 
-    /// Whether the module contains a stackmap.
+    /// Whether the module contains a stackmap or a (portable) statepoint.
     static func hasStackMaps(_ module: LLVMModuleRef) -> Bool {
-        guard let stackmap = LLVMGetNamedFunction(module, StackMaps.intrinsic) else { return false }
-        return LLVMGetFirstUse(stackmap) != nil
+        if let stackmap = LLVMGetNamedFunction(module, StackMaps.intrinsic), LLVMGetFirstUse(stackmap) != nil { return true }
+        if let carry = LLVMGetNamedFunction(module, Statepoints.carryPlaceholder), LLVMGetFirstUse(carry) != nil { return true }
+        return IR.calls(in: module).contains(where: Statepoints.isStatepointCall)
     }
 
     /// Whether the module calls the migration point slow path anywhere.
@@ -54,30 +89,72 @@ public enum Backend {
 
     /// Lowers a portable module (as bitcode) for each ISA, in parallel: every ISA gets its own
     /// context and module, so the lowering threads share nothing but the immutable bitcode.
+    ///
+    /// A statepoint found carrying something its record does not name is an error here: only
+    /// `run` can instrument the function again.
     public static func lower(_ bitcode: Data, name: String, isas: [ISA], optimization: OptimizationLevel,
                              assembly: Bool, protection: ControlFlowProtection = .none,
                              libc: LibcModel = .native, timer: PassTimer? = nil) throws -> [ISA: Data] {
+        let lowered = try lowerChecked(bitcode, name: name, isas: isas, optimization: optimization, assembly: assembly,
+                                       protection: protection, libc: libc, timer: timer)
+        if let function = lowered.hiddenAcrossStatepoints.sorted().first {
+            throw BackendError.codeGeneration(isa: "portable", reason: "a statepoint of '\(function)' carries state its record does not describe")
+        }
+        return try lowered.checkedOutputs()
+    }
+
+    /// What lowering a module for every ISA produced.
+    struct Lowered {
+        var outputs: [ISA: Data] = [:]
+        /// Functions with a statepoint that code generation found carrying state its record does
+        /// not name, on some ISA (`Emission.hiddenAcrossStatepoints`).
+        var hiddenAcrossStatepoints: Set<String> = []
+        /// Per ISA, functions that keep a spill slot live across a stackmap's call
+        /// (`Emission.slotsAcrossStackMaps`).
+        var slotsAcrossStackMaps: [ISA: [String: Set<UInt32>]] = [:]
+
+        /// The outputs, once nothing is hidden in a spill slot across a stackmap: no barrier
+        /// removes that (the barrier is what makes the allocator spill), so it is an error.
+        func checkedOutputs() throws -> [ISA: Data] {
+            for (isa, slots) in slotsAcrossStackMaps.sorted(by: { $0.key < $1.key }) {
+                guard let function = slots.keys.sorted().first else { continue }
+                throw BackendError.codeGeneration(isa: isa.rawValue, reason:
+                    "'\(function)' keeps a value in a stack slot across an instrumented call, where no stackmap describes "
+                    + "it; its frames could not be moved (-fpopcorn-migration=none compiles the file without migration points)")
+            }
+            return outputs
+        }
+    }
+
+    /// `lower`, reporting the statepoints' findings instead of failing on them.
+    static func lowerChecked(_ bitcode: Data, name: String, isas: [ISA], optimization: OptimizationLevel,
+                             assembly: Bool, protection: ControlFlowProtection = .none,
+                             libc: LibcModel = .native, timer: PassTimer? = nil) throws -> Lowered {
         LLVMTargets.initialize()
         let unique = Array(Set(isas)).sorted()
         final class Results: @unchecked Sendable {
             let lock = NSLock()
-            var outputs: [ISA: Data] = [:]
+            var lowered = Lowered()
             var errors: [ISA: Error] = [:]
         }
         let results = Results()
         DispatchQueue.concurrentPerform(iterations: unique.count) { index in
             let isa = unique[index]
             do {
-                let data = try lowerOne(bitcode, name: name, isa: isa, optimization: optimization,
-                                        assembly: assembly, protection: protection, libc: libc, timer: timer)
-                results.lock.withLock { results.outputs[isa] = data }
+                let emission = try lowerOne(bitcode, name: name, isa: isa, optimization: optimization,
+                                            assembly: assembly, protection: protection, libc: libc, timer: timer)
+                results.lock.withLock {
+                    results.lowered.outputs[isa] = emission.output
+                    results.lowered.hiddenAcrossStatepoints.formUnion(emission.hiddenAcrossStatepoints)
+                    if !emission.slotsAcrossStackMaps.isEmpty { results.lowered.slotsAcrossStackMaps[isa] = emission.slotsAcrossStackMaps }
+                }
             } catch {
                 results.lock.withLock { results.errors[isa] = error }
             }
         }
         // Report the first ISA's failure in a fixed order, so messages are deterministic.
         if let isa = unique.first(where: { results.errors[$0] != nil }) { throw results.errors[isa]! }
-        return results.outputs
+        return results.lowered
     }
 
     /// Lowers one ISA: copy, per-ISA passes, verification, code generation.
@@ -90,16 +167,25 @@ public enum Backend {
     /// does not change another's code, so there are at most two emissions.
     static func lowerOne(_ bitcode: Data, name: String, isa: ISA, optimization: OptimizationLevel,
                          assembly: Bool, protection: ControlFlowProtection = .none,
-                         libc: LibcModel = .native, timer: PassTimer? = nil) throws -> Data {
+                         libc: LibcModel = .native, timer: PassTimer? = nil) throws -> Emission {
         do {
             var barriers: [String: Set<UInt16>]? = nil
+            // A function keeping a value in a spill slot across a stackmap's call is generated again
+            // without the passes seen doing that (`CodeGenerationAttributes.strictPasses`); the
+            // records do not change, so only this ISA is emitted again.
+            var strict: Set<String> = []
             while true {
                 let module = try IRModule(bitcode: bitcode, path: name)
                 let current = barriers ?? CalleeSavedBarrier.initialBarriers(in: module.ref)
+                CodeGenerationAttributes.markStrict(strict, in: module.ref)
                 let emission = try emitOne(module, isa: isa, optimization: optimization, assembly: assembly,
                                            protection: protection, libc: libc, narrowedBarriers: current, timer: timer)
                 guard let next = try nextBarriers(current, live: emission.liveAcrossStackMaps, isa: isa) else {
-                    return emission.output
+                    let spilled = Set(emission.slotsAcrossStackMaps.keys)
+                    if spilled.isSubset(of: strict) { return emission }
+                    strict.formUnion(spilled)
+                    barriers = current
+                    continue
                 }
                 barriers = next
             }
@@ -149,7 +235,9 @@ public enum Backend {
             // Functions with stackmaps skip the passes that could keep hidden state across their
             // calls; the others are generated as plain code is (CodeGenerationAttributes).
             emission = try measure("\(isa.rawValue): code generation", timer) {
-                try CodeGenerationAttributes.gate.applying(to: module) { try machine.emit(module, assembly: assembly) }.result
+                try CodeGenerationAttributes.gate.applying(to: module) {
+                    try CodeGenerationAttributes.strictGate.applying(to: module) { try machine.emit(module, assembly: assembly) }.result
+                }.result
             }
         } catch let error as IRError {
             // The handler's message is more specific than the emitter's generic failure.

@@ -37,6 +37,9 @@ public struct BackendRequest: Sendable {
     public var protection: ControlFlowProtection
     /// `-fpopcorn-libc=`: the C library the code is linked against.
     public var libc: LibcModel
+    /// Whether eligible instrumented calls become statepoints carrying their live values in
+    /// registers (`StackMaps.statepoints`); off in popcorn-cc's builds.
+    public var statepoints = false
 
     public init(bitcodePath: String, sourcePath: String, optimization: OptimizationLevel,
                 output: BackendOutput, isas: [ISA] = ISA.allCases, keepDebugInfo: Bool,

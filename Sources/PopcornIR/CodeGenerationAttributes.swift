@@ -53,6 +53,33 @@ struct CodeGenerationAttributes {
     /// The gate code generation runs under.
     static let gate = PassGate(attribute: restrictedAttribute, passes: restrictedPasses)
 
+    /// Marks the functions that also skip `strictPasses`: those code generation found keeping a
+    /// value in a spill slot across a stackmap's call (`Backend.run`).
+    static let strictAttribute = "popcorn-strict-codegen"
+
+    /// Passes that can leave a value with no IR counterpart live across a call, skipped only where
+    /// that was seen (they are worth several percent of SQLite's instructions elsewhere):
+    /// * loop strength reduction rewrites a loop's exit values in terms of its induction variables,
+    ///   whose parts then stay live across the loop's calls (x86_64: a loop's last load and sum
+    ///   kept in rbx and r12 to compute the value it returns);
+    /// * CodeGenPrepare sinks address computations into the blocks that use them and duplicates
+    ///   them there (aarch64 SQLite `balance`: with both, the whole barrier, it still kept a value in a
+    ///   spill slot across a call).
+    static let strictPasses = ["Loop Strength Reduction", "CodeGen Prepare"]
+
+    /// The second gate, for the functions marked strict.
+    static let strictGate = PassGate(attribute: strictAttribute, passes: strictPasses)
+
+    /// Marks `functions` (by name) of `module` strict.
+    static func markStrict(_ functions: Set<String>, in module: LLVMModuleRef) {
+        let context = LLVMGetModuleContext(module)!
+        for name in functions.sorted() {
+            guard let function = LLVMGetNamedFunction(module, name) else { continue }
+            LLVMAddAttributeAtIndex(function, LLVMAttributeIndex.max,
+                                    LLVMCreateStringAttribute(context, strictAttribute, UInt32(strictAttribute.utf8.count), "", 0))
+        }
+    }
+
     /// Sets the attributes on every function definition with records; returns how many changed.
     @discardableResult
     func run(on module: LLVMModuleRef) -> Int {

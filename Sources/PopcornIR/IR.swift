@@ -31,6 +31,23 @@ enum IR {
         functions(of: module).flatMap { instructions(of: $0) }.filter { LLVMIsACallInst($0) != nil }
     }
 
+    /// Every instruction operand that is `value`, as (instruction, operand index), each once.
+    static func operandUses(of value: LLVMValueRef) -> [(user: LLVMValueRef, operand: UInt32)] {
+        var uses: [(user: LLVMValueRef, operand: UInt32)] = []
+        var use = LLVMGetFirstUse(value)
+        while let u = use {
+            let user = LLVMGetUser(u)!
+            if LLVMIsAInstruction(user) != nil {
+                for i in 0..<UInt32(LLVMGetNumOperands(user)) where LLVMGetOperand(user, i) == value
+                && !uses.contains(where: { $0.user == user && $0.operand == i }) {
+                    uses.append((user, i))
+                }
+            }
+            use = LLVMGetNextUse(u)
+        }
+        return uses
+    }
+
     /// Every instruction that uses `value` directly (constant-expression users are looked through).
     static func instructionUsers(of value: LLVMValueRef) -> [LLVMValueRef] {
         var result: [LLVMValueRef] = []
@@ -147,15 +164,21 @@ enum IR {
     }
 
     /// Builds a replacement for `call` with new callee/arguments that keeps the call's calling
-    /// convention, tail-call kind, debug location and attributes (argument attributes follow
+    /// convention, tail-call kind, debug location, operand bundles and attributes (argument attributes follow
     /// `argumentMap`: new argument index → old argument index, or nil for inserted arguments).
     static func rebuildCall(_ call: LLVMValueRef, functionType: LLVMTypeRef, callee: LLVMValueRef,
                             arguments: [LLVMValueRef], argumentMap: [Int?], keepReturnAttributes: Bool = true,
                             builder: borrowing IRBuilder) -> LLVMValueRef {
         builder.position(before: call)
         var args: [LLVMValueRef?] = arguments
-        let replacement = args.withUnsafeMutableBufferPointer {
-            LLVMBuildCall2(builder.ref, functionType, callee, $0.baseAddress, UInt32($0.count), "")!
+        // The operand bundles go with the call (a deopt bundle is its record's live values).
+        var bundles: [LLVMOperandBundleRef?] = (0..<LLVMGetNumOperandBundles(call)).map { LLVMGetOperandBundleAtIndex(call, $0) }
+        defer { for bundle in bundles { LLVMDisposeOperandBundle(bundle) } }
+        let replacement = args.withUnsafeMutableBufferPointer { args in
+            bundles.withUnsafeMutableBufferPointer {
+                LLVMBuildCallWithOperandBundles(builder.ref, functionType, callee, args.baseAddress, UInt32(args.count),
+                                                $0.baseAddress, UInt32($0.count), "")!
+            }
         }
         LLVMSetInstructionCallConv(replacement, LLVMGetInstructionCallConv(call))
         LLVMSetTailCallKind(replacement, LLVMGetTailCallKind(call))

@@ -30,8 +30,11 @@ public enum LLVMTargets {
         // aarch64's global merging packs the internal globals of one section into a single object,
         // sorted by size, where x86_64 emits them in module order: the module's local globals share
         // a section (`SectionAssignment`), whose layout must be the same on every ISA.
+        // Statepoints (`Statepoints`): the values they carry stay in registers (up to this many per
+        // call), callee-saved ones included, rather than all going through stack slots.
         let options = ["popcorn-cc", "-disable-cgp-branch-opts", "-aarch64-enable-promote-const=false",
-                       "-aarch64-enable-global-merge=false"]
+                       "-aarch64-enable-global-merge=false", "-max-registers-for-gc-values=\(Statepoints.registerLimit)",
+                       "-fixup-allow-gcptr-in-csr"]
         var argv = options.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         argv.withUnsafeMutableBufferPointer { buffer in

@@ -11,7 +11,7 @@ import PopcornSupport
 /// control-flow protection where the ISA has it; on aarch64, isolates frame addresses from loads
 /// and stores (`FrameAddressIsolation`); on x86_64, lowers `va_start`/`va_copy`, pads variadic
 /// calls, and for the native libc translates `long double` at the libc boundary and redirects to
-/// the shims.
+/// the shims; last, turns the portable statepoints into LLVM's (`StatepointLowering`).
 public struct LoweringPasses: Sendable {
     public let isa: ISA
     /// The data layout of the ISA's target machine.
@@ -49,6 +49,8 @@ public struct LoweringPasses: Sendable {
             // The portable libc is binary128 and aarch64's C view on every ISA: nothing to translate.
             Pass("long-double-boundary", when: { _ in x86 && libc == .native }) { LongDoubleBoundary().run(on: $0) },
             Pass("abi-shim-redirection", when: { _ in x86 && libc == .native }) { ABIShimRedirection().run(on: $0) },
+            // Last: the passes above see the plain calls.
+            Pass("statepoint-lowering") { StatepointLowering().run(on: $0) },
         ]
     }
 

@@ -26,8 +26,19 @@ struct StackMaps {
 
     /// Functions whose calls get no stackmap when this module only declares them.
     var library = LibraryFunctions.musl
+    /// Whether eligible calls become statepoints (`Statepoints`). Off in builds: measured on
+    /// SQLite's shell (x86_64, callgrind) they ran 557.8 M instructions against 529.6 M with slots
+    /// everywhere (docs/MIGRATION-POINTS.md, "Statepoints").
+    var statepoints = false
+    /// Functions whose calls all get stackmaps and slots, none a statepoint: code generation found
+    /// one of their statepoints carrying something its record does not name (`Backend.run`).
+    var slotOnly: Set<String> = []
 
-    init(library: LibraryFunctions = .musl) { self.library = library }
+    init(library: LibraryFunctions = .musl, statepoints: Bool = false, slotOnly: Set<String> = []) {
+        self.library = library
+        self.statepoints = statepoints
+        self.slotOnly = slotOnly
+    }
 
     /// Instruments every function of the module; returns the records in module order.
     @discardableResult
@@ -46,28 +57,40 @@ struct StackMaps {
         for function in IR.functions(of: module) where IR.isDefinition(function) && !UndescribableFrames.isExcluded(function) {
             let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, pointFree: pointFree) }
             guard !calls.isEmpty else { continue }
+            let functionName = IR.name(of: function)
+            // Calls whose record is a statepoint carrying the live values where they are (`Statepoints`).
+            // Not in a function that calls setjmp (the jmp_buf holds its callee-saved registers),
+            // nor in one code generation found carrying something no record names (`slotOnly`).
+            let carries = statepoints && !slotOnly.contains(functionName)
+                && !IR.instructions(of: function).contains { LLVMIsACallInst($0) != nil && Self.returnsTwice($0) }
+            let statepoints = Set(calls.filter { carries && Statepoints.isEligible($0) }.map { UnsafeRawPointer($0) })
+            let isStatepoint = { (call: LLVMValueRef) in statepoints.contains(UnsafeRawPointer(call)) }
             // A used 32/64-bit integer, pointer or floating-point result stays in its return
             // register until the stackmap has been passed (`CallResultPin`): no slot.
             var pins: [UnsafeRawPointer: LLVMValueRef] = [:]   // call -> the pin of its result
-            for call in calls where LLVMIsACallInst(call) != nil && LLVMGetFirstUse(call) != nil
+            for call in calls where !isStatepoint(call) && LLVMIsACallInst(call) != nil && LLVMGetFirstUse(call) != nil
             && CallResultPin.isPinnable(LLVMTypeOf(call)) {
                 pins[UnsafeRawPointer(call)] = CallResultPin.insert(after: call, module: module, builder: builder)
             }
             let phiSlots = Set(ConstantPhiDemotion().run(on: function, calls: calls, builder: builder).map { UnsafeRawPointer($0) })
             var analysis = LiveValues(function: function)
             var live = analysis.liveAcross(calls)
+            let liveBefore = live
             // Every live value except the frame's own fixed slots is kept in a slot of its own across
-            // the calls it is live across, and so is every used call result: left in a register, its
-            // copy out of the return register would sit between the call and the stackmap and move
-            // the record's offset past the return address; stored to a slot right away, it stays in
-            // the return register.
+            // the stackmap calls it is live across, and so is every used result of one: left in a
+            // register, its copy out of the return register would sit between the call and the
+            // stackmap and move the record's offset past the return address; stored to a slot right
+            // away, it stays in the return register. Across a statepoint only the values it cannot
+            // carry (`Statepoints.isCarriable`) get a slot.
             var across: [UnsafeRawPointer: [LLVMValueRef]] = [:]
             for call in calls {
-                for value in live[UnsafeRawPointer(call)] ?? [] { across[UnsafeRawPointer(value), default: []].append(call) }
+                for value in live[UnsafeRawPointer(call)] ?? [] where !isStatepoint(call) || !Statepoints.isCarriable(LLVMTypeOf(value)) {
+                    across[UnsafeRawPointer(value), default: []].append(call)
+                }
             }
             var usedResults = Set<UnsafeRawPointer>()
-            for call in calls where LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind && LLVMGetFirstUse(call) != nil
-            && pins[UnsafeRawPointer(call)] == nil {
+            for call in calls where !isStatepoint(call) && LLVMGetTypeKind(LLVMTypeOf(call)) != LLVMVoidTypeKind
+            && LLVMGetFirstUse(call) != nil && pins[UnsafeRawPointer(call)] == nil {
                 usedResults.insert(UnsafeRawPointer(call))
             }
             var demoted: [UnsafeRawPointer: LLVMValueRef] = [:]
@@ -85,15 +108,20 @@ struct StackMaps {
                 analysis = LiveValues(function: function)
                 live = analysis.liveAcross(calls)
             }
+            // The values live across statepoints travel with them (`Statepoints.carry`).
+            Statepoints.carry(live, across: calls.filter(isStatepoint), in: function, module: module, builder: builder)
             let escaped = escapedAllocas(of: function)
-            var stackmaps: [LLVMValueRef] = []
-            let functionName = IR.name(of: function)
             // A slot's address is live wherever the slot is used — in a loop, across every call of
             // it — but the slot holds a live value only across the calls its value was live across
             // before demotion: only there is it an operand. (Listing every slot at every call gave
             // SQLite's interpreter loop about 1000 operands per call and 60% of all its records.)
+            // Across statepoints too: a slot that is its value's home (read at the uses) holds it
+            // across every call the value was live across, and a statepoint has to list it.
             var heldAcross: [UnsafeRawPointer: Set<UnsafeRawPointer>] = [:]
-            for (value, calls) in across { heldAcross[value] = Set(calls.map { UnsafeRawPointer($0) }) }
+            for (call, values) in liveBefore {
+                for value in values { heldAcross[UnsafeRawPointer(value), default: []].insert(call) }
+            }
+            var operandLists: [[LLVMValueRef]] = []
             for (ordinal, call) in calls.enumerated() {
                 let callee = IR.calleeName(of: call)
                 let id = ids.allocate(moduleHash: moduleHash, function: functionName, ordinal: ordinal, callee: callee)
@@ -102,22 +130,50 @@ struct StackMaps {
                     guard let original = demoted[UnsafeRawPointer(value)] else { return true }
                     return heldAcross[UnsafeRawPointer(original)]?.contains(UnsafeRawPointer(call)) == true
                 }
+                // A statepoint lists the stack objects; the values follow it (`Statepoints.carries`).
+                let carried = isStatepoint(call) ? Statepoints.carries(after: call).map { LLVMGetOperand($0, 0)! } : []
+                if isStatepoint(call) { operands = operands.filter { LLVMIsAAllocaInst($0) != nil } }
                 for alloca in escaped where !operands.contains(alloca) && Self.precedes(alloca, call) {
                     operands.append(alloca)
                 }
-                for value in operands {
+                for value in operands + carried {
                     let original = demoted[UnsafeRawPointer(value)] ?? value
                     if let base = Self.derivedBase(of: original), LLVMIsAAllocaInst(base) != nil, !operands.contains(base) {
                         operands.append(base)
                     }
                 }
-                let described = operands.map {
+                var described = operands.map {
                     describe($0, demoted: demoted, versions: versions, among: operands, dataLayout: dataLayout)
                 }
+                if isStatepoint(call) {
+                    // The record's header constants come first (the bases count them), then the
+                    // stack objects, then a base and a derived location per carried value.
+                    described = described.map { operand in
+                        var operand = operand
+                        operand.base = operand.base.map { $0 + Statepoints.headerCount }
+                        return operand
+                    }
+                    described.insert(contentsOf: Array(repeating: CallSiteRecord.Operand(kind: .value, size: 8, base: nil, holds: nil),
+                                                       count: Statepoints.headerCount), at: 0)
+                    for value in carried {
+                        let kind: CallSiteRecord.Kind = LLVMGetTypeKind(LLVMTypeOf(value)) == LLVMPointerTypeKind ? .pointer : .value
+                        described += Array(repeating: CallSiteRecord.Operand(kind: kind, size: 8, base: nil, holds: nil), count: 2)
+                    }
+                }
                 records.append(CallSiteRecord(id: id, function: functionName, callee: callee, operands: described))
-                let stackmap = insertStackMap(after: call, id: id, operands: operands, module: module,
+                operandLists.append(operands)
+            }
+            var ends: [LLVMValueRef] = []   // the stackmaps, and the statepoint calls' last placeholders
+            for (index, call) in calls.enumerated() {
+                let id = records[records.count - calls.count + index].id
+                if isStatepoint(call) {
+                    let statepoint = Statepoints.attach(to: call, id: id, stackObjects: operandLists[index], builder: builder)
+                    ends.append(Statepoints.carries(after: statepoint).last ?? statepoint)
+                    continue
+                }
+                let stackmap = insertStackMap(after: call, id: id, operands: operandLists[index], module: module,
                                               context: context, builder: builder)
-                stackmaps.append(stackmap)
+                ends.append(stackmap)
                 // The pin comes right after the stackmap, ahead of the reads placed after the call.
                 if let pin = pins[UnsafeRawPointer(call)] {
                     LLVMInstructionRemoveFromParent(pin)
@@ -126,7 +182,7 @@ struct StackMaps {
                 }
             }
             // Only now: splitting rebuilds phis, which the records above still refer to.
-            for stackmap in stackmaps { Self.startBlock(after: stackmap, builder: builder) }
+            for end in ends { Self.startBlock(after: end, builder: builder) }
         }
         if !records.isEmpty { CallSiteTable.emit(records, moduleHash: moduleHash, into: module) }
         return records
@@ -175,12 +231,21 @@ struct StackMaps {
         return LLVMGetTailCallKind(instruction) != LLVMTailCallKindMustTail
     }
 
-    /// Whether `function` calls `llvm.experimental.stackmap`: only such functions have frames the
-    /// runtime rebuilds.
+    /// Whether `function` calls `llvm.experimental.stackmap` or has a statepoint: only such
+    /// functions have frames the runtime rebuilds.
     static func hasRecords(_ function: LLVMValueRef) -> Bool {
         IR.instructions(of: function).contains { instruction in
-            LLVMIsACallInst(instruction) != nil && IR.calleeName(of: instruction) == intrinsic
+            LLVMIsACallInst(instruction) != nil
+                && (IR.calleeName(of: instruction) == intrinsic || Statepoints.isStatepointCall(instruction))
         }
+    }
+
+    /// True for a call of the setjmp family (its return address is resumed by `longjmp`).
+    static func returnsTwice(_ call: LLVMValueRef) -> Bool {
+        let kind = LLVMGetEnumAttributeKindForName("returns_twice", 13)
+        if LLVMGetCallSiteEnumAttribute(call, LLVMAttributeIndex.max, kind) != nil { return true }
+        guard let callee = IR.calledFunction(of: call) else { return false }
+        return LLVMGetEnumAttributeAtIndex(callee, LLVMAttributeIndex.max, kind) != nil
     }
 
     /// True if `alloca` is defined before `call` on every path: static allocas sit in the entry

@@ -90,18 +90,7 @@ struct StackSlotDemotion {
         let slot = LLVMBuildAlloca(builder.ref, type, "popcorn.slot")!
 
         // The original uses, before any of the instructions added below use the value.
-        var uses: [(user: LLVMValueRef, operand: UInt32)] = []
-        var use = LLVMGetFirstUse(value)
-        while let u = use {
-            let user = LLVMGetUser(u)!
-            if LLVMIsAInstruction(user) != nil {
-                for i in 0..<UInt32(LLVMGetNumOperands(user)) where LLVMGetOperand(user, i) == value
-                && !uses.contains(where: { $0.user == user && $0.operand == i }) {
-                    uses.append((user, i))
-                }
-            }
-            use = LLVMGetNextUse(u)
-        }
+        let uses = IR.operandUses(of: value)
 
         // Volatile loads and stores: otherwise instruction selection forwards the stored value to
         // the read and keeps it in a register across the call, or copies the call's return register

@@ -46,11 +46,21 @@ public struct TargetMachine: ~Copyable {
     public func emit(_ module: borrowing IRModule, assembly: Bool) throws -> Emission {
         final class Findings {
             var live: [String: Set<UInt16>] = [:]
+            var slots: [String: Set<UInt32>] = [:]
+            var statepoints: Set<String> = []
         }
         let findings = Findings()
-        let handler: PopcornLiveRegisterHandler = { context, function, _, register in
+        let handler: PopcornHiddenStateHandler = { context, finding in
             let findings = Unmanaged<Findings>.fromOpaque(context!).takeUnretainedValue()
-            findings.live[String(cString: function!), default: []].insert(UInt16(truncatingIfNeeded: register))
+            let finding = finding!.pointee
+            let function = String(cString: finding.function)
+            if finding.is_statepoint != 0 {
+                findings.statepoints.insert(function)
+            } else if Int(finding.kind) == POPCORN_HIDDEN_STACK_SLOT {
+                findings.slots[function, default: []].insert(UInt32(finding.number))
+            } else {
+                findings.live[function, default: []].insert(UInt16(truncatingIfNeeded: finding.number))
+            }
         }
         var message: UnsafeMutablePointer<CChar>?
         var buffer: LLVMMemoryBufferRef?
@@ -65,7 +75,8 @@ public struct TargetMachine: ~Copyable {
         }
         defer { LLVMDisposeMemoryBuffer(buffer) }
         return Emission(output: Data(bytes: LLVMGetBufferStart(buffer), count: LLVMGetBufferSize(buffer)),
-                        liveAcrossStackMaps: findings.live, stackMapsChecked: Int(checked))
+                        liveAcrossStackMaps: findings.live, slotsAcrossStackMaps: findings.slots,
+                        hiddenAcrossStatepoints: findings.statepoints, stackMapsChecked: Int(checked))
     }
 }
 

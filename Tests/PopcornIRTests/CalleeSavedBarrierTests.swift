@@ -45,11 +45,13 @@ struct CalleeSavedBarrierTests {
         #expect(instructions.filter { LLVMIsACallInst($0) != nil && LLVMIsAInlineAsm(LLVMGetCalledValue($0)) != nil }.count == 2)
     }
 
-    /// `source` with points and stackmaps, as the portable passes leave it.
-    static func instrumented(_ source: String, library: LibraryFunctions = LibraryFunctions(names: [])) throws -> IRModule {
+    /// `source` with points and stackmaps, as the portable passes leave it; with `statepoints`, the
+    /// eligible calls of the functions not in `slotOnly` become statepoints.
+    static func instrumented(_ source: String, library: LibraryFunctions = LibraryFunctions(names: []),
+                             statepoints: Bool = false, slotOnly: Set<String> = []) throws -> IRModule {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + source)
         MigrationPoints(policy: .entryExit, library: library).run(on: module.ref)
-        StackMaps(library: library).run(on: module.ref)
+        StackMaps(library: library, statepoints: statepoints, slotOnly: slotOnly).run(on: module.ref)
         // As the portable pipeline does: functions with records get the restricted code generation.
         CodeGenerationAttributes().run(on: module.ref)
         try module.verify()
@@ -93,10 +95,11 @@ struct CalleeSavedBarrierTests {
 
     /// The backend compiles `carry` again with the whole barrier and leaves `clean` without one (it
     /// saves no callee-saved register). On x86_64 the barrier then makes the allocator spill the
-    /// product (the function saves every callee-saved register, the barrier's signature). On
-    /// aarch64 it does not help: the scheduler moves the product's only use above the barrier, so
-    /// x19 still carries it across the call, and the compilation stops with an error instead of
-    /// producing hidden state.
+    /// product (the function saves every callee-saved register, the barrier's signature) to a stack
+    /// slot that no stackmap describes either: the slot check reports it, and the file does not
+    /// compile. On aarch64 the barrier does not help at all: the scheduler moves the product's only
+    /// use above the barrier, so x19 still carries it across the call, and the compilation stops
+    /// with an error instead of producing hidden state.
     @Test(arguments: ISA.allCases)
     func onlyFunctionsCarryingARegisterGetTheBarrier(_ isa: ISA) throws {
         let module = try IRModule(ir: MigrationTestSupport.header + "\n" + Self.carried)
@@ -110,9 +113,17 @@ struct CalleeSavedBarrierTests {
             #expect(error?.diagnostic.message.contains("'carry' keeps x19 across an instrumented call") == true, "\(String(describing: error))")
             return
         }
-        let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: try lower(), path: "carried.o")
+        let emission = try lower()
+        let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: emission.output, path: "carried.o")
         #expect(saved["carry"] == Set(CalleeSavedBarrier.registers(isa).map(\.dwarf)), "\(saved)")
         #expect(saved["clean"] == [], "\(saved)")
+        #expect(emission.slotsAcrossStackMaps["carry"]?.count == 1, "\(emission.slotsAcrossStackMaps)")
+        #expect(emission.slotsAcrossStackMaps["clean"] == nil)
+        let error = #expect(throws: BackendError.self) {
+            try Backend.lower(module.bitcode(), name: "carried.ll", isas: [isa], optimization: .o2, assembly: false, libc: .portable)
+        }
+        #expect(error?.diagnostic.message.contains("'carry' keeps a value in a stack slot across an instrumented call") == true,
+                "\(String(describing: error))")
     }
 
     /// After an emission, the functions that kept a callee-saved register live across a stackmap get
@@ -125,7 +136,8 @@ struct CalleeSavedBarrierTests {
         #expect(throws: BackendError.self) { try Backend.nextBarriers(["leaf": []], live: ["whole": [3]], isa: .x86_64) }
     }
 
-    /// The compiler's own choice on instrumented code (values live across calls in frame slots):
+    /// The compiler's own choice on instrumented code with stackmaps only (values live across calls
+    /// in frame slots):
     /// `lookup` and `calls` carry nothing in registers and save none; `sums` uses callee-saved
     /// registers in its call-free loop only, saves them, and needs no barrier either (on aarch64,
     /// integer code, none of d8–d15).
@@ -134,7 +146,7 @@ struct CalleeSavedBarrierTests {
         let module = try Self.instrumented(Self.pointsOnly)
         let bitcode = module.bitcode()
         let object = try Backend.lowerOne(bitcode, name: "exempt.ll", isa: isa, optimization: .o2, assembly: false,
-                                          libc: .portable)
+                                          libc: .portable).output
         let saved = try CalleeSavedRegisterUse.savedRegisters(inObject: object, path: "exempt.o")
         #expect(saved["lookup"] == [] && saved["calls"] == [], "\(saved)")
         let all = Set(CalleeSavedBarrier.registers(isa).map(\.dwarf))

@@ -19,6 +19,12 @@ extern "C" {
 
 typedef struct PopcornPassGate *PopcornPassGateRef;
 
+/// The pass name under which a function pass tells the gate which function the loop passes that
+/// follow it work on (loop passes describe their unit only as "loop"): the gate lets it run and
+/// remembers the function from its "function (<name>)" description. popcorn-cc's checked
+/// emission runs such a pass right before loop strength reduction.
+#define POPCORN_PASS_GATE_FUNCTION_MARKER "Popcorn loop function marker"
+
 /// Installs on `module`'s context a gate that skips each pass named in `passes` (LLVM's pass
 /// names, e.g. "Machine Common Subexpression Elimination") on the functions of `module` that have
 /// the string attribute `attribute`, and defers to the context's previous gate otherwise. Remove it
