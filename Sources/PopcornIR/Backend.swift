@@ -22,33 +22,30 @@ public enum Backend {
             // is instrumented again with stackmaps and slots only, on every ISA (the records must
             // be the same on all): the portable passes run again from the frontend's module. Each
             // round removes functions from the statepoint form, so it ends.
-            // A function that keeps a value in a spill slot across a stackmap's call (even with the
-            // strict passes skipped, `lowerOne`) is compiled without migration points, with a
-            // warning: a move waits while it is on the stack.
-            var slotOnly: Set<String> = [], spilling: Set<String> = []
+            // A spill slot still live across a stackmap's call after the strict re-emission
+            // (`lowerOne`) is not refused here: it is what builds before the slot check produced,
+            // and refusing it (or compiling the function without points) stopped the portable C
+            // library's build and the moves of zstd (docs/HAZARDS.md H3, "Spill slots").
+            var slotOnly: Set<String> = []
             var bitcode = portable.bitcode()
             while true {
                 let lowered = try lowerChecked(bitcode, name: request.sourcePath, isas: request.isas,
                                                optimization: request.optimization, assembly: request.output == .assembly,
                                                protection: request.protection, libc: request.libc, timer: timer)
                 let fallback = lowered.hiddenAcrossStatepoints.subtracting(slotOnly)
-                let spilled = Set(lowered.slotsAcrossStackMaps.values.flatMap(\.keys)).subtracting(spilling)
-                if lowered.hiddenAcrossStatepoints.isEmpty && lowered.slotsAcrossStackMaps.isEmpty { return lowered.outputs }
-                guard !fallback.isEmpty || !spilled.isEmpty else {
-                    if lowered.hiddenAcrossStatepoints.isEmpty { return try lowered.checkedOutputs() }
+                if lowered.hiddenAcrossStatepoints.isEmpty { return lowered.outputs }
+                guard !fallback.isEmpty else {
                     throw BackendError.codeGeneration(isa: "portable", reason: "statepoints remain in '\(lowered.hiddenAcrossStatepoints.sorted()[0])' after it was instrumented with stackmaps only")
                 }
                 slotOnly.formUnion(fallback)
-                spilling.formUnion(spilled)
-                bitcode = try portableModule(request, slotOnly: slotOnly, spilling: spilling, diagnostics: diagnostics,
-                                             timer: timer).bitcode()
+                bitcode = try portableModule(request, slotOnly: slotOnly, diagnostics: diagnostics, timer: timer).bitcode()
             }
         }
     }
 
     /// The portable passes (`PortablePasses`, in their declared order) on `module`.
     /// The frontend's module of `request` after the portable passes.
-    static func portableModule(_ request: BackendRequest, slotOnly: Set<String> = [], spilling: Set<String> = [],
+    static func portableModule(_ request: BackendRequest, slotOnly: Set<String> = [],
                                diagnostics: DiagnosticsEngine, timer: PassTimer?) throws -> IRModule {
         let module: IRModule
         do {
@@ -58,19 +55,17 @@ public enum Backend {
         }
         try preparePortable(module, sourcePath: request.sourcePath, keepDebugInfo: request.keepDebugInfo,
                             migration: request.migrationPolicy, libc: request.libc, statepoints: request.statepoints,
-                            slotOnly: slotOnly, spilling: spilling, diagnostics: diagnostics, timer: timer)
+                            slotOnly: slotOnly, diagnostics: diagnostics, timer: timer)
         return module
     }
 
-    /// `statepoints`, `slotOnly`: as `StackMaps.statepoints` and `StackMaps.slotOnly`; `spilling`:
-    /// as `UndescribableFrames.spilling`.
+    /// `statepoints`, `slotOnly`: as `StackMaps.statepoints` and `StackMaps.slotOnly`.
     public static func preparePortable(_ module: borrowing IRModule, sourcePath: String, keepDebugInfo: Bool,
                                        migration: MigrationPolicy = .none, libc: LibcModel = .native,
-                                       statepoints: Bool = false, slotOnly: Set<String> = [], spilling: Set<String> = [],
+                                       statepoints: Bool = false, slotOnly: Set<String> = [],
                                        diagnostics: DiagnosticsEngine, timer: PassTimer? = nil) throws {
         let passes = PortablePasses(sourcePath: sourcePath, keepDebugInfo: keepDebugInfo, migration: migration,
-                                    libc: libc, statepoints: statepoints, slotOnly: slotOnly, spilling: spilling,
-                                    diagnostics: diagnostics)
+                                    libc: libc, statepoints: statepoints, slotOnly: slotOnly, diagnostics: diagnostics)
         try PassPipeline(passes: passes.list).run(on: module.ref, timer: timer)
     }
 

@@ -18,14 +18,12 @@ struct PortablePasses {
     /// As `StackMaps.statepoints` and `StackMaps.slotOnly`.
     var statepoints = false
     var slotOnly: Set<String> = []
-    /// As `UndescribableFrames.spilling`.
-    var spilling: Set<String> = []
     let diagnostics: DiagnosticsEngine
 
     var list: [any ModulePass] {
         let locator = SourceLocator(sourcePath: sourcePath)
         let (migration, libc, diagnostics, keepDebugInfo, sourcePath) = (migration, libc, diagnostics, keepDebugInfo, sourcePath)
-        let (statepoints, slotOnly, spilling) = (statepoints, slotOnly, spilling)
+        let (statepoints, slotOnly) = (statepoints, slotOnly)
         // Migratable code: a policy with automatic points, or explicit ones (`popcorn_migrate_point()`
         // and `popcorn_migrate()` calls).
         let migratable: (LLVMModuleRef) -> Bool = { module in
@@ -57,7 +55,7 @@ struct PortablePasses {
                 ObjectStack(pointFree: .beforePlacement(in: module, policy: migration, library: .of(libc))).run(on: module)
             },
             Pass("undescribable-frames", when: migratable) {
-                UndescribableFrames(locator: locator, diagnostics: diagnostics, spilling: spilling).run(on: $0)
+                UndescribableFrames(locator: locator, diagnostics: diagnostics).run(on: $0)
             },
             Pass("migration-points") { MigrationPoints(policy: migration, library: .of(libc)).run(on: $0) },
             Pass("stackmaps", when: hasPoints) { StackMaps(library: .of(libc), statepoints: statepoints, slotOnly: slotOnly).run(on: $0) },

@@ -24,30 +24,19 @@ struct UndescribableFrames {
 
     let locator: SourceLocator
     let diagnostics: DiagnosticsEngine
-    /// Functions code generation found keeping a value in a spill slot across an instrumented call
-    /// even with the strict passes skipped (`Backend.run`): excluded, with a warning.
-    var spilling: Set<String> = []
 
     /// Marks and reports the functions; returns how many were excluded.
     @discardableResult
     func run(on module: LLVMModuleRef) -> Int {
         var excluded = 0
         for function in IR.functions(of: module) where MigrationPoints.instrumentable(function) {
-            let name = IR.name(of: function)
-            if spilling.contains(name) {
-                diagnostics.warning("code generation keeps a value of '\(name)' in a stack slot across a call where no "
-                                    + "record describes it; '\(name)' is compiled without migration points",
-                                    at: locator.location(of: function))
-                Self.exclude(function)
-                excluded += 1
-                continue
-            }
             if Self.startsVariableArguments(function) {
                 Self.exclude(function)
                 excluded += 1
                 continue
             }
             guard let alloca = Self.dynamicAlloca(in: function) else { continue }
+            let name = IR.name(of: function)
             diagnostics.warning("variable-length array or alloca() in '\(name)' cannot be described for "
                                 + "migration; '\(name)' is compiled without migration points",
                                 at: locator.location(of: alloca))
