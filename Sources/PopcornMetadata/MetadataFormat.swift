@@ -10,13 +10,14 @@ public enum MetadataFormat {
     public static let sectionName = POPCORN_META_SECTION
     /// First 8 bytes of every blob.
     public static let magic: [UInt8] = Array(POPCORN_META_MAGIC.utf8)
-    /// Version 4: pooled live values, shared value lists (each a count and the indices) and
-    /// frames (with the frame size and return-address slot), 32-bit addresses relative to
-    /// `address_base`, a checksum in the header's last field, and 12-byte call sites in ID order
-    /// without the IDs (the same order on every ISA names them). Earlier versions are not read.
+    /// Version 5: pooled live values and frames (with the frame size and return-address slot),
+    /// a site's live values as a bit mask over a value sequence its function's sites share,
+    /// 32-bit addresses relative to `address_base`, a checksum in the header's last field, and
+    /// 16-byte call sites in ID order without the IDs (the same order on every ISA names them).
+    /// Earlier versions are not read.
     public static let version = UInt16(POPCORN_META_VERSION)
 
-    /// Where the header keeps the table's checksum (the last 8 bytes of the 112-byte header).
+    /// Where the header keeps the table's checksum (the last 8 bytes of the 120-byte header).
     public static let checksumOffset = MemoryLayout<popcorn_meta_header>.offset(of: \.checksum)!
 
     /// The checksum of one table (`total_size` bytes, a multiple of 8): FNV-1a over its

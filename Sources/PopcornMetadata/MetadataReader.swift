@@ -68,10 +68,11 @@ public enum MetadataReader {
         let frameCount = Int(try h.u32("frame count"))
         let savedCount = Int(try h.u32("saved register count"))
         let valueCount = Int(try h.u32("live value count"))
-        let listSize = Int(try h.u32("value list size"))
+        let listSize = Int(try h.u32("value sequence size"))
+        let maskSize = Int(try h.u32("value mask size"))
         let stringsSize = Int(try h.u32("string table size"))
         let names = ["function table", "call site table", "address index", "frame table", "saved register table",
-                     "live value table", "value lists", "string table"]
+                     "live value table", "value sequences", "value masks", "string table"]
         var offsets: [Int] = []
         for name in names { offsets.append(Int(try h.u32("\(name) offset"))) }
         guard flags & ~F.tableWideValueIndex == 0 else { throw malformed("unknown flags 0x\(String(flags, radix: 16))") }
@@ -82,7 +83,7 @@ public enum MetadataReader {
         }
         let extents = [(functionCount, F.functionSize), (siteCount, F.callSiteSize), (siteCount, F.indexEntrySize),
                        (frameCount, F.frameSize), (savedCount, F.savedRegisterSize), (valueCount, F.liveValueSize),
-                       (listSize, listEntrySize), (stringsSize, 1)]
+                       (listSize, listEntrySize), (maskSize, 1), (stringsSize, 1)]
         for (i, (count, size)) in extents.enumerated() {
             let start = offsets[i]
             guard start >= headerSize, start <= totalSize, count <= (totalSize - start) / size else {
@@ -105,7 +106,7 @@ public enum MetadataReader {
         }
 
         // Strings.
-        let stringsStart = base + offsets[7]
+        let stringsStart = base + offsets[8]
         func string(at offset: UInt32) throws -> String {
             guard Int(offset) < stringsSize else { throw malformed("name offset \(offset) outside the string table") }
             var c = DataCursor(bytes: bytes, context: context, offset: stringsStart + Int(offset), limit: stringsStart + stringsSize)
@@ -177,22 +178,23 @@ public enum MetadataReader {
             }
             records.append((kind, flags, size, register, offset, extra, base))
         }
-        // List entries: a count, then that many live-value indices (checked per site).
+        // Sequence entries: a count, then that many live-value indices (checked per site).
         var lists: [Int] = []
         lists.reserveCapacity(listSize)
         c = cursor(6)
         for i in 0..<listSize {
-            lists.append(Int(listEntrySize == 4 ? try c.u32("value list entry \(i)") : UInt32(try c.u16("value list entry \(i)"))))
+            lists.append(Int(listEntrySize == 4 ? try c.u32("value sequence entry \(i)") : UInt32(try c.u16("value sequence entry \(i)"))))
         }
+        let masksStart = base + offsets[7]
 
         // The address index must be a permutation ordered by return address; each function's
         // range in it names the function of those sites (and every site has exactly one).
-        var rawSites: [(returnAddress: UInt64, list: Int, frame: Int)] = []
+        var rawSites: [(returnAddress: UInt64, list: Int, frame: Int, mask: Int)] = []
         rawSites.reserveCapacity(siteCount)
         c = cursor(1)
         for i in 0..<siteCount {
             let what = "call site \(i)"
-            rawSites.append((try address(try c.u32(what), what), Int(try c.u32(what)), Int(try c.u32(what))))
+            rawSites.append((try address(try c.u32(what), what), Int(try c.u32(what)), Int(try c.u32(what)), Int(try c.u32(what))))
         }
         c = cursor(2)
         var seen = [Bool](repeating: false, count: siteCount)
@@ -225,13 +227,18 @@ public enum MetadataReader {
             let site = "call site \(i)"
             guard let function = siteFunction[i] else { throw malformed("\(site) belongs to no function") }
             guard raw.frame < frameCount else { throw malformed("\(site) refers to frame \(raw.frame) of \(frameCount)") }
-            guard raw.list < listSize, lists[raw.list] < listSize - raw.list else { throw malformed("\(site) has live values out of range") }
+            guard raw.list < listSize, lists[raw.list] < listSize - raw.list else { throw malformed("\(site) has a value sequence out of range") }
+            let sequence = Array(lists[(raw.list + 1)..<(raw.list + 1 + lists[raw.list])])
+            let maskBytes = (sequence.count + 7) / 8
+            guard raw.mask <= maskSize, maskBytes <= maskSize - raw.mask,
+                  let list = ValueMask.select(bytes[(masksStart + raw.mask)..<(masksStart + raw.mask + maskBytes)], from: sequence) else {
+                throw malformed("\(site) has a value mask out of range")
+            }
             let frame = frames[raw.frame]
-            let nValues = lists[raw.list]
+            let nValues = list.count
             var values: [LiveValue] = []
             values.reserveCapacity(nValues)
-            for n in 0..<nValues {
-                let entry = lists[raw.list + 1 + n]
+            for (n, entry) in list.enumerated() {
                 guard entry < valueCount else { throw malformed("\(site) lists live value \(entry) of \(valueCount)") }
                 let r = records[entry]
                 var info = LiveValueAnnotation(isPointer: r.flags & F.valuePointer != 0,

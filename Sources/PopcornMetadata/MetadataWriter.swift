@@ -1,11 +1,12 @@
 import Foundation
 import PopcornSupport
 
-/// Encodes stack-transformation metadata in the `.popcorn.meta` format (version 2).
+/// Encodes stack-transformation metadata in the `.popcorn.meta` format (version 5).
 ///
 /// The encoding is built for size: most call sites of a function describe the same frame and
-/// list mostly the same stack slots, so frames, saved-register lists, live-value records and
-/// whole live-value lists are each stored once and referenced by index.
+/// list mostly the same stack slots, so frames, saved-register lists and live-value records are
+/// each stored once and referenced by index, and a site's values are a bit mask over one value
+/// sequence its function's sites share (`ValueMask`).
 public enum MetadataWriter {
     /// The contents of a `.popcorn.meta` section holding these tables: one blob per ISA, in ISA
     /// order. popcorn-ld gives each binary a section with its own ISA's table only; the runtime
@@ -103,8 +104,7 @@ public enum MetadataWriter {
         var frames: [FrameKey] = [], frameIndex: [FrameKey: Int] = [:]
         var savedRegisters: [SavedRegister] = [], savedStart: [[SavedRegister]: Int] = [:]
         var values: [ValueKey] = [], valueIndex: [ValueKey: Int] = [:]
-        var valueLists: [Int] = [], listStart: [[Int]: Int] = [:]
-        var siteFrame: [Int] = [], siteList: [Int] = []
+        var siteFrame: [Int] = [], siteValues: [[Int]] = []
         for (previous, site) in zip(m.callSites, m.callSites.dropFirst()) where previous.id >= site.id {
             throw invalid("call sites are not in strictly increasing ID order at \(MetadataError.hex(site.id))")
         }
@@ -148,17 +148,43 @@ public enum MetadataWriter {
                     values.append(key)
                 }
             }
-            // A list is stored as its length followed by the indices.
-            if let known = listStart[list] {
-                siteList.append(known)
+            siteValues.append(list)
+        }
+
+        // One value sequence per function, each stored once as its length followed by the
+        // indices; a mask per site, each distinct mask stored once.
+        var valueLists: [Int] = [], listStart: [[Int]: Int] = [:]
+        var masks: [UInt8] = [], maskStart: [[UInt8]: Int] = [:]
+        var siteList = [Int](repeating: 0, count: m.callSites.count), siteMask = siteList
+        var sitesOfFunction = [[Int]](repeating: [], count: m.functions.count)
+        for (i, site) in m.callSites.enumerated() { sitesOfFunction[site.functionIndex].append(i) }
+        for sites in sitesOfFunction where !sites.isEmpty {
+            var seen: Set<[Int]> = [], distinct: [[Int]] = []
+            for i in sites where seen.insert(siteValues[i]).inserted { distinct.append(siteValues[i]) }
+            let sequence = ValueMask.sequence(covering: distinct)
+            let start: Int
+            if let known = listStart[sequence] {
+                start = known
             } else {
-                listStart[list] = valueLists.count
-                siteList.append(valueLists.count)
-                valueLists.append(list.count)
-                valueLists += list
+                start = valueLists.count
+                listStart[sequence] = start
+                valueLists.append(sequence.count)
+                valueLists += sequence
+            }
+            for i in sites {
+                siteList[i] = start
+                let mask = ValueMask.bits(of: siteValues[i], in: sequence)
+                if let known = maskStart[mask] {
+                    siteMask[i] = known
+                } else {
+                    maskStart[mask] = masks.count
+                    siteMask[i] = masks.count
+                    masks += mask
+                }
             }
         }
-        let wideIndex = values.count > Int(UInt16.max) + 1
+        // Narrow entries hold indices below 65536 and sequences of at most 65535 entries.
+        let wideIndex = valueLists.contains { $0 > Int(UInt16.max) }
         let listEntrySize = wideIndex ? 4 : 2
 
         func aligned(_ n: Int) -> Int { (n + F.alignment - 1) / F.alignment * F.alignment }
@@ -169,7 +195,8 @@ public enum MetadataWriter {
         let savedOffset = aligned(framesOffset + frames.count * F.frameSize)
         let valuesOffset = aligned(savedOffset + savedRegisters.count * F.savedRegisterSize)
         let listsOffset = aligned(valuesOffset + values.count * F.liveValueSize)
-        let stringsOffset = aligned(listsOffset + valueLists.count * listEntrySize)
+        let masksOffset = aligned(listsOffset + valueLists.count * listEntrySize)
+        let stringsOffset = aligned(masksOffset + masks.count)
         let totalSize = aligned(stringsOffset + strings.count)
         guard totalSize <= Int(UInt32.max) else { throw invalid("metadata exceeds 4 GiB") }
 
@@ -186,11 +213,11 @@ public enum MetadataWriter {
         out.appendLE(m.siteSetHash)
         out.appendLE(addressBase)
         for count in [m.functions.count, m.callSites.count, frames.count, savedRegisters.count, values.count,
-                      valueLists.count, strings.count] {
+                      valueLists.count, masks.count, strings.count] {
             out.appendLE(UInt32(count))
         }
         for offset in [functionsOffset, callSitesOffset, indexOffset, framesOffset, savedOffset, valuesOffset,
-                       listsOffset, stringsOffset] {
+                       listsOffset, masksOffset, stringsOffset] {
             out.appendLE(UInt32(offset))
         }
         for register in [registers.stackPointer, registers.framePointer, registers.returnAddress] {
@@ -215,6 +242,7 @@ public enum MetadataWriter {
             out.appendLE(try relative(site.returnAddress, "call site \(MetadataError.hex(site.id))"))
             out.appendLE(UInt32(siteList[i]))
             out.appendLE(UInt32(siteFrame[i]))
+            out.appendLE(UInt32(siteMask[i]))
         }
         out.pad(to: indexOffset)
         for i in byAddress { out.appendLE(UInt32(i)) }
@@ -252,6 +280,8 @@ public enum MetadataWriter {
         for entry in valueLists {
             if wideIndex { out.appendLE(UInt32(entry)) } else { out.appendLE(UInt16(entry)) }
         }
+        out.pad(to: masksOffset)
+        out.append(contentsOf: masks)
         out.pad(to: stringsOffset)
         out.append(contentsOf: strings)
         out.pad(to: totalSize)

@@ -142,9 +142,9 @@ import PopcornSupport
         let tables = ISA.allCases.flatMap { isa in Self.tables(program.sections[isa]!).map { (isa, $0) } }
         for (isa, table) in tables {
             let s = program.sections[isa]!
-            let frames = table + Int(Self.u32(s, table + 80)), frameCount = Int(Self.u32(s, table + 48))
-            let saved = table + Int(Self.u32(s, table + 84)), savedCount = Int(Self.u32(s, table + 52))
-            let sp = s[table + 100]
+            let frames = table + Int(Self.u32(s, table + 84)), frameCount = Int(Self.u32(s, table + 48))
+            let saved = table + Int(Self.u32(s, table + 88)), savedCount = Int(Self.u32(s, table + 52))
+            let sp = s[table + 108]
             let size = MetadataFormat.frameSize
             var targets: [(String, Int)] = []
             for i in 0..<frameCount {

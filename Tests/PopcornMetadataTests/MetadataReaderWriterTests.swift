@@ -51,32 +51,35 @@ import PopcornSupport
         func u32(_ o: Int) -> UInt64 { u16(o) | u16(o + 2) << 16 }
         func u64(_ o: Int) -> UInt64 { u32(o) | u32(o + 4) << 32 }
         #expect(Array(blob[0..<8]) == Array("POPCMETA".utf8))
-        #expect(u16(8) == 4 && u16(10) == 2 && u32(12) == 112 && u32(16) == UInt64(blob.count) && u32(20) == 0)
+        #expect(u16(8) == 5 && u16(10) == 2 && u32(12) == 120 && u32(16) == UInt64(blob.count) && u32(20) == 0)
         #expect(u64(24) == Self.sample.siteSetHash)
         #expect(u64(32) == 0x1000)                                          // lowest address
         // 2 functions, 3 sites, 2 frames (sites 5 and 12 share one), 2 saved registers,
-        // 6 distinct live values, 9 value-list entries (lists of 4, 0 and 2 values, each after
-        // its count).
-        #expect([u32(40), u32(44), u32(48), u32(52), u32(56), u32(60)] == [2, 3, 2, 2, 6, 9])
-        #expect(blob[100] == 31 && blob[101] == 29 && blob[102] == 30)
-        #expect(u64(104) == MetadataFormat.checksum(of: blob))
-        let sites = Int(u32(72)), index = Int(u32(76)), frames = Int(u32(80))
-        // Sites 5, 9, 12 in ID order, 12 bytes each: return address − base, value list, frame.
-        #expect(u32(sites) == 0x1010 && u32(sites + 12) == 0x8)
-        #expect([u32(sites + 4), u32(sites + 16), u32(sites + 28)] == [0, 5, 6])   // count entries
-        #expect([u32(sites + 8), u32(sites + 20), u32(sites + 32)] == [0, 1, 0])   // frame indices
+        // 6 distinct live values, 8 value-sequence entries (alpha's empty sequence and beta's six
+        // values, each after its count), 2 mask bytes (site 9's mask is empty).
+        #expect([u32(40), u32(44), u32(48), u32(52), u32(56), u32(60), u32(64)] == [2, 3, 2, 2, 6, 8, 2])
+        #expect(blob[108] == 31 && blob[109] == 29 && blob[110] == 30)
+        #expect(u64(112) == MetadataFormat.checksum(of: blob))
+        let sites = Int(u32(76)), index = Int(u32(80)), frames = Int(u32(84))
+        // Sites 5, 9, 12 in ID order, 16 bytes each: return address − base, value sequence,
+        // frame, mask.
+        #expect(u32(sites) == 0x1010 && u32(sites + 16) == 0x8)
+        #expect([u32(sites + 4), u32(sites + 20), u32(sites + 36)] == [1, 0, 1])   // sequence count entries
+        #expect([u32(sites + 8), u32(sites + 24), u32(sites + 40)] == [0, 1, 0])   // frame indices
+        #expect([u32(sites + 12), u32(sites + 28), u32(sites + 44)] == [0, 0, 1])  // mask offsets
         #expect([u32(index), u32(index + 4), u32(index + 8)] == [1, 0, 2])         // by return address
         #expect(UInt8(blob[frames]) == MetadataFormat.siteFramePointerSaved | MetadataFormat.siteDynamicFrame)
         // Frame 1 (site 9): a fixed 32-byte frame, the return address at CFA − 8.
         #expect(u32(frames + 24 + 16) == 32 && u16(frames + 24 + 20) == 0xfff8)
-        let lists = Int(u32(92))
-        #expect([u16(lists), u16(lists + 10), u16(lists + 12)] == [4, 0, 2])
-        let functions = Int(u32(68)), strings = Int(u32(96))
+        let lists = Int(u32(96)), masks = Int(u32(100))
+        #expect([u16(lists), u16(lists + 2), u16(lists + 4), u16(lists + 14)] == [0, 6, 0, 5])
+        #expect([blob[masks], blob[masks + 1]] == [0x0f, 0x30])                    // values 0-3, then 4-5
+        let functions = Int(u32(72)), strings = Int(u32(104))
         let nameOffset = Int(u32(functions + 20 + 8))
         #expect(String(decoding: blob[(strings + nameOffset)..<(strings + nameOffset + 4)], as: UTF8.self) == "beta")
         #expect(u32(functions + 20) == 0x1000 && u32(functions + 20 + 12) == 1 && u32(functions + 20 + 16) == 2) // beta: index positions 1-2
         // The 64-bit constant is split over offset (low half) and extra (high half).
-        let value3 = Int(u32(88)) + 3 * 16
+        let value3 = Int(u32(92)) + 3 * 16
         #expect(blob[value3] == 4 && u32(value3 + 4) == 0xffff_fff0 && u32(value3 + 8) == 0xffff_ffff)
     }
 
@@ -101,8 +104,9 @@ import PopcornSupport
                                            callSites: sites)
         let blob = [UInt8](try MetadataWriter.encode(table))
         func u32(_ o: Int) -> Int { Int(blob[o]) | Int(blob[o + 1]) << 8 | Int(blob[o + 2]) << 16 | Int(blob[o + 3]) << 24 }
-        #expect(u32(48) == 1 && u32(56) == 10 && u32(60) == 15)  // one frame, 10 values, lists of 10 + 3 (and counts)
-        let bound: Int = 112 + 24 + 50 * 16 + 24 + 8 + 10 * 16 + 15 * 2 + 64
+        // One frame, 10 values, one sequence of 10 (and its count), two distinct 2-byte masks.
+        #expect(u32(48) == 1 && u32(56) == 10 && u32(60) == 11 && u32(64) == 4)
+        let bound: Int = 120 + 24 + 50 * 20 + 24 + 8 + 10 * 16 + 11 * 2 + 4 + 64
         #expect(blob.count < bound)
         #expect(try MetadataReader.decode(Data(blob)) == table.asDecoded)
     }
@@ -151,7 +155,7 @@ import PopcornSupport
         blob[8] = 1
         #expect { try MetadataReader.decode(Data(blob)) } throws: { error in
             let message = (error as? MetadataError)?.diagnostic.message ?? ""
-            return message.contains("unsupported metadata version 1 (expected 4") && message.contains("relink")
+            return message.contains("unsupported metadata version 1 (expected 5") && message.contains("relink")
         }
         // Even a version-1 table too short for a version-2 header is named as such.
         #expect { try MetadataReader.decode(Data(blob.prefix(96))) } throws: { error in
@@ -167,7 +171,7 @@ import PopcornSupport
     }
 
     private func sitesOffset(_ blob: Data) -> Int {
-        Int(blob[72]) | Int(blob[73]) << 8 | Int(blob[74]) << 16 | Int(blob[75]) << 24
+        Int(blob[76]) | Int(blob[77]) << 8 | Int(blob[78]) << 16 | Int(blob[79]) << 24
     }
 
     @Test func corruptTablesAreErrors() throws {
@@ -187,21 +191,23 @@ import PopcornSupport
             (error as? MetadataError)?.diagnostic.message.contains("checksum mismatch") == true
         }
         func u32(_ o: Int) -> Int { Int(blob[o]) | Int(blob[o + 1]) << 8 | Int(blob[o + 2]) << 16 | Int(blob[o + 3]) << 24 }
-        let sites = u32(72), values = u32(88), lists = u32(92)
+        let sites = u32(76), values = u32(92), lists = u32(96), masks = u32(100)
         let cases: [(Data, String)] = [
             (corrupt(0, [0x58]), "bad magic"),
             (corrupt(8, [1, 0]), "metadata version 1"),
             (corrupt(10, [7, 0]), "unknown isa 7"),
             (corrupt(20, [2]), "unknown flags 0x2"),
             (corrupt(44, [0xff, 0xff, 0, 0]), "truncated call site table"),
-            (corrupt(sites + 12, [0x50]), "function 'alpha' lists a call site of another function"),
+            (corrupt(sites + 16, [0x50]), "function 'alpha' lists a call site of another function"),
             (corrupt(sites + 8, [9]), "refers to frame 9 of 2"),
-            (corrupt(sites + 4, [0x40]), "live values out of range"),
-            (corrupt(lists, [0x40, 0]), "live values out of range"),
+            (corrupt(sites + 4, [0x40]), "call site 0 has a value sequence out of range"),
+            (corrupt(lists, [0x40, 0]), "call site 1 has a value sequence out of range"),
+            (corrupt(sites + 12, [9]), "call site 0 has a value mask out of range"),
+            (corrupt(masks, [0x4f]), "call site 0 has a value mask out of range"),   // entry 6 of 6
             (corrupt(values + 5 * 16 + 12, [7]), "derived pointer with base 7 of 2"),
             (corrupt(values + 1, [2]), "is not a frame slot but has a CFA offset"),
-            (corrupt(lists + 2, [0x30, 0]), "call site 0 lists live value 48 of 6"),
-            (corrupt(u32(80) + 2, [0xff, 0]), "frame 0 has saved registers out of range"),
+            (corrupt(lists + 4, [0x30, 0]), "call site 0 lists live value 48 of 6"),
+            (corrupt(u32(84) + 2, [0xff, 0]), "frame 0 has saved registers out of range"),
         ]
         for (data, expected) in cases {
             #expect { try MetadataReader.decode(data) } throws: { error in

@@ -4,10 +4,13 @@
  * Specified in docs/METADATA.md; written by popcorn-ld (PopcornMetadata), read by the
  * runtime and popcorn-dump. All integers are little-endian; all structures are packed and
  * their sizes are checked below. Offsets are relative to the start of the table (blob) that
- * contains them. Frames, saved-register lists, live values and whole live-value lists are stored
- * once and shared by every call site that has the same one. Version 4: a call site is 12 bytes
- * (return address, value list, frame); call sites are in the order of their content-derived IDs,
- * the same order on every ISA, so a site's position names it and the IDs are not stored.
+ * contains them. Frames, saved-register lists and live values are stored once and shared by every
+ * call site that has the same one. Version 5: the live values of a call site are a bit mask over a
+ * value sequence that every site of its function shares (one sequence holds each site's list, in
+ * order, as a subsequence); identical sequences and identical masks are stored once. A call site
+ * is 16 bytes (return address, sequence, frame, mask); call sites are in the order of their
+ * content-derived IDs, the same order on every ISA, so a site's position names it and the IDs
+ * are not stored.
  *
  * The section holds one table per ISA, back to back, each starting at a multiple of 8 bytes
  * from the section start; the next table begins `total_size` bytes after the current one.
@@ -22,14 +25,14 @@
 #define POPCORN_META_SECTION ".popcorn.meta"
 #define POPCORN_META_MAGIC "POPCMETA" /* 8 bytes, no terminator stored */
 #define POPCORN_META_MAGIC_SIZE 8
-#define POPCORN_META_VERSION 4
+#define POPCORN_META_VERSION 5
 
 /* popcorn_meta_header.isa */
 #define POPCORN_META_ISA_X86_64 1
 #define POPCORN_META_ISA_AARCH64 2
 
 /* popcorn_meta_header.flags */
-#define POPCORN_META_WIDE_VALUE_INDEX 0x1u /* value-list entries are uint32_t, else uint16_t */
+#define POPCORN_META_WIDE_VALUE_INDEX 0x1u /* value-sequence entries are uint32_t, else uint16_t */
 
 /* popcorn_meta_frame.flags */
 #define POPCORN_META_SITE_FP_SAVED 0x1u     /* frame_pointer_offset is valid */
@@ -62,7 +65,7 @@
 
 #pragma pack(push, 1)
 
-/* At offset 0 of every table. 112 bytes. */
+/* At offset 0 of every table. 120 bytes. */
 struct popcorn_meta_header {
     char magic[POPCORN_META_MAGIC_SIZE];
     uint16_t version;
@@ -78,7 +81,8 @@ struct popcorn_meta_header {
     uint32_t frame_count;
     uint32_t saved_register_count;
     uint32_t live_value_count;      /* distinct live-value records */
-    uint32_t value_list_size;       /* entries of the value-list array (counts included) */
+    uint32_t value_list_size;       /* entries of the value-sequence array (counts included) */
+    uint32_t value_mask_size;       /* bytes of the value masks */
     uint32_t string_table_size;
     uint32_t functions_offset;      /* struct popcorn_meta_function[function_count], by address */
     uint32_t call_sites_offset;     /* struct popcorn_meta_call_site[call_site_count], by ID */
@@ -86,8 +90,9 @@ struct popcorn_meta_header {
     uint32_t frames_offset;         /* struct popcorn_meta_frame[frame_count] */
     uint32_t saved_registers_offset;/* struct popcorn_meta_saved_register[saved_register_count] */
     uint32_t live_values_offset;    /* struct popcorn_meta_live_value[live_value_count] */
-    uint32_t value_lists_offset;    /* uint16_t (or uint32_t) [value_list_size]: lists, each a
-                                       count followed by that many live-value indices */
+    uint32_t value_lists_offset;    /* uint16_t (or uint32_t) [value_list_size]: value sequences,
+                                       each a count followed by that many live-value indices */
+    uint32_t value_masks_offset;    /* uint8_t[value_mask_size]: the call sites' value masks */
     uint32_t string_table_offset;   /* NUL-terminated names; offset 0 is "" */
     uint8_t sp_register;            /* DWARF numbers: x86_64 7/6/16, aarch64 31/29/30 */
     uint8_t fp_register;
@@ -106,12 +111,16 @@ struct popcorn_meta_function {
     uint32_t site_count;            /* consecutive entries of the address index */
 };
 
-/* A call site. 12 bytes. Its function is the one whose address range holds the return address
- * (functions are sorted by address). */
+/* A call site. 16 bytes. Its function is the one whose address range holds the return address
+ * (functions are sorted by address). Its live values, in order, are the entries of its value
+ * sequence whose bits are set in its mask: entry j is live when bit j % 8 (least significant
+ * first) of mask byte j / 8 is set. The mask is (count + 7) / 8 bytes, count being the sequence's
+ * count entry; bits from count on are zero. */
 struct popcorn_meta_call_site {
     uint32_t return_address;        /* relative to address_base */
-    uint32_t value_list;            /* position in the value lists of the site's count entry */
+    uint32_t value_list;            /* position in the value sequences of the site's count entry */
     uint32_t frame_index;           /* into the frame table */
+    uint32_t value_mask;            /* byte offset of the site's mask in the value masks */
 };
 
 /* The frame of a function at a call, shared by call sites that agree on all of it. 24 bytes.
@@ -163,9 +172,9 @@ struct popcorn_link_identity {
 #else
 #define POPCORN_META_ASSERT _Static_assert
 #endif
-POPCORN_META_ASSERT(sizeof(struct popcorn_meta_header) == 112, "popcorn_meta_header layout");
+POPCORN_META_ASSERT(sizeof(struct popcorn_meta_header) == 120, "popcorn_meta_header layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_function) == 20, "popcorn_meta_function layout");
-POPCORN_META_ASSERT(sizeof(struct popcorn_meta_call_site) == 12, "popcorn_meta_call_site layout");
+POPCORN_META_ASSERT(sizeof(struct popcorn_meta_call_site) == 16, "popcorn_meta_call_site layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_frame) == 24, "popcorn_meta_frame layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_live_value) == 16, "popcorn_meta_live_value layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_saved_register) == 8, "popcorn_meta_saved_register layout");

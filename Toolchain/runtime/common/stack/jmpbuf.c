@@ -208,8 +208,9 @@ int popcorn_jmp_bufs_match(const struct popcorn_table *st, const struct popcorn_
         m->dst = d;
         m->values = *value_count;
         int ok = 1;
+        struct popcorn_value_cursor values = popcorn_site_values(st, s);
         for (unsigned i = 0; i < count && ok; i++) {
-            const struct popcorn_meta_live_value *lv = popcorn_site_value(st, s, i);
+            const struct popcorn_meta_live_value *lv = popcorn_value_next(&values);
             uint64_t v = 0;
             switch (lv->kind) {
             case POPCORN_META_LOC_REGISTER:
@@ -247,9 +248,10 @@ int popcorn_jmp_bufs_copy_objects(const struct popcorn_table *st, const struct p
         struct jmp_match *m = &jmp_matches[j];
         struct frame at = popcorn_transform_frames[m->frame];
         at.dst = m->dst;
-        for (unsigned i = 0; i < popcorn_site_value_count(st, m->src); i++) {
-            const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
-            const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
+        struct popcorn_value_cursor src_values = popcorn_site_values(st, m->src), dst_values = popcorn_site_values(dt, m->dst);
+        for (unsigned i = 0, count = popcorn_site_value_count(st, m->src); i < count; i++) {
+            const struct popcorn_meta_live_value *slv = popcorn_value_next(&src_values);
+            const struct popcorn_meta_live_value *dlv = popcorn_value_next(&dst_values);
             if (slv->kind != POPCORN_META_LOC_DIRECT || dlv->kind != POPCORN_META_LOC_DIRECT)
                 continue;
             uint64_t address;
@@ -303,9 +305,11 @@ int popcorn_jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn
     for (size_t j = 0; j < jmp_match_count; j++) {
         struct jmp_match *m = &jmp_matches[j];
         const struct frame *f = &popcorn_transform_frames[m->frame];
-        for (unsigned i = 0; i < popcorn_site_value_count(dt, m->dst); i++) {
-            const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
-            const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
+        unsigned count = popcorn_site_value_count(dt, m->dst);
+        struct popcorn_value_cursor src_values = popcorn_site_values(st, m->src), dst_values = popcorn_site_values(dt, m->dst);
+        for (unsigned i = 0; i < count; i++) {
+            const struct popcorn_meta_live_value *slv = popcorn_value_next(&src_values);
+            const struct popcorn_meta_live_value *dlv = popcorn_value_next(&dst_values);
             if (dlv->kind != POPCORN_META_LOC_REGISTER)
                 continue; /* slots: copied with the objects, or (INDIRECT) below */
             uint64_t v = popcorn_transform_values[m->values + i];
@@ -316,9 +320,11 @@ int popcorn_jmp_bufs_finish(const struct popcorn_table *st, const struct popcorn
         }
         struct frame at = *f;
         at.dst = m->dst;
-        for (unsigned i = 0; i < popcorn_site_value_count(dt, m->dst); i++) {
-            const struct popcorn_meta_live_value *slv = popcorn_site_value(st, m->src, i);
-            const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, m->dst, i);
+        src_values = popcorn_site_values(st, m->src);
+        dst_values = popcorn_site_values(dt, m->dst);
+        for (unsigned i = 0; i < count; i++) {
+            const struct popcorn_meta_live_value *slv = popcorn_value_next(&src_values);
+            const struct popcorn_meta_live_value *dlv = popcorn_value_next(&dst_values);
             uint64_t address, v = popcorn_transform_values[m->values + i];
             if (!popcorn_transform_dst_location(dt, &at, dlv, &address))
                 continue;

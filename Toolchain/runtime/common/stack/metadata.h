@@ -23,13 +23,15 @@ struct popcorn_table {
     const struct popcorn_meta_frame *frames;
     const struct popcorn_meta_live_value *live_values;
     const struct popcorn_meta_saved_register *saved_registers;
-    const void *value_lists;                             /* uint16_t or uint32_t entries */
+    const void *value_lists;                             /* value sequences: uint16_t or uint32_t entries */
+    const uint8_t *value_masks;
     const char *strings;
     uint64_t address_base;
     uint32_t function_count;
     uint32_t site_count;
     uint32_t string_table_size;
     int wide_value_index;                                /* value_lists holds uint32_t */
+    uint32_t value_mask_size;
     /* Index of the function named "main", or UINT32_MAX: the walk's outermost frame. */
     uint32_t main_function;
 };
@@ -86,25 +88,59 @@ static inline const struct popcorn_meta_frame *popcorn_site_frame(const struct p
     return &table->frames[site->frame_index];
 }
 
-/** Entry `i` of the value lists. */
+/** Entry `i` of the value sequences. */
 static inline uint32_t popcorn_value_list_entry(const struct popcorn_table *table, uint32_t i)
 {
     return table->wide_value_index ? ((const uint32_t *)table->value_lists)[i]
                                    : ((const uint16_t *)table->value_lists)[i];
 }
 
-/** How many live values a site lists (the count entry its list starts with). */
+/** Bytes of a site's value mask: one bit per entry of its function's value sequence. */
+static inline unsigned popcorn_site_mask_bytes(const struct popcorn_table *table,
+                                               const struct popcorn_meta_call_site *site)
+{
+    return (popcorn_value_list_entry(table, site->value_list) + 7) / 8;
+}
+
+/** How many live values a site lists (the bits set in its mask). */
 static inline unsigned popcorn_site_value_count(const struct popcorn_table *table,
                                                 const struct popcorn_meta_call_site *site)
 {
-    return popcorn_value_list_entry(table, site->value_list);
+    const uint8_t *mask = table->value_masks + site->value_mask;
+    unsigned count = 0;
+    for (unsigned b = 0, n = popcorn_site_mask_bytes(table, site); b < n; b++)
+        count += (unsigned)__builtin_popcount(mask[b]);
+    return count;
 }
 
-/** Live value `i` (< popcorn_site_value_count) of a site. */
-static inline const struct popcorn_meta_live_value *
-popcorn_site_value(const struct popcorn_table *table, const struct popcorn_meta_call_site *site, unsigned i)
+/** A walk over a site's live values in order (the order that pairs them across ISAs): the
+ *  values are the sequence entries of the mask's set bits, and a whole walk reads each mask
+ *  byte once. */
+struct popcorn_value_cursor {
+    const struct popcorn_table *table;
+    const uint8_t *mask;
+    uint32_t sequence;  /* position of the first sequence entry */
+    uint32_t byte;      /* mask byte `bits` came from */
+    unsigned bits;      /* its set bits not yet visited */
+};
+
+static inline struct popcorn_value_cursor popcorn_site_values(const struct popcorn_table *table,
+                                                              const struct popcorn_meta_call_site *site)
 {
-    return &table->live_values[popcorn_value_list_entry(table, site->value_list + 1 + i)];
+    const uint8_t *mask = table->value_masks + site->value_mask;
+    struct popcorn_value_cursor c = {table, mask, site->value_list + 1, 0,
+                                     popcorn_site_mask_bytes(table, site) ? mask[0] : 0u};
+    return c;
+}
+
+/** The next live value; call it at most popcorn_site_value_count times. */
+static inline const struct popcorn_meta_live_value *popcorn_value_next(struct popcorn_value_cursor *c)
+{
+    while (c->bits == 0)
+        c->bits = c->mask[++c->byte];
+    uint32_t entry = c->byte * 8 + (unsigned)__builtin_ctz(c->bits);
+    c->bits &= c->bits - 1;
+    return &c->table->live_values[popcorn_value_list_entry(c->table, c->sequence + entry)];
 }
 
 /** CFA - SP at a site's call (0 in a dynamic frame). */

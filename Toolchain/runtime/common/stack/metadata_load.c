@@ -73,6 +73,7 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
         !range_ok(h->frames_offset, h->frame_count, sizeof(struct popcorn_meta_frame), n) ||
         !range_ok(h->live_values_offset, h->live_value_count, sizeof(struct popcorn_meta_live_value), n) ||
         !range_ok(h->value_lists_offset, h->value_list_size, wide ? 4 : 2, n) ||
+        h->value_masks_offset > n || h->value_mask_size > n - h->value_masks_offset ||
         !range_ok(h->saved_registers_offset, h->saved_register_count,
                   sizeof(struct popcorn_meta_saved_register), n) ||
         h->string_table_offset > n || h->string_table_size > n - h->string_table_offset)
@@ -84,6 +85,8 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
     out->frames = (const void *)(base + h->frames_offset);
     out->live_values = (const void *)(base + h->live_values_offset);
     out->value_lists = base + h->value_lists_offset;
+    out->value_masks = base + h->value_masks_offset;
+    out->value_mask_size = h->value_mask_size;
     out->saved_registers = (const void *)(base + h->saved_registers_offset);
     out->strings = (const char *)(base + h->string_table_offset);
     out->address_base = h->address_base;
@@ -104,9 +107,17 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
         uint32_t count = popcorn_value_list_entry(out, s->value_list);
         if ((uint64_t)s->value_list + 1 + count > h->value_list_size)
             return "call site out of bounds";
-        for (uint32_t v = 0; v < count; v++)
-            if (popcorn_value_list_entry(out, s->value_list + 1 + v) >= h->live_value_count)
-                return "value list out of bounds";
+        uint32_t mask_bytes = (count + 7) / 8;
+        if (s->value_mask > h->value_mask_size || mask_bytes > h->value_mask_size - s->value_mask)
+            return "value mask out of bounds";
+        /* Only the entries the mask selects are read; bits past the sequence must be clear. */
+        const uint8_t *mask = out->value_masks + s->value_mask;
+        for (uint32_t byte = 0; byte < mask_bytes; byte++)
+            for (unsigned bits = mask[byte]; bits != 0; bits &= bits - 1) {
+                uint32_t v = byte * 8 + (unsigned)__builtin_ctz(bits);
+                if (v >= count || popcorn_value_list_entry(out, s->value_list + 1 + v) >= h->live_value_count)
+                    return "value list out of bounds";
+            }
         if (out->address_index[i] >= out->site_count)
             return "address index out of bounds";
         if (i > 0 && out->sites[out->address_index[i - 1]].return_address >

@@ -242,8 +242,9 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         if (f->src_cfa <= f->src_sp || (n > 1 && f->src_sp != popcorn_transform_frames[n - 2].src_cfa))
             return POPCORN_TRANSFORM_UNSUPPORTED;
         f->values = value_count;
+        struct popcorn_value_cursor values = popcorn_site_values(st, s);
         for (unsigned i = 0; i < count; i++) {
-            const struct popcorn_meta_live_value *lv = popcorn_site_value(st, s, i);
+            const struct popcorn_meta_live_value *lv = popcorn_value_next(&values);
             uint64_t v;
             int64_t cfa_offset;
             switch (lv->kind) {
@@ -312,9 +313,10 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         uint64_t sp = f->dst_cfa - popcorn_site_frame_size(dt, f->dst);
         for (uint64_t *w = (uint64_t *)(uintptr_t)sp; w < (uint64_t *)(uintptr_t)f->dst_cfa; w++)
             *w = POPCORN_POISON_WORD;
+        struct popcorn_value_cursor src_values = popcorn_site_values(st, f->src), dst_values = popcorn_site_values(dt, f->dst);
         for (unsigned i = 0, count = popcorn_site_value_count(st, f->src); i < count; i++) {
-            const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
-            const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, f->dst, i);
+            const struct popcorn_meta_live_value *slv = popcorn_value_next(&src_values);
+            const struct popcorn_meta_live_value *dlv = popcorn_value_next(&dst_values);
             if ((slv->kind == POPCORN_META_LOC_DIRECT) != (dlv->kind == POPCORN_META_LOC_DIRECT))
                 return POPCORN_TRANSFORM_UNSUPPORTED;
             if (slv->kind != POPCORN_META_LOC_DIRECT)
@@ -379,9 +381,10 @@ enum popcorn_transform_status popcorn_transform_with_options(const struct popcor
         if (df->cfa_register == d_fp)
             cur[d_fp] = f->dst_cfa - (int64_t)df->cfa_offset;
         popcorn_jmp_bufs_snapshot(k, cur);
+        struct popcorn_value_cursor src_values = popcorn_site_values(st, f->src), dst_values = popcorn_site_values(dt, d);
         for (unsigned i = 0, count = popcorn_site_value_count(dt, d); i < count; i++) {
-            const struct popcorn_meta_live_value *slv = popcorn_site_value(st, f->src, i);
-            const struct popcorn_meta_live_value *dlv = popcorn_site_value(dt, d, i);
+            const struct popcorn_meta_live_value *slv = popcorn_value_next(&src_values);
+            const struct popcorn_meta_live_value *dlv = popcorn_value_next(&dst_values);
             uint64_t v = popcorn_transform_values[f->values + i];
             if (slv->kind == POPCORN_META_LOC_DIRECT) {
                 /* A compiler-made slot holding a pointer is re-pointed for sure; the program's own
