@@ -114,7 +114,7 @@ public enum MetadataReader {
         }
 
         var functions: [MetadataFunction] = []
-        var functionSites: [(first: Int, count: Int)] = []
+        var functionSites: [(first: Int, count: Int, list: Int)] = []
         var c = cursor(0)
         for i in 0..<functionCount {
             let start = try address(try c.u32("function \(i)"), "function \(i)")
@@ -122,12 +122,13 @@ public enum MetadataReader {
             let name = try string(at: try c.u32("function \(i)"))
             let first = Int(try c.u32("function \(i)"))
             let count = Int(try c.u32("function \(i)"))
+            let list = Int(try c.u32("function \(i)"))
             guard first <= siteCount, count <= siteCount - first else { throw malformed("function '\(name)' has call sites out of range") }
             if let previous = functions.last, previous.address >= start {
                 throw malformed("functions not sorted by address at '\(name)'")
             }
             functions.append(MetadataFunction(name: name, address: start, size: UInt64(size)))
-            functionSites.append((first, count))
+            functionSites.append((first, count, list))
         }
 
         var saved: [SavedRegister] = []
@@ -189,12 +190,12 @@ public enum MetadataReader {
 
         // The address index must be a permutation ordered by return address; each function's
         // range in it names the function of those sites (and every site has exactly one).
-        var rawSites: [(returnAddress: UInt64, list: Int, frame: Int, mask: Int)] = []
+        var rawSites: [(returnAddress: UInt64, mask: Int, frame: Int)] = []
         rawSites.reserveCapacity(siteCount)
         c = cursor(1)
         for i in 0..<siteCount {
             let what = "call site \(i)"
-            rawSites.append((try address(try c.u32(what), what), Int(try c.u32(what)), Int(try c.u32(what)), Int(try c.u32(what))))
+            rawSites.append((try address(try c.u32(what), what), Int(try c.u32(what)), Int(try c.u32(what))))
         }
         c = cursor(2)
         var seen = [Bool](repeating: false, count: siteCount)
@@ -221,14 +222,25 @@ public enum MetadataReader {
             }
         }
 
+        // Each function's value sequence, read once for all its sites.
+        var sequences: [Int: [Int]] = [:]
+        func sequenceOf(_ function: Int) throws -> [Int] {
+            if let known = sequences[function] { return known }
+            let start = functionSites[function].list
+            guard start < listSize, lists[start] < listSize - start else {
+                throw malformed("function '\(functions[function].name)' has a value sequence out of range")
+            }
+            let sequence = Array(lists[(start + 1)..<(start + 1 + lists[start])])
+            sequences[function] = sequence
+            return sequence
+        }
         var sites: [CallSite] = []
         sites.reserveCapacity(siteCount)
         for (i, raw) in rawSites.enumerated() {
             let site = "call site \(i)"
             guard let function = siteFunction[i] else { throw malformed("\(site) belongs to no function") }
             guard raw.frame < frameCount else { throw malformed("\(site) refers to frame \(raw.frame) of \(frameCount)") }
-            guard raw.list < listSize, lists[raw.list] < listSize - raw.list else { throw malformed("\(site) has a value sequence out of range") }
-            let sequence = Array(lists[(raw.list + 1)..<(raw.list + 1 + lists[raw.list])])
+            let sequence = try sequenceOf(function)
             let maskBytes = (sequence.count + 7) / 8
             guard raw.mask <= maskSize, maskBytes <= maskSize - raw.mask,
                   let list = ValueMask.select(bytes[(masksStart + raw.mask)..<(masksStart + raw.mask + maskBytes)], from: sequence) else {

@@ -155,10 +155,11 @@ public enum MetadataWriter {
         // indices; a mask per site, each distinct mask stored once.
         var valueLists: [Int] = [], listStart: [[Int]: Int] = [:]
         var masks: [UInt8] = [], maskStart: [[UInt8]: Int] = [:]
-        var siteList = [Int](repeating: 0, count: m.callSites.count), siteMask = siteList
+        var siteMask = [Int](repeating: 0, count: m.callSites.count)
+        var functionList = [Int](repeating: 0, count: m.functions.count)
         var sitesOfFunction = [[Int]](repeating: [], count: m.functions.count)
         for (i, site) in m.callSites.enumerated() { sitesOfFunction[site.functionIndex].append(i) }
-        for sites in sitesOfFunction where !sites.isEmpty {
+        for (function, sites) in sitesOfFunction.enumerated() where !sites.isEmpty {
             var seen: Set<[Int]> = [], distinct: [[Int]] = []
             for i in sites where seen.insert(siteValues[i]).inserted { distinct.append(siteValues[i]) }
             let sequence = ValueMask.sequence(covering: distinct)
@@ -171,8 +172,8 @@ public enum MetadataWriter {
                 valueLists.append(sequence.count)
                 valueLists += sequence
             }
+            functionList[function] = start
             for i in sites {
-                siteList[i] = start
                 let mask = ValueMask.bits(of: siteValues[i], in: sequence)
                 if let known = maskStart[mask] {
                     siteMask[i] = known
@@ -234,15 +235,15 @@ public enum MetadataWriter {
             out.appendLE(nameOffsets[i])
             out.appendLE(UInt32(firstSite[i]))
             out.appendLE(UInt32(siteCount[i]))
+            out.appendLE(UInt32(functionList[i]))
         }
         out.pad(to: callSitesOffset)
 
         // In ID order (`StackTransformMetadata` keeps them so): the position is the identity.
         for (i, site) in m.callSites.enumerated() {
             out.appendLE(try relative(site.returnAddress, "call site \(MetadataError.hex(site.id))"))
-            out.appendLE(UInt32(siteList[i]))
-            out.appendLE(UInt32(siteFrame[i]))
             out.appendLE(UInt32(siteMask[i]))
+            out.appendLE(UInt32(siteFrame[i]))
         }
         out.pad(to: indexOffset)
         for i in byAddress { out.appendLE(UInt32(i)) }

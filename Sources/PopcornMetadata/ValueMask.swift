@@ -7,7 +7,8 @@
 /// of a site's values is kept exactly: the runtime pairs values across ISAs by position, and
 /// derived pointers name their base by position.
 public enum ValueMask {
-    /// A sequence that holds every list as a subsequence (entries are live-value record indices).
+    /// A sequence that holds every list as a subsequence (entries are live-value record indices,
+    /// so non-negative).
     /// When the lists agree on one order of their values (the usual case: a function's stack
     /// slots in frame order) that order is the sequence, each value once. Otherwise lists are
     /// merged in turn; one that already fits adds nothing, and for the others the shortest
@@ -55,26 +56,31 @@ public enum ValueMask {
     /// (a list repeats a value, or two lists order two values differently): a topological order
     /// of "comes right before in some list".
     static func commonOrder(_ lists: [[Int]]) -> [Int]? {
-        var rank: [Int: Int] = [:], values: [Int] = []
-        for list in lists {
-            var inList: Set<Int> = []
+        // Values are small indices (live-value records), so ranks live in arrays, not hash
+        // tables: this runs for every function of a program at link time.
+        var limit = -1
+        for list in lists { for value in list where value > limit { limit = value } }
+        guard limit >= 0 else { return [] }
+        var rank = [Int32](repeating: -1, count: limit + 1), lastList = rank
+        var values: [Int] = []
+        for (n, list) in lists.enumerated() {
             for value in list {
-                guard inList.insert(value).inserted else { return nil }
-                if rank[value] == nil {
-                    rank[value] = values.count
+                guard lastList[value] != Int32(n) else { return nil }
+                lastList[value] = Int32(n)
+                if rank[value] < 0 {
+                    rank[value] = Int32(values.count)
                     values.append(value)
                 }
             }
         }
         let n = values.count
-        var successors = [[Int]](repeating: [], count: n), predecessors = [Int](repeating: 0, count: n)
-        var edges: Set<Int> = []
+        var successors = [[Int32]](repeating: [], count: n), predecessors = [Int32](repeating: 0, count: n)
         for list in lists {
             for (a, b) in zip(list, list.dropFirst()) {
-                let from = rank[a]!, to = rank[b]!
-                if edges.insert(from * n + to).inserted {
+                let from = Int(rank[a]), to = rank[b]
+                if !successors[from].contains(to) {
                     successors[from].append(to)
-                    predecessors[to] += 1
+                    predecessors[Int(to)] += 1
                 }
             }
         }
@@ -85,8 +91,8 @@ public enum ValueMask {
             let from = ready.remove(at: first)
             order.append(values[from])
             for to in successors[from] {
-                predecessors[to] -= 1
-                if predecessors[to] == 0 { ready.append(to) }
+                predecessors[Int(to)] -= 1
+                if predecessors[Int(to)] == 0 { ready.append(Int(to)) }
             }
         }
         return order.count == n ? order : nil

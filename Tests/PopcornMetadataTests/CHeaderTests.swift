@@ -56,11 +56,12 @@ import PopcornSupport
                 for (uint32_t r = 0; r < f->saved_register_count; r++)
                     printf(" s%u@%d", sr[f->first_saved_register + r].reg, sr[f->first_saved_register + r].cfa_offset);
                 int wide = (h->flags & POPCORN_META_WIDE_VALUE_INDEX) != 0;
-                uint32_t length = wide ? lists32[s->value_list] : lists16[s->value_list];
+                uint32_t sequence = fn[function].value_list;
+                uint32_t length = wide ? lists32[sequence] : lists16[sequence];
                 const uint8_t *mask = base + h->value_masks_offset + s->value_mask;
                 for (uint32_t v = 0; v < length; v++) {
                     if (!(mask[v / 8] & (1u << (v % 8)))) continue;
-                    uint32_t entry = wide ? lists32[s->value_list + 1 + v] : lists16[s->value_list + 1 + v];
+                    uint32_t entry = wide ? lists32[sequence + 1 + v] : lists16[sequence + 1 + v];
                     const struct popcorn_meta_live_value *l = &lv[entry];
                     int constant = l->kind == POPCORN_META_LOC_CONSTANT;
                     printf(" v%u:%u:%u:%d f%u", l->kind, l->reg, l->size, constant ? 0 : l->offset, l->flags);

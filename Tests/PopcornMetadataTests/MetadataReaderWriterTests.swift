@@ -61,12 +61,10 @@ import PopcornSupport
         #expect(blob[108] == 31 && blob[109] == 29 && blob[110] == 30)
         #expect(u64(112) == MetadataFormat.checksum(of: blob))
         let sites = Int(u32(76)), index = Int(u32(80)), frames = Int(u32(84))
-        // Sites 5, 9, 12 in ID order, 16 bytes each: return address − base, value sequence,
-        // frame, mask.
-        #expect(u32(sites) == 0x1010 && u32(sites + 16) == 0x8)
-        #expect([u32(sites + 4), u32(sites + 20), u32(sites + 36)] == [1, 0, 1])   // sequence count entries
-        #expect([u32(sites + 8), u32(sites + 24), u32(sites + 40)] == [0, 1, 0])   // frame indices
-        #expect([u32(sites + 12), u32(sites + 28), u32(sites + 44)] == [0, 0, 1])  // mask offsets
+        // Sites 5, 9, 12 in ID order, 12 bytes each: return address − base, mask, frame.
+        #expect(u32(sites) == 0x1010 && u32(sites + 12) == 0x8)
+        #expect([u32(sites + 4), u32(sites + 16), u32(sites + 28)] == [0, 0, 1])   // mask offsets
+        #expect([u32(sites + 8), u32(sites + 20), u32(sites + 32)] == [0, 1, 0])   // frame indices
         #expect([u32(index), u32(index + 4), u32(index + 8)] == [1, 0, 2])         // by return address
         #expect(UInt8(blob[frames]) == MetadataFormat.siteFramePointerSaved | MetadataFormat.siteDynamicFrame)
         // Frame 1 (site 9): a fixed 32-byte frame, the return address at CFA − 8.
@@ -75,9 +73,10 @@ import PopcornSupport
         #expect([u16(lists), u16(lists + 2), u16(lists + 4), u16(lists + 14)] == [0, 6, 0, 5])
         #expect([blob[masks], blob[masks + 1]] == [0x0f, 0x30])                    // values 0-3, then 4-5
         let functions = Int(u32(72)), strings = Int(u32(104))
-        let nameOffset = Int(u32(functions + 20 + 8))
+        let nameOffset = Int(u32(functions + 24 + 8))
         #expect(String(decoding: blob[(strings + nameOffset)..<(strings + nameOffset + 4)], as: UTF8.self) == "beta")
-        #expect(u32(functions + 20) == 0x1000 && u32(functions + 20 + 12) == 1 && u32(functions + 20 + 16) == 2) // beta: index positions 1-2
+        #expect(u32(functions + 24) == 0x1000 && u32(functions + 24 + 12) == 1 && u32(functions + 24 + 16) == 2) // beta: index positions 1-2
+        #expect(u32(functions + 20) == 0 && u32(functions + 24 + 20) == 1)          // value sequences: alpha's, beta's
         // The 64-bit constant is split over offset (low half) and extra (high half).
         let value3 = Int(u32(92)) + 3 * 16
         #expect(blob[value3] == 4 && u32(value3 + 4) == 0xffff_fff0 && u32(value3 + 8) == 0xffff_ffff)
@@ -106,7 +105,7 @@ import PopcornSupport
         func u32(_ o: Int) -> Int { Int(blob[o]) | Int(blob[o + 1]) << 8 | Int(blob[o + 2]) << 16 | Int(blob[o + 3]) << 24 }
         // One frame, 10 values, one sequence of 10 (and its count), two distinct 2-byte masks.
         #expect(u32(48) == 1 && u32(56) == 10 && u32(60) == 11 && u32(64) == 4)
-        let bound: Int = 120 + 24 + 50 * 20 + 24 + 8 + 10 * 16 + 11 * 2 + 4 + 64
+        let bound: Int = 120 + 24 + 50 * 16 + 24 + 8 + 10 * 16 + 11 * 2 + 4 + 64
         #expect(blob.count < bound)
         #expect(try MetadataReader.decode(Data(blob)) == table.asDecoded)
     }
@@ -198,11 +197,11 @@ import PopcornSupport
             (corrupt(10, [7, 0]), "unknown isa 7"),
             (corrupt(20, [2]), "unknown flags 0x2"),
             (corrupt(44, [0xff, 0xff, 0, 0]), "truncated call site table"),
-            (corrupt(sites + 16, [0x50]), "function 'alpha' lists a call site of another function"),
+            (corrupt(sites + 12, [0x50]), "function 'alpha' lists a call site of another function"),
             (corrupt(sites + 8, [9]), "refers to frame 9 of 2"),
-            (corrupt(sites + 4, [0x40]), "call site 0 has a value sequence out of range"),
-            (corrupt(lists, [0x40, 0]), "call site 1 has a value sequence out of range"),
-            (corrupt(sites + 12, [9]), "call site 0 has a value mask out of range"),
+            (corrupt(u32(72) + 24 + 20, [0x40]), "function 'beta' has a value sequence out of range"),
+            (corrupt(lists, [0x40, 0]), "function 'alpha' has a value sequence out of range"),
+            (corrupt(sites + 4, [9]), "call site 0 has a value mask out of range"),
             (corrupt(masks, [0x4f]), "call site 0 has a value mask out of range"),   // entry 6 of 6
             (corrupt(values + 5 * 16 + 12, [7]), "derived pointer with base 7 of 2"),
             (corrupt(values + 1, [2]), "is not a frame slot but has a CFA offset"),

@@ -6,9 +6,9 @@
  * their sizes are checked below. Offsets are relative to the start of the table (blob) that
  * contains them. Frames, saved-register lists and live values are stored once and shared by every
  * call site that has the same one. Version 5: the live values of a call site are a bit mask over a
- * value sequence that every site of its function shares (one sequence holds each site's list, in
- * order, as a subsequence); identical sequences and identical masks are stored once. A call site
- * is 16 bytes (return address, sequence, frame, mask); call sites are in the order of their
+ * value sequence that its function holds for all its sites (one sequence holds each site's list,
+ * in order, as a subsequence); identical sequences and identical masks are stored once. A call
+ * site is 12 bytes (return address, mask, frame); call sites are in the order of their
  * content-derived IDs, the same order on every ISA, so a site's position names it and the IDs
  * are not stored.
  *
@@ -102,25 +102,26 @@ struct popcorn_meta_header {
                                        field read as 0 (docs/METADATA.md, "Integrity") */
 };
 
-/* A function with call sites. 20 bytes. */
+/* A function with call sites. 24 bytes. */
 struct popcorn_meta_function {
     uint32_t address;               /* relative to address_base */
     uint32_t size;                  /* from the symbol table, 0 if unknown */
     uint32_t name_offset;           /* into the string table */
     uint32_t first_site;            /* position in the address index */
     uint32_t site_count;            /* consecutive entries of the address index */
+    uint32_t value_list;            /* position in the value sequences of the count entry of the
+                                       sequence its sites' masks select from */
 };
 
-/* A call site. 16 bytes. Its function is the one whose address range holds the return address
- * (functions are sorted by address). Its live values, in order, are the entries of its value
- * sequence whose bits are set in its mask: entry j is live when bit j % 8 (least significant
- * first) of mask byte j / 8 is set. The mask is (count + 7) / 8 bytes, count being the sequence's
- * count entry; bits from count on are zero. */
+/* A call site. 12 bytes. Its function is the one whose address range holds the return address
+ * (functions are sorted by address). Its live values, in order, are the entries of its function's
+ * value sequence whose bits are set in its mask: entry j is live when bit j % 8 (least
+ * significant first) of mask byte j / 8 is set. The mask is (count + 7) / 8 bytes, count being
+ * the sequence's count entry; bits from count on are zero. */
 struct popcorn_meta_call_site {
     uint32_t return_address;        /* relative to address_base */
-    uint32_t value_list;            /* position in the value sequences of the site's count entry */
-    uint32_t frame_index;           /* into the frame table */
     uint32_t value_mask;            /* byte offset of the site's mask in the value masks */
+    uint32_t frame_index;           /* into the frame table */
 };
 
 /* The frame of a function at a call, shared by call sites that agree on all of it. 24 bytes.
@@ -173,8 +174,8 @@ struct popcorn_link_identity {
 #define POPCORN_META_ASSERT _Static_assert
 #endif
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_header) == 120, "popcorn_meta_header layout");
-POPCORN_META_ASSERT(sizeof(struct popcorn_meta_function) == 20, "popcorn_meta_function layout");
-POPCORN_META_ASSERT(sizeof(struct popcorn_meta_call_site) == 16, "popcorn_meta_call_site layout");
+POPCORN_META_ASSERT(sizeof(struct popcorn_meta_function) == 24, "popcorn_meta_function layout");
+POPCORN_META_ASSERT(sizeof(struct popcorn_meta_call_site) == 12, "popcorn_meta_call_site layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_frame) == 24, "popcorn_meta_frame layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_live_value) == 16, "popcorn_meta_live_value layout");
 POPCORN_META_ASSERT(sizeof(struct popcorn_meta_saved_register) == 8, "popcorn_meta_saved_register layout");

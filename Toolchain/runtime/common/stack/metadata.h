@@ -95,11 +95,12 @@ static inline uint32_t popcorn_value_list_entry(const struct popcorn_table *tabl
                                    : ((const uint16_t *)table->value_lists)[i];
 }
 
-/** Bytes of a site's value mask: one bit per entry of its function's value sequence. */
-static inline unsigned popcorn_site_mask_bytes(const struct popcorn_table *table,
-                                               const struct popcorn_meta_call_site *site)
+/** Position in the value sequences of the count entry of the sequence a site's mask selects
+ *  from: its function's (every site has one; checked at load). */
+static inline uint32_t popcorn_site_sequence(const struct popcorn_table *table,
+                                             const struct popcorn_meta_call_site *site)
 {
-    return (popcorn_value_list_entry(table, site->value_list) + 7) / 8;
+    return table->functions[popcorn_site_function(table, site)].value_list;
 }
 
 /** How many live values a site lists (the bits set in its mask). */
@@ -108,7 +109,7 @@ static inline unsigned popcorn_site_value_count(const struct popcorn_table *tabl
 {
     const uint8_t *mask = table->value_masks + site->value_mask;
     unsigned count = 0;
-    for (unsigned b = 0, n = popcorn_site_mask_bytes(table, site); b < n; b++)
+    for (unsigned b = 0, n = (popcorn_value_list_entry(table, popcorn_site_sequence(table, site)) + 7) / 8; b < n; b++)
         count += (unsigned)__builtin_popcount(mask[b]);
     return count;
 }
@@ -128,8 +129,9 @@ static inline struct popcorn_value_cursor popcorn_site_values(const struct popco
                                                               const struct popcorn_meta_call_site *site)
 {
     const uint8_t *mask = table->value_masks + site->value_mask;
-    struct popcorn_value_cursor c = {table, mask, site->value_list + 1, 0,
-                                     popcorn_site_mask_bytes(table, site) ? mask[0] : 0u};
+    uint32_t sequence = popcorn_site_sequence(table, site);
+    struct popcorn_value_cursor c = {table, mask, sequence + 1, 0,
+                                     popcorn_value_list_entry(table, sequence) ? mask[0] : 0u};
     return c;
 }
 

@@ -100,13 +100,28 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
         if ((uint64_t)out->frames[i].first_saved_register + out->frames[i].saved_register_count >
             h->saved_register_count)
             return "frame out of bounds";
+    /* Functions first: a site's value sequence is found through its function (by address). */
+    out->main_function = UINT32_MAX;
+    for (uint32_t i = 0; i < out->function_count; i++) {
+        if (out->functions[i].name_offset >= out->string_table_size)
+            return "function name out of bounds";
+        if (i > 0 && out->functions[i - 1].address >= out->functions[i].address)
+            return "functions not sorted by address";
+        const struct popcorn_meta_function *f = &out->functions[i];
+        if (f->value_list >= h->value_list_size ||
+            (uint64_t)f->value_list + 1 + popcorn_value_list_entry(out, f->value_list) > h->value_list_size)
+            return "value sequence out of bounds";
+        if (strcmp(out->strings + f->name_offset, "main") == 0)
+            out->main_function = i;
+    }
     for (uint32_t i = 0; i < out->site_count; i++) {
         const struct popcorn_meta_call_site *s = &out->sites[i];
-        if (s->frame_index >= h->frame_count || s->value_list >= h->value_list_size)
+        if (s->frame_index >= h->frame_count)
             return "call site out of bounds";
-        uint32_t count = popcorn_value_list_entry(out, s->value_list);
-        if ((uint64_t)s->value_list + 1 + count > h->value_list_size)
-            return "call site out of bounds";
+        if (popcorn_site_function(out, s) == UINT32_MAX)
+            return "call site outside every function";
+        uint32_t sequence = popcorn_site_sequence(out, s);
+        uint32_t count = popcorn_value_list_entry(out, sequence);
         uint32_t mask_bytes = (count + 7) / 8;
         if (s->value_mask > h->value_mask_size || mask_bytes > h->value_mask_size - s->value_mask)
             return "value mask out of bounds";
@@ -115,7 +130,7 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
         for (uint32_t byte = 0; byte < mask_bytes; byte++)
             for (unsigned bits = mask[byte]; bits != 0; bits &= bits - 1) {
                 uint32_t v = byte * 8 + (unsigned)__builtin_ctz(bits);
-                if (v >= count || popcorn_value_list_entry(out, s->value_list + 1 + v) >= h->live_value_count)
+                if (v >= count || popcorn_value_list_entry(out, sequence + 1 + v) >= h->live_value_count)
                     return "value list out of bounds";
             }
         if (out->address_index[i] >= out->site_count)
@@ -123,15 +138,6 @@ static const char *index_table(const unsigned char *base, uint64_t available, st
         if (i > 0 && out->sites[out->address_index[i - 1]].return_address >
                          out->sites[out->address_index[i]].return_address)
             return "address index not sorted";
-    }
-    out->main_function = UINT32_MAX;
-    for (uint32_t i = 0; i < out->function_count; i++) {
-        if (out->functions[i].name_offset >= out->string_table_size)
-            return "function name out of bounds";
-        if (i > 0 && out->functions[i - 1].address >= out->functions[i].address)
-            return "functions not sorted by address";
-        if (strcmp(out->strings + out->functions[i].name_offset, "main") == 0)
-            out->main_function = i;
     }
     *table_size = n;
     return NULL;
