@@ -104,15 +104,7 @@ static inline uint32_t popcorn_site_sequence(const struct popcorn_table *table,
 }
 
 /** How many live values a site lists (the bits set in its mask). */
-static inline unsigned popcorn_site_value_count(const struct popcorn_table *table,
-                                                const struct popcorn_meta_call_site *site)
-{
-    const uint8_t *mask = table->value_masks + site->value_mask;
-    unsigned count = 0;
-    for (unsigned b = 0, n = (popcorn_value_list_entry(table, popcorn_site_sequence(table, site)) + 7) / 8; b < n; b++)
-        count += (unsigned)__builtin_popcount(mask[b]);
-    return count;
-}
+unsigned popcorn_site_value_count(const struct popcorn_table *table, const struct popcorn_meta_call_site *site);
 
 /** A walk over a site's live values in order (the order that pairs them across ISAs): the
  *  values are the sequence entries of the mask's set bits, and a whole walk reads each mask
@@ -125,25 +117,12 @@ struct popcorn_value_cursor {
     unsigned bits;      /* its set bits not yet visited */
 };
 
-static inline struct popcorn_value_cursor popcorn_site_values(const struct popcorn_table *table,
-                                                              const struct popcorn_meta_call_site *site)
-{
-    const uint8_t *mask = table->value_masks + site->value_mask;
-    uint32_t sequence = popcorn_site_sequence(table, site);
-    struct popcorn_value_cursor c = {table, mask, sequence + 1, 0,
-                                     popcorn_value_list_entry(table, sequence) ? mask[0] : 0u};
-    return c;
-}
+/** A cursor at the first of a site's live values. */
+struct popcorn_value_cursor popcorn_site_values(const struct popcorn_table *table,
+                                                const struct popcorn_meta_call_site *site);
 
 /** The next live value; call it at most popcorn_site_value_count times. */
-static inline const struct popcorn_meta_live_value *popcorn_value_next(struct popcorn_value_cursor *c)
-{
-    while (c->bits == 0)
-        c->bits = c->mask[++c->byte];
-    uint32_t entry = c->byte * 8 + (unsigned)__builtin_ctz(c->bits);
-    c->bits &= c->bits - 1;
-    return &c->table->live_values[popcorn_value_list_entry(c->table, c->sequence + entry)];
-}
+const struct popcorn_meta_live_value *popcorn_value_next(struct popcorn_value_cursor *c);
 
 /** CFA - SP at a site's call (0 in a dynamic frame). */
 static inline uint64_t popcorn_site_frame_size(const struct popcorn_table *table,

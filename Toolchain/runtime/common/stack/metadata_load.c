@@ -378,6 +378,36 @@ const struct popcorn_meta_call_site *popcorn_site_by_address(const struct popcor
     return NULL;
 }
 
+unsigned popcorn_site_value_count(const struct popcorn_table *table, const struct popcorn_meta_call_site *site)
+{
+    const uint8_t *mask = table->value_masks + site->value_mask;
+    unsigned count = 0;
+    /* A few bytes per site: a plain loop, not clang's vectorized popcount (half a KiB of code). */
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (unsigned b = 0, n = (popcorn_value_list_entry(table, popcorn_site_sequence(table, site)) + 7) / 8; b < n; b++)
+        count += (unsigned)__builtin_popcount(mask[b]);
+    return count;
+}
+
+struct popcorn_value_cursor popcorn_site_values(const struct popcorn_table *table,
+                                                const struct popcorn_meta_call_site *site)
+{
+    const uint8_t *mask = table->value_masks + site->value_mask;
+    uint32_t sequence = popcorn_site_sequence(table, site);
+    struct popcorn_value_cursor c = {table, mask, sequence + 1, 0,
+                                     popcorn_value_list_entry(table, sequence) ? mask[0] : 0u};
+    return c;
+}
+
+const struct popcorn_meta_live_value *popcorn_value_next(struct popcorn_value_cursor *c)
+{
+    while (c->bits == 0)
+        c->bits = c->mask[++c->byte];
+    uint32_t entry = c->byte * 8 + (unsigned)__builtin_ctz(c->bits);
+    c->bits &= c->bits - 1;
+    return &c->table->live_values[popcorn_value_list_entry(c->table, c->sequence + entry)];
+}
+
 uint32_t popcorn_site_function(const struct popcorn_table *table, const struct popcorn_meta_call_site *site)
 {
     /* The last function starting before the return address (a call can end its function, so
