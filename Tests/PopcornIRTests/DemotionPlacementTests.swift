@@ -65,6 +65,36 @@ struct DemotionPlacementTests {
         }
     }
 
+    /// A value read back after the calls on both arms of a branch reaches the next call as a merge
+    /// of those reads: the slot still holds it, so nothing is loaded and stored back before that
+    /// call; the arms, reached by the value itself, store it before their calls.
+    @Test func mergedReadsAreNotStoredAgain() throws {
+        try instrumented("""
+        define i64 @f(i64 %a, i1 %c) {
+        entry:
+          br i1 %c, label %left, label %right
+        left:
+          call void @g()
+          br label %join
+        right:
+          call void @g()
+          br label %join
+        join:
+          call void @g()
+          %r = add i64 %a, 1
+          ret i64 %r
+        }
+        """) { f in
+            for arm in ["left", "right"] {
+                let stores = CFGEditing.instructions(of: try block(arm, of: f)).filter { LLVMIsAStoreInst($0) != nil }
+                #expect(stores.count == 1 && LLVMGetOperand(stores[0], 0) == LLVMGetParam(f, 0), "\(arm)")
+            }
+            let join = try block("join", of: f)
+            #expect(CFGEditing.instructions(of: join).allSatisfy { LLVMIsAStoreInst($0) == nil && LLVMIsALoadInst($0) == nil })
+            expectOnlySlotsLiveAcrossCalls(f)
+        }
+    }
+
     static let callFreeLoop = """
     define i64 @f(ptr %p, i64 %n) {
     entry:
