@@ -73,10 +73,10 @@ struct DemotionPlacementTests {
         define i64 @f(i64 %a, i1 %c) {
         entry:
           br i1 %c, label %left, label %right
-        left:
-          call void @g()
-          br label %join
         right:
+          %t = call i64 @h(i64 2)
+          br label %join
+        left:
           call void @g()
           br label %join
         join:
