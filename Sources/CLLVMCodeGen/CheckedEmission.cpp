@@ -15,6 +15,7 @@
 #include <llvm/CodeGen/MachineRegisterInfo.h>
 #include <llvm/CodeGen/PseudoSourceValue.h>
 #include <llvm/CodeGen/StackMaps.h>
+#include <llvm/CodeGen/StackProtector.h>
 #include <llvm/ADT/BitVector.h>
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/CodeGen/Passes.h>
@@ -23,7 +24,9 @@
 #include <llvm/CodeGen/TargetRegisterInfo.h>
 #include <llvm/CodeGen/TargetSubtargetInfo.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/BasicBlock.h>
 #include <llvm/IR/Function.h>
+#include <llvm/IR/Instructions.h>
 #include <llvm/IR/OptBisect.h>
 #include <llvm/Pass.h>
 #include <llvm/Transforms/Utils.h>
@@ -40,18 +43,26 @@
 
 namespace {
 
-/// Sends one finding to the Swift side.
-void send(PopcornHiddenStateHandler handler, void *context, const std::string &function, const llvm::MachineInstr &record,
-          unsigned kind, unsigned number) {
-    PopcornHiddenState finding;
-    finding.function = function.c_str();
-    bool statepoint = record.getOpcode() == llvm::TargetOpcode::STATEPOINT;
-    finding.id = statepoint ? llvm::StatepointOpers(&record).getID() : record.getOperand(0).getImm();
-    finding.is_statepoint = statepoint;
-    finding.kind = uint8_t(kind);
-    finding.number = number;
-    handler(context, &finding);
-}
+/// Where the checks send their findings, and whether the Swift side has said that this emission's
+/// output will be thrown away (a finding that means the module is generated again).
+struct Reporter {
+    PopcornHiddenStateHandler handler;
+    void *context;
+    bool abandoned = false;
+
+    /// Sends one finding to the Swift side.
+    void send(const std::string &function, const llvm::MachineInstr &record, unsigned kind, unsigned number) {
+        PopcornHiddenState finding;
+        finding.function = function.c_str();
+        bool statepoint = record.getOpcode() == llvm::TargetOpcode::STATEPOINT;
+        finding.id = statepoint ? llvm::StatepointOpers(&record).getID() : record.getOperand(0).getImm();
+        finding.is_statepoint = statepoint;
+        finding.kind = uint8_t(kind);
+        finding.number = number;
+        if (handler(context, &finding) != 0)
+            abandoned = true;
+    }
+};
 
 bool isRecord(const llvm::MachineInstr &instruction) {
     return instruction.getOpcode() == llvm::TargetOpcode::STACKMAP || instruction.getOpcode() == llvm::TargetOpcode::STATEPOINT;
@@ -77,8 +88,7 @@ unsigned recordedOperands(const llvm::MachineInstr &record) {
 /// What both checks share: an analysis-only machine pass that sends its findings to a handler.
 class RecordCheck : public llvm::MachineFunctionPass {
 public:
-    RecordCheck(char &id, PopcornHiddenStateHandler handler, void *context)
-        : llvm::MachineFunctionPass(id), handler(handler), context(context) {}
+    RecordCheck(char &id, Reporter &reporter) : llvm::MachineFunctionPass(id), reporter(reporter) {}
 
     void getAnalysisUsage(llvm::AnalysisUsage &usage) const override {
         usage.setPreservesAll();
@@ -86,8 +96,7 @@ public:
     }
 
 protected:
-    PopcornHiddenStateHandler handler;
-    void *context;
+    Reporter &reporter;
 };
 
 /// Reports, for every STACKMAP and STATEPOINT, the callee-saved registers live right after it
@@ -107,7 +116,7 @@ class StackMapRegisterCheck final : public RecordCheck {
 public:
     static char ID;
 
-    StackMapRegisterCheck(PopcornHiddenStateHandler handler, void *context) : RecordCheck(ID, handler, context) {}
+    StackMapRegisterCheck(Reporter &reporter) : RecordCheck(ID, reporter) {}
 
     llvm::StringRef getPassName() const override { return "Popcorn stackmap register check"; }
 
@@ -163,7 +172,7 @@ private:
             named.push_back(reg);
             bool preserved = llvm::any_of(calleeSaved, [&](llvm::MCPhysReg saved) { return registers.regsOverlap(saved, reg); });
             if (!preserved)
-                send(handler, context, name, record, POPCORN_HIDDEN_UNPRESERVED_REGISTER, dwarf(reg, registers));
+                reporter.send(name, record, POPCORN_HIDDEN_UNPRESERVED_REGISTER, dwarf(reg, registers));
         }
         for (llvm::MCPhysReg reg : calleeSaved) {
             bool isLive = false;
@@ -171,7 +180,7 @@ private:
                 isLive = live.contains(*alias);
             if (!isLive || llvm::any_of(named, [&](llvm::MCPhysReg n) { return registers.regsOverlap(n, reg); }))
                 continue;
-            send(handler, context, name, record, POPCORN_HIDDEN_REGISTER, dwarf(reg, registers));
+            reporter.send(name, record, POPCORN_HIDDEN_REGISTER, dwarf(reg, registers));
         }
     }
 
@@ -204,7 +213,7 @@ class StackMapSlotCheck final : public RecordCheck {
 public:
     static char ID;
 
-    StackMapSlotCheck(PopcornHiddenStateHandler handler, void *context) : RecordCheck(ID, handler, context) {}
+    StackMapSlotCheck(Reporter &reporter) : RecordCheck(ID, reporter) {}
 
     llvm::StringRef getPassName() const override { return "Popcorn stackmap spill slot check"; }
 
@@ -275,7 +284,7 @@ private:
                     if (from == to || llvm::is_contained(referenced, index))
                         continue;
                     if (live.find_first_in(from, to) >= 0)
-                        send(handler, context, name, instruction, POPCORN_HIDDEN_STACK_SLOT, unsigned(index - first));
+                        reporter.send(name, instruction, POPCORN_HIDDEN_STACK_SLOT, unsigned(index - first));
                 }
             for (int index : referenced) {
                 auto [from, to] = span(index, 0, ~uint64_t(0), frame);
@@ -343,6 +352,43 @@ public:
 
 char LoopFunctionMarker::ID = 0;
 
+/// Once the Swift side has said the output will be thrown away (`Reporter::abandoned`), replaces
+/// each function still to be generated by a single `unreachable`, so the rest of the module costs
+/// almost nothing: a finding in SQLite's `balance` used to cost a whole second code generation of
+/// the module after the first one had run to its end. It runs right before instruction
+/// selection, in the same per-function batch as the machine passes and the checks (the IR passes
+/// before it run over the whole module first on aarch64, whose pipeline has module passes before
+/// instruction selection), so every function after the one with the finding is cut short.
+class AbandonedFunctionEraser final : public llvm::FunctionPass {
+public:
+    static char ID;
+
+    explicit AbandonedFunctionEraser(const Reporter &reporter) : llvm::FunctionPass(ID), reporter(reporter) {}
+
+    llvm::StringRef getPassName() const override { return "Popcorn abandoned function eraser"; }
+
+    // Instruction selection reads the stack protector's results as an analysis; were they not
+    // preserved, the pass manager would have to schedule the stack protector again. An erased
+    // function has no stack objects and no return, so there is nothing for it to protect.
+    void getAnalysisUsage(llvm::AnalysisUsage &usage) const override { usage.addPreserved<llvm::StackProtector>(); }
+
+    bool runOnFunction(llvm::Function &function) override {
+        if (!reporter.abandoned)
+            return false;
+        // Drops every block (a block address elsewhere becomes a placeholder) and keeps the
+        // function a definition with its linkage: the output is never used.
+        function.dropAllReferences();
+        auto *block = llvm::BasicBlock::Create(function.getContext(), "", &function);
+        new llvm::UnreachableInst(function.getContext(), block);
+        return true;
+    }
+
+private:
+    const Reporter &reporter;
+};
+
+char AbandonedFunctionEraser::ID = 0;
+
 } // namespace
 
 LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machineRef, LLVMModuleRef moduleRef,
@@ -365,7 +411,8 @@ LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machineRef, LLVMModul
     config->setDisableVerify(true);
     passes.add(config);
     passes.add(moduleInfo);
-    auto *check = new StackMapRegisterCheck(handler, context);
+    Reporter reporter{handler, context};
+    auto *check = new StackMapRegisterCheck(reporter);
     config->insertPass(&llvm::StackMapLivenessID, llvm::IdentifyingPassPtr(check));
     // Right before loop strength reduction, which the code generation pipeline adds right after
     // "canon-freeze" (TargetPassConfig::addIRPasses).
@@ -373,8 +420,14 @@ LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machineRef, LLVMModul
         std::unique_ptr<llvm::Pass> freeze(llvm::createCanonicalizeFreezeInLoopsPass());
         config->insertPass(freeze->getPassID(), llvm::IdentifyingPassPtr(new LoopFunctionMarker()));
     }
+    // Right before instruction selection: the last IR pass TargetPassConfig::addISelPrepare adds
+    // is the stack protector (the IR passes before it run over the whole module first).
+    {
+        std::unique_ptr<llvm::Pass> protector(llvm::createStackProtectorPass());
+        config->insertPass(protector->getPassID(), llvm::IdentifyingPassPtr(new AbandonedFunctionEraser(reporter)));
+    }
     config->insertPass(&llvm::FixupStatepointCallerSavedID,
-                       llvm::IdentifyingPassPtr(new StackMapSlotCheck(handler, context)));
+                       llvm::IdentifyingPassPtr(new StackMapSlotCheck(reporter)));
     auto fail = [&](const char *message) {
         *error = strdup(message);
         return LLVMBool(1);
@@ -389,6 +442,10 @@ LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machineRef, LLVMModul
     passes.add(llvm::createFreeMachineFunctionPass());
     passes.run(module);
     *checked = check->checked;
+    if (reporter.abandoned) {
+        *buffer = nullptr;
+        return 2;
+    }
     *buffer = LLVMCreateMemoryBufferWithMemoryRangeCopy(output.data(), output.size(), "");
     return 0;
 }

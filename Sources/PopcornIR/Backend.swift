@@ -158,34 +158,53 @@ public enum Backend {
     /// (the convergent statement alone). Code generation reports every callee-saved register live
     /// right after a stackmap (`Emission.liveAcrossStackMaps`): something the back end carries
     /// across an instrumented call that no record describes. Each function with one is compiled
-    /// again with the whole barrier, which leaves none (`nextBarriers`). The choice for one function
-    /// does not change another's code, so there are at most two emissions.
+    /// again with the whole barrier, which leaves none (`nextBarriers`). A function keeping a value
+    /// in a spill slot across a stackmap's call is compiled again without the passes seen doing
+    /// that (`CodeGenerationAttributes.strictPasses`). The choice for one function does not change
+    /// another's code, and the records do not change, so only this ISA is emitted again.
+    ///
+    /// A finding that means another emission abandons the current one at once (`emit`'s
+    /// `abandoning`): the functions after it are not generated, and the next emission starts with
+    /// what was learnt. A module with findings costs a second code generation only up to its
+    /// first finding, not to its end.
     static func lowerOne(_ bitcode: Data, name: String, isa: ISA, optimization: OptimizationLevel,
                          assembly: Bool, protection: ControlFlowProtection = .none,
                          libc: LibcModel = .native, timer: PassTimer? = nil) throws -> Emission {
         do {
             var barriers: [String: Set<UInt16>]? = nil
-            // A function keeping a value in a spill slot across a stackmap's call is generated again
-            // without the passes seen doing that (`CodeGenerationAttributes.strictPasses`); the
-            // records do not change, so only this ISA is emitted again.
             var strict: Set<String> = []
             while true {
                 let module = try IRModule(bitcode: bitcode, path: name)
                 let current = barriers ?? CalleeSavedBarrier.initialBarriers(in: module.ref)
                 CodeGenerationAttributes.markStrict(strict, in: module.ref)
+                let settled = strict
                 let emission = try emitOne(module, isa: isa, optimization: optimization, assembly: assembly,
-                                           protection: protection, libc: libc, narrowedBarriers: current, timer: timer)
-                guard let next = try nextBarriers(current, live: emission.liveAcrossStackMaps, isa: isa) else {
-                    let spilled = Set(emission.slotsAcrossStackMaps.keys)
-                    if spilled.isSubset(of: strict) { return emission }
-                    strict.formUnion(spilled)
-                    barriers = current
-                    continue
+                                           protection: protection, libc: libc, narrowedBarriers: current, timer: timer) {
+                    Self.forcesAnotherEmission($0, barriers: current, strict: settled)
                 }
-                barriers = next
+                let next = try nextBarriers(current, live: emission.liveAcrossStackMaps, isa: isa)
+                // Spills in functions whose barrier stays are settled now; a function given the
+                // whole barrier is checked again first (the barrier changes what it spills).
+                let spilled = Set(emission.slotsAcrossStackMaps.keys).subtracting(emission.liveAcrossStackMaps.keys)
+                if next == nil && !emission.abandoned && spilled.isSubset(of: strict) { return emission }
+                strict.formUnion(spilled)
+                barriers = next ?? current
             }
         } catch let error as IRError {
             throw BackendError(error, isa: isa.rawValue)
+        }
+    }
+
+    /// Whether `finding`, made in an emission with `barriers` (`nextBarriers`) and the `strict`
+    /// functions, means the module is emitted again: a callee-saved register across a call of a
+    /// function without the whole barrier yet, or a spill slot in one not yet strict. Findings that
+    /// end in an error, and those of statepoints (which the caller settles), do not.
+    static func forcesAnotherEmission(_ finding: HiddenStateFinding, barriers: [String: Set<UInt16>],
+                                      strict: Set<String>) -> Bool {
+        switch finding {
+        case .register(let function, _): return barriers[function] != nil
+        case .stackSlot(let function, _): return !strict.contains(function)
+        case .statepoint: return false
         }
     }
 
@@ -214,7 +233,7 @@ public enum Backend {
     /// The per-ISA passes, verification and one code generation of `module`.
     private static func emitOne(_ module: consuming IRModule, isa: ISA, optimization: OptimizationLevel, assembly: Bool,
                                 protection: ControlFlowProtection, libc: LibcModel, narrowedBarriers: [String: Set<UInt16>],
-                                timer: PassTimer?) throws -> Emission {
+                                timer: PassTimer?, abandoning: @escaping (HiddenStateFinding) -> Bool) throws -> Emission {
         // Code with stackmaps is never generated by the -O0 pipeline: its fast register
         // allocator spills a call's result between the call and its stackmap (the record then
         // no longer sits at the return address, and popcorn-ld has to leave the site out).
@@ -231,7 +250,7 @@ public enum Backend {
             // calls; the others are generated as plain code is (CodeGenerationAttributes).
             emission = try measure("\(isa.rawValue): code generation", timer) {
                 try CodeGenerationAttributes.gate.applying(to: module) {
-                    try CodeGenerationAttributes.strictGate.applying(to: module) { try machine.emit(module, assembly: assembly) }.result
+                    try CodeGenerationAttributes.strictGate.applying(to: module) { try machine.emit(module, assembly: assembly, abandoning: abandoning) }.result
                 }.result
             }
         } catch let error as IRError {

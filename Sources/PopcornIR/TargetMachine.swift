@@ -42,35 +42,50 @@ public struct TargetMachine: ~Copyable {
     ///
     /// The module must already carry this ISA's triple and data layout. Code generation runs
     /// LLVM's codegen pipeline on the module in place, so callers hand over a module they
-    /// no longer need in its current shape.
-    public func emit(_ module: borrowing IRModule, assembly: Bool) throws -> Emission {
+    /// no longer need in its current shape. `abandoning` sees each finding as it is made; when it
+    /// answers true (the caller will generate the module again anyway), the functions not yet
+    /// generated are cut short and the emission comes back `abandoned`, without output.
+    public func emit(_ module: borrowing IRModule, assembly: Bool,
+                     abandoning: ((HiddenStateFinding) -> Bool)? = nil) throws -> Emission {
         final class Findings {
             var live: [String: Set<UInt16>] = [:]
             var slots: [String: Set<UInt32>] = [:]
             var statepoints: Set<String> = []
+            let abandoning: ((HiddenStateFinding) -> Bool)?
+            init(abandoning: ((HiddenStateFinding) -> Bool)?) { self.abandoning = abandoning }
         }
-        let findings = Findings()
+        let findings = Findings(abandoning: abandoning)
         let handler: PopcornHiddenStateHandler = { context, finding in
             let findings = Unmanaged<Findings>.fromOpaque(context!).takeUnretainedValue()
             let finding = finding!.pointee
             let function = String(cString: finding.function)
+            let typed: HiddenStateFinding
             if finding.is_statepoint != 0 {
                 findings.statepoints.insert(function)
+                typed = .statepoint(function: function)
             } else if Int(finding.kind) == POPCORN_HIDDEN_STACK_SLOT {
                 findings.slots[function, default: []].insert(UInt32(finding.number))
+                typed = .stackSlot(function: function, slot: UInt32(finding.number))
             } else {
-                findings.live[function, default: []].insert(UInt16(truncatingIfNeeded: finding.number))
+                let dwarf = UInt16(truncatingIfNeeded: finding.number)
+                findings.live[function, default: []].insert(dwarf)
+                typed = .register(function: function, dwarf: dwarf)
             }
+            return findings.abandoning?(typed) == true ? 1 : 0
         }
         var message: UnsafeMutablePointer<CChar>?
         var buffer: LLVMMemoryBufferRef?
         var checked: UInt64 = 0
         let kind = assembly ? LLVMAssemblyFile : LLVMObjectFile
-        let failed = withExtendedLifetime(findings) {
+        let status = withExtendedLifetime(findings) {
             PopcornEmitCheckingStackMaps(ref, module.ref, kind, handler, Unmanaged.passUnretained(findings).toOpaque(),
-                                         &checked, &message, &buffer) != 0
+                                         &checked, &message, &buffer)
         }
-        if failed || buffer == nil {
+        if status == 2 {
+            return Emission(output: Data(), liveAcrossStackMaps: findings.live, slotsAcrossStackMaps: findings.slots,
+                            hiddenAcrossStatepoints: findings.statepoints, stackMapsChecked: Int(checked), abandoned: true)
+        }
+        if status != 0 || buffer == nil {
             throw IRError.emissionFailed(isa: isa.rawValue, reason: consumeMessage(message))
         }
         defer { LLVMDisposeMemoryBuffer(buffer) }

@@ -32,4 +32,55 @@ struct CheckedEmissionTests {
         let expected = Data(bytes: LLVMGetBufferStart(reference), count: LLVMGetBufferSize(reference))
         #expect(checked.output == expected, "\(isa): \(checked.output.count) against \(expected.count) bytes")
     }
+
+    /// `carry` twice: both keep their product in a callee-saved register across the call.
+    static let carriedTwice = CalleeSavedBarrierTests.carried + """
+
+    define i64 @carryAgain(i64 %x) {
+      %y = mul i64 %x, 9
+      call void @g()
+      call void (i64, i32, ...) @llvm.experimental.stackmap(i64 3, i32 0)
+      %z = add i64 %y, 3
+      ret i64 %z
+    }
+    """
+
+    /// An emission the caller abandons at its first finding stops generating code there: `carry`
+    /// (first in the module) is reported, `carryAgain` is not generated at all, and there is no
+    /// output. Without abandoning — or with a predicate that never answers yes — both are
+    /// reported and the object is written; the abandoned emission checks fewer stackmaps.
+    @Test(arguments: ISA.allCases)
+    func anAbandonedEmissionStopsAtItsFirstFinding(_ isa: ISA) throws {
+        let machine = try TargetMachine(isa: isa, optimization: .o2)
+        func module() throws -> IRModule {
+            let module = try IRModule(ir: MigrationTestSupport.header + "\n" + Self.carriedTwice)
+            ISARetargeting(isa: isa, dataLayout: machine.dataLayout).run(on: module.ref)
+            return module
+        }
+        let whole = try machine.emit(try module(), assembly: false)
+        #expect(!whole.abandoned && !whole.output.isEmpty)
+        #expect(Set(whole.liveAcrossStackMaps.keys) == ["carry", "carryAgain"], "\(isa): \(whole.liveAcrossStackMaps)")
+        #expect(whole.stackMapsChecked == 3)
+
+        var seen: [HiddenStateFinding] = []
+        let never = try machine.emit(try module(), assembly: false) { seen.append($0); return false }
+        #expect(!never.abandoned && never.output == whole.output)
+        #expect(Set(seen.map { if case .register(let f, _) = $0 { f } else { "" } }) == ["carry", "carryAgain"], "\(seen)")
+
+        let abandoned = try machine.emit(try module(), assembly: false) { _ in true }
+        #expect(abandoned.abandoned && abandoned.output.isEmpty)
+        #expect(Set(abandoned.liveAcrossStackMaps.keys) == ["carry"], "\(isa): \(abandoned.liveAcrossStackMaps)")
+        #expect(abandoned.stackMapsChecked < 3)
+    }
+
+    /// Which findings abandon an emission in `Backend.lowerOne`: those that change the next one.
+    @Test func onlyFindingsThatChangeTheNextEmissionAbandonIt() {
+        let narrowed: [String: Set<UInt16>] = ["f": []]
+        #expect(Backend.forcesAnotherEmission(.register(function: "f", dwarf: 3), barriers: narrowed, strict: []))
+        // `g` has the whole barrier already: the finding ends in an error, not another emission.
+        #expect(!Backend.forcesAnotherEmission(.register(function: "g", dwarf: 3), barriers: narrowed, strict: []))
+        #expect(Backend.forcesAnotherEmission(.stackSlot(function: "f", slot: 0), barriers: narrowed, strict: []))
+        #expect(!Backend.forcesAnotherEmission(.stackSlot(function: "f", slot: 0), barriers: narrowed, strict: ["f"]))
+        #expect(!Backend.forcesAnotherEmission(.statepoint(function: "f"), barriers: narrowed, strict: []))
+    }
 }
