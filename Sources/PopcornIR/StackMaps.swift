@@ -75,6 +75,11 @@ struct StackMaps {
             let phiSlots = Set(ConstantPhiDemotion().run(on: function, calls: calls, builder: builder).map { UnsafeRawPointer($0) })
             var analysis = LiveValues(function: function)
             var live = analysis.liveAcross(calls)
+            // Constant-offset addresses are computed again at their uses rather than kept in slots.
+            if AddressRematerialization().run(on: function, live: live, builder: builder) > 0 {
+                analysis = LiveValues(function: function)
+                live = analysis.liveAcross(calls)
+            }
             let liveBefore = live
             // Every live value except the frame's own fixed slots is kept in a slot of its own across
             // the stackmap calls it is live across, and so is every used result of one: left in a

@@ -33,7 +33,9 @@ struct DemotionPlacementTests {
         try module.verify()
         let named = module.function(named: "f")
         let f = try #require(named)
-        try check(f)
+        // The module owns `f`: it has to outlive the check (a noncopyable value may otherwise be
+        // destroyed right after its last use).
+        try withExtendedLifetime(module) { try check(f) }
     }
 
     func block(_ name: String, of function: LLVMValueRef) throws -> LLVMBasicBlockRef {
