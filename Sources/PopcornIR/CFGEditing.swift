@@ -115,6 +115,28 @@ enum CFGEditing {
         return (0..<LLVMGetNumSuccessors(terminator)).map { LLVMGetSuccessor(terminator, $0)! }
     }
 
+    /// The blocks reachable from the entry block in reverse post-order: every block comes after
+    /// each of its predecessors but those that reach it over a back edge.
+    static func reversePostOrder(of function: LLVMValueRef) -> [LLVMBasicBlockRef] {
+        guard let entry = LLVMGetFirstBasicBlock(function) else { return [] }
+        var visited: Set<UnsafeRawPointer> = [UnsafeRawPointer(entry)]
+        var postOrder: [LLVMBasicBlockRef] = []
+        var stack: [(block: LLVMBasicBlockRef, successors: [LLVMBasicBlockRef], next: Int)] = [(entry, successors(of: entry), 0)]
+        while let top = stack.last {
+            if top.next < top.successors.count {
+                stack[stack.count - 1].next += 1
+                let successor = top.successors[top.next]
+                if visited.insert(UnsafeRawPointer(successor)).inserted {
+                    stack.append((successor, successors(of: successor), 0))
+                }
+            } else {
+                postOrder.append(top.block)
+                stack.removeLast()
+            }
+        }
+        return postOrder.reversed()
+    }
+
     /// The back edges of a depth-first walk from the entry block (edges to a block still on the
     /// walk's stack): every cycle of the reachable CFG contains one, so none means no loop.
     static func backEdges(of function: LLVMValueRef) -> [(latch: LLVMBasicBlockRef, header: LLVMBasicBlockRef)] {

@@ -46,6 +46,10 @@ struct StackSlotDemotion {
     /// Which blocks repeat without passing a given block (same control flow as `predecessors`).
     var cycles: CycleOracle
 
+    /// The function's reachable blocks in reverse post-order, and each one's position in it.
+    let order: [LLVMBasicBlockRef]
+    let position: [UnsafeRawPointer: Int]
+
     /// The function's loops, one per header (the bodies of its back edges merged), outermost first,
     /// each with its preheader when the header has exactly one predecessor outside the body.
     let loops: [(body: Set<UnsafeRawPointer>, preheader: LLVMBasicBlockRef?)]
@@ -53,6 +57,8 @@ struct StackSlotDemotion {
     init(function: LLVMValueRef) {
         predecessors = SSARepair.Predecessors(of: function)
         cycles = CycleOracle(of: function)
+        order = CFGEditing.reversePostOrder(of: function)
+        position = Dictionary(uniqueKeysWithValues: order.enumerated().map { (UnsafeRawPointer($1), $0) })
         var bodies: [UnsafeRawPointer: (body: Set<UnsafeRawPointer>, blocks: [LLVMBasicBlockRef])] = [:]
         var headers: [LLVMBasicBlockRef] = []
         for loop in CFGEditing.loops(of: function) {
@@ -215,9 +221,10 @@ struct StackSlotDemotion {
         return replacements
     }
 
-    /// Rewrites every use of a slot-resident `value` to a read of its slot: one read per block,
-    /// before the first use, and again after each call of `calls` in the block (the runtime may
-    /// have rewritten the slot during it); phi operands read at the end of their incoming block.
+    /// Rewrites every use of a slot-resident `value` to a read of its slot: one read before the
+    /// first use in a block that does not start with one carried in from all its predecessors,
+    /// and again after each call of `calls` in the block (the runtime may have rewritten the slot
+    /// during it); phi operands read at the end of their incoming block.
     /// Uses after `store` in the defining block with no call in between keep the value itself.
     /// Returns the reads.
     private func readAtUses(_ value: LLVMValueRef, slot: LLVMValueRef, type: LLVMTypeRef,
@@ -267,16 +274,43 @@ struct StackSlotDemotion {
             }
             return nil
         }
-        for block in blocks {
-            if let read = hoistedRead(for: block) {
-                for use in (inBlock[UnsafeRawPointer(block)] ?? []) + (atEnd[UnsafeRawPointer(block)] ?? []) {
+        // The read (or the value itself, after its store) each block ends with when no call of
+        // `calls` follows it there: a block all of whose predecessors end with the same one starts
+        // with it. Every path into the block then comes from such an end with no call since that
+        // read, so the slot has not changed; the read's block dominates this one. (A dispatch loop's
+        // handlers take the reads of its header instead of one per block: SQLite's interpreter read
+        // the same slots in block after block.) Blocks are visited in reverse post-order, so a
+        // predecessor over a back edge is not known yet and the block reads for itself.
+        var carried: [UnsafeRawPointer: LLVMValueRef] = [:]
+        let useBlocks = Set(blocks.map { UnsafeRawPointer($0) })
+        let storeBlock = UnsafeRawPointer(LLVMGetInstructionParent(store)!)
+        func inherited(_ block: LLVMBasicBlockRef) -> LLVMValueRef? {
+            let index = position[UnsafeRawPointer(block)]!
+            var common: LLVMValueRef? = nil
+            for predecessor in predecessors[block] {
+                guard let p = position[UnsafeRawPointer(predecessor)], p < index,
+                      let end = carried[UnsafeRawPointer(predecessor)] else { return nil }
+                if common == nil { common = end } else if common != end { return nil }
+            }
+            return common
+        }
+        var visited = Set<UnsafeRawPointer>()
+        for block in order + blocks where visited.insert(UnsafeRawPointer(block)).inserted {
+            let key = UnsafeRawPointer(block)
+            let reachable = position[key] != nil
+            if useBlocks.contains(key), let read = hoistedRead(for: block) {
+                for use in (inBlock[key] ?? []) + (atEnd[key] ?? []) {
                     LLVMSetOperand(use.user, use.operand, read)
                 }
                 continue
             }
-            let here = inBlock[UnsafeRawPointer(block)] ?? []
+            var current: LLVMValueRef? = reachable ? inherited(block) : nil
+            guard useBlocks.contains(key) || callBlocks.contains(key) || key == storeBlock else {
+                if let current { carried[key] = current }
+                continue
+            }
+            let here = inBlock[key] ?? []
             let terminator = LLVMGetBasicBlockTerminator(block)
-            var current: LLVMValueRef? = nil
             var instruction = LLVMGetFirstInstruction(block)
             while let i = instruction {
                 let next = LLVMGetNextInstruction(i)
@@ -287,13 +321,14 @@ struct StackSlotDemotion {
                 }
                 if callSet.contains(UnsafeRawPointer(i)) { current = nil }
                 if i == terminator {
-                    for use in atEnd[UnsafeRawPointer(block)] ?? [] {
+                    for use in atEnd[key] ?? [] {
                         if current == nil { current = load(before: i) }
                         LLVMSetOperand(use.user, use.operand, current)
                     }
                 }
                 instruction = next
             }
+            if let current { carried[key] = current }
         }
         return loads
     }
