@@ -208,8 +208,8 @@ extension LiveValueTests {
     @Test func pointersAndDerivedPointersInSlotsNameTheirKind() throws {
         let (records, _) = try records("""
         declare ptr @g()
-        define i64 @f(ptr %p) {
-          %q = getelementptr i8, ptr %p, i64 16
+        define i64 @f(ptr %p, i64 %k) {
+          %q = getelementptr i8, ptr %p, i64 %k
           %r = call ptr @g()
           %a = load i64, ptr %q
           %b = load i64, ptr %p
@@ -218,7 +218,8 @@ extension LiveValueTests {
         }
         """)
         let record = try #require(records.first)
-        // Definition order: %p (argument), then %q derived from it.
+        // Definition order: %p (argument), then %q derived from it (a variable offset: a constant
+        // one would be computed again after the call, AddressRematerialization).
         #expect(record.operands == [
             .init(kind: .alloca, size: 8, base: nil, holds: .pointer),
             .init(kind: .alloca, size: 8, base: 0, holds: .derivedPointer),
