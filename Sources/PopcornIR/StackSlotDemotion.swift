@@ -111,6 +111,17 @@ struct StackSlotDemotion {
         let storeAtDefinition = isCallResult || resident
         // Where the slot is written otherwise: right before each call.
         let stores = storeAtDefinition ? [] : calls
+        // A resident phi (a dispatch loop's carried operands) is stored where a new value flows
+        // into it, not on every pass through its block (see `edgeStores`).
+        if resident, LLVMIsAPHINode(value) != nil, let edges = edgeStores(of: value) {
+            for (block, incoming) in edges {
+                builder.position(before: LLVMGetBasicBlockTerminator(block)!)
+                LLVMSetVolatile(LLVMBuildStore(builder.ref, incoming, slot), 1)
+            }
+            let start = CFGEditing.firstNonPhi(of: definingBlock)!
+            let loads = readAtUses(value, slot: slot, type: type, uses: uses, after: start, across: calls, builder: builder)
+            return Demotion(slot: slot, versions: loads)
+        }
         if storeAtDefinition {
             if LLVMIsAArgument(value) != nil {
                 if let insertion { builder.position(before: insertion) } else { builder.position(atEndOf: entry) }
@@ -156,6 +167,65 @@ struct StackSlotDemotion {
             }
         }
         return Demotion(slot: slot, versions: kept + merges)
+    }
+
+    /// Where a slot-resident `phi` can be stored instead of right after it, where it is defined on
+    /// every pass through its block: at the end of each block from which a value other than the
+    /// phi itself flows into it — through phis of blocks that only pass it on — or nil when some
+    /// such path does not allow it.
+    ///
+    /// SQLite's interpreter loop carries its operands in phis of the loop header: each iteration
+    /// stored eight of them, though most handlers change none (their value arrives through the
+    /// latch's phi as the header phi itself). On an edge where the phi itself flows in, the slot
+    /// already holds it. Elsewhere the new value is stored at the end of the block it comes from,
+    /// which must end in an unconditional branch (no other path sees the slot change); the blocks
+    /// between that store and the phi — the latch — must contain no call (a move there would not
+    /// carry the slot: the phi is not live across it) and no use of the phi but the phi passing it
+    /// on (such a use would read the slot after the store). The slot then holds the phi from the
+    /// start of its block, as with a store right after it.
+    private func edgeStores(of phi: LLVMValueRef) -> [(block: LLVMBasicBlockRef, value: LLVMValueRef)]? {
+        var stores: [(block: LLVMBasicBlockRef, value: LLVMValueRef)] = []
+        var passing = Set<UnsafeRawPointer>()   // blocks whose phi passes the value on
+        func endsInBranch(_ block: LLVMBasicBlockRef) -> Bool {
+            guard let end = LLVMGetBasicBlockTerminator(block) else { return false }
+            return LLVMIsABranchInst(end) != nil && LLVMGetNumSuccessors(end) == 1 && LLVMIsConditional(end) == 0
+        }
+        func uses(_ instruction: LLVMValueRef, _ value: LLVMValueRef) -> Bool {
+            (0..<UInt32(LLVMGetNumOperands(instruction))).contains { LLVMGetOperand(instruction, $0) == value }
+        }
+        // `incoming` reaches the phi along the edge leaving `block`, as `receiver`'s operand.
+        func follow(_ incoming: LLVMValueRef, from block: LLVMBasicBlockRef, into receiver: LLVMValueRef) -> Bool {
+            if incoming == phi { return true }
+            guard endsInBranch(block) else { return false }
+            if LLVMIsAPHINode(incoming) != nil, LLVMGetInstructionParent(incoming) == block {
+                guard passing.insert(UnsafeRawPointer(block)).inserted else { return false }
+                for instruction in CFGEditing.instructions(of: block) {
+                    if LLVMIsACallInst(instruction) != nil || LLVMIsAInvokeInst(instruction) != nil { return false }
+                    if instruction != incoming && uses(instruction, phi) { return false }
+                }
+                for i in 0..<LLVMCountIncoming(incoming) {
+                    guard follow(LLVMGetIncomingValue(incoming, i)!, from: LLVMGetIncomingBlock(incoming, i)!,
+                                 into: incoming) else { return false }
+                }
+                return true
+            }
+            // A use of the phi by the branch, or by another phi on this edge, would read the slot
+            // after the store.
+            let end = LLVMGetBasicBlockTerminator(block)!
+            if uses(end, phi) { return false }
+            for other in CFGEditing.phis(of: LLVMGetSuccessor(end, 0)!) where other != receiver {
+                for i in 0..<LLVMCountIncoming(other) where LLVMGetIncomingBlock(other, i) == block
+                && LLVMGetIncomingValue(other, i) == phi {
+                    return false
+                }
+            }
+            stores.append((block, incoming))
+            return true
+        }
+        for i in 0..<LLVMCountIncoming(phi) {
+            guard follow(LLVMGetIncomingValue(phi, i)!, from: LLVMGetIncomingBlock(phi, i)!, into: phi) else { return nil }
+        }
+        return stores
     }
 
     /// Whether `definition`, a reaching definition of `value` during its demotion, is one of `reads`
@@ -225,7 +295,8 @@ struct StackSlotDemotion {
     /// first use in a block that does not start with one carried in from all its predecessors,
     /// and again after each call of `calls` in the block (the runtime may have rewritten the slot
     /// during it); phi operands read at the end of their incoming block.
-    /// Uses after `store` in the defining block with no call in between keep the value itself.
+    /// Uses after `store` (the store right after the definition, or the first instruction after a
+    /// phi stored on its incoming edges) with no call in between keep the value itself.
     /// Returns the reads.
     private func readAtUses(_ value: LLVMValueRef, slot: LLVMValueRef, type: LLVMTypeRef,
                             uses: [(user: LLVMValueRef, operand: UInt32)], after store: LLVMValueRef,
