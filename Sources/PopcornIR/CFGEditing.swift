@@ -37,6 +37,34 @@ enum CFGEditing {
         return tail
     }
 
+    /// Puts a block of its own on the edge from `predecessor` to `block` (every branch of
+    /// `predecessor`'s terminator to `block`, which is one edge for the phis) and returns it: a
+    /// new block that only branches to `block`, placed before it.
+    static func splitEdge(from predecessor: LLVMBasicBlockRef, to block: LLVMBasicBlockRef, name: String,
+                          builder: borrowing IRBuilder) -> LLVMBasicBlockRef {
+        let function = LLVMGetBasicBlockParent(block)!
+        let context = LLVMGetTypeContext(LLVMTypeOf(function))!
+        let middle = LLVMInsertBasicBlockInContext(context, block, name)!
+        builder.position(atEndOf: middle)
+        LLVMBuildBr(builder.ref, block)
+        let terminator = LLVMGetBasicBlockTerminator(predecessor)!
+        for i in 0..<LLVMGetNumSuccessors(terminator) where LLVMGetSuccessor(terminator, i) == block {
+            LLVMSetSuccessor(terminator, i, middle)
+        }
+        // A switch with several cases to `block` gave its phis one entry per case, all alike;
+        // the new block is a single edge.
+        rebuildPhis(in: block, naming: predecessor, builder: builder) { incoming in
+            var named = false
+            return incoming.compactMap { entry in
+                guard entry.block == predecessor else { return (entry.value, entry.block) }
+                if named { return nil }
+                named = true
+                return (entry.value, middle)
+            }
+        }
+        return middle
+    }
+
     /// Rebuilds every phi of `block` that has `old` as an incoming block with `new` in its place
     /// (the C API can add incoming edges but not change them).
     static func replacePhiPredecessor(in block: LLVMBasicBlockRef, old: LLVMBasicBlockRef, new: LLVMBasicBlockRef,

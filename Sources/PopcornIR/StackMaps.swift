@@ -58,6 +58,9 @@ struct StackMaps {
             let calls = IR.instructions(of: function).filter { Self.isInstrumented($0, pointFree: pointFree) }
             guard !calls.isEmpty else { continue }
             let functionName = IR.name(of: function)
+            // Before anything reads the control flow: loop latches get edge blocks for the stores of
+            // the values their loop carries (`StackSlotDemotion.edgeStores`).
+            _ = StackSlotDemotion.splitLatchEdges(of: function, builder: builder)
             // Calls whose record is a statepoint carrying the live values where they are (`Statepoints`).
             // Not in a function that calls setjmp (the jmp_buf holds its callee-saved registers),
             // nor in one code generation found carrying something no record names (`slotOnly`).

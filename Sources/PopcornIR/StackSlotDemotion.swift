@@ -228,6 +228,36 @@ struct StackSlotDemotion {
         return stores
     }
 
+    /// Gives every edge into a loop's latch from a block with several successors a block of its
+    /// own, when the latch only merges and passes on values (phis, no call, an unconditional branch
+    /// back to the header), so that `edgeStores` can store a loop-carried value changed on that
+    /// path at the end of the edge's block instead of on every iteration. Runs before demotion
+    /// (the control flow is fixed while values are demoted); an edge block that receives no store
+    /// is empty, and code generation folds it away. Returns how many edges it split.
+    static func splitLatchEdges(of function: LLVMValueRef, builder: borrowing IRBuilder) -> Int {
+        var latches: [LLVMBasicBlockRef] = []
+        for (latch, _) in CFGEditing.backEdges(of: function) where !latches.contains(latch) {
+            guard let end = LLVMGetBasicBlockTerminator(latch), LLVMIsABranchInst(end) != nil, LLVMIsConditional(end) == 0,
+                  !CFGEditing.phis(of: latch).isEmpty,
+                  !CFGEditing.instructions(of: latch).contains(where: { LLVMIsACallInst($0) != nil || LLVMIsAInvokeInst($0) != nil })
+            else { continue }
+            latches.append(latch)
+        }
+        guard !latches.isEmpty else { return 0 }
+        let predecessors = SSARepair.Predecessors(of: function)
+        var split = 0
+        for latch in latches {
+            var seen = Set<UnsafeRawPointer>()
+            for predecessor in predecessors[latch] where seen.insert(UnsafeRawPointer(predecessor)).inserted {
+                guard let end = LLVMGetBasicBlockTerminator(predecessor), LLVMGetNumSuccessors(end) > 1,
+                      LLVMIsABranchInst(end) != nil || LLVMIsASwitchInst(end) != nil else { continue }
+                _ = CFGEditing.splitEdge(from: predecessor, to: latch, name: "popcorn.edge", builder: builder)
+                split += 1
+            }
+        }
+        return split
+    }
+
     /// Whether `definition`, a reaching definition of `value` during its demotion, is one of `reads`
     /// or a merge (SSARepair's phis, through any number of them) of nothing but them. The slot then
     /// still holds the value on every path: a store is only ever placed right before a call the

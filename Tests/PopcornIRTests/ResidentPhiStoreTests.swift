@@ -59,4 +59,30 @@ struct ResidentPhiStoreTests {
             placement.expectOnlySlotsLiveAcrossCalls(f)
         }
     }
+
+    /// A value changed on a path that reaches the latch through a conditional branch is stored on
+    /// an edge block of its own (`StackSlotDemotion.splitLatchEdges`), not on every iteration.
+    @Test func aChangeBehindAConditionalBranchIsStoredOnItsEdge() throws {
+        let source = Self.dispatch.replacingOccurrences(of: """
+              %w = add i64 %v, 1
+              br label %latch
+            """, with: """
+              %w = add i64 %v, 1
+              %odd = icmp eq i64 %w, 7
+              br i1 %odd, label %latch, label %exit
+            """)
+        #expect(source != Self.dispatch)
+        try placement.instrumented(source) { f in
+            let v = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "v" })
+            #expect(placement.storesOf(v, in: try placement.block("head", of: f)).isEmpty)
+            let w = try #require(IR.instructions(of: f).first { IR.name(of: $0) == "w" })
+            let edges = CFGEditing.blocks(of: f).filter { String(cString: LLVMGetBasicBlockName($0)).hasPrefix("popcorn.edge") }
+            // Every edge into the latch from a block with several successors: `dispatch`'s switch,
+            // the exit of `inner`'s loop, `change`'s branch. Only `change`'s carries a new value.
+            #expect(edges.count == 3)
+            #expect(edges.filter { !CFGEditing.instructions(of: $0).contains { LLVMIsAStoreInst($0) != nil } }.count == 2)
+            #expect(edges.contains { !placement.storesOf(w, in: $0).isEmpty })
+            placement.expectOnlySlotsLiveAcrossCalls(f)
+        }
+    }
 }
