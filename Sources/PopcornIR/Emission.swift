@@ -16,9 +16,12 @@ public struct Emission: Sendable {
     public var hiddenAcrossStatepoints: Set<String>
     /// How many stackmaps the check looked at (every one in the module, unless abandoned).
     public var stackMapsChecked: Int
-    /// Whether the caller's `abandoning` predicate stopped the emission at a finding: the
-    /// functions after it were not generated, and the findings above are those up to that point.
+    /// Whether the caller's `abandoning` predicate gave the emission up at a finding: the
+    /// functions after it without records were not generated (`functionsCutShort`); those with
+    /// records were, so the findings above are all of the module's.
     public var abandoned: Bool = false
+    /// How many functions an abandoned emission did not generate.
+    public var functionsCutShort: Int = 0
 }
 
 /// One finding of the checked emission, as the `abandoning` predicate of `TargetMachine.emit`

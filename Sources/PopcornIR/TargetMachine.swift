@@ -44,7 +44,8 @@ public struct TargetMachine: ~Copyable {
     /// LLVM's codegen pipeline on the module in place, so callers hand over a module they
     /// no longer need in its current shape. `abandoning` sees each finding as it is made; when it
     /// answers true (the caller will generate the module again anyway), the functions not yet
-    /// generated are cut short and the emission comes back `abandoned`, without output.
+    /// generated that have no record are cut short (those with records are still checked) and the
+    /// emission comes back `abandoned`, without output.
     public func emit(_ module: borrowing IRModule, assembly: Bool,
                      abandoning: ((HiddenStateFinding) -> Bool)? = nil) throws -> Emission {
         final class Findings {
@@ -76,14 +77,16 @@ public struct TargetMachine: ~Copyable {
         var message: UnsafeMutablePointer<CChar>?
         var buffer: LLVMMemoryBufferRef?
         var checked: UInt64 = 0
+        var erased: UInt64 = 0
         let kind = assembly ? LLVMAssemblyFile : LLVMObjectFile
         let status = withExtendedLifetime(findings) {
             PopcornEmitCheckingStackMaps(ref, module.ref, kind, handler, Unmanaged.passUnretained(findings).toOpaque(),
-                                         &checked, &message, &buffer)
+                                         &checked, &erased, &message, &buffer)
         }
         if status == 2 {
             return Emission(output: Data(), liveAcrossStackMaps: findings.live, slotsAcrossStackMaps: findings.slots,
-                            hiddenAcrossStatepoints: findings.statepoints, stackMapsChecked: Int(checked), abandoned: true)
+                            hiddenAcrossStatepoints: findings.statepoints, stackMapsChecked: Int(checked), abandoned: true,
+                            functionsCutShort: Int(erased))
         }
         if status != 0 || buffer == nil {
             throw IRError.emissionFailed(isa: isa.rawValue, reason: consumeMessage(message))

@@ -46,18 +46,18 @@ typedef struct PopcornHiddenState {
 
 /// Called once per finding. Reserved registers (the frame pointer) are not reported: the
 /// transformation rebuilds them. Returning nonzero abandons the emission: the caller will generate
-/// the module again anyway, so the functions not yet generated are cut short and no output is
-/// returned.
+/// the module again anyway, so the functions not yet generated that have no stackmap or statepoint
+/// (and so no finding to make) are cut short, and no output is returned.
 typedef int (*PopcornHiddenStateHandler)(void *context, const PopcornHiddenState *finding);
 
 /// Emits `module` like `LLVMTargetMachineEmitToMemoryBuffer` (object or assembly per `kind`),
 /// checking every stackmap on the way. Returns 0 on success, with the output in `*buffer` and the
 /// number of stackmaps checked in `*checked`; 2 if the handler abandoned it (no output; every
-/// finding up to that point was sent); otherwise 1 and a message in `*error` (free it with
-/// `LLVMDisposeMessage`).
+/// finding was sent, and `*erased` says how many functions were cut short); otherwise 1 and a
+/// message in `*error` (free it with `LLVMDisposeMessage`).
 LLVMBool PopcornEmitCheckingStackMaps(LLVMTargetMachineRef machine, LLVMModuleRef module,
                                       LLVMCodeGenFileType kind, PopcornHiddenStateHandler handler,
-                                      void *context, uint64_t *checked, char **error,
+                                      void *context, uint64_t *checked, uint64_t *erased, char **error,
                                       LLVMMemoryBufferRef *buffer);
 
 #ifdef __cplusplus
