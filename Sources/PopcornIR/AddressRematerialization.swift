@@ -23,13 +23,13 @@ struct AddressRematerialization {
     /// Rewrites, in `function`, every constant-offset address among `live` (the values live across
     /// each instrumented call, `LiveValues.liveAcross`); returns how many addresses it rewrote.
     func run(on function: LLVMValueRef, live: [UnsafeRawPointer: [LLVMValueRef]], builder: borrowing IRBuilder) -> Int {
-        var seen = Set<UnsafeRawPointer>()
-        var addresses: [LLVMValueRef] = []
+        var candidates = Set<UnsafeRawPointer>()
         for values in live.values {
-            for value in values where Self.isConstantOffset(value) && seen.insert(UnsafeRawPointer(value)).inserted {
-                addresses.append(value)
-            }
+            for value in values where Self.isConstantOffset(value) { candidates.insert(UnsafeRawPointer(value)) }
         }
+        guard !candidates.isEmpty else { return 0 }
+        // In the function's order, not the dictionary's: the same input gives the same output.
+        let addresses = IR.instructions(of: function).filter { candidates.contains(UnsafeRawPointer($0)) }
         var rewritten = 0
         // Addresses erased because a rewritten address was built on them (the list may name both).
         var erased = Set<UnsafeRawPointer>()

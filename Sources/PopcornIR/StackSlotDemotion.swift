@@ -385,6 +385,10 @@ struct StackSlotDemotion {
         var carried: [UnsafeRawPointer: LLVMValueRef] = [:]
         let useBlocks = Set(blocks.map { UnsafeRawPointer($0) })
         let storeBlock = UnsafeRawPointer(LLVMGetInstructionParent(store)!)
+        // Other writes of the slot (`edgeStores`): a read from before one is not carried past it.
+        let writes = IR.instructionUsers(of: slot).filter { $0 != store && LLVMIsAStoreInst($0) != nil && LLVMGetOperand($0, 1) == slot }
+        let writeSet = Set(writes.map { UnsafeRawPointer($0) })
+        let writeBlocks = Set(writes.map { UnsafeRawPointer(LLVMGetInstructionParent($0)!) })
         func inherited(_ block: LLVMBasicBlockRef) -> LLVMValueRef? {
             let index = position[UnsafeRawPointer(block)]!
             var common: LLVMValueRef? = nil
@@ -406,7 +410,7 @@ struct StackSlotDemotion {
                 continue
             }
             var current: LLVMValueRef? = reachable ? inherited(block) : nil
-            guard useBlocks.contains(key) || callBlocks.contains(key) || key == storeBlock else {
+            guard useBlocks.contains(key) || callBlocks.contains(key) || key == storeBlock || writeBlocks.contains(key) else {
                 if let current { carried[key] = current }
                 continue
             }
@@ -416,6 +420,7 @@ struct StackSlotDemotion {
             while let i = instruction {
                 let next = LLVMGetNextInstruction(i)
                 if i == store { current = value }
+                if writeSet.contains(UnsafeRawPointer(i)) { current = nil }
                 for use in here where use.user == i {
                     if current == nil { current = load(before: i) }
                     LLVMSetOperand(i, use.operand, current)
